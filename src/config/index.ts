@@ -1,0 +1,147 @@
+/**
+ * Configuration, parsed once from the environment into a frozen, typed object and passed down explicitly. Variable
+ * names and defaults are the reference job-runner's (reference/controller.md §8), plus PORT, HOST and DATABASE_URL.
+ * No other module reads process.env.
+ */
+import { resolve } from "node:path";
+import { type Env, readCount, readList, readPort, readString, readTrue } from "./env.js";
+import { ConfigError } from "./errors.js";
+
+export type { Env } from "./env.js";
+export { ConfigError } from "./errors.js";
+
+export interface BackendConfig {
+  readonly name: string;
+  /** RAP API tokens allowed to see this backend ({BACKEND}_CLIENT_TOKENS). */
+  readonly clientTokens: readonly string[];
+  /** The agent's Task API token ({BACKEND}_JOB_SERVER_TOKEN). */
+  readonly jobServerToken: string;
+  readonly maxWorkers: number;
+  readonly maxDbWorkers: number;
+}
+
+export type DatabaseLocation = { readonly dialect: "sqlite"; readonly path: string };
+
+export interface Config {
+  /** Known backends, in BACKENDS order. */
+  readonly backends: readonly string[];
+  readonly backend: Readonly<Record<string, BackendConfig>>;
+  /** RAP API token → the backends it may see, in BACKENDS order. */
+  readonly clientTokens: ReadonlyMap<string, readonly string[]>;
+  readonly workdir: string;
+  readonly database: DatabaseLocation;
+  readonly host: string;
+  readonly port: number;
+  readonly allowLocalGitRepos: boolean;
+  readonly allowedGithubOrgs: readonly string[];
+  readonly githubProxyDomain: string;
+  readonly privateRepoAccessToken: string;
+}
+
+const DEFAULT_BACKENDS = ["test", "tpp", "emis", "ted"];
+const DEFAULT_MAX_WORKERS: Readonly<Record<string, number>> = { test: 2 };
+const FALLBACK_MAX_WORKERS = 10;
+const BACKEND_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+function readBackend(env: Env, name: string): BackendConfig {
+  const prefix = name.toUpperCase().replaceAll("-", "_");
+  const maxWorkers = readCount(
+    env,
+    `${prefix}_MAX_WORKERS`,
+    DEFAULT_MAX_WORKERS[name] ?? FALLBACK_MAX_WORKERS,
+  );
+  return Object.freeze({
+    name,
+    clientTokens: Object.freeze(readList(env, `${prefix}_CLIENT_TOKENS`, [])),
+    // The reference defaults every agent token to "token"; kept for drop-in compatibility, flagged at start-up.
+    jobServerToken: readString(env, `${prefix}_JOB_SERVER_TOKEN`, "token"),
+    maxWorkers,
+    maxDbWorkers: readCount(env, `${prefix}_MAX_DB_WORKERS`, maxWorkers),
+  });
+}
+
+function readBackends(env: Env): string[] {
+  const backends = readList(env, "BACKENDS", DEFAULT_BACKENDS).map((b) => b.toLowerCase());
+  if (backends.length === 0) throw new ConfigError("BACKENDS", "must name at least one backend");
+  for (const backend of backends) {
+    if (!BACKEND_NAME.test(backend)) {
+      throw new ConfigError(
+        "BACKENDS",
+        `has an invalid backend name '${backend}' (use letters, digits, - and _)`,
+      );
+    }
+  }
+  if (new Set(backends).size !== backends.length) throw new ConfigError("BACKENDS", "lists a backend twice");
+  return backends;
+}
+
+function clientTokenMap(backends: readonly string[], backend: Record<string, BackendConfig>) {
+  const tokens = new Map<string, string[]>();
+  for (const name of backends) {
+    for (const token of backend[name]!.clientTokens) {
+      const list = tokens.get(token) ?? [];
+      if (!list.includes(name)) list.push(name);
+      tokens.set(token, list);
+    }
+  }
+  return tokens;
+}
+
+/** DATABASE_URL: unset → WORKDIR/db.sqlite; `sqlite:PATH` or `sqlite://PATH` (relative paths are under WORKDIR). */
+function readDatabase(env: Env, workdir: string): DatabaseLocation {
+  const raw = env.DATABASE_URL?.trim();
+  if (!raw) return { dialect: "sqlite", path: resolve(workdir, "db.sqlite") };
+  const sqlite = /^sqlite:(?:\/\/)?(.+)$/.exec(raw);
+  if (sqlite) {
+    const path = sqlite[1]!;
+    return { dialect: "sqlite", path: path === ":memory:" ? path : resolve(workdir, path) };
+  }
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    throw new ConfigError(
+      "DATABASE_URL",
+      "is a PostgreSQL URL, which this version does not support yet (use sqlite:PATH)",
+    );
+  }
+  throw new ConfigError("DATABASE_URL", "must look like sqlite:PATH");
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const backends = readBackends(env);
+  const backend: Record<string, BackendConfig> = {};
+  for (const name of backends) backend[name] = readBackend(env, name);
+  const workdir = resolve(cwd, env.WORKDIR?.trim() || "workdir");
+  return Object.freeze({
+    backends: Object.freeze(backends),
+    backend: Object.freeze(backend),
+    clientTokens: clientTokenMap(backends, backend),
+    workdir,
+    database: readDatabase(env, workdir),
+    host: readString(env, "HOST", "127.0.0.1"),
+    port: readPort(env, "PORT", 8000),
+    allowLocalGitRepos: readTrue(env, "ALLOW_LOCAL_GIT_REPOS"),
+    allowedGithubOrgs: Object.freeze(
+      readList(env, "ALLOWED_GITHUB_ORGS", ["opensafely", "opensafely-actions"]),
+    ),
+    githubProxyDomain: readString(env, "GITHUB_PROXY_DOMAIN", "github-proxy.opensafely.org"),
+    privateRepoAccessToken: readString(env, "PRIVATE_REPO_ACCESS_TOKEN", ""),
+  });
+}
+
+/** Start-up warnings an operator should see (never containing a secret). */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  for (const name of config.backends) {
+    const backend = config.backend[name]!;
+    if (backend.jobServerToken === "token") {
+      warnings.push(
+        `${name.toUpperCase()}_JOB_SERVER_TOKEN is not set: the agent token for '${name}' is the insecure default`,
+      );
+    }
+    if (backend.clientTokens.length === 0) {
+      warnings.push(
+        `${name.toUpperCase()}_CLIENT_TOKENS is not set: no RAP API client can see backend '${name}'`,
+      );
+    }
+  }
+  return warnings;
+}

@@ -1,0 +1,33 @@
+import { type Kysely, type Migration, type MigrationResultSet, Migrator } from "kysely";
+import * as initial from "./migrations/0001_initial.js";
+
+/** Every migration, in order. Names sort lexically; a new one gets the next number. */
+const MIGRATIONS: Record<string, Migration> = {
+  "0001_initial": initial,
+};
+
+export class MigrationError extends Error {
+  readonly code = "DB_MIGRATION_FAILED";
+}
+
+function migrator(db: Kysely<unknown>): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+}
+
+/** Applies every pending migration. Returns the names applied (empty when the database was already current). */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+  const { error, results }: MigrationResultSet = await migrator(db).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new MigrationError(
+      `database migration ${failed} failed: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** Names of migrations not yet applied to this database. */
+export async function pendingMigrations(db: Kysely<unknown>): Promise<string[]> {
+  const all = await migrator(db).getMigrations();
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}

@@ -1,0 +1,59 @@
+import { sql } from "kysely";
+import type { FlagValue } from "../../domain/flags.js";
+import type { Db } from "../index.js";
+
+/** Flags of one backend; all of them, or only the named ones. */
+export async function getFlags(db: Db, backend: string, ids?: readonly string[]): Promise<FlagValue[]> {
+  let query = db.selectFrom("flags").selectAll().where("backend", "=", backend);
+  if (ids) {
+    if (ids.length === 0) return [];
+    query = query.where("id", "in", ids);
+  }
+  return query.orderBy("id").execute();
+}
+
+/** The named flags of several backends in one query (the backend status endpoint). */
+export async function getFlagsForBackends(
+  db: Db,
+  backends: readonly string[],
+  ids: readonly string[],
+): Promise<FlagValue[]> {
+  if (backends.length === 0 || ids.length === 0) return [];
+  return db.selectFrom("flags").selectAll().where("backend", "in", backends).where("id", "in", ids).execute();
+}
+
+export async function getFlag(db: Db, backend: string, id: string): Promise<FlagValue | undefined> {
+  return db
+    .selectFrom("flags")
+    .selectAll()
+    .where("backend", "=", backend)
+    .where("id", "=", id)
+    .executeTakeFirst();
+}
+
+/**
+ * Sets a flag. Setting the value it already has changes nothing, so the timestamp keeps meaning "when this value was
+ * set"; a NULL value clears the flag but keeps its row (and a fresh timestamp). One atomic statement.
+ */
+export async function setFlag(
+  db: Db,
+  backend: string,
+  id: string,
+  value: string | null,
+  timestamp: number = Date.now() / 1000,
+): Promise<FlagValue> {
+  await db
+    .insertInto("flags")
+    .values({ id, backend, value, timestamp })
+    .onConflict((oc) =>
+      oc
+        .columns(["id", "backend"])
+        .doUpdateSet({
+          value: (eb) => eb.ref("excluded.value"),
+          timestamp: (eb) => eb.ref("excluded.timestamp"),
+        })
+        .where(sql<boolean>`flags.value is distinct from excluded.value`),
+    )
+    .execute();
+  return (await getFlag(db, backend, id))!;
+}

@@ -1,0 +1,156 @@
+import type { Insertable, Selectable } from "kysely";
+import type { Job } from "../../domain/job.js";
+import type { State, StatusCode } from "../../domain/status.js";
+import type { Db } from "../index.js";
+import { chunked, fromJson, toJson } from "../json.js";
+import type { JobTable } from "../schema.js";
+
+function toJob(row: Selectable<JobTable>): Job {
+  return {
+    id: row.id,
+    rapId: row.rap_id,
+    state: row.state as State,
+    statusCode: row.status_code as StatusCode,
+    statusMessage: row.status_message,
+    repoUrl: row.repo_url,
+    commit: row.commit,
+    branch: row.branch,
+    workspace: row.workspace,
+    databaseName: row.database_name,
+    action: row.action,
+    actionRepoUrl: row.action_repo_url,
+    actionCommit: row.action_commit,
+    requiresOutputsFrom: fromJson(row.requires_outputs_from, []),
+    waitForJobIds: fromJson(row.wait_for_job_ids, []),
+    runCommand: row.run_command,
+    outputSpec: fromJson(row.output_spec, {}),
+    cancelled: Boolean(row.cancelled),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    statusCodeUpdatedAt: row.status_code_updated_at,
+    traceContext: fromJson(row.trace_context, null),
+    requiresDb: Boolean(row.requires_db),
+    backend: row.backend,
+    user: row.user,
+    project: row.project,
+    orgs: fromJson(row.orgs, []),
+    analysisScope: fromJson(row.analysis_scope, {}),
+  };
+}
+
+function toRow(job: Job): Insertable<JobTable> {
+  return {
+    id: job.id,
+    rap_id: job.rapId,
+    state: job.state,
+    status_code: job.statusCode,
+    status_message: job.statusMessage,
+    repo_url: job.repoUrl,
+    commit: job.commit,
+    branch: job.branch,
+    workspace: job.workspace,
+    database_name: job.databaseName,
+    action: job.action,
+    action_repo_url: job.actionRepoUrl,
+    action_commit: job.actionCommit,
+    requires_outputs_from: toJson(job.requiresOutputsFrom),
+    wait_for_job_ids: toJson(job.waitForJobIds),
+    run_command: job.runCommand,
+    output_spec: toJson(job.outputSpec),
+    cancelled: job.cancelled ? 1 : 0,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+    started_at: job.startedAt,
+    completed_at: job.completedAt,
+    status_code_updated_at: job.statusCodeUpdatedAt,
+    trace_context: job.traceContext === null ? null : toJson(job.traceContext),
+    requires_db: job.requiresDb ? 1 : 0,
+    backend: job.backend,
+    user: job.user,
+    project: job.project,
+    orgs: toJson(job.orgs),
+    analysis_scope: toJson(job.analysisScope),
+  };
+}
+
+/** Inserts new jobs. Call inside a transaction when several must appear together. */
+export async function insertJobs(db: Db, jobs: readonly Job[]): Promise<void> {
+  for (const batch of chunked(jobs, 200)) {
+    await db.insertInto("job").values(batch.map(toRow)).execute();
+  }
+}
+
+/** Every job of these RAPs on these backends, in any state (cancelled included). */
+export async function jobsForRaps(
+  db: Db,
+  rapIds: readonly string[],
+  backends: readonly string[],
+): Promise<Job[]> {
+  if (rapIds.length === 0 || backends.length === 0) return [];
+  const jobs: Job[] = [];
+  for (const batch of chunked([...new Set(rapIds)])) {
+    const rows = await db
+      .selectFrom("job")
+      .selectAll()
+      .where("rap_id", "in", batch)
+      .where("backend", "in", backends)
+      .execute();
+    for (const row of rows) jobs.push(toJob(row));
+  }
+  return jobs;
+}
+
+/** The identity of an existing RAP (its first job's repo, workspace and commit) and how many jobs it has, on any backend. */
+export async function existingRap(
+  db: Db,
+  rapId: string,
+): Promise<{ repoUrl: string; workspace: string; commit: string; count: number } | undefined> {
+  const rows = await db
+    .selectFrom("job")
+    .select(["repo_url", "workspace", "commit"])
+    .where("rap_id", "=", rapId)
+    .orderBy("created_at")
+    .orderBy("id")
+    .execute();
+  const first = rows[0];
+  if (!first) return undefined;
+  return { repoUrl: first.repo_url, workspace: first.workspace, commit: first.commit, count: rows.length };
+}
+
+/** The distinct actions a RAP has jobs for on these backends. */
+export async function actionsOfRap(db: Db, rapId: string, backends: readonly string[]): Promise<Set<string>> {
+  if (backends.length === 0) return new Set();
+  const rows = await db
+    .selectFrom("job")
+    .select("action")
+    .distinct()
+    .where("rap_id", "=", rapId)
+    .where("backend", "in", backends)
+    .execute();
+  return new Set(rows.map((r) => r.action));
+}
+
+/**
+ * Marks the unfinished jobs of these actions cancelled; the scheduler then does the real cancelling. Finished jobs
+ * keep their state, completed_at and place in the workspace history (DESIGN DECISIONS 3). Returns the rows changed.
+ */
+export async function cancelUnfinishedJobs(
+  db: Db,
+  rapId: string,
+  actions: readonly string[],
+  backends: readonly string[],
+  now: number,
+): Promise<number> {
+  if (actions.length === 0 || backends.length === 0) return 0;
+  const result = await db
+    .updateTable("job")
+    .set({ cancelled: 1, completed_at: now })
+    .where("rap_id", "=", rapId)
+    .where("action", "in", [...new Set(actions)])
+    .where("backend", "in", backends)
+    .where("state", "in", ["pending", "running"])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
