@@ -1,0 +1,30 @@
+import type { Command } from "commander";
+import { describeFlags, parseAssignment, setFlags } from "../../ops/flags.js";
+import { backendArgument, withDatabase } from "../context.js";
+
+export function registerFlags(program: Command): void {
+  const flags = program.command("flags").description("read or set backend flags");
+  flags
+    .command("get")
+    .description("print flags of a backend (all of them, or the named ones)")
+    .argument("[names...]", "flag names")
+    .requiredOption("--backend <backend>", "backend name")
+    .action(async (names: string[], options: { backend: string }) => {
+      await withDatabase(async (db, config) => {
+        const lines = await describeFlags(db, backendArgument(config, options.backend), names);
+        for (const line of lines) console.log(line);
+      });
+    });
+  flags
+    .command("set")
+    .description("set flags of a backend; NAME= clears a flag")
+    .argument("<assignments...>", "NAME=VALUE pairs")
+    .requiredOption("--backend <backend>", "backend name")
+    .action(async (assignments: string[], options: { backend: string }) => {
+      const parsed = assignments.map(parseAssignment);
+      await withDatabase(async (db, config) => {
+        const lines = await setFlags(db, backendArgument(config, options.backend), parsed);
+        for (const line of lines) console.log(line);
+      });
+    });
+}

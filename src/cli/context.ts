@@ -1,0 +1,31 @@
+import { type Config, configWarnings, loadConfig } from "../config/index.js";
+import { type Db, openDatabase } from "../db/index.js";
+
+/** Loads the configuration and opens (creating or upgrading) the database for the length of one command. */
+export async function withDatabase<T>(run: (db: Db, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await openDatabase(config.database, { migrate: true });
+  try {
+    return await run(db, config);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Prints configuration warnings to stderr (they never contain a secret). */
+export function warnAboutConfig(config: Config): void {
+  for (const warning of configWarnings(config)) console.error(`warning: ${warning}`);
+}
+
+export class UnknownBackendError extends Error {
+  readonly code = "UNKNOWN_BACKEND";
+}
+
+/** Backend arguments must name a configured backend (case-insensitive, as the reference lowercases them). */
+export function backendArgument(config: Config, name: string): string {
+  const backend = name.toLowerCase();
+  if (!config.backends.includes(backend)) {
+    throw new UnknownBackendError(`Unknown backend '${name}', allowed are: ${config.backends.join(", ")}`);
+  }
+  return backend;
+}

@@ -1,0 +1,96 @@
+import { describe, expect, test } from "vitest";
+import { ConfigError, configWarnings, loadConfig } from "../../src/config/index.js";
+
+describe("loadConfig", () => {
+  test("reference defaults", () => {
+    const config = loadConfig({}, "/srv/rap");
+    expect(config.backends).toEqual(["test", "tpp", "emis", "ted"]);
+    expect(config.backend.test).toMatchObject({ maxWorkers: 2, maxDbWorkers: 2, jobServerToken: "token" });
+    expect(config.backend.tpp).toMatchObject({ maxWorkers: 10, maxDbWorkers: 10 });
+    expect(config.workdir).toBe("/srv/rap/workdir");
+    expect(config.database).toEqual({ dialect: "sqlite", path: "/srv/rap/workdir/db.sqlite" });
+    expect(config.port).toBe(8000);
+    expect(config.allowLocalGitRepos).toBe(false);
+    expect(config.allowedGithubOrgs).toEqual(["opensafely", "opensafely-actions"]);
+    expect(config.githubProxyDomain).toBe("github-proxy.opensafely.org");
+  });
+
+  test("client tokens map to their backends in BACKENDS order (S008)", () => {
+    const config = loadConfig({
+      BACKENDS: "test, foo",
+      FOO_CLIENT_TOKENS: "test_token,other",
+      TEST_CLIENT_TOKENS: "test_token",
+      BAR_CLIENT_TOKENS: "ignored",
+    });
+    expect(config.clientTokens.get("test_token")).toEqual(["test", "foo"]);
+    expect(config.clientTokens.get("other")).toEqual(["foo"]);
+    expect(config.clientTokens.has("ignored")).toBe(false);
+  });
+
+  test("per-backend worker limits; MAX_DB_WORKERS defaults to MAX_WORKERS; empty means default", () => {
+    const config = loadConfig({
+      BACKENDS: "tpp,test",
+      TPP_MAX_WORKERS: "15",
+      TPP_MAX_DB_WORKERS: "6",
+      TEST_MAX_WORKERS: "",
+    });
+    expect(config.backend.tpp).toMatchObject({ maxWorkers: 15, maxDbWorkers: 6 });
+    expect(config.backend.test).toMatchObject({ maxWorkers: 2, maxDbWorkers: 2 });
+    expect(loadConfig({ BACKENDS: "tpp", TPP_MAX_WORKERS: "4" }).backend.tpp!.maxDbWorkers).toBe(4);
+  });
+
+  test.each([
+    [
+      { TEST_MAX_WORKERS: "two" },
+      "Invalid configuration: TEST_MAX_WORKERS must be a whole number of 0 or more, got 'two'",
+    ],
+    [
+      { TPP_MAX_DB_WORKERS: "-1" },
+      "Invalid configuration: TPP_MAX_DB_WORKERS must be a whole number of 0 or more, got '-1'",
+    ],
+    [{ PORT: "99999" }, "Invalid configuration: PORT must be a TCP port between 1 and 65535, got '99999'"],
+    [{ BACKENDS: " , " }, "Invalid configuration: BACKENDS must name at least one backend"],
+    [
+      { BACKENDS: "test,Te st" },
+      "Invalid configuration: BACKENDS has an invalid backend name 'te st' (use letters, digits, - and _)",
+    ],
+    [{ BACKENDS: "test,test" }, "Invalid configuration: BACKENDS lists a backend twice"],
+    [{ DATABASE_URL: "mysql://x" }, "Invalid configuration: DATABASE_URL must look like sqlite:PATH"],
+  ])("bad value %j fails naming the variable", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  test("DATABASE_URL sqlite paths are resolved against WORKDIR", () => {
+    expect(loadConfig({ WORKDIR: "/w", DATABASE_URL: "sqlite:rap.db" }).database.path).toBe("/w/rap.db");
+    expect(loadConfig({ WORKDIR: "/w", DATABASE_URL: "sqlite:///var/rap.db" }).database.path).toBe(
+      "/var/rap.db",
+    );
+  });
+
+  test("ALLOW_LOCAL_GIT_REPOS is enabled only by the string true, in any case", () => {
+    expect(loadConfig({ ALLOW_LOCAL_GIT_REPOS: "True" }).allowLocalGitRepos).toBe(true);
+    expect(loadConfig({ ALLOW_LOCAL_GIT_REPOS: "1" }).allowLocalGitRepos).toBe(false);
+  });
+
+  test("the config is frozen", () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.backend.test)).toBe(true);
+  });
+
+  test("warnings name variables but never contain a token", () => {
+    const warnings = configWarnings(
+      loadConfig({
+        BACKENDS: "test,tpp",
+        TEST_CLIENT_TOKENS: "s3cret",
+        TPP_JOB_SERVER_TOKEN: "agent-s3cret",
+      }),
+    );
+    expect(warnings).toEqual([
+      "TEST_JOB_SERVER_TOKEN is not set: the agent token for 'test' is the insecure default",
+      "TPP_CLIENT_TOKENS is not set: no RAP API client can see backend 'tpp'",
+    ]);
+    expect(warnings.join("\n")).not.toMatch(/s3cret/);
+  });
+});

@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { afterEach, describe, expect, test } from "vitest";
+import { migrateToLatest, openDatabase, pendingMigrations } from "../../src/db/index.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), "rap-migrate-"));
+  dirs.push(dir);
+  return join(dir, "nested", "db.sqlite");
+}
+
+describe("migrations", () => {
+  test("create every table with the reference's columns, then are idempotent", async () => {
+    const db = await openDatabase({ dialect: "sqlite", path: tempPath() });
+    expect(await pendingMigrations(db)).toEqual(["0001_initial"]);
+    expect(await migrateToLatest(db)).toEqual(["0001_initial"]);
+    expect(await migrateToLatest(db)).toEqual([]);
+    expect(await pendingMigrations(db)).toEqual([]);
+
+    const columns = async (table: string) =>
+      (await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db)).rows.map(
+        (r) => r.name,
+      );
+    expect(await columns("job")).toEqual([
+      "id",
+      "rap_id",
+      "state",
+      "repo_url",
+      "commit",
+      "workspace",
+      "database_name",
+      "action",
+      "action_repo_url",
+      "action_commit",
+      "requires_outputs_from",
+      "wait_for_job_ids",
+      "run_command",
+      "image_id",
+      "output_spec",
+      "outputs",
+      "unmatched_outputs",
+      "level4_excluded_files",
+      "status_message",
+      "status_code",
+      "cancelled",
+      "created_at",
+      "updated_at",
+      "started_at",
+      "completed_at",
+      "trace_context",
+      "status_code_updated_at",
+      "requires_db",
+      "backend",
+      "branch",
+      "user",
+      "project",
+      "orgs",
+      "analysis_scope",
+    ]);
+    expect(await columns("tasks")).toEqual([
+      "id",
+      "backend",
+      "type",
+      "job_id",
+      "definition",
+      "active",
+      "created_at",
+      "finished_at",
+      "attributes",
+      "agent_stage",
+      "agent_complete",
+      "agent_results",
+      "agent_timestamp_ns",
+    ]);
+    expect(await columns("flags")).toEqual(["id", "backend", "value", "timestamp"]);
+    await db.destroy();
+  });
+
+  test("SQLite runs in WAL mode with a busy timeout", async () => {
+    const db = await openDatabase({ dialect: "sqlite", path: tempPath() }, { migrate: true });
+    const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(db);
+    const timeout = await sql<{ timeout: number }>`pragma busy_timeout`.execute(db);
+    expect(mode.rows[0]!.journal_mode).toBe("wal");
+    expect(timeout.rows[0]!.timeout).toBe(5000);
+    await db.destroy();
+  });
+});

@@ -1,0 +1,180 @@
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import type { Db } from "../../src/db/index.js";
+import { getFlag, getFlags, getFlagsForBackends, setFlag } from "../../src/db/queries/flags.js";
+import {
+  actionsOfRap,
+  cancelUnfinishedJobs,
+  existingRap,
+  insertJobs,
+  jobsForRaps,
+} from "../../src/db/queries/jobs.js";
+import {
+  insertTask,
+  latestRunJobMetrics,
+  recordAgentUpdate,
+  runJobTaskId,
+  TaskType,
+} from "../../src/db/queries/tasks.js";
+import { State, StatusCode } from "../../src/domain/status.js";
+import { openTestDatabase } from "../support/db.js";
+import { makeJob, rapId } from "../support/factories.js";
+
+let db: Db;
+let close: () => Promise<void>;
+beforeEach(async () => {
+  ({ db, close } = await openTestDatabase());
+});
+afterEach(async () => close());
+
+describe("flags", () => {
+  test("setting the value a flag already has keeps its timestamp (S028)", async () => {
+    await setFlag(db, "test", "paused", "true", 1000.5);
+    const again = await setFlag(db, "test", "paused", "true", 2000.25);
+    expect(again).toEqual({ id: "paused", backend: "test", value: "true", timestamp: 1000.5 });
+  });
+
+  test("clearing keeps the row with a NULL value and a new timestamp", async () => {
+    await setFlag(db, "test", "paused", "true", 1000);
+    expect(await setFlag(db, "test", "paused", null, 2000)).toMatchObject({ value: null, timestamp: 2000 });
+    // NULL → NULL is no change either.
+    expect(await setFlag(db, "test", "paused", null, 3000)).toMatchObject({ value: null, timestamp: 2000 });
+  });
+
+  test("flags are per backend", async () => {
+    await setFlag(db, "test", "mode", "db-maintenance", 1);
+    await setFlag(db, "other", "foo", "bar", 2);
+    expect(await getFlags(db, "test")).toEqual([
+      { id: "mode", backend: "test", value: "db-maintenance", timestamp: 1 },
+    ]);
+    expect(await getFlag(db, "test", "foo")).toBeUndefined();
+    expect(await getFlags(db, "other", ["foo", "missing"])).toHaveLength(1);
+    expect(await getFlagsForBackends(db, ["test", "other"], ["mode"])).toHaveLength(1);
+  });
+});
+
+describe("jobs", () => {
+  test("jobsForRaps returns every job of the RAPs on the given backends only", async () => {
+    const a = rapId();
+    const b = rapId();
+    await insertJobs(db, [
+      makeJob({ rapId: a, action: "one" }),
+      makeJob({ rapId: a, action: "two", state: State.Succeeded, statusCode: StatusCode.Succeeded }),
+      makeJob({ rapId: b, action: "one", backend: "other" }),
+    ]);
+    const jobs = await jobsForRaps(db, [a, b, a], ["test"]);
+    expect(jobs.map((j) => j.action).sort()).toEqual(["one", "two"]);
+    expect(await jobsForRaps(db, [b], ["test", "other"])).toHaveLength(1);
+    expect(await jobsForRaps(db, [], ["test"])).toEqual([]);
+  });
+
+  test("a job round-trips through the database unchanged", async () => {
+    const job = makeJob({
+      requiresOutputsFrom: ["a", "b"],
+      waitForJobIds: ["x"],
+      outputSpec: { highly_sensitive: { data: "output/*.csv" } },
+      analysisScope: { dataset_permissions: ["appointments"] },
+      requiresDb: true,
+      orgs: ["o1", "o2"],
+      statusCodeUpdatedAt: 1_700_000_000_123_000_000,
+    });
+    await insertJobs(db, [job]);
+    const [stored] = await jobsForRaps(db, [job.rapId], ["test"]);
+    expect(stored).toEqual(job);
+  });
+
+  test("existingRap reports the first job's repo, workspace and commit and the job count, on any backend", async () => {
+    const rap = rapId();
+    await insertJobs(db, [
+      makeJob({ rapId: rap, action: "a", backend: "other", createdAt: 10 }),
+      makeJob({ rapId: rap, action: "b", backend: "other", createdAt: 20, workspace: "later" }),
+    ]);
+    expect(await existingRap(db, rap)).toEqual({
+      repoUrl: "/repo",
+      workspace: "workspace",
+      commit: "commit",
+      count: 2,
+    });
+    expect(await existingRap(db, rapId())).toBeUndefined();
+    expect(await actionsOfRap(db, rap, ["other"])).toEqual(new Set(["a", "b"]));
+    expect(await actionsOfRap(db, rap, ["test"])).toEqual(new Set());
+  });
+
+  test("cancelling marks only unfinished jobs, and only on the given backends (DECISIONS 3)", async () => {
+    const rap = rapId();
+    await insertJobs(db, [
+      makeJob({ rapId: rap, action: "pending" }),
+      makeJob({ rapId: rap, action: "running", state: State.Running, statusCode: StatusCode.Executing }),
+      makeJob({
+        rapId: rap,
+        action: "done",
+        state: State.Succeeded,
+        statusCode: StatusCode.Succeeded,
+        completedAt: 5,
+      }),
+    ]);
+    expect(await cancelUnfinishedJobs(db, rap, ["pending", "running", "done", "done"], ["other"], 99)).toBe(
+      0,
+    );
+    expect(await cancelUnfinishedJobs(db, rap, ["pending", "running", "done", "done"], ["test"], 99)).toBe(2);
+    const byAction = Object.fromEntries((await jobsForRaps(db, [rap], ["test"])).map((j) => [j.action, j]));
+    expect(byAction.pending).toMatchObject({ cancelled: true, completedAt: 99, state: "pending" });
+    expect(byAction.running).toMatchObject({ cancelled: true, completedAt: 99, state: "running" });
+    expect(byAction.done).toMatchObject({ cancelled: false, completedAt: 5, state: "succeeded" });
+  });
+});
+
+describe("tasks", () => {
+  test("metrics come from the highest-numbered RUNJOB task of each job, beyond 999 too", async () => {
+    const rap = rapId();
+    const job = makeJob({ rapId: rap });
+    const other = makeJob({ rapId: rap, action: "other" });
+    await insertJobs(db, [job, other]);
+    const task = (n: number, jobId = job.id) => ({
+      id: runJobTaskId(jobId, n),
+      backend: "test",
+      type: TaskType.RunJob,
+      jobId,
+      definition: {},
+      attributes: {},
+      createdAt: 1,
+    });
+    await insertTask(db, task(999));
+    await insertTask(db, task(1000));
+    await insertTask(db, task(1, other.id));
+    await insertTask(db, { ...task(0), id: `${job.id}-001-cancel`, type: TaskType.CancelJob });
+    await recordAgentUpdate(
+      db,
+      runJobTaskId(job.id, 999),
+      { stage: "executing", results: { job_metrics: { old: 1 } }, complete: false, timestampNs: null },
+      5,
+    );
+    await recordAgentUpdate(
+      db,
+      runJobTaskId(job.id, 1000),
+      { stage: "finalized", results: { job_metrics: { cpu_peak: 12.5 } }, complete: true, timestampNs: 7 },
+      5,
+    );
+    await recordAgentUpdate(
+      db,
+      runJobTaskId(other.id, 1),
+      { stage: "executing", results: {}, complete: false, timestampNs: null },
+      5,
+    );
+
+    const metrics = await latestRunJobMetrics(db, [rap], ["test"]);
+    expect(metrics.get(job.id)).toEqual({ cpu_peak: 12.5 });
+    expect(metrics.has(other.id)).toBe(false);
+    expect(await latestRunJobMetrics(db, [rap], ["elsewhere"])).toEqual(new Map());
+  });
+
+  test("an agent update for an unknown task changes nothing", async () => {
+    expect(
+      await recordAgentUpdate(
+        db,
+        "nope-001",
+        { stage: "x", results: {}, complete: true, timestampNs: null },
+        1,
+      ),
+    ).toBe(false);
+  });
+});
