@@ -20,6 +20,6 @@ export interface OpenOptions {
 
 export async function openDatabase(location: DatabaseLocation, options: OpenOptions = {}): Promise<Db> {
   const db = new Kysely<Database>({ dialect: sqliteDialect(location.path) });
-  if (options.migrate) await migrateToLatest(db as Kysely<unknown>);
+  if (options.migrate) await migrateToLatest(db);
   return db;
 }
