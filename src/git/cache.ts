@@ -71,18 +71,23 @@ export async function ensureCommitFetched(
 
 /** Creates the bare cache repository if it is missing. Call with the repository lock held. */
 export async function ensureInit(remote: Remote, settings: GitSettings): Promise<void> {
-  try {
-    await access(join(remote.cacheDir, "config"));
-    return;
-  } catch {
-    // Not initialised yet.
-  }
+  if (await isInitialised(remote)) return;
   await mkdir(settings.reposDir, { recursive: true });
   const result = await runGit({ args: ["init", "--bare", "--quiet"], ...local(remote, settings) });
-  if (!result.ok) {
+  // Another process sharing the cache may have won the race to create it.
+  if (!result.ok && !(await isInitialised(remote))) {
     throw new GitError(`Could not create the repository cache at ${remote.cacheDir}`, {
       cause: new Error(result.failure ?? "git failed"),
     });
+  }
+}
+
+async function isInitialised(remote: Remote): Promise<boolean> {
+  try {
+    await access(join(remote.cacheDir, "config"));
+    return true;
+  } catch {
+    return false;
   }
 }
 
