@@ -1,0 +1,30 @@
+/**
+ * Request bodies, read as the reference reads them: the bytes are JSON whatever the Content-Type says (job-server's
+ * integration test sends none); anything that is not UTF-8 JSON, an empty body included, is one parse error; the
+ * parsed value is then checked against the operation's request schema.
+ */
+import { BodyInvalidError, BodyNotJsonError } from "./errors.js";
+import { type PyValue, parsePythonJson } from "./python-json.js";
+import { jsonPath, type Validator } from "./validate.js";
+
+// A UTF-8 byte-order mark is skipped, as Python does for bytes; invalid UTF-8 is an error, not replaced.
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function parseBody(raw: Buffer | undefined): PyValue {
+  try {
+    return parsePythonJson(utf8.decode(raw ?? new Uint8Array()));
+  } catch (error) {
+    throw new BodyNotJsonError({ cause: error });
+  }
+}
+
+/** Parses and validates a body; returns it when it matches the schema. */
+export function validBody(raw: Buffer | undefined, validator: Validator): PyValue {
+  const body = parseBody(raw);
+  const failure = validator(body);
+  if (failure) {
+    const where = failure.path.length === 0 ? "" : ` at ${jsonPath(failure.path)}`;
+    throw new BodyInvalidError(`Invalid request body received${where}: ${failure.message}`);
+  }
+  return body;
+}

@@ -1,0 +1,241 @@
+/**
+ * Every error answer of the RAP API, in one place: each refusal is a class with a stable `code`, its HTTP status
+ * and its JSON body (texts are the reference's, character for character). Routes throw them; the app's error
+ * handler (app.ts) turns them into responses. docs/api.md lists every code (a test keeps the two in step).
+ */
+
+export const ErrorCode = {
+  NoToken: "AUTH_NO_TOKEN",
+  InvalidToken: "AUTH_INVALID_TOKEN",
+  BodyNotJson: "BODY_NOT_JSON",
+  BodyInvalid: "BODY_INVALID",
+  BackendNotAllowed: "CREATE_BACKEND_NOT_ALLOWED",
+  InconsistentRap: "CREATE_INCONSISTENT_RAP",
+  CreateUnavailable: "CREATE_UNAVAILABLE",
+  CreateRefused: "CREATE_REFUSED",
+  CreateFailed: "CREATE_FAILED",
+  RapNotFound: "CANCEL_RAP_NOT_FOUND",
+  ActionsNotFound: "CANCEL_ACTIONS_NOT_FOUND",
+  NotFound: "NOT_FOUND",
+  BadRequest: "BAD_REQUEST",
+  PayloadTooLarge: "PAYLOAD_TOO_LARGE",
+  Internal: "INTERNAL",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export abstract class ApiError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly status: number;
+  /** The JSON body, keys in the reference's order. */
+  abstract body(): Record<string, unknown>;
+}
+
+abstract class PlainApiError extends ApiError {
+  constructor(
+    readonly error: string,
+    readonly details: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${error}: ${details}`, options);
+    this.name = new.target.name;
+  }
+
+  body(): Record<string, unknown> {
+    return { error: this.error, details: this.details };
+  }
+}
+
+export class NoTokenError extends PlainApiError {
+  readonly code = ErrorCode.NoToken;
+  readonly status = 401;
+  constructor() {
+    super("Unauthorized", "No token provided");
+  }
+}
+
+export class InvalidTokenError extends PlainApiError {
+  readonly code = ErrorCode.InvalidToken;
+  readonly status = 401;
+  constructor() {
+    super("Unauthorized", "Invalid token");
+  }
+}
+
+export class BodyNotJsonError extends PlainApiError {
+  readonly code = ErrorCode.BodyNotJson;
+  readonly status = 400;
+  constructor(options?: ErrorOptions) {
+    super("Validation error", "could not parse JSON from request body", options);
+  }
+}
+
+export class BodyInvalidError extends PlainApiError {
+  readonly code = ErrorCode.BodyInvalid;
+  readonly status = 400;
+  constructor(details: string) {
+    super("Validation error", details);
+  }
+}
+
+/** Deliberately vague, as in the reference: a client learns nothing about backends it may not use. */
+export class BackendNotAllowedError extends PlainApiError {
+  readonly code = ErrorCode.BackendNotAllowed;
+  readonly status = 400;
+  constructor() {
+    super("Error creating jobs", "Unknown error");
+  }
+}
+
+export class InconsistentRapError extends PlainApiError {
+  readonly code = ErrorCode.InconsistentRap;
+  readonly status = 400;
+  constructor(rapId: string) {
+    super(
+      "Inconsistent request data",
+      `Jobs already created for rap_id '${rapId}' are inconsistent with request data`,
+    );
+  }
+}
+
+/** The job-creation pipeline is not part of this build: say so rather than pretend to succeed. */
+export class CreateUnavailableError extends PlainApiError {
+  readonly code = ErrorCode.CreateUnavailable;
+  readonly status = 400;
+  constructor() {
+    super("Error creating jobs", "Job creation is not available in this version");
+  }
+}
+
+/** The pipeline refused the request for a reason the user can act on; its message is shown as it is. */
+export class CreateRefusedError extends PlainApiError {
+  readonly code = ErrorCode.CreateRefused;
+  readonly status = 400;
+  constructor(message: string, options?: ErrorOptions) {
+    super("Error creating jobs", message, options);
+  }
+}
+
+/** Anything else going wrong while creating: logged in full, reported vaguely (the reference's `Unknown error`). */
+export class CreateFailedError extends PlainApiError {
+  readonly code = ErrorCode.CreateFailed;
+  readonly status = 400;
+  constructor(options?: ErrorOptions) {
+    super("Error creating jobs", "Unknown error", options);
+  }
+}
+
+export class RapNotFoundError extends ApiError {
+  readonly code = ErrorCode.RapNotFound;
+  readonly status = 404;
+  constructor(readonly rapId: string) {
+    super(`No jobs found for rap_id ${rapId}`);
+    this.name = "RapNotFoundError";
+  }
+
+  body(): Record<string, unknown> {
+    return { error: "jobs not found", details: this.message, rap_id: this.rapId };
+  }
+}
+
+export class ActionsNotFoundError extends ApiError {
+  readonly code = ErrorCode.ActionsNotFound;
+  readonly status = 404;
+  /** `notFound` must be sorted. */
+  constructor(
+    readonly rapId: string,
+    readonly notFound: readonly string[],
+  ) {
+    super(`Jobs matching requested cancelled actions could not be found: ${notFound.join(",")}`);
+    this.name = "ActionsNotFoundError";
+  }
+
+  body(): Record<string, unknown> {
+    return { error: "jobs not found", details: this.message, rap_id: this.rapId, not_found: this.notFound };
+  }
+}
+
+export class NotFoundError extends PlainApiError {
+  readonly code = ErrorCode.NotFound;
+  readonly status = 404;
+  constructor(method: string, path: string) {
+    super("Not found", `No endpoint ${method} ${path}`);
+  }
+}
+
+/** A request Fastify itself refused before it reached a route (a malformed header, an aborted body, …). */
+export class BadRequestError extends PlainApiError {
+  readonly code = ErrorCode.BadRequest;
+  readonly status = 400;
+  constructor(details: string, options?: ErrorOptions) {
+    super("Bad request", details, options);
+  }
+}
+
+export class PayloadTooLargeError extends PlainApiError {
+  readonly code = ErrorCode.PayloadTooLarge;
+  readonly status = 413;
+  constructor(options?: ErrorOptions) {
+    super("Payload too large", "The request body is larger than the server accepts", options);
+  }
+}
+
+/** A fault of ours on a read-only endpoint; the cause is logged, never sent. */
+export class InternalError extends PlainApiError {
+  readonly code = ErrorCode.Internal;
+  readonly status = 500;
+  constructor(options?: ErrorOptions) {
+    super("Internal error", "The server could not answer this request; the error has been logged", options);
+  }
+}
+
+/**
+ * The answer for anything a route or Fastify itself threw: our refusals as they are, Fastify's client errors
+ * (malformed requests, bodies over the limit) as JSON, and everything else as an InternalError.
+ */
+export function apiErrorFor(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (status === 413) return new PayloadTooLargeError({ cause: error });
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return new BadRequestError((error as Error).message, { cause: error });
+  }
+  return new InternalError({ cause: error });
+}
+
+/**
+ * Codes of the errors the job-creation pipeline throws for a request it refuses (the reference's GitError,
+ * GithubValidationError, ProjectValidationError, ReusableActionError and RapCreateRequestError with its
+ * StaleCodelistError). Their message is shown to the user as it is; any other error is reported as
+ * `Unknown error`. Matched by code so that this layer needs none of the pipeline's modules.
+ */
+export const CREATE_REFUSAL_CODES: ReadonlySet<string> = new Set([
+  "GIT_ERROR",
+  "GIT_NETWORK_ERROR",
+  "GIT_REPO_NOT_REACHABLE",
+  "GIT_UNKNOWN_REF",
+  "GIT_INVALID_REF",
+  "GIT_URL_NOT_ALLOWED",
+  "GITHUB_VALIDATION_ERROR",
+  "PROJECT_INVALID",
+  "RAP_CREATE_REQUEST_INVALID",
+  "STALE_CODELISTS",
+  "REUSABLE_ACTION_INVALID",
+]);
+
+/** The code of the pipeline's NothingToDoError: answered 200 "Nothing to do", as the reference does. */
+export const NOTHING_TO_DO_CODE = "NOTHING_TO_DO";
+
+export function errorCode(error: unknown): string | undefined {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** Maps whatever the pipeline threw (other than NothingToDo) to the answer the client gets. */
+export function createErrorFor(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  const code = errorCode(error);
+  if (code !== undefined && CREATE_REFUSAL_CODES.has(code)) {
+    return new CreateRefusedError((error as Error).message, { cause: error });
+  }
+  return new CreateFailedError({ cause: error });
+}

@@ -1,0 +1,198 @@
+/**
+ * Request bodies are parsed the way the reference's Python `json.loads` reads them, into values that keep what
+ * JavaScript's JSON.parse loses but validation messages need to print faithfully (reference/scenarios.md §0.8):
+ * integers stay exact (`bigint`, like Python `int`), floats are `number` (`1.0` stays a float), and objects are
+ * `Map`s so keys keep their textual order (JSON.parse moves integer-like keys first).
+ *
+ * Python's extensions are accepted too (`NaN`, `Infinity`, `-Infinity`). Nesting deeper than MAX_DEPTH is refused
+ * rather than recursed into (Python would crash with RecursionError at about 1,000 levels).
+ */
+
+export type PyValue = null | boolean | bigint | number | string | PyValue[] | PyObject;
+export type PyObject = Map<string, PyValue>;
+
+export class JsonSyntaxError extends Error {
+  readonly code = "JSON_SYNTAX";
+  constructor(
+    message: string,
+    readonly position: number,
+  ) {
+    super(`${message} at position ${position}`);
+    this.name = "JsonSyntaxError";
+  }
+}
+
+const MAX_DEPTH = 256;
+const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a run of plain characters ends at a raw control character, which JSON strings may not contain
+const PLAIN_CHARS = /[^"\\\u0000-\u001f]*/y;
+const ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
+
+class Parser {
+  private pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  parseDocument(): PyValue {
+    this.skipWhitespace();
+    const value = this.parseValue(0);
+    this.skipWhitespace();
+    if (this.pos !== this.text.length) this.fail("Extra data");
+    return value;
+  }
+
+  private fail(message: string): never {
+    throw new JsonSyntaxError(message, this.pos);
+  }
+
+  private skipWhitespace(): void {
+    const text = this.text;
+    let pos = this.pos;
+    for (;;) {
+      const c = text.charCodeAt(pos);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      pos++;
+    }
+    this.pos = pos;
+  }
+
+  private parseValue(depth: number): PyValue {
+    const c = this.text[this.pos];
+    switch (c) {
+      case "{":
+        return this.parseObject(depth + 1);
+      case "[":
+        return this.parseArray(depth + 1);
+      case '"':
+        return this.parseString();
+      case "n":
+        return this.literal("null", null);
+      case "t":
+        return this.literal("true", true);
+      case "f":
+        return this.literal("false", false);
+      case "N":
+        return this.literal("NaN", Number.NaN);
+      case "I":
+        return this.literal("Infinity", Number.POSITIVE_INFINITY);
+      default:
+        if (this.text.startsWith("-Infinity", this.pos))
+          return this.literal("-Infinity", Number.NEGATIVE_INFINITY);
+        return this.parseNumber();
+    }
+  }
+
+  private literal<T extends PyValue>(word: string, value: T): T {
+    if (!this.text.startsWith(word, this.pos)) this.fail("Expecting value");
+    this.pos += word.length;
+    return value;
+  }
+
+  private parseNumber(): bigint | number {
+    NUMBER.lastIndex = this.pos;
+    const match = NUMBER.exec(this.text);
+    if (!match) this.fail("Expecting value");
+    this.pos += match[0].length;
+    if (match[1] === undefined && match[2] === undefined) return BigInt(match[0]);
+    return Number(match[0]);
+  }
+
+  private parseString(): string {
+    const text = this.text;
+    this.pos++; // opening quote
+    let out = "";
+    for (;;) {
+      PLAIN_CHARS.lastIndex = this.pos;
+      const chunk = PLAIN_CHARS.exec(text)![0];
+      out += chunk;
+      this.pos += chunk.length;
+      const c = text[this.pos];
+      if (c === '"') {
+        this.pos++;
+        return out;
+      }
+      if (c !== "\\") this.fail(c === undefined ? "Unterminated string" : "Invalid control character");
+      const escaped = text[this.pos + 1];
+      if (escaped === "u") {
+        const hex = text.slice(this.pos + 2, this.pos + 6);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail("Invalid \\uXXXX escape");
+        out += String.fromCharCode(Number.parseInt(hex, 16));
+        this.pos += 6;
+      } else {
+        const decoded = escaped === undefined ? undefined : ESCAPES[escaped];
+        if (decoded === undefined) this.fail("Invalid \\escape");
+        out += decoded;
+        this.pos += 2;
+      }
+    }
+  }
+
+  private parseArray(depth: number): PyValue[] {
+    if (depth > MAX_DEPTH) this.fail("Nesting too deep");
+    this.pos++;
+    const items: PyValue[] = [];
+    this.skipWhitespace();
+    if (this.text[this.pos] === "]") {
+      this.pos++;
+      return items;
+    }
+    for (;;) {
+      this.skipWhitespace();
+      items.push(this.parseValue(depth));
+      this.skipWhitespace();
+      const c = this.text[this.pos++];
+      if (c === "]") return items;
+      if (c !== ",") this.fail("Expecting ',' delimiter");
+    }
+  }
+
+  private parseObject(depth: number): PyObject {
+    if (depth > MAX_DEPTH) this.fail("Nesting too deep");
+    this.pos++;
+    const object: PyObject = new Map();
+    this.skipWhitespace();
+    if (this.text[this.pos] === "}") {
+      this.pos++;
+      return object;
+    }
+    for (;;) {
+      this.skipWhitespace();
+      if (this.text[this.pos] !== '"') this.fail("Expecting property name enclosed in double quotes");
+      const key = this.parseString();
+      this.skipWhitespace();
+      if (this.text[this.pos++] !== ":") this.fail("Expecting ':' delimiter");
+      this.skipWhitespace();
+      // A repeated key keeps its first position and takes the last value, as a Python dict does.
+      object.set(key, this.parseValue(depth));
+      this.skipWhitespace();
+      const c = this.text[this.pos++];
+      if (c === "}") return object;
+      if (c !== ",") this.fail("Expecting ',' delimiter");
+    }
+  }
+}
+
+export function parsePythonJson(text: string): PyValue {
+  return new Parser(text).parseDocument();
+}
+
+export function isPyObject(value: PyValue | undefined): value is PyObject {
+  return value instanceof Map;
+}
+
+/** The value as plain JSON data (objects for Maps, numbers for ints), for handing on to code outside HTTP. */
+export function toPlain(value: PyValue): unknown {
+  if (typeof value === "bigint") return Number(value);
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [k, toPlain(v)]));
+  return value;
+}
