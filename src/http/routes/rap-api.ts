@@ -1,0 +1,108 @@
+/**
+ * The RAP API under /controller/v1/ (reference §7.1). Checks run in the reference's order: the method (405, empty
+ * body, before anything else), the client token (401, before the body is read), the body's JSON (400), its schema
+ * (400), then the endpoint itself. Paths without their trailing slash redirect (301) to it, as Django does.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
+import type { Db } from "../../db/index.js";
+import type { ClientTokens } from "../auth.js";
+import { validBody } from "../body.js";
+import type { ApiDocument } from "../openapi.js";
+import type { PyObject } from "../python-json.js";
+import { acceptRawBodies } from "../raw-body.js";
+import { backendStatus } from "./backend-status.js";
+import { cancelRap } from "./rap-cancel.js";
+import { type CreateJobs, createRap, createRequestFromBody } from "./rap-create.js";
+import { rapStatus } from "./rap-status.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The backends the request's client token may see, set by the RAP API's token check. */
+    tokenBackends: readonly string[];
+  }
+}
+
+export const RAP_API_PREFIX = "/controller/v1";
+
+/** job-server sends every active rap_id in one status request, so allow far more than Fastify's 1 MiB. */
+export const BODY_LIMIT = 16 * 1024 * 1024;
+
+export interface RapApiDeps {
+  db: Db;
+  tokens: ClientTokens;
+  api: ApiDocument;
+  /** Whole Unix seconds. */
+  now: () => number;
+  createJobs: CreateJobs | undefined;
+}
+
+const ALL_METHODS: readonly HTTPMethods[] = [
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+  "TRACE",
+];
+
+export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<void> {
+  const { db, tokens, api, now, createJobs } = deps;
+  // Null only until the token check, which every endpoint runs first (reference values may not be shared).
+  scope.decorateRequest("tokenBackends", null as unknown as readonly string[]);
+
+  acceptRawBodies(scope);
+
+  const authenticate = async (request: FastifyRequest) => {
+    request.tokenBackends = tokens.backendsFor(request.headers.authorization);
+  };
+  const bytes = (request: FastifyRequest) => request.body as Buffer | undefined;
+
+  const endpoint = (
+    method: HTTPMethods,
+    url: string,
+    handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+  ) => {
+    scope.route({ method, url, onRequest: authenticate, bodyLimit: BODY_LIMIT, handler });
+    // Answering in onRequest refuses the request before its body is read; Fastify still wants a handler.
+    const refuse = async (_request: FastifyRequest, reply: FastifyReply) =>
+      reply.code(405).header("allow", method).send();
+    scope.route({ method: ALL_METHODS.filter((m) => m !== method), url, onRequest: refuse, handler: refuse });
+    const target = `${RAP_API_PREFIX}${url}`;
+    const redirect = async (request: FastifyRequest, reply: FastifyReply) => {
+      const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
+      return reply
+        .code(301)
+        .header("location", target + query)
+        .send({ error: "Moved permanently", details: `Use ${target}` });
+    };
+    scope.route({ method: [...ALL_METHODS], url: url.slice(0, -1), onRequest: redirect, handler: redirect });
+  };
+
+  endpoint("GET", "/backend/status/", async (request) => backendStatus(db, request.tokenBackends));
+
+  endpoint("POST", "/rap/status/", async (request, reply) => {
+    const body = validBody(bytes(request), api.validators.status) as PyObject;
+    const json = await rapStatus(db, body.get("rap_ids") as string[], request.tokenBackends);
+    return reply.type("application/json; charset=utf-8").send(json);
+  });
+
+  endpoint("POST", "/rap/cancel/", async (request) => {
+    const body = validBody(bytes(request), api.validators.cancel) as PyObject;
+    const cancel = { rapId: body.get("rap_id") as string, actions: body.get("actions") as string[] };
+    return cancelRap(db, cancel, request.tokenBackends, now());
+  });
+
+  endpoint("POST", "/rap/create/", async (request, reply) => {
+    const body = validBody(bytes(request), api.validators.create) as PyObject;
+    const answer = await createRap(
+      db,
+      createJobs,
+      createRequestFromBody(body),
+      request.tokenBackends,
+      request.log,
+    );
+    return reply.code(answer.status).send(answer.body);
+  });
+}

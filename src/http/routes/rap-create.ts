@@ -1,0 +1,111 @@
+/**
+ * `POST rap/create/`: the view-level steps of the reference (§7.3); creating the jobs themselves is the
+ * injected `createJobs` pipeline. Every outcome is an answer job-server understands: never a 5xx.
+ */
+import type { FastifyBaseLogger } from "fastify";
+import type { Db } from "../../db/index.js";
+import { existingRap } from "../../db/queries/jobs.js";
+import type { CreateRequest } from "../../jobs/request.js";
+import {
+  BackendNotAllowedError,
+  CreateFailedError,
+  CreateUnavailableError,
+  createErrorFor,
+  errorCode,
+  InconsistentRapError,
+  NOTHING_TO_DO_CODE,
+} from "../errors.js";
+import { type PyObject, toPlain } from "../python-json.js";
+
+export type CreateJobsResult =
+  | { readonly kind: "created"; readonly count: number }
+  | { readonly kind: "nothing-to-do"; readonly details: string };
+
+/**
+ * The job-creation pipeline. It either creates jobs, finds nothing to do (returned, or thrown as the pipeline's
+ * NothingToDoError), or throws: errors whose code is listed in CREATE_REFUSAL_CODES are shown to the user,
+ * anything else is logged and reported as `Unknown error`.
+ */
+export type CreateJobs = (request: CreateRequest) => Promise<CreateJobsResult>;
+
+export interface CreateAnswer {
+  status: 200 | 201;
+  body: { result: string; details: string; rap_id: string; count: number };
+}
+
+/** The body, already checked against createRequestBody, as the pipeline's request. */
+export function createRequestFromBody(body: PyObject): CreateRequest {
+  const field = <T>(name: string) => body.get(name) as T;
+  const scope = body.get("analysis_scope");
+  return {
+    rapId: field("rap_id"),
+    backend: field("backend"),
+    workspace: field("workspace"),
+    repoUrl: field("repo_url"),
+    branch: field("branch"),
+    commit: field("commit"),
+    databaseName: field("database_name"),
+    requestedActions: field("requested_actions"),
+    codelistsOk: field("codelists_ok"),
+    forceRunDependencies: field("force_run_dependencies"),
+    createdBy: field("created_by"),
+    project: field("project"),
+    orgs: field("orgs"),
+    // Omitted and null both mean "no extra permissions" (DESIGN DECISIONS 2).
+    analysisScope: scope ? (toPlain(scope) as Record<string, unknown>) : {},
+  };
+}
+
+/** The reference compares the three values as a set: which field holds which value does not matter. */
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  const right = new Set(b);
+  return left.size === right.size && [...left].every((value) => right.has(value));
+}
+
+async function runPipeline(createJobs: CreateJobs, request: CreateRequest): Promise<CreateJobsResult> {
+  try {
+    return await createJobs(request);
+  } catch (error) {
+    if (errorCode(error) === NOTHING_TO_DO_CODE)
+      return { kind: "nothing-to-do", details: (error as Error).message };
+    throw error;
+  }
+}
+
+export async function createRap(
+  db: Db,
+  createJobs: CreateJobs | undefined,
+  request: CreateRequest,
+  backends: readonly string[],
+  log: FastifyBaseLogger,
+): Promise<CreateAnswer> {
+  const { rapId } = request;
+  try {
+    if (!backends.includes(request.backend)) throw new BackendNotAllowedError();
+    // A rap_id is checked on every backend: ids are global, and job-server retries a create it is unsure of.
+    const existing = await existingRap(db, rapId);
+    if (existing) {
+      const stored = [existing.repoUrl, existing.workspace, existing.commit];
+      if (!sameValues(stored, [request.repoUrl, request.workspace, request.commit])) {
+        throw new InconsistentRapError(rapId);
+      }
+      const details = `Jobs already created for rap_id '${rapId}'`;
+      return { status: 200, body: { result: "No change", details, rap_id: rapId, count: existing.count } };
+    }
+    if (!createJobs) throw new CreateUnavailableError();
+    const outcome = await runPipeline(createJobs, request);
+    if (outcome.kind === "nothing-to-do") {
+      return {
+        status: 200,
+        body: { result: "Nothing to do", details: outcome.details, rap_id: rapId, count: 0 },
+      };
+    }
+    const details = `Jobs created for rap_id '${rapId}'`;
+    return { status: 201, body: { result: "Success", details, rap_id: rapId, count: outcome.count } };
+  } catch (error) {
+    const answer = createErrorFor(error);
+    if (answer instanceof CreateFailedError) log.error({ err: error, rapId }, "rap/create failed");
+    throw answer;
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * Group C of reference/scenarios.md, view level: `POST rap/create/` validation (S035–S060), the backend check
+ * (S062), an existing rap_id (S063–S065), and how the injected job-creation pipeline's outcomes are answered. The
+ * pipeline itself (S031–S034, S061, S066–S091) comes with the next issue; here it is a stand-in.
+ */
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, test } from "vitest";
+import { insertJobs } from "../../src/db/queries/jobs.js";
+import type { CreateJobs } from "../../src/http/app.js";
+import type { CreateRequest } from "../../src/jobs/request.js";
+import { makeJob } from "../support/factories.js";
+import { createBody, startApi, type TestApi } from "./support.js";
+
+const X = "abcdefgh23456789";
+const golden: { label: string; schema: string; body: string; details: string | null }[] = JSON.parse(
+  readFileSync(new URL("./fixtures/validation-cases.json", import.meta.url), "utf8"),
+).cases;
+
+let api: TestApi;
+afterEach(async () => {
+  await api?.close();
+});
+
+/** An error as the pipeline's modules throw them: a class with a stable code. */
+class PipelineError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function pipeline(outcome: Awaited<ReturnType<CreateJobs>> | Error) {
+  const requests: CreateRequest[] = [];
+  const createJobs: CreateJobs = async (request) => {
+    requests.push(request);
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  };
+  return { createJobs, requests };
+}
+
+describe("validation (S035–S060)", () => {
+  const rows = golden.filter((c) => c.schema === "createRequestBody" && c.details !== null);
+  test.each(rows)("$label", async ({ body, details }) => {
+    api = await startApi();
+    expect(await api.post("/rap/create/", body)).toMatchObject({
+      status: 400,
+      json: { error: "Validation error", details },
+    });
+  });
+
+  test("S055 differs (DESIGN DECISIONS 2): analysis_scope null is accepted and means {}", async () => {
+    const stub = pipeline({ kind: "created", count: 1 });
+    api = await startApi(undefined, { createJobs: stub.createJobs });
+    expect((await api.post("/rap/create/", createBody({ analysis_scope: null }))).status).toBe(201);
+    expect(stub.requests[0]!.analysisScope).toEqual({});
+  });
+
+  test("accepted edge inputs reach the pipeline: orgs [], no analysis_scope, extra keys, unanchored workspace", async () => {
+    const stub = pipeline({ kind: "created", count: 1 });
+    api = await startApi(undefined, { createJobs: stub.createJobs });
+    const bodies = [
+      createBody({ orgs: [] }),
+      createBody({ analysis_scope: undefined }),
+      createBody({ extra: 1, analysis_scope: { other: [1] } }),
+      createBody({ workspace: "a$b" }),
+    ];
+    for (const [i, body] of bodies.entries()) {
+      expect((await api.post("/rap/create/", { ...body, rap_id: `abcdefgh1234567${i}` })).status).toBe(201);
+    }
+    expect(stub.requests.map((r) => r.workspace)).toEqual(["workspace", "workspace", "workspace", "a$b"]);
+  });
+});
+
+describe("view-level answers", () => {
+  test("S062: a backend the token may not use → 400 Unknown error, and the pipeline is not run", async () => {
+    const stub = pipeline({ kind: "created", count: 1 });
+    api = await startApi(
+      { BACKENDS: "test,foo", TEST_CLIENT_TOKENS: "test_token" },
+      { createJobs: stub.createJobs },
+    );
+    expect(await api.post("/rap/create/", createBody({ backend: "foo" }))).toMatchObject({
+      status: 400,
+      json: { error: "Error creating jobs", details: "Unknown error" },
+    });
+    expect(await api.post("/rap/create/", createBody({ backend: "unknown" }))).toMatchObject({ status: 400 });
+    expect(stub.requests).toEqual([]);
+  });
+
+  test("S063: the same request again → 200 No change, with the number of existing jobs", async () => {
+    const stub = pipeline({ kind: "created", count: 1 });
+    api = await startApi(undefined, { createJobs: stub.createJobs });
+    await insertJobs(api.db, [
+      makeJob({
+        rapId: X,
+        action: "a1",
+        repoUrl: "/repo",
+        commit: "0123456789abcdef0123456789abcdef01234567",
+      }),
+    ]);
+    await insertJobs(api.db, [
+      makeJob({
+        rapId: X,
+        action: "a2",
+        repoUrl: "/repo",
+        commit: "0123456789abcdef0123456789abcdef01234567",
+      }),
+    ]);
+    const answer = await api.post("/rap/create/", createBody());
+    expect(answer).toMatchObject({
+      status: 200,
+      json: { result: "No change", details: `Jobs already created for rap_id '${X}'`, rap_id: X, count: 2 },
+    });
+    expect(Object.keys(answer.json as object)).toEqual(["result", "details", "rap_id", "count"]);
+    expect(stub.requests).toEqual([]);
+  });
+
+  test("S064: different actions, branch or flags are still No change (only repo, workspace and commit count)", async () => {
+    api = await startApi();
+    await insertJobs(api.db, [
+      makeJob({ rapId: X, repoUrl: "/repo", commit: "0123456789abcdef0123456789abcdef01234567" }),
+    ]);
+    const body = createBody({
+      requested_actions: ["run_model"],
+      branch: "other",
+      codelists_ok: false,
+      backend: "test",
+    });
+    expect(await api.post("/rap/create/", body)).toMatchObject({
+      status: 200,
+      json: { result: "No change", count: 1 },
+    });
+  });
+
+  test("S065: the same rap_id with other data → 400 Inconsistent request data", async () => {
+    api = await startApi();
+    await insertJobs(api.db, [
+      makeJob({ rapId: X, repoUrl: "/repo", commit: "0123456789abcdef0123456789abcdef01234567" }),
+    ]);
+    expect(
+      await api.post(
+        "/rap/create/",
+        createBody({ workspace: "another_workspace", repo_url: "another_repo_url" }),
+      ),
+    ).toMatchObject({
+      status: 400,
+      json: {
+        error: "Inconsistent request data",
+        details: `Jobs already created for rap_id '${X}' are inconsistent with request data`,
+      },
+    });
+  });
+
+  test("the three values are compared as a set, as the reference does (swapped fields still match)", async () => {
+    api = await startApi();
+    await insertJobs(api.db, [
+      makeJob({
+        rapId: X,
+        repoUrl: "workspace",
+        workspace: "/repo",
+        commit: "0123456789abcdef0123456789abcdef01234567",
+      }),
+    ]);
+    expect((await api.post("/rap/create/", createBody())).json).toMatchObject({ result: "No change" });
+  });
+
+  test("a rap_id is checked against jobs on every backend, even ones the token cannot see", async () => {
+    api = await startApi({ BACKENDS: "test,foo", TEST_CLIENT_TOKENS: "test_token" });
+    await insertJobs(api.db, [makeJob({ rapId: X, backend: "foo" })]);
+    expect((await api.post("/rap/create/", createBody())).json).toMatchObject({
+      error: "Inconsistent request data",
+    });
+  });
+});
+
+describe("the job-creation pipeline's outcomes", () => {
+  test("without a pipeline, a new rap_id is refused honestly, never a fake success", async () => {
+    api = await startApi();
+    expect(await api.post("/rap/create/", createBody())).toMatchObject({
+      status: 400,
+      json: { error: "Error creating jobs", details: "Job creation is not available in this version" },
+    });
+  });
+
+  test("jobs created → 201 Success with the count; the pipeline gets the body in camelCase", async () => {
+    const stub = pipeline({ kind: "created", count: 4 });
+    api = await startApi(undefined, { createJobs: stub.createJobs });
+    const scope = { dataset_permissions: ["appointments"], population_permissions: ["include_ndoo"] };
+    const answer = await api.post("/rap/create/", createBody({ analysis_scope: scope }));
+    expect(answer).toMatchObject({
+      status: 201,
+      json: { result: "Success", details: `Jobs created for rap_id '${X}'`, rap_id: X, count: 4 },
+    });
+    expect(Object.keys(answer.json as object)).toEqual(["result", "details", "rap_id", "count"]);
+    expect(stub.requests).toEqual([
+      {
+        rapId: X,
+        backend: "test",
+        workspace: "workspace",
+        repoUrl: "/repo",
+        branch: "main",
+        commit: "0123456789abcdef0123456789abcdef01234567",
+        databaseName: "default",
+        requestedActions: ["action"],
+        codelistsOk: true,
+        forceRunDependencies: false,
+        createdBy: "test_user",
+        project: "test_project",
+        orgs: ["test_org"],
+        analysisScope: scope,
+      },
+    ]);
+  });
+
+  test.each([
+    [
+      "returned",
+      pipeline({ kind: "nothing-to-do", details: "All requested actions were already scheduled to run" }),
+    ],
+    [
+      "thrown",
+      pipeline(new PipelineError("NOTHING_TO_DO", "All requested actions were already scheduled to run")),
+    ],
+  ])("nothing to do (%s) → 200 Nothing to do, count 0", async (_how, stub) => {
+    api = await startApi(undefined, { createJobs: stub.createJobs });
+    expect(await api.post("/rap/create/", createBody())).toMatchObject({
+      status: 200,
+      json: {
+        result: "Nothing to do",
+        details: "All requested actions were already scheduled to run",
+        rap_id: X,
+        count: 0,
+      },
+    });
+  });
+
+  test.each([
+    ["GIT_ERROR", `Error fetching commit ${"0".repeat(40)} from /repo`],
+    ["GIT_UNKNOWN_REF", "Could not find branch 'x'"],
+    [
+      "GITHUB_VALIDATION_ERROR",
+      "Repository URL https://not-gihub.com/invalid does not start with https://github.com",
+    ],
+    ["PROJECT_INVALID", "Action 'does_not_exist' not found in project.yaml"],
+    ["RAP_CREATE_REQUEST_INVALID", "Invalid workspace name (allowed are alphanumeric, dash and underscore)"],
+    ["STALE_CODELISTS", "Codelists are out of date (required by action generate_dataset)"],
+    ["REUSABLE_ACTION_INVALID", "in 'act: minimal-action:v9' 'v9' is not a tag"],
+  ])("a refusal (%s) → 400 Error creating jobs with its message as it is", async (code, message) => {
+    api = await startApi(undefined, { createJobs: pipeline(new PipelineError(code, message)).createJobs });
+    expect(await api.post("/rap/create/", createBody())).toMatchObject({
+      status: 400,
+      json: { error: "Error creating jobs", details: message },
+    });
+  });
+
+  test("S071: anything else the pipeline throws → 400 Unknown error, never a 5xx", async () => {
+    for (const failure of [new Error("boom"), new PipelineError("SOMETHING_ELSE", "secret detail")]) {
+      api = await startApi(undefined, { createJobs: pipeline(failure).createJobs });
+      expect(await api.post("/rap/create/", createBody())).toMatchObject({
+        status: 400,
+        json: { error: "Error creating jobs", details: "Unknown error" },
+      });
+      await api.close();
+    }
+    api = await startApi();
+  });
+});
