@@ -1,11 +1,15 @@
 import type { Command } from "commander";
+import { registerController } from "./controller.js";
 import { registerDbMaintenance } from "./db-maintenance.js";
 import { registerFlags } from "./flags.js";
 import { registerMigrate } from "./migrate.js";
 import { registerPause } from "./pause.js";
+import { registerServe } from "./serve.js";
 
 /** Every sub-command registers itself on the program; keep this list in the order `rap --help` shows them. */
 export const commands: Array<(program: Command) => void> = [
+  registerServe,
+  registerController,
   registerMigrate,
   registerFlags,
   registerPause,

@@ -1,0 +1,61 @@
+/**
+ * Runs the HTTP app as a server process: opens (and migrates) the database, listens on HOST:PORT, and on SIGINT or
+ * SIGTERM stops accepting connections, lets requests in flight finish, and closes the database. A second signal,
+ * or a shutdown taking longer than SHUTDOWN_GRACE_MS, ends the process at once.
+ */
+import type { Config } from "../config/index.js";
+import { openDatabase } from "../db/index.js";
+import { type AppDeps, buildApp } from "./app.js";
+import { RAP_API_PREFIX } from "./routes/rap-api.js";
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface ServerOptions {
+  config: Config;
+  createJobs?: AppDeps["createJobs"];
+  logLevel?: string;
+}
+
+/** Serves until a shutdown signal; resolves once everything is closed. */
+export async function runServer(options: ServerOptions): Promise<void> {
+  const { config } = options;
+  const db = await openDatabase(config.database, { migrate: true });
+  const app = await buildApp({
+    config,
+    db,
+    createJobs: options.createJobs,
+    logLevel: options.logLevel ?? "info",
+  });
+
+  const stopped = new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      app.log.info(`${signal} received: shutting down`);
+      setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+      app
+        .close()
+        .then(() => db.destroy())
+        .then(resolve, (error: unknown) => {
+          app.log.error({ err: error }, "error while shutting down");
+          process.exit(1);
+        });
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+
+  try {
+    await app.listen({
+      host: config.host,
+      port: config.port,
+      listenTextResolver: (address) => `RAP API listening at ${address}${RAP_API_PREFIX}/`,
+    });
+  } catch (error) {
+    await app.close();
+    await db.destroy();
+    throw error;
+  }
+  await stopped;
+}
