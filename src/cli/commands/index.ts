@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerCheck } from "./check.js";
 import { registerController } from "./controller.js";
 import { registerDbMaintenance } from "./db-maintenance.js";
 import { registerFlags } from "./flags.js";
@@ -11,6 +12,7 @@ export const commands: Array<(program: Command) => void> = [
   registerServe,
   registerController,
   registerMigrate,
+  registerCheck,
   registerFlags,
   registerPause,
   registerDbMaintenance,
