@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerAddJob } from "./add-job.js";
 import { registerCheck } from "./check.js";
 import { registerController } from "./controller.js";
 import { registerDbMaintenance } from "./db-maintenance.js";
@@ -13,6 +14,7 @@ export const commands: Array<(program: Command) => void> = [
   registerController,
   registerMigrate,
   registerCheck,
+  registerAddJob,
   registerFlags,
   registerPause,
   registerDbMaintenance,

@@ -154,3 +154,25 @@ export async function cancelUnfinishedJobs(
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/**
+ * The workspace state: for each action, the latest job that was not cancelled, in any state, on this backend only.
+ * Returned in action-name order. Among jobs created in the same second the first inserted wins, as in the reference.
+ */
+export async function workspaceState(db: Db, backend: string, workspace: string): Promise<Job[]> {
+  const rows = await db
+    .selectFrom("job")
+    .selectAll()
+    .where("backend", "=", backend)
+    .where("workspace", "=", workspace)
+    .where("cancelled", "=", 0)
+    .orderBy("action")
+    .orderBy("created_at")
+    .execute();
+  const latest = new Map<string, Selectable<JobTable>>();
+  for (const row of rows) {
+    const current = latest.get(row.action);
+    if (!current || row.created_at > current.created_at) latest.set(row.action, row);
+  }
+  return [...latest.values()].map(toJob);
+}

@@ -1,0 +1,74 @@
+/**
+ * The create pipeline (reference/controller.md §7.4): a validated request → the RAP's new jobs, inserted together.
+ *
+ * Concurrency (DESIGN DECISIONS 8): the workspace state is read, the jobs planned and inserted inside one write
+ * transaction, so two creates for the same workspace never both add a job for one action, and the same rap_id
+ * submitted twice creates its jobs once. Git work (reusable actions) never runs inside the transaction: when a plan
+ * needs an action not yet resolved, the transaction is abandoned, the action resolved, and the plan made again.
+ */
+import type { Db } from "../db/index.js";
+import { existingRap, insertJobs, workspaceState } from "../db/queries/jobs.js";
+import type { Job } from "../domain/job.js";
+import { checkRepository, type GitSettings, readFileFromRepo } from "../git/index.js";
+import { type Pipeline, parseProject } from "../pipeline/index.js";
+import { newTraceContext } from "../telemetry/trace-context.js";
+import { RapCreateRequestError, StaleCodelistError } from "./errors.js";
+import { planNewJobs } from "./plan.js";
+import type { CreateRequest } from "./request.js";
+import { ReusableActions } from "./reusable-actions.js";
+import { validateCreateRequest } from "./validate-request.js";
+
+export interface CreateDependencies {
+  db: Db;
+  git: GitSettings;
+  backends: readonly string[];
+  /** Current time in milliseconds. */
+  now?: () => number;
+}
+
+export type CreateOutcome =
+  | { kind: "created"; jobs: Job[] }
+  /** Another request created this rap_id's jobs first. */
+  | { kind: "already-created"; count: number };
+
+/** Planning rounds before giving up; each extra round means newly needed reusable actions or a racing create. */
+const MAX_ROUNDS = 5;
+
+export async function createJobs(deps: CreateDependencies, request: CreateRequest): Promise<CreateOutcome> {
+  validateCreateRequest(request, deps.backends);
+  await checkRepository(request, deps.git);
+  const pipeline = await readPipeline(request, deps.git);
+  const reusable = new ReusableActions(deps.git);
+  const now = deps.now ?? Date.now;
+
+  for (let round = 0; round < MAX_ROUNDS; round += 1) {
+    const outcome = await deps.db.transaction().execute(async (trx) => {
+      const existing = await existingRap(trx, request.rapId);
+      if (existing) return { kind: "already-created", count: existing.count } as const;
+      const state = await workspaceState(trx, request.backend, request.workspace);
+      const jobs = planNewJobs(request, pipeline, state, { now, newTraceContext });
+      if (!reusable.allResolved(jobs)) return { kind: "needs-actions", jobs } as const;
+      await reusable.apply(jobs);
+      checkCodelists(request, jobs);
+      await insertJobs(trx, jobs);
+      return { kind: "created", jobs } as const;
+    });
+    if (outcome.kind !== "needs-actions") return outcome;
+    // Resolve outside the transaction; errors here are the request's answer.
+    await reusable.apply(outcome.jobs);
+  }
+  throw new Error(`gave up creating jobs for rap_id ${request.rapId} after ${MAX_ROUNDS} planning rounds`);
+}
+
+async function readPipeline(request: CreateRequest, git: GitSettings): Promise<Pipeline> {
+  const bytes = await readFileFromRepo(request.repoUrl, request.commit, "project.yaml", git);
+  if (bytes === null) throw new RapCreateRequestError(`No project.yaml file found in ${request.repoUrl}`);
+  return parseProject(bytes);
+}
+
+/** Stale codelists block any database job, requested or pulled in as a dependency (the first one is named). */
+function checkCodelists(request: CreateRequest, jobs: readonly Job[]): void {
+  if (request.codelistsOk) return;
+  const first = jobs.find((job) => job.requiresDb);
+  if (first) throw new StaleCodelistError(`Codelists are out of date (required by action ${first.action})`);
+}
