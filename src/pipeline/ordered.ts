@@ -4,15 +4,24 @@
  */
 const KEY_ORDER = Symbol("keyOrder");
 
-/** A plain object with these entries (even a `__proto__` key), remembering their order. */
+// Keys a plain object lists first, in numeric order: array indices.
+const INDEX_LIKE = /^(?:0|[1-9][0-9]{0,9})$/;
+
+/** A plain object with these entries (even a `__proto__` key), remembering their order when it could be lost. */
 export function orderedObject<V>(entries: Iterable<readonly [string, V]>): Record<string, V> {
   const result: Record<string, V> = {};
   const order: string[] = [];
+  let reordered = false;
   for (const [key, value] of entries) {
     if (!Object.hasOwn(result, key)) order.push(key);
-    Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
+    if (key === "__proto__") {
+      Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
+    } else {
+      result[key] = value;
+    }
+    if (INDEX_LIKE.test(key)) reordered = true;
   }
-  Object.defineProperty(result, KEY_ORDER, { value: order, enumerable: false });
+  if (reordered) Object.defineProperty(result, KEY_ORDER, { value: order, enumerable: false });
   return result;
 }
 

@@ -4,17 +4,15 @@
  * none reproduces the reference's error messages and positions, and the largest project files must load quickly.
  */
 import type { PyValue } from "../python.js";
-import { Constructor } from "./construct.js";
+import { Composer } from "./composer.js";
 import { checkPrintable } from "./errors.js";
-import { Composer } from "./parser.js";
 import { Scanner } from "./scanner.js";
 
+export { MAX_ALIAS_EXPANSION } from "./composer.js";
 export { YamlError } from "./errors.js";
-export { MAX_ALIAS_EXPANSION } from "./parser.js";
 
 /** The value of the single YAML document in `source` (null when empty). Throws YamlError. */
 export function loadYaml(source: string): PyValue {
   checkPrintable(source);
-  const node = new Composer(new Scanner(source)).composeSingleDocument();
-  return node === null ? null : new Constructor(source).construct(node);
+  return new Composer(new Scanner(source)).loadSingleDocument();
 }

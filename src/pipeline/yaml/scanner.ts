@@ -112,12 +112,26 @@ function isDigit(c: number): boolean {
 function codes(chars: string): Set<number> {
   return new Set(Array.from(chars, (ch) => ch.charCodeAt(0)));
 }
+/** A lookup table over ASCII: faster than a Set on the per-character paths. */
+function asciiTable(chars: string): Uint8Array {
+  const table = new Uint8Array(128);
+  for (const ch of chars) table[ch.charCodeAt(0)] = 1;
+  return table;
+}
 
 /** Characters that cannot start a plain scalar (unless followed by a non-space, for `-`, `?`, `:`). */
 const PLAIN_START_INDICATORS = codes("\0 \t\r\n\x85\u2028\u2029-?:,[]{}#&*!|>'\"%@`");
-const FLOW_INDICATORS = codes(",[]{}");
+/** What ends a plain scalar chunk, for ASCII: 1 stops it, 2 (`:`) stops it when a blank follows. */
+const PLAIN_STOP_BLOCK = asciiTable("\0 \t\r\n");
+PLAIN_STOP_BLOCK[58] = 2;
+const PLAIN_STOP_FLOW = asciiTable("\0 \t\r\n,[]{}");
+PLAIN_STOP_FLOW[58] = 2;
 const URI_CHARS = codes("-;/?:@&=+$,_.!~*'()[]%");
 const ANCHOR_FOLLOWERS = codes("\0 \t\r\n\x85\u2028\u2029?:,]}%@`");
+/** What ends a run of ordinary characters in a quoted scalar: quotes, backslash, blanks, breaks (1 = stop). */
+const QUOTED_STOP = new Uint8Array(0x2030);
+for (const code of [39, 34, 92, SP, TAB, LF, CR, NEL, LS, PS, 0]) QUOTED_STOP[code] = 1;
+
 const ESCAPES: Record<string, string> = {
   "0": "\0",
   a: "\x07",
@@ -148,6 +162,8 @@ export class Scanner {
   private done = false;
   /** One entry per open flow collection: the opening character code (`[` or `{`). */
   private readonly flowContext: number[] = [];
+  /** How many flow collections are open (`flowContext.length`, kept as a field: it is read constantly). */
+  private flowLevel = 0;
   private tokens: Token[] = [];
   private tokensTaken = 0;
   private indent = -1;
@@ -192,10 +208,6 @@ export class Scanner {
     return markedError(this.src, context, contextMark, problem, problemMark);
   }
 
-  private get flowLevel(): number {
-    return this.flowContext.length;
-  }
-
   private peek(k = 0): number {
     const i = this.pos + k;
     return i < this.src.length ? this.src.charCodeAt(i) : 0;
@@ -211,6 +223,24 @@ export class Scanner {
 
   private repr(k = 0): string {
     return charRepr(this.src, this.pos + k);
+  }
+
+  /** Skips spaces (not tabs), up to `limit` if given. One call per run of spaces: this is on the hot path. */
+  private skipSpaces(limit = Number.POSITIVE_INFINITY): void {
+    const src = this.src;
+    let pos = this.pos;
+    while (pos < limit && src.charCodeAt(pos) === SP) pos++;
+    this.pos = pos;
+  }
+
+  /** Moves to the next line break or the end. */
+  private skipToLineEnd(): void {
+    const src = this.src;
+    let pos = this.pos;
+    for (let c = src.charCodeAt(pos); pos < src.length && !isBreak(c); c = src.charCodeAt(++pos)) {
+      // ordinary characters
+    }
+    this.pos = pos;
   }
 
   /** Consumes one line break (CRLF counts as one) and returns it normalised as the reference does, or "". */
@@ -414,6 +444,7 @@ export class Scanner {
     this.saveSimpleKey();
     const opener = this.peek();
     this.flowContext.push(opener);
+    this.flowLevel = this.flowContext.length;
     this.allowSimpleKey = true;
     this.pushSingle(opener === 91 ? T.FlowSequenceStart : T.FlowMappingStart);
   }
@@ -421,6 +452,7 @@ export class Scanner {
   private fetchFlowCollectionEnd(): void {
     this.removeSimpleKey();
     this.flowContext.pop(); // an unmatched closer is left for the parser to report
+    this.flowLevel = this.flowContext.length;
     this.allowSimpleKey = false;
     this.pushSingle(this.peek() === 93 ? T.FlowSequenceEnd : T.FlowMappingEnd);
   }
@@ -555,9 +587,9 @@ export class Scanner {
   /** Skips spaces, comments and line breaks; a line break in block context makes a simple key possible again. */
   private scanToNextToken(): void {
     for (;;) {
-      while (this.peek() === SP) this.pos++;
+      this.skipSpaces();
       if (this.peek() === 35) {
-        while (!isBreakOrEnd(this.peek())) this.pos++;
+        this.skipToLineEnd();
       }
       if (this.lineBreak() === "") return;
       if (this.flowLevel === 0) this.allowSimpleKey = true;
@@ -578,7 +610,7 @@ export class Scanner {
       end = this.mark();
     } else {
       end = this.mark();
-      while (!isBreakOrEnd(this.peek())) this.pos++;
+      this.skipToLineEnd();
     }
     this.scanDirectiveIgnoredLine(start);
     return new Token(T.Directive, start, end, name, false, null, args);
@@ -610,7 +642,7 @@ export class Scanner {
   }
 
   private scanYamlDirectiveValue(start: Mark): string[] {
-    while (this.peek() === SP) this.pos++;
+    this.skipSpaces();
     const major = this.scanYamlDirectiveNumber(start);
     if (this.peek() !== 46) {
       throw this.error(
@@ -651,7 +683,7 @@ export class Scanner {
   }
 
   private scanTagDirectiveValue(start: Mark): string[] {
-    while (this.peek() === SP) this.pos++;
+    this.skipSpaces();
     const handle = this.scanTagHandle("directive", start);
     if (this.peek() !== SP) {
       throw this.error(
@@ -661,7 +693,7 @@ export class Scanner {
         this.mark(),
       );
     }
-    while (this.peek() === SP) this.pos++;
+    this.skipSpaces();
     const prefix = this.scanTagUri("directive", start);
     const c = this.peek();
     if (!(c === 0 || c === SP || isBreak(c))) {
@@ -676,9 +708,9 @@ export class Scanner {
   }
 
   private scanDirectiveIgnoredLine(start: Mark): void {
-    while (this.peek() === SP) this.pos++;
+    this.skipSpaces();
     if (this.peek() === 35) {
-      while (!isBreakOrEnd(this.peek())) this.pos++;
+      this.skipToLineEnd();
     }
     if (!isBreakOrEnd(this.peek())) {
       throw this.error(
@@ -859,10 +891,9 @@ export class Scanner {
     while (this.column() === indent && this.peek() !== 0) {
       chunks.push(...breaks);
       const leadingNonSpace = this.peek() !== SP && this.peek() !== TAB;
-      let length = 0;
-      while (!isBreakOrEnd(this.peek(length))) length++;
-      chunks.push(this.src.slice(this.pos, this.pos + length));
-      this.pos += length;
+      const lineStart = this.pos;
+      this.skipToLineEnd();
+      chunks.push(this.src.slice(lineStart, this.pos));
       lineBreak = this.lineBreak();
       ({ breaks, end } = this.scanBlockScalarBreaks(indent));
       if (this.column() !== indent || this.peek() === 0) break;
@@ -918,9 +949,9 @@ export class Scanner {
   }
 
   private scanBlockScalarIgnoredLine(start: Mark): void {
-    while (this.peek() === SP) this.pos++;
+    this.skipSpaces();
     if (this.peek() === 35) {
-      while (!isBreakOrEnd(this.peek())) this.pos++;
+      this.skipToLineEnd();
     }
     if (!isBreakOrEnd(this.peek())) {
       throw this.error(
@@ -952,11 +983,11 @@ export class Scanner {
   private scanBlockScalarBreaks(indent: number): { breaks: string[]; end: Mark } {
     const breaks: string[] = [];
     let end = this.mark();
-    while (this.column() < indent && this.peek() === SP) this.pos++;
+    this.skipSpaces(this.lineStart + indent);
     while (isBreak(this.peek())) {
       breaks.push(this.lineBreak());
       end = this.mark();
-      while (this.column() < indent && this.peek() === SP) this.pos++;
+      this.skipSpaces(this.lineStart + indent);
     }
     return { breaks, end };
   }
@@ -976,18 +1007,15 @@ export class Scanner {
   }
 
   private scanFlowScalarNonSpaces(double: boolean, start: Mark, chunks: string[]): void {
+    const src = this.src;
     for (;;) {
-      let length = 0;
-      for (
-        let c = this.peek();
-        !(c === 39 || c === 34 || c === 92 || isBlankOrEnd(c));
-        c = this.peek(length)
-      ) {
-        length++;
+      let end = this.pos;
+      for (let c = src.charCodeAt(end); end < src.length && QUOTED_STOP[c] !== 1; c = src.charCodeAt(++end)) {
+        // ordinary characters
       }
-      if (length > 0) {
-        chunks.push(this.src.slice(this.pos, this.pos + length));
-        this.pos += length;
+      if (end > this.pos) {
+        chunks.push(src.slice(this.pos, end));
+        this.pos = end;
       }
       const c = this.peek();
       if (!double && c === 39 && this.peek(1) === 39) {
@@ -1098,17 +1126,22 @@ export class Scanner {
     const flow = this.flowLevel > 0;
     for (;;) {
       if (this.peek() === 35) break;
-      let length = 0;
-      for (;;) {
-        const c = this.peek(length);
-        if (c === 58) {
+      // The hot loop of the whole loader: most of a project file is plain scalars.
+      const stops = flow ? PLAIN_STOP_FLOW : PLAIN_STOP_BLOCK;
+      const src = this.src;
+      let end = this.pos;
+      while (end < src.length) {
+        const c = src.charCodeAt(end);
+        if (c < 128) {
+          const stop = stops[c];
           // `:` ends a plain scalar only when a blank follows.
-          if (isBlankOrEnd(this.peek(length + 1))) break;
-        } else if (isBlankOrEnd(c) || (flow && FLOW_INDICATORS.has(c))) {
+          if (stop === 1 || (stop === 2 && isBlankOrEnd(this.peek(end + 1 - this.pos)))) break;
+        } else if (c === NEL || c === LS || c === PS) {
           break;
         }
-        length++;
+        end++;
       }
+      const length = end - this.pos;
       if (length === 0) break;
       this.allowSimpleKey = false;
       value += spaces + this.src.slice(this.pos, this.pos + length);
@@ -1126,11 +1159,9 @@ export class Scanner {
 
   /** The whitespace after a plain scalar chunk, folded; null when a document separator follows a line break. */
   private scanPlainSpaces(): string | null {
-    let length = 0;
-    while (this.peek(length) === SP) length++;
-    const whitespace = this.src.slice(this.pos, this.pos + length);
-    this.pos += length;
-    if (!isBreak(this.peek())) return whitespace;
+    const from = this.pos;
+    this.skipSpaces();
+    if (!isBreak(this.peek())) return this.src.slice(from, this.pos);
     const lineBreak = this.lineBreak();
     this.allowSimpleKey = true;
     if (this.atDocumentSeparator()) return null;
