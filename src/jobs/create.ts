@@ -14,6 +14,7 @@ import { type Pipeline, parseProject } from "../pipeline/index.js";
 import { newTraceContext } from "../telemetry/trace-context.js";
 import { RapCreateRequestError, StaleCodelistError } from "./errors.js";
 import { planNewJobs } from "./plan.js";
+import type { ProjectCache } from "./project-cache.js";
 import type { CreateRequest } from "./request.js";
 import { ReusableActions } from "./reusable-actions.js";
 import { validateCreateRequest } from "./validate-request.js";
@@ -22,6 +23,8 @@ export interface CreateDependencies {
   db: Db;
   git: GitSettings;
   backends: readonly string[];
+  /** Parsed project files by commit, shared between requests (optional: without it every create reads git). */
+  projects?: ProjectCache;
   /** Current time in milliseconds. */
   now?: () => number;
 }
@@ -37,7 +40,8 @@ const MAX_ROUNDS = 5;
 export async function createJobs(deps: CreateDependencies, request: CreateRequest): Promise<CreateOutcome> {
   validateCreateRequest(request, deps.backends);
   await checkRepository(request, deps.git);
-  const pipeline = await readPipeline(request, deps.git);
+  const load = () => readPipeline(request, deps.git);
+  const pipeline = deps.projects ? await deps.projects.get(request.repoUrl, request.commit, load) : await load();
   const reusable = new ReusableActions(deps.git);
   const now = deps.now ?? Date.now;
 
