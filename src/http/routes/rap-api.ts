@@ -80,7 +80,8 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
     scope.route({ method: [...ALL_METHODS], url: url.slice(0, -1), onRequest: redirect, handler: redirect });
   };
 
-  endpoint("GET", "/backend/status/", async (request) => backendStatus(db, request.tokenBackends));
+  const statusOf = backendStatus(db);
+  endpoint("GET", "/backend/status/", async (request) => statusOf(request.tokenBackends));
 
   endpoint("POST", "/rap/status/", async (request, reply) => {
     const body = validBody(bytes(request), api.validators.status) as PyObject;
