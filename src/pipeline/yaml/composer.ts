@@ -8,10 +8,12 @@
  * construction error (a duplicate key, say). Construction errors are therefore held back until parsing succeeds;
  * the first one recorded is the one the reference raises, because it constructs depth first in file order too.
  */
-import { PythonFloat, PythonOpaque, type PyValue, pyRepr, pyStr, pyStrRepr } from "../python.js";
+import { type PyValue, pyRepr, pyStrRepr } from "../python.js";
 import type { Mark, YamlError } from "./errors.js";
+import { type DeferError, type Kind, MappingBuilder } from "./mapping.js";
 import { constructScalar, resolvePlainTag, TAG } from "./resolve.js";
-import { type Scanner, T, type Token, type TokenType, tokenName } from "./scanner.js";
+import type { Scanner } from "./scanner.js";
+import { T, type Token, type TokenType, tokenName } from "./tokens.js";
 
 /**
  * Aliases let a small file describe a huge tree ("billion laughs"). Everything downstream walks the expanded tree,
@@ -25,8 +27,6 @@ const DEFAULT_TAG_HANDLES: ReadonlyArray<[string, string]> = [
 ];
 const SEQUENCE_TAGS = new Set<string>([TAG.seq, "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs"]);
 const MAPPING_TAGS = new Set<string>([TAG.map, "tag:yaml.org,2002:set"]);
-
-type Kind = "scalar" | "sequence" | "mapping";
 
 /** What an anchor names: the value, and what an alias to it stands for. */
 interface Anchored {
@@ -424,7 +424,7 @@ export class Composer {
     anchor: string | null,
     pairs: (builder: MappingBuilder) => void,
   ): Map<PyValue, PyValue> {
-    const builder = new MappingBuilder(this, start);
+    const builder = new MappingBuilder(this.deferError, start);
     const anchored = this.anchor(anchor, builder.map, "mapping", TAG.map, start);
     this.wrongKind(tag, "mapping", start);
     pairs(builder);
@@ -530,144 +530,7 @@ export class Composer {
     );
   }
 
-  /** @internal Lets MappingBuilder hold back its construction errors. */
-  deferError(context: string, contextMark: Mark, problem: string, problemMark: Mark): void {
+  /** Lets a MappingBuilder hold back its construction errors. */
+  private readonly deferError: DeferError = (context, contextMark, problem, problemMark) =>
     this.defer(context, contextMark, problem, problemMark);
-  }
-}
-
-/**
- * One mapping being filled: own keys in file order (a repeated key is an error), `<<` merge sources applied at the
- * end for the keys the mapping does not set itself.
- */
-class MappingBuilder {
-  readonly map = new Map<PyValue, PyValue>();
-  size = 1;
-  /** Keys that are not strings, by Python equality (1, 1.0 and true are one key). */
-  private otherKeys: Map<unknown, PyValue> | null = null;
-  private merges: Array<Map<PyValue, PyValue>> | null = null;
-  private key: PyValue = null;
-  private keyTag = "";
-  private keyKind: Kind = "scalar";
-  private keyStart: Mark;
-  /** For the value of a `<<` key: where the items of a sequence start. */
-  mergeItemStarts: Mark[] | null = null;
-
-  constructor(
-    private readonly composer: Composer,
-    readonly start: Mark,
-  ) {
-    this.keyStart = start;
-  }
-
-  setKey(key: PyValue, tag: string, kind: Kind, start: Mark, size: number): void {
-    this.key = key;
-    this.keyTag = tag;
-    this.keyKind = kind;
-    this.keyStart = start;
-    this.size += size;
-    this.mergeItemStarts = kind === "scalar" && tag === TAG.merge ? [] : null;
-  }
-
-  add(value: PyValue, valueKind: Kind, valueStart: Mark, valueSize: number): void {
-    this.size += valueSize;
-    const composer = this.composer;
-    const keyIsScalar = this.keyKind === "scalar";
-    if (keyIsScalar && this.keyTag === TAG.merge) {
-      this.addMerge(value, valueKind, valueStart);
-      return;
-    }
-    // `=` is a string when used as a key.
-    const key = keyIsScalar && this.keyTag === TAG.value && this.key instanceof PythonOpaque ? "=" : this.key;
-    if (this.has(key)) {
-      composer.deferError(
-        "while constructing a mapping",
-        this.start,
-        `found duplicate key "${pyStr(key)}" with value "${pyStr(value)}" (original value: "${pyStr(this.get(key))}")`,
-        this.keyStart,
-      );
-      return;
-    }
-    if (typeof key !== "string") this.remember(key);
-    this.map.set(key, value);
-  }
-
-  private has(key: PyValue): boolean {
-    if (typeof key === "string") return this.map.has(key);
-    const identity = keyIdentity(key);
-    return identity !== undefined && (this.otherKeys?.has(identity) ?? false);
-  }
-
-  private get(key: PyValue): PyValue {
-    if (typeof key === "string") return this.map.get(key) ?? null;
-    const original = this.otherKeys?.get(keyIdentity(key));
-    return original === undefined ? null : (this.map.get(original) ?? null);
-  }
-
-  private remember(key: PyValue): void {
-    const identity = keyIdentity(key);
-    if (identity === undefined) return;
-    this.otherKeys ??= new Map();
-    this.otherKeys.set(identity, key);
-  }
-
-  private addMerge(value: PyValue, kind: Kind, start: Mark): void {
-    const composer = this.composer;
-    const itemStarts = this.mergeItemStarts;
-    if (this.merges !== null && this.merges.length > 0) {
-      composer.deferError(
-        "while constructing a mapping",
-        this.start,
-        'found duplicate key "<<"',
-        this.keyStart,
-      );
-      return;
-    }
-    this.merges ??= [];
-    if (kind === "mapping" && value instanceof Map) {
-      this.merges.push(value);
-    } else if (kind === "sequence" && Array.isArray(value)) {
-      value.forEach((item, index) => {
-        if (item instanceof Map) (this.merges as Array<Map<PyValue, PyValue>>).push(item);
-        else {
-          const itemKind = Array.isArray(item) ? "sequence" : "scalar";
-          composer.deferError(
-            "while constructing a mapping",
-            this.start,
-            `expected a mapping for merging, but found ${itemKind}`,
-            itemStarts?.[index] ?? start,
-          );
-        }
-      });
-    } else {
-      composer.deferError(
-        "while constructing a mapping",
-        this.start,
-        `expected a mapping or list of mappings for merging, but found ${kind}`,
-        start,
-      );
-    }
-  }
-
-  /** Adds the merged keys the mapping does not set itself, earlier sources first. */
-  mergeIn(): void {
-    if (this.merges === null) return;
-    for (const source of this.merges) {
-      for (const [key, value] of source) {
-        if (this.has(key)) continue;
-        if (typeof key !== "string") this.remember(key);
-        this.map.set(key, value);
-      }
-    }
-  }
-}
-
-/** Python equality for keys that are not strings; undefined for keys equal to nothing (NaN). */
-function keyIdentity(key: PyValue): unknown {
-  if (key === null || typeof key === "boolean") return key === null ? null : Number(key);
-  if (typeof key === "number" || key instanceof PythonFloat) {
-    const n = Number(key);
-    return Number.isNaN(n) ? undefined : n;
-  }
-  return `${key instanceof PythonOpaque ? `${key.tag} ${key.text}` : pyRepr(key)}`;
 }
