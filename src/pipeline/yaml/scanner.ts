@@ -33,6 +33,8 @@ export class Scanner {
   private indent = -1;
   private readonly indents: number[] = [];
   private allowSimpleKey = true;
+  /** The first queued token is final: nothing was taken or scanned since `needMoreTokens()` said so. */
+  private headSettled = false;
   /** The possible simple key at each flow level (index = flow level). */
   private simpleKeys: Array<SimpleKey | undefined> = [];
 
@@ -43,7 +45,11 @@ export class Scanner {
   }
 
   peekToken(): Token {
-    while (this.needMoreTokens()) this.fetchMoreTokens();
+    // The parser looks at the same token several times; once it is known to be final, skip the checks.
+    if (!this.headSettled) {
+      while (this.needMoreTokens()) this.fetchMoreTokens();
+      this.headSettled = true;
+    }
     return this.tokens[0] as Token;
   }
 
@@ -51,6 +57,7 @@ export class Scanner {
     const token = this.peekToken();
     this.tokens.shift();
     this.tokensTaken++;
+    this.headSettled = false;
     return token;
   }
 

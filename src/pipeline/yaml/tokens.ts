@@ -53,6 +53,8 @@ export function tokenName(token: Token): string {
   return `'${TOKEN_NAMES[token.type]}'`;
 }
 
+const NO_ARGS: readonly string[] = Object.freeze([]);
+
 export class Token {
   constructor(
     readonly type: TokenType,
@@ -64,6 +66,6 @@ export class Token {
     readonly plain = false,
     /** Tags: the handle (`!`, `!!`, `!name!`), or null for verbatim `!<...>` tags. Directives: the arguments. */
     readonly handle: string | null = null,
-    readonly args: readonly string[] = [],
+    readonly args: readonly string[] = NO_ARGS,
   ) {}
 }
