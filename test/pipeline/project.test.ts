@@ -388,6 +388,23 @@ describe("properties", () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), onlyValidationErrors), { numRuns: 500 });
   });
 
+  it("no deeply nested input makes the parser throw anything but ProjectValidationError", () => {
+    const opener = fc.constantFrom("[", "{a: ", "- ", "? ", "&x [", "!!map {");
+    fc.assert(
+      fc.property(
+        opener,
+        fc.integer({ min: 900, max: 3000 }),
+        fc.constantFrom(...FRAGMENTS),
+        (open, depth, tail) => {
+          const text =
+            open === "- " ? Array.from({ length: depth }, (_, i) => `${" ".repeat(i)}- `).join("\n") : "";
+          onlyValidationErrors(`version: 5\nactions: ${text || open.repeat(depth)}${tail}`);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   it("no edit of a valid project makes the parser throw anything but ProjectValidationError", () => {
     const edit = fc.record({
       at: fc.nat({ max: PROJECT.length }),

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { PythonFloat, PythonOpaque } from "../../src/pipeline/index.js";
-import { loadYaml, MAX_ALIAS_EXPANSION, YamlError } from "../../src/pipeline/yaml/index.js";
+import { loadYaml, MAX_ALIAS_EXPANSION, MAX_DEPTH, YamlError } from "../../src/pipeline/yaml/index.js";
 
 function only(text: string): unknown {
   return (loadYaml(`v: ${text}\n`) as Map<string, unknown>).get("v");
@@ -209,5 +209,20 @@ describe("errors", () => {
       `found too many alias expansions: aliases expand the document by more than ${MAX_ALIAS_EXPANSION} nodes`,
     );
     expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe("limits", () => {
+  it.each([
+    ["flow", `a: ${"[".repeat(100_000)}${"]".repeat(100_000)}`],
+    ["block", `a:\n${Array.from({ length: 5000 }, (_, i) => `${" ".repeat(i + 1)}- `).join("\n")}`],
+  ])("refuses %s collections nested deeper than the limit, with a YAML error", (_, text) => {
+    expect(() => loadYaml(text)).toThrow(YamlError);
+    expect(() => loadYaml(text)).toThrow(`found a collection nested more than ${MAX_DEPTH} levels deep`);
+  });
+
+  it("accepts nesting up to the limit", () => {
+    const depth = MAX_DEPTH - 1;
+    expect(loadYaml(`a: ${"[".repeat(depth)}${"]".repeat(depth)}`)).toBeInstanceOf(Map);
   });
 });

@@ -21,6 +21,9 @@ import { T, type Token, type TokenType, tokenName } from "./tokens.js";
  */
 export const MAX_ALIAS_EXPANSION = 1_000_000;
 
+/** Collections may nest this deep; past it the reference runs out of Python recursion, and we would run out of stack. */
+export const MAX_DEPTH = 1000;
+
 const DEFAULT_TAG_HANDLES: ReadonlyArray<[string, string]> = [
   ["!", "!"],
   ["!!", "tag:yaml.org,2002:"],
@@ -43,6 +46,7 @@ export class Composer {
   private anchors = new Map<string, Anchored>();
   private tagHandles = new Map<string, string>(DEFAULT_TAG_HANDLES);
   private aliasExpansion = 0;
+  private depth = 0;
   private deferred: YamlError | null = null;
   // Facts about the node just read, kept in fields rather than a wrapper object per node.
   private lastSize = 0;
@@ -282,7 +286,15 @@ export class Composer {
     return anchored;
   }
 
+  private enter(start: Mark): void {
+    this.depth++;
+    if (this.depth > MAX_DEPTH) {
+      throw this.error(null, null, `found a collection nested more than ${MAX_DEPTH} levels deep`, start);
+    }
+  }
+
   private finish(anchored: Anchored | null, kind: Kind, size: number, start: Mark): void {
+    this.depth--;
     this.lastSize = Math.min(size, MAX_ALIAS_EXPANSION + 1);
     this.lastKind = kind;
     this.lastTag = kind === "sequence" ? TAG.seq : TAG.map;
@@ -332,6 +344,7 @@ export class Composer {
     itemStarts: Mark[] | null,
     entries: () => void,
   ): PyValue[] {
+    this.enter(start);
     const items: PyValue[] = [];
     const anchored = this.anchor(anchor, items, "sequence", TAG.seq, start);
     this.wrongKind(tag, "sequence", start);
@@ -424,6 +437,7 @@ export class Composer {
     anchor: string | null,
     pairs: (builder: MappingBuilder) => void,
   ): Map<PyValue, PyValue> {
+    this.enter(start);
     const builder = new MappingBuilder(this.deferError, start);
     const anchored = this.anchor(anchor, builder.map, "mapping", TAG.map, start);
     this.wrongKind(tag, "mapping", start);
