@@ -236,6 +236,16 @@ describe("the job-creation pipeline's outcomes", () => {
     });
   });
 
+  test("a concurrent create of the same rap_id (the pipeline found it created) → 200 No change", async () => {
+    api = await startApi(undefined, {
+      createJobs: pipeline({ kind: "already-created", count: 3 }).createJobs,
+    });
+    expect(await api.post("/rap/create/", createBody())).toMatchObject({
+      status: 200,
+      json: { result: "No change", details: `Jobs already created for rap_id '${X}'`, rap_id: X, count: 3 },
+    });
+  });
+
   test.each([
     ["GIT_ERROR", `Error fetching commit ${"0".repeat(40)} from /repo`],
     ["GIT_UNKNOWN_REF", "Could not find branch 'x'"],

@@ -19,12 +19,14 @@ import { type PyObject, toPlain } from "../python-json.js";
 
 export type CreateJobsResult =
   | { readonly kind: "created"; readonly count: number }
-  | { readonly kind: "nothing-to-do"; readonly details: string };
+  | { readonly kind: "nothing-to-do"; readonly details: string }
+  /** A concurrent request created this rap_id's jobs first: answered as a repeated request is. */
+  | { readonly kind: "already-created"; readonly count: number };
 
 /**
  * The job-creation pipeline. It either creates jobs, finds nothing to do (returned, or thrown as the pipeline's
- * NothingToDoError), or throws: errors whose code is listed in CREATE_REFUSAL_CODES are shown to the user,
- * anything else is logged and reported as `Unknown error`.
+ * NothingToDoError), finds that a concurrent request created the rap_id first, or throws: errors whose code is
+ * listed in CREATE_REFUSAL_CODES are shown to the user, anything else is logged and reported as `Unknown error`.
  */
 export type CreateJobs = (request: CreateRequest) => Promise<CreateJobsResult>;
 
@@ -63,6 +65,11 @@ function sameValues(a: readonly string[], b: readonly string[]): boolean {
   return left.size === right.size && [...left].every((value) => right.has(value));
 }
 
+function noChange(rapId: string, count: number): CreateAnswer {
+  const details = `Jobs already created for rap_id '${rapId}'`;
+  return { status: 200, body: { result: "No change", details, rap_id: rapId, count } };
+}
+
 async function runPipeline(createJobs: CreateJobs, request: CreateRequest): Promise<CreateJobsResult> {
   try {
     return await createJobs(request);
@@ -90,19 +97,27 @@ export async function createRap(
       if (!sameValues(stored, [request.repoUrl, request.workspace, request.commit])) {
         throw new InconsistentRapError(rapId);
       }
-      const details = `Jobs already created for rap_id '${rapId}'`;
-      return { status: 200, body: { result: "No change", details, rap_id: rapId, count: existing.count } };
+      return noChange(rapId, existing.count);
     }
     if (!createJobs) throw new CreateUnavailableError();
     const outcome = await runPipeline(createJobs, request);
-    if (outcome.kind === "nothing-to-do") {
-      return {
-        status: 200,
-        body: { result: "Nothing to do", details: outcome.details, rap_id: rapId, count: 0 },
-      };
+    switch (outcome.kind) {
+      case "created": {
+        const details = `Jobs created for rap_id '${rapId}'`;
+        return { status: 201, body: { result: "Success", details, rap_id: rapId, count: outcome.count } };
+      }
+      case "nothing-to-do":
+        return {
+          status: 200,
+          body: { result: "Nothing to do", details: outcome.details, rap_id: rapId, count: 0 },
+        };
+      case "already-created":
+        return noChange(rapId, outcome.count);
+      default: {
+        const unknown: never = outcome;
+        throw new Error(`unknown create outcome ${JSON.stringify(unknown)}`);
+      }
     }
-    const details = `Jobs created for rap_id '${rapId}'`;
-    return { status: 201, body: { result: "Success", details, rap_id: rapId, count: outcome.count } };
   } catch (error) {
     const answer = createErrorFor(error);
     if (answer instanceof CreateFailedError) log.error({ err: error, rapId }, "rap/create failed");
