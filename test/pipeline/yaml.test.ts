@@ -226,3 +226,41 @@ describe("limits", () => {
     expect(loadYaml(`a: ${"[".repeat(depth)}${"]".repeat(depth)}`)).toBeInstanceOf(Map);
   });
 });
+
+describe("construction errors", () => {
+  function message(text: string): string {
+    try {
+      loadYaml(text);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error("expected a YAML error");
+  }
+
+  it("reports a syntax error anywhere before a duplicate key, as the reference composes before constructing", () => {
+    expect(message("a: {x: 1, x: 2}\nb: [\n")).toBe(
+      "while parsing a flow node\nexpected the node content, but found '<stream end>'\n" +
+        '  in "<unicode string>", line 3, column 1:\n    \n    ^ (line: 3)',
+    );
+  });
+
+  it("refuses a standard tag on the wrong kind of node, and keeps custom tags", () => {
+    expect(message("v: !!str [a]\n")).toBe(
+      'expected a scalar node, but found sequence\n  in "<unicode string>", line 1, column 4:\n    v: !!str [a]\n       ^ (line: 1)',
+    );
+    expect(loadYaml("v: !foo [a]\n")).toEqual(new Map([["v", ["a"]]]));
+  });
+
+  it("refuses an explicitly tagged value that does not convert", () => {
+    expect(message("v: !!int abc\n")).toBe(
+      "while constructing a scalar\ncannot read 'abc' as the explicitly tagged type tag:yaml.org,2002:int\n" +
+        '  in "<unicode string>", line 1, column 4:\n    v: !!int abc\n       ^ (line: 1)',
+    );
+  });
+
+  it("refuses a merge of something other than mappings", () => {
+    expect(message("a: &a [1]\nb:\n  <<: [*a, {x: 1}]\n")).toContain(
+      "expected a mapping for merging, but found sequence",
+    );
+  });
+});

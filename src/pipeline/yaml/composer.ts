@@ -30,6 +30,15 @@ const DEFAULT_TAG_HANDLES: ReadonlyArray<[string, string]> = [
 ];
 const SEQUENCE_TAGS = new Set<string>([TAG.seq, "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs"]);
 const MAPPING_TAGS = new Set<string>([TAG.map, "tag:yaml.org,2002:set"]);
+const SCALAR_TAGS = new Set<string>([
+  TAG.str,
+  TAG.int,
+  TAG.float,
+  TAG.bool,
+  TAG.null,
+  TAG.timestamp,
+  "tag:yaml.org,2002:binary",
+]);
 
 /** What an anchor names: the value, and what an alias to it stands for. */
 interface Anchored {
@@ -302,11 +311,13 @@ export class Composer {
     if (anchored !== null) anchored.size = this.lastSize;
   }
 
+  /** A standard tag on the wrong kind of node (`!!str [a]`); other tags are kept as they come, as in the reference. */
   private wrongKind(tag: string | null, kind: Kind, start: Mark): void {
+    if (tag === null) return;
     let expected: Kind | null = null;
-    if (tag !== null && SEQUENCE_TAGS.has(tag)) expected = "sequence";
-    else if (tag !== null && MAPPING_TAGS.has(tag)) expected = "mapping";
-    else if (tag?.startsWith("tag:yaml.org,2002:")) expected = "scalar";
+    if (SEQUENCE_TAGS.has(tag)) expected = "sequence";
+    else if (MAPPING_TAGS.has(tag)) expected = "mapping";
+    else if (SCALAR_TAGS.has(tag)) expected = "scalar";
     if (expected !== null && expected !== kind) {
       this.defer(null, null, `expected a ${expected} node, but found ${kind}`, start);
     }
