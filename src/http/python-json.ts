@@ -185,10 +185,6 @@ export function parsePythonJson(text: string): PyValue {
   return new Parser(text).parseDocument();
 }
 
-export function isPyObject(value: PyValue | undefined): value is PyObject {
-  return value instanceof Map;
-}
-
 /** The value as plain JSON data (objects for Maps, numbers for ints), for handing on to code outside HTTP. */
 export function toPlain(value: PyValue): unknown {
   if (typeof value === "bigint") return Number(value);

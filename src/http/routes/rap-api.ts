@@ -25,7 +25,7 @@ declare module "fastify" {
 export const RAP_API_PREFIX = "/controller/v1";
 
 /** job-server sends every active rap_id in one status request, so allow far more than Fastify's 1 MiB. */
-export const BODY_LIMIT = 16 * 1024 * 1024;
+const BODY_LIMIT = 16 * 1024 * 1024;
 
 export interface RapApiDeps {
   db: Db;
