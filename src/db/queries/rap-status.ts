@@ -33,7 +33,8 @@ export interface JobStatusRow {
  * statement per BATCH_SIZE rap ids, whatever their number of jobs (DESIGN DECISIONS 11), yielded batch by batch so
  * a caller can turn each into output before the next is read (job-server asks for thousands of jobs at once, and
  * holding every row at the same time costs more in garbage collection than the query itself). The metrics are
- * extracted by the database (SQLite's `->`), so no results document is parsed in JavaScript.
+ * extracted by the database (SQLite's `->`; PostgreSQL will need `(agent_results::json -> 'job_metrics')::text`),
+ * so no results document is parsed in JavaScript.
  */
 export async function* jobStatusBatches(
   db: Db,

@@ -85,8 +85,8 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
 
   endpoint("POST", "/rap/status/", async (request, reply) => {
     const body = validBody(bytes(request), api.validators.status) as PyObject;
-    const json = await rapStatus(db, body.get("rap_ids") as string[], request.tokenBackends);
-    return reply.type("application/json; charset=utf-8").send(json);
+    const answer = await rapStatus(db, body.get("rap_ids") as string[], request.tokenBackends);
+    return reply.type("application/json; charset=utf-8").send(answer);
   });
 
   endpoint("POST", "/rap/cancel/", async (request) => {
