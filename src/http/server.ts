@@ -4,15 +4,16 @@
  * or a shutdown taking longer than SHUTDOWN_GRACE_MS, ends the process at once.
  */
 import type { Config } from "../config/index.js";
-import { openDatabase } from "../db/index.js";
-import { type AppDeps, buildApp } from "./app.js";
+import { type Db, openDatabase } from "../db/index.js";
+import { buildApp, type CreateJobs } from "./app.js";
 import { RAP_API_PREFIX } from "./routes/rap-api.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface ServerOptions {
   config: Config;
-  createJobs?: AppDeps["createJobs"];
+  /** Builds the job-creation pipeline on the server's database (see AppDeps.createJobs). */
+  createJobs?: (db: Db, config: Config) => CreateJobs;
   logLevel?: string;
 }
 
@@ -20,12 +21,8 @@ export interface ServerOptions {
 export async function runServer(options: ServerOptions): Promise<void> {
   const { config } = options;
   const db = await openDatabase(config.database, { migrate: true });
-  const app = await buildApp({
-    config,
-    db,
-    createJobs: options.createJobs,
-    logLevel: options.logLevel ?? "info",
-  });
+  const createJobs = options.createJobs?.(db, config);
+  const app = await buildApp({ config, db, createJobs, logLevel: options.logLevel ?? "info" });
 
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
