@@ -16,13 +16,8 @@ function isoOrNull(seconds: number | null): string {
 }
 
 function jobJson(row: JobStatusRow): string {
-  const str = JSON.stringify;
   return (
-    `{"identifier":${str(row.id)},"rap_id":${str(row.rap_id)},"backend":${str(row.backend)}` +
-    `,"action":${str(row.action)},"run_command":${str(row.run_command)}` +
-    `,"status":${str(row.state)},"status_code":${str(row.status_code)}` +
-    `,"status_message":${str(row.status_message ?? "")}` +
-    `,"created_at":${isoOrNull(row.created_at)},"updated_at":${isoOrNull(row.updated_at)}` +
+    `${row.head.slice(0, -1)},"created_at":${isoOrNull(row.created_at)},"updated_at":${isoOrNull(row.updated_at)}` +
     `,"started_at":${isoOrNull(row.started_at)},"completed_at":${isoOrNull(row.completed_at)}` +
     `,"trace_context":${row.trace_context ?? "null"},"metrics":${row.metrics ?? "{}"}` +
     `,"requires_db":${row.requires_db ? "true" : "false"}}`

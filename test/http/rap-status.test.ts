@@ -176,6 +176,20 @@ describe("status of jobs", () => {
     });
   });
 
+  test("any text in a job's fields comes back intact, as ASCII JSON", async () => {
+    const awkward = `it's "quoted" \\ back\tslash\n é 😀 \u0001 \u007f`;
+    await insertJobs(api.db, [
+      job({ action: awkward, runCommand: `python:v2 ${awkward}`, statusMessage: awkward }),
+    ]);
+    const answer = await api.post("/rap/status/", { rap_ids: [X] });
+    expect(answer.body).not.toMatch(/[^\x20-\x7e]/);
+    expect((answer.json as { jobs: unknown[] }).jobs[0]).toMatchObject({
+      action: awkward,
+      run_command: `python:v2 ${awkward}`,
+      status_message: awkward,
+    });
+  });
+
   test("S120: cancelled and finished jobs stay visible", async () => {
     await insertJobs(api.db, [
       job({

