@@ -23,6 +23,7 @@ import { insertTask, recordAgentUpdate, runJobTaskId } from "../src/db/queries/t
 import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
 import { buildApp } from "../src/http/app.js";
+import { jobCreator } from "../src/jobs/index.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const TOKEN = "bench-token";
@@ -55,7 +56,7 @@ async function serve(spec: ServerKind): Promise<void> {
   } else {
     const config = loadConfig(ENV);
     const db = await openDatabase({ dialect: "sqlite", path: spec.database });
-    const app = await buildApp({ config, db });
+    const app = await buildApp({ config, db, createJobs: jobCreator(db, config) });
     await app.listen({ host: "127.0.0.1", port: 0 });
     port = (app.server.address() as { port: number }).port;
   }

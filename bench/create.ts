@@ -52,7 +52,13 @@ function makeRepo(dir: string, projectYaml: string): string {
   const run = (...args: string[]) =>
     execFileSync("git", args, {
       cwd: dir,
-      env: { ...process.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" },
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: "b",
+        GIT_AUTHOR_EMAIL: "b@b",
+        GIT_COMMITTER_NAME: "b",
+        GIT_COMMITTER_EMAIL: "b@b",
+      },
     });
   run("init", "-q", "-b", "main");
   writeFileSync(join(dir, "project.yaml"), projectYaml);
@@ -69,7 +75,11 @@ function median(values: number[]): number {
 async function measureCase(name: string, projectYaml: string, work: string, runs: number) {
   const repo = join(work, name);
   const commit = makeRepo(repo, projectYaml);
-  const config = loadConfig({ BACKENDS: "test", WORKDIR: join(work, `${name}-workdir`), ALLOW_LOCAL_GIT_REPOS: "true" });
+  const config = loadConfig({
+    BACKENDS: "test",
+    WORKDIR: join(work, `${name}-workdir`),
+    ALLOW_LOCAL_GIT_REPOS: "true",
+  });
   const git = gitSettingsFor(config);
   const db = await openDatabase(config.database, { migrate: true });
   let counter = 0;
@@ -137,14 +147,26 @@ const work = mkdtempSync(join(tmpdir(), "rap-bench-create-"));
 try {
   const rows = [await measureCase("thirty-actions", thirtyActionProject(), work, RUNS)];
   if (existsSync(corpusProject)) {
-    rows.push(await measureCase("disparities-comparison", readFileSync(corpusProject, "utf8"), work, Math.max(5, Math.floor(RUNS / 3))));
+    rows.push(
+      await measureCase(
+        "disparities-comparison",
+        readFileSync(corpusProject, "utf8"),
+        work,
+        Math.max(5, Math.floor(RUNS / 3)),
+      ),
+    );
   } else {
     console.warn(`skipping the corpus case: ${corpusProject} not found (set RAP_SHARED_DIR)`);
   }
-  const reference: Record<string, string> = { "thirty-actions": "15–18 ms", "disparities-comparison": "1.1 s" };
+  const reference: Record<string, string> = {
+    "thirty-actions": "15–18 ms",
+    "disparities-comparison": "1.1 s",
+  };
   const goal: Record<string, number> = { "thirty-actions": 4, "disparities-comparison": 100 };
   const f = (n: number) => n.toFixed(1);
-  console.log("| case | jobs | median ms | min ms | cold ms | git procs/create | uncached git read ms | uncached parse ms | reference | goal |");
+  console.log(
+    "| case | jobs | median ms | min ms | cold ms | git procs/create | uncached git read ms | uncached parse ms | reference | goal |",
+  );
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|---|---|");
   for (const r of rows) {
     console.log(
@@ -152,7 +174,10 @@ try {
     );
   }
   mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
-  writeFileSync(join(repoRoot, "bench/results/create.json"), `${JSON.stringify({ runs: RUNS, rows }, null, 2)}\n`);
+  writeFileSync(
+    join(repoRoot, "bench/results/create.json"),
+    `${JSON.stringify({ runs: RUNS, rows }, null, 2)}\n`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

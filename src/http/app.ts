@@ -25,7 +25,7 @@ export interface AppDeps {
   config: Config;
   db: Db;
   /** The job-creation pipeline; without it `rap/create/` answers that creation is not available. */
-  createJobs?: CreateJobs;
+  createJobs: CreateJobs;
   /** Whole Unix seconds (tests pin it). */
   now?: () => number;
   /** A pino level (`info`, `debug`, …) to log at; no logging when absent. */

@@ -11,7 +11,6 @@ export const ErrorCode = {
   BodyInvalid: "BODY_INVALID",
   BackendNotAllowed: "CREATE_BACKEND_NOT_ALLOWED",
   InconsistentRap: "CREATE_INCONSISTENT_RAP",
-  CreateUnavailable: "CREATE_UNAVAILABLE",
   CreateRefused: "CREATE_REFUSED",
   CreateFailed: "CREATE_FAILED",
   RapNotFound: "CANCEL_RAP_NOT_FOUND",
@@ -94,15 +93,6 @@ export class InconsistentRapError extends PlainApiError {
       "Inconsistent request data",
       `Jobs already created for rap_id '${rapId}' are inconsistent with request data`,
     );
-  }
-}
-
-/** The job-creation pipeline is not part of this build: say so rather than pretend to succeed. */
-export class CreateUnavailableError extends PlainApiError {
-  readonly code = ErrorCode.CreateUnavailable;
-  readonly status = 400;
-  constructor() {
-    super("Error creating jobs", "Job creation is not available in this version");
   }
 }
 

@@ -4,16 +4,15 @@
  * or a shutdown taking longer than SHUTDOWN_GRACE_MS, ends the process at once.
  */
 import type { Config } from "../config/index.js";
-import { type Db, openDatabase } from "../db/index.js";
-import { buildApp, type CreateJobs } from "./app.js";
+import { openDatabase } from "../db/index.js";
+import { jobCreator } from "../jobs/index.js";
+import { buildApp } from "./app.js";
 import { RAP_API_PREFIX } from "./routes/rap-api.js";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface ServerOptions {
   config: Config;
-  /** Builds the job-creation pipeline on the server's database (see AppDeps.createJobs). */
-  createJobs?: (db: Db, config: Config) => CreateJobs;
   logLevel?: string;
 }
 
@@ -21,8 +20,12 @@ export interface ServerOptions {
 export async function runServer(options: ServerOptions): Promise<void> {
   const { config } = options;
   const db = await openDatabase(config.database, { migrate: true });
-  const createJobs = options.createJobs?.(db, config);
-  const app = await buildApp({ config, db, createJobs, logLevel: options.logLevel ?? "info" });
+  const app = await buildApp({
+    config,
+    db,
+    createJobs: jobCreator(db, config),
+    logLevel: options.logLevel ?? "info",
+  });
 
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;

@@ -41,7 +41,9 @@ export async function createJobs(deps: CreateDependencies, request: CreateReques
   validateCreateRequest(request, deps.backends);
   await checkRepository(request, deps.git);
   const load = () => readPipeline(request, deps.git);
-  const pipeline = deps.projects ? await deps.projects.get(request.repoUrl, request.commit, load) : await load();
+  const pipeline = deps.projects
+    ? await deps.projects.get(request.repoUrl, request.commit, load)
+    : await load();
   const reusable = new ReusableActions(deps.git);
   const now = deps.now ?? Date.now;
 

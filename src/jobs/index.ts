@@ -2,7 +2,7 @@
 import type { Config } from "../config/index.js";
 import type { Db } from "../db/index.js";
 import type { GitLogger } from "../git/index.js";
-import { type CreateOutcome, createJobs } from "./create.js";
+import { createJobs } from "./create.js";
 import { gitSettingsFor } from "./git-settings.js";
 import { ProjectCache } from "./project-cache.js";
 import type { CreateRequest } from "./request.js";
@@ -11,8 +11,26 @@ export { type CreateOutcome, createJobs } from "./create.js";
 export { NothingToDoError } from "./errors.js";
 export type { CreateRequest } from "./request.js";
 
-/** The create pipeline bound to a database and the configuration, as the API server uses it. */
-export function jobCreator(db: Db, config: Config, log?: GitLogger): (request: CreateRequest) => Promise<CreateOutcome> {
-  const deps = { db, git: gitSettingsFor(config, log), backends: config.backends, projects: new ProjectCache() };
-  return (request) => createJobs(deps, request);
+/** What the API needs to answer a create: how many jobs were made, or that another request made them first. */
+export type CreateCount = { kind: "created"; count: number } | { kind: "already-created"; count: number };
+
+/**
+ * The create pipeline bound to a database and the configuration, as the API server uses it: one parsed-project
+ * cache for the server's lifetime. NothingToDoError and refusals are thrown for the API to answer.
+ */
+export function jobCreator(
+  db: Db,
+  config: Config,
+  log?: GitLogger,
+): (request: CreateRequest) => Promise<CreateCount> {
+  const deps = {
+    db,
+    git: gitSettingsFor(config, log),
+    backends: config.backends,
+    projects: new ProjectCache(),
+  };
+  return async (request) => {
+    const outcome = await createJobs(deps, request);
+    return outcome.kind === "created" ? { kind: "created", count: outcome.jobs.length } : outcome;
+  };
 }

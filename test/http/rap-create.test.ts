@@ -1,7 +1,8 @@
 /**
  * Group C of reference/scenarios.md, view level: `POST rap/create/` validation (S035–S060), the backend check
  * (S062), an existing rap_id (S063–S065), and how the injected job-creation pipeline's outcomes are answered. The
- * pipeline itself (S031–S034, S061, S066–S091) comes with the next issue; here it is a stand-in.
+ * pipeline itself is tested end to end in test/e2e/create-*.test.ts; here a stand-in checks how each of its outcomes
+ * is answered.
  */
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, test } from "vitest";
@@ -176,14 +177,6 @@ describe("view-level answers", () => {
 });
 
 describe("the job-creation pipeline's outcomes", () => {
-  test("without a pipeline, a new rap_id is refused honestly, never a fake success", async () => {
-    api = await startApi();
-    expect(await api.post("/rap/create/", createBody())).toMatchObject({
-      status: 400,
-      json: { error: "Error creating jobs", details: "Job creation is not available in this version" },
-    });
-  });
-
   test("jobs created → 201 Success with the count; the pipeline gets the body in camelCase", async () => {
     const stub = pipeline({ kind: "created", count: 4 });
     api = await startApi(undefined, { createJobs: stub.createJobs });

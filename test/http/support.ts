@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { type Env, loadConfig } from "../../src/config/index.js";
 import type { Db } from "../../src/db/index.js";
 import { type AppDeps, buildApp } from "../../src/http/app.js";
+import { jobCreator } from "../../src/jobs/index.js";
 import { openTestDatabase } from "../support/db.js";
 
 /** CFG-A of reference/scenarios.md §0.2: one backend `test`, client token `test_token`. */
@@ -29,7 +30,13 @@ export const API = "/controller/v1";
 /** A freshly migrated database and an app on it (no port: requests go through `app.inject`). */
 export async function startApi(env: Env = CFG_A, deps: Partial<AppDeps> = {}): Promise<TestApi> {
   const database = await openTestDatabase();
-  const app = await buildApp({ config: loadConfig(env), db: database.db, ...deps });
+  const config = loadConfig(env);
+  const app = await buildApp({
+    config,
+    db: database.db,
+    createJobs: jobCreator(database.db, config),
+    ...deps,
+  });
   const answer = (response: Awaited<ReturnType<FastifyInstance["inject"]>>): Answer => ({
     status: response.statusCode,
     headers: response.headers,

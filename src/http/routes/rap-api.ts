@@ -33,7 +33,7 @@ export interface RapApiDeps {
   api: ApiDocument;
   /** Whole Unix seconds. */
   now: () => number;
-  createJobs: CreateJobs | undefined;
+  createJobs: CreateJobs;
 }
 
 const ALL_METHODS: readonly HTTPMethods[] = [

@@ -9,7 +9,6 @@ import type { CreateRequest } from "../../jobs/request.js";
 import {
   BackendNotAllowedError,
   CreateFailedError,
-  CreateUnavailableError,
   createErrorFor,
   errorCode,
   InconsistentRapError,
@@ -82,7 +81,7 @@ async function runPipeline(createJobs: CreateJobs, request: CreateRequest): Prom
 
 export async function createRap(
   db: Db,
-  createJobs: CreateJobs | undefined,
+  createJobs: CreateJobs,
   request: CreateRequest,
   backends: readonly string[],
   log: FastifyBaseLogger,
@@ -99,7 +98,6 @@ export async function createRap(
       }
       return noChange(rapId, existing.count);
     }
-    if (!createJobs) throw new CreateUnavailableError();
     const outcome = await runPipeline(createJobs, request);
     switch (outcome.kind) {
       case "created": {

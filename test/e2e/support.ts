@@ -1,0 +1,86 @@
+/**
+ * The create pipeline over HTTP, end to end: the real app, a real SQLite database, real git repositories in temp
+ * dirs, and a local git server standing in for GitHub (GitHub itself cannot be reached from here).
+ */
+import { join } from "node:path";
+import { type Env, loadConfig } from "../../src/config/index.js";
+import { buildApp } from "../../src/http/app.js";
+import { jobCreator } from "../../src/jobs/index.js";
+import { type Answer, API, H } from "../http/support.js";
+import { openTestDatabase } from "../support/db.js";
+import { createTempDir, removeDir } from "../support/git-fixtures.js";
+
+export { H } from "../http/support.js";
+
+export interface CreateApi {
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Answer>;
+  db: Awaited<ReturnType<typeof openTestDatabase>>["db"];
+  workdir: string;
+  close(): Promise<void>;
+}
+
+/** CFG-A (scenarios.md §0.2) with local repositories allowed, plus any overrides. */
+export const CFG_LOCAL: Env = {
+  BACKENDS: "test",
+  TEST_CLIENT_TOKENS: "test_token",
+  ALLOW_LOCAL_GIT_REPOS: "true",
+};
+
+export async function startCreateApi(env: Env = CFG_LOCAL): Promise<CreateApi> {
+  const workdir = await createTempDir("rap-e2e-");
+  const database = await openTestDatabase();
+  const config = loadConfig({ ...env, WORKDIR: join(workdir, "work") });
+  const app = await buildApp({ config, db: database.db, createJobs: jobCreator(database.db, config) });
+  return {
+    db: database.db,
+    workdir,
+    post: async (path, body, headers = H) => {
+      const response = await app.inject({
+        method: "POST",
+        url: API + path,
+        headers,
+        payload: JSON.stringify(body),
+      });
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body: response.body,
+        json: response.json(),
+      };
+    },
+    close: async () => {
+      await app.close();
+      await database.close();
+      await removeDir(workdir);
+    },
+  };
+}
+
+let rapCounter = 0;
+const rapPrefix = `p${process.pid.toString(36)}`.padEnd(7, "0").slice(0, 7);
+/** A fresh 16-character rap id, unique across the test files running in parallel. */
+export function newRapId(): string {
+  rapCounter += 1;
+  return rapPrefix + String(rapCounter).padStart(9, "0");
+}
+
+/** The default create body of scenarios.md §0.3 for a repository and commit. */
+export function body(repoUrl: string, commit: string, overrides: Record<string, unknown> = {}) {
+  return {
+    backend: "test",
+    rap_id: newRapId(),
+    workspace: "workspace",
+    repo_url: repoUrl,
+    branch: "main",
+    commit,
+    database_name: "default",
+    requested_actions: ["action"],
+    codelists_ok: true,
+    force_run_dependencies: false,
+    created_by: "test_user",
+    project: "test_project",
+    orgs: ["test_org"],
+    analysis_scope: {},
+    ...overrides,
+  };
+}
