@@ -18,6 +18,29 @@ class ImmediateTransactionDialect extends SqliteDialect {
   }
 }
 
+/** Prepared statements kept per SQL text; hot queries (status, flags) then skip SQLite's parse and plan. */
+const STATEMENT_CACHE_SIZE = 200;
+
+/**
+ * The database as Kysely sees it, with `prepare` answered from a bounded cache. Safe because Kysely runs one query
+ * at a time on its single SQLite connection, so a cached statement is never in use twice at once.
+ */
+function withStatementCache(database: SqliteDatabase.Database) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = database.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 export function sqliteDialect(path: string): SqliteDialect {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
@@ -25,5 +48,5 @@ export function sqliteDialect(path: string): SqliteDialect {
   database.pragma("synchronous = NORMAL");
   database.pragma("busy_timeout = 5000");
   database.pragma("cache_size = -256000");
-  return new ImmediateTransactionDialect({ database });
+  return new ImmediateTransactionDialect({ database: withStatementCache(database) });
 }
