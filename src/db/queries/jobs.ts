@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from "kysely";
+import { CompiledQuery, type Insertable, type Selectable } from "kysely";
 import type { Job } from "../../domain/job.js";
 import type { State, StatusCode } from "../../domain/status.js";
 import type { Db } from "../index.js";
@@ -75,10 +75,42 @@ function toRow(job: Job): Insertable<JobTable> {
   };
 }
 
+const INSERT_BATCH = 200;
+/** The insert statement's text per database and batch size (the dialect decides placeholders and quoting). */
+const insertSqlCache = new WeakMap<
+  Db,
+  Map<number, { sql: string; columns: (keyof Insertable<JobTable>)[] }>
+>();
+
+/**
+ * The SQL for inserting `size` jobs, compiled once by Kysely: building the query tree for a batch of thousands of
+ * values on every create cost more than writing the rows.
+ */
+function insertStatement(db: Db, template: Insertable<JobTable>, size: number) {
+  let bySize = insertSqlCache.get(db);
+  if (!bySize) {
+    bySize = new Map();
+    insertSqlCache.set(db, bySize);
+  }
+  let statement = bySize.get(size);
+  if (!statement) {
+    const { sql } = db
+      .insertInto("job")
+      .values(Array.from({ length: size }, () => template))
+      .compile();
+    statement = { sql, columns: Object.keys(template) as (keyof Insertable<JobTable>)[] };
+    bySize.set(size, statement);
+  }
+  return statement;
+}
+
 /** Inserts new jobs. Call inside a transaction when several must appear together. */
 export async function insertJobs(db: Db, jobs: readonly Job[]): Promise<void> {
-  for (const batch of chunked(jobs, 200)) {
-    await db.insertInto("job").values(batch.map(toRow)).execute();
+  for (const batch of chunked(jobs, INSERT_BATCH)) {
+    const rows = batch.map(toRow);
+    const { sql, columns } = insertStatement(db, rows[0]!, rows.length);
+    const parameters = rows.flatMap((row) => columns.map((column) => row[column]));
+    await db.executeQuery(CompiledQuery.raw(sql, parameters));
   }
 }
 
