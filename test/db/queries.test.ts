@@ -82,6 +82,19 @@ describe("jobs", () => {
     expect(stored).toEqual(job);
   });
 
+  test("many jobs are inserted in batches, full and partial, each row intact", async () => {
+    const rap = rapId();
+    const jobs = Array.from({ length: 450 }, (_, i) =>
+      makeJob({ rapId: rap, action: `action_${i}`, requiresDb: i % 2 === 0, waitForJobIds: [`w${i}`] }),
+    );
+    await insertJobs(db, jobs);
+    await insertJobs(db, [makeJob({ rapId: rap, action: "one_more" })]);
+    const stored = await jobsForRaps(db, [rap], ["test"]);
+    expect(stored).toHaveLength(451);
+    const byAction = new Map(stored.map((j) => [j.action, j]));
+    for (const job of jobs) expect(byAction.get(job.action)).toEqual(job);
+  });
+
   test("existingRap reports the first job's repo, workspace and commit and the job count, on any backend", async () => {
     const rap = rapId();
     await insertJobs(db, [
