@@ -64,23 +64,7 @@ export function newRapId(): string {
   return rapPrefix + String(rapCounter).padStart(9, "0");
 }
 
-/** The default create body of scenarios.md §0.3 for a repository and commit. */
+/** The default create body of scenarios.md §0.3 for a repository and commit, with a fresh rap_id. */
 export function body(repoUrl: string, commit: string, overrides: Record<string, unknown> = {}) {
-  return {
-    backend: "test",
-    rap_id: newRapId(),
-    workspace: "workspace",
-    repo_url: repoUrl,
-    branch: "main",
-    commit,
-    database_name: "default",
-    requested_actions: ["action"],
-    codelists_ok: true,
-    force_run_dependencies: false,
-    created_by: "test_user",
-    project: "test_project",
-    orgs: ["test_org"],
-    analysis_scope: {},
-    ...overrides,
-  };
+  return createBody({ rap_id: newRapId(), repo_url: repoUrl, commit, ...overrides });
 }
