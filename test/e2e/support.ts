@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { type Env, loadConfig } from "../../src/config/index.js";
 import { buildApp } from "../../src/http/app.js";
 import { jobCreator } from "../../src/jobs/index.js";
-import { type Answer, API, H } from "../http/support.js";
+import { type Answer, API, createBody, H } from "../http/support.js";
 import { openTestDatabase } from "../support/db.js";
 import { createTempDir, removeDir } from "../support/git-fixtures.js";
 
