@@ -2,11 +2,11 @@
  * The database: one Kysely instance over SQLite (PostgreSQL later, behind the same interface). Callers use the query
  * modules in queries/ and never write SQL themselves.
  */
-import { Kysely } from "kysely";
+import { type CompiledQuery, Kysely } from "kysely";
 import type { DatabaseLocation } from "../config/index.js";
 import { migrateToLatest } from "./migrate.js";
 import type { Database } from "./schema.js";
-import { sqliteDialect } from "./sqlite.js";
+import { type DirectReads, directReadsOf, sqliteDialect } from "./sqlite.js";
 
 export { MigrationError, migrateToLatest, pendingMigrations } from "./migrate.js";
 export type { Database } from "./schema.js";
@@ -18,8 +18,22 @@ export interface OpenOptions {
   migrate?: boolean;
 }
 
+const directByDb = new WeakMap<Db, DirectReads>();
+
 export async function openDatabase(location: DatabaseLocation, options: OpenOptions = {}): Promise<Db> {
-  const db = new Kysely<Database>({ dialect: sqliteDialect(location.path) });
+  const dialect = sqliteDialect(location.path);
+  const db = new Kysely<Database>({ dialect });
+  const direct = directReadsOf(dialect);
+  if (direct) directByDb.set(db, direct);
   if (options.migrate) await migrateToLatest(db);
   return db;
+}
+
+/**
+ * Runs a compiled read-only query on `db`'s connection without Kysely (src/db/sqlite.ts `DirectReads`), for the
+ * hot read queries; undefined when that is not possible (a transaction's Db, a transaction open, a Db not made by
+ * openDatabase), and the caller then executes the same query through Kysely. Query modules only.
+ */
+export function readDirectly<R>(db: Db, query: CompiledQuery<R>): R[] | undefined {
+  return directByDb.get(db)?.all<R>(query.sql, query.parameters);
 }

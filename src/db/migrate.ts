@@ -1,9 +1,11 @@
 import { type Kysely, type Migration, type MigrationResultSet, Migrator } from "kysely";
 import * as initial from "./migrations/0001_initial.js";
+import * as latestMetricsIndex from "./migrations/0002_latest_metrics_index.js";
 
 /** Every migration, in order. Names sort lexically; a new one gets the next number. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": initial,
+  "0002_latest_metrics_index": latestMetricsIndex,
 };
 
 export class MigrationError extends Error {

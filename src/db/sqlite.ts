@@ -41,6 +41,23 @@ function withStatementCache(database: SqliteDatabase.Database) {
   };
 }
 
+/**
+ * Reads that bypass Kysely: `all` runs a compiled statement on the connection at once and returns the same rows
+ * Kysely's SQLite driver would. A hot read (status endpoints) then costs the SQLite work and little else: Kysely's
+ * per-query overhead (connection mutex, promises, result handling) is larger than running a small query.
+ */
+export interface DirectReads {
+  /** Rows of a read-only statement, or undefined when it must go through Kysely instead (see `directReads`). */
+  all<R>(sql: string, parameters: readonly unknown[]): R[] | undefined;
+}
+
+const directByDialect = new WeakMap<SqliteDialect, DirectReads>();
+
+/** The dialect's direct reads (only dialects made by `sqliteDialect` have them). */
+export function directReadsOf(dialect: SqliteDialect): DirectReads | undefined {
+  return directByDialect.get(dialect);
+}
+
 export function sqliteDialect(path: string): SqliteDialect {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
@@ -48,5 +65,14 @@ export function sqliteDialect(path: string): SqliteDialect {
   database.pragma("synchronous = NORMAL");
   database.pragma("busy_timeout = 5000");
   database.pragma("cache_size = -256000");
-  return new ImmediateTransactionDialect({ database: withStatementCache(database) });
+  const cached = withStatementCache(database);
+  const dialect = new ImmediateTransactionDialect({ database: cached });
+  directByDialect.set(dialect, {
+    // While a Kysely transaction is open on the connection (it may be between two of its statements, awaiting
+    // something), a read here would see its uncommitted writes; Kysely would wait for it to end, so defer to it.
+    // Otherwise the connection is idle: better-sqlite3 is synchronous, so no Kysely query is half-way through.
+    all: <R>(sql: string, parameters: readonly unknown[]) =>
+      database.open && !database.inTransaction ? (cached.prepare(sql).all(...parameters) as R[]) : undefined,
+  });
+  return dialect;
 }

@@ -7,7 +7,7 @@
  * key but rap_id, backend and requires_db, and any other key would break its whole status poll.
  */
 import { isAscii } from "node:buffer";
-import type { JobStatusRow } from "../db/queries/rap-status.js";
+import { type JobStatusBatch, type JobStatusRow, TIME_MARK } from "../db/queries/rap-status.js";
 import { isoFromSeconds } from "./iso-time.js";
 import { asciiJson } from "./json.js";
 
@@ -24,17 +24,52 @@ function jobJson(row: JobStatusRow): string {
   );
 }
 
+const INTEGER = /^-?\d+$/;
+
 /**
  * Accumulates `{"jobs": [...], "unrecognised_rap_ids": [...]}` batch by batch as bytes, so that only one batch of
  * rows and strings is alive at a time; the result is ASCII JSON.
  */
 export class StatusBody {
   private readonly parts: Buffer[] = [Buffer.from('{"jobs":[')];
+  /** Printed times by their stored text, for this one answer: a RAP's jobs share many of their times. */
+  private readonly isoTimes = new Map<string, string>();
   private empty = true;
 
   addJobs(rows: readonly JobStatusRow[]): void {
-    if (rows.length === 0) return;
-    const text = rows.map(jobJson).join(",");
+    this.append(rows.map(jobJson).join(","));
+  }
+
+  /**
+   * Adds a batch of jobs written by the database, printing their times; false, adding nothing, when a time is not
+   * a whole number of seconds (never written by this code base), which the caller then adds as rows instead.
+   */
+  addBatch(batch: Pick<JobStatusBatch, "json" | "times">): boolean {
+    if (batch.json === "") return true;
+    const pieces = batch.json.split(TIME_MARK);
+    const times = batch.times.split(",");
+    if (pieces.length !== times.length + 1) return false;
+    let text = pieces[0]!;
+    for (let i = 0; i < times.length; i++) {
+      const time = times[i]!;
+      if (time === "null") {
+        text += `null${pieces[i + 1]}`;
+        continue;
+      }
+      let iso = this.isoTimes.get(time);
+      if (iso === undefined) {
+        if (!INTEGER.test(time)) return false;
+        iso = `"${isoFromSeconds(Number(time))}"`;
+        this.isoTimes.set(time, iso);
+      }
+      text += iso + pieces[i + 1];
+    }
+    this.append(text);
+    return true;
+  }
+
+  private append(text: string): void {
+    if (text === "") return;
     this.parts.push(Buffer.from(this.empty ? text : `,${text}`));
     this.empty = false;
   }

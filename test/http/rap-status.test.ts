@@ -6,9 +6,11 @@ import type { KyselyPlugin } from "kysely";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { Db } from "../../src/db/index.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
+import { jobStatusBatches } from "../../src/db/queries/rap-status.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import type { Job } from "../../src/domain/job.js";
+import { StatusBody } from "../../src/http/job-format.js";
 import { openTestDatabase } from "../support/db.js";
 import { makeJob } from "../support/factories.js";
 import { startApi, type TestApi } from "./support.js";
@@ -388,6 +390,79 @@ describe("metrics", () => {
       T,
     );
     expect((await status([X])).jobs[0]!.metrics).toEqual({});
+  });
+});
+
+describe("jobs written by the database", () => {
+  const awkward = `it's "quoted" \\ back\tslash\n é 😀 \u0001 \u007f _at":1,`;
+
+  /** The body as job-format writes it from rows: the path a batch falls back to. */
+  async function fromRows(db: Db, rapIds: string[], backends: string[]): Promise<string> {
+    const body = new StatusBody();
+    const seen = new Set<string>();
+    for await (const batch of jobStatusBatches(db, rapIds, backends)) {
+      const rows = await batch.rows();
+      for (const row of rows) seen.add(row.rap_id);
+      body.addJobs(rows);
+    }
+    return body.finish([...new Set(rapIds)].filter((id) => !seen.has(id))).toString("latin1");
+  }
+
+  test("give byte for byte the body the rows give, across RAPs, batches and awkward values", async () => {
+    const rapIds = Array.from({ length: 130 }, (_, i) => `rapfmt${String(i).padStart(10, "0")}`);
+    const jobs = rapIds.flatMap((rapId, r) =>
+      ["b", "a", "c"].map((action, n) =>
+        job({
+          rapId,
+          action: r === 7 ? `${action} ${awkward}` : action,
+          statusMessage: n === 1 ? null : r === 3 ? awkward : "Running",
+          runCommand: `python:v2 ${r === 5 ? awkward : "x.py"}`,
+          traceContext: n === 2 ? null : { traceparent: `00-${r}-${awkward}` },
+          requiresDb: n === 0,
+          createdAt: 0,
+          updatedAt: T + r,
+          startedAt: n === 1 ? null : 253402300799,
+          completedAt: n === 2 ? T + 1 : null,
+          backend: r === 9 ? "other" : "test",
+        }),
+      ),
+    );
+    await insertJobs(api.db, jobs);
+    for (const [i, j] of jobs.entries()) {
+      if (i % 4 === 0)
+        await runJobTask(api.db, j.id, 1, { job_metrics: { cpu: i / 3, name: awkward, n: null } });
+      if (i % 4 === 1) await runJobTask(api.db, j.id, 1, { job_metrics: null });
+      if (i % 4 === 2) await runJobTask(api.db, j.id, 1, { other: 1 });
+    }
+    const asked = [...rapIds, "unknownrap000000", rapIds[0]!];
+    const answer = await api.post("/rap/status/", { rap_ids: asked });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe(await fromRows(api.db, asked, ["test"]));
+    const body = answer.json as { jobs: { rap_id: string }[]; unrecognised_rap_ids: string[] };
+    expect(body.jobs).toHaveLength(129 * 3);
+    expect(body.unrecognised_rap_ids).toEqual([rapIds[9], "unknownrap000000"]);
+    // …and it was the database's JSON, not the rows, that was used.
+    for await (const batch of jobStatusBatches(api.db, asked, ["test"]))
+      expect(new StatusBody().addBatch(batch)).toBe(true);
+  });
+
+  test("a time that is not whole seconds is printed as before, from the rows", async () => {
+    await insertJobs(api.db, [
+      job({ createdAt: T + 0.25, startedAt: -86400.5 }),
+      job({ rapId: "rapwhole00000000", createdAt: T }),
+    ]);
+    const answer = await api.post("/rap/status/", { rap_ids: [X, "rapwhole00000000"] });
+    expect(answer.body).toBe(await fromRows(api.db, [X, "rapwhole00000000"], ["test"]));
+    const jobs = (answer.json as { jobs: Record<string, unknown>[] }).jobs;
+    expect(jobs.find((j) => j.rap_id === X)).toMatchObject({
+      created_at: "2023-11-14T22:13:20.250000Z",
+      started_at: "1969-12-30T23:59:59.500000Z",
+    });
+    expect(jobs.find((j) => j.rap_id === "rapwhole00000000")).toMatchObject({
+      created_at: "2023-11-14T22:13:20Z",
+    });
+    for await (const batch of jobStatusBatches(api.db, [X], ["test"]))
+      expect(new StatusBody().addBatch(batch)).toBe(false);
   });
 });
 

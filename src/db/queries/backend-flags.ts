@@ -1,10 +1,10 @@
 import type { FlagValue } from "../../domain/flags.js";
-import type { Db } from "../index.js";
+import { type Db, readDirectly } from "../index.js";
 
 /**
  * A reader for the named flags of every backend, compiled once: `GET backend/status/` runs it on every request
  * (job-server polls it, and so do monitors), and building and compiling the query each time would cost more than
- * running it. The flags table holds a handful of rows per backend, so callers filter backends themselves.
+ * running it; it runs without Kysely when it can (`readDirectly`). The flags table holds a handful of rows per backend, so callers filter backends themselves.
  */
 export function flagsReader(db: Db, ids: readonly string[]): () => Promise<readonly FlagValue[]> {
   const query = db
@@ -12,5 +12,5 @@ export function flagsReader(db: Db, ids: readonly string[]): () => Promise<reado
     .select(["id", "backend", "value", "timestamp"])
     .where("id", "in", ids)
     .compile();
-  return async () => (await db.executeQuery(query)).rows;
+  return async () => readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
 }

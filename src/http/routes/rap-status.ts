@@ -14,9 +14,9 @@ export async function rapStatus(
 ): Promise<Buffer> {
   const body = new StatusBody();
   const seen = new Set<string>();
-  for await (const rows of jobStatusBatches(db, rapIds, backends)) {
-    for (const row of rows) seen.add(row.rap_id);
-    body.addJobs(rows);
+  for await (const batch of jobStatusBatches(db, rapIds, backends)) {
+    for (const rapId of batch.rapIds) seen.add(rapId);
+    if (!body.addBatch(batch)) body.addJobs(await batch.rows());
   }
   return body.finish([...new Set(rapIds)].filter((id) => !seen.has(id)));
 }
