@@ -4,14 +4,14 @@
  * with timingSafeEqual against every configured token, so the time taken says nothing about how much of a guess
  * was right, nor which token matched.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { Config } from "../config/index.js";
 import { InvalidTokenError, NoTokenError } from "./errors.js";
 
 const BEARER = /^bearer\s+/i;
 
 function digest(token: string): Buffer {
-  return createHash("sha256").update(token, "utf8").digest();
+  return hash("sha256", token, "buffer");
 }
 
 export class ClientTokens {

@@ -6,8 +6,10 @@ import type { FastifyInstance } from "fastify";
  * malformed header must not earn a 415 from Fastify.
  */
 export function acceptRawBodies(scope: FastifyInstance): void {
-  scope.addHook("onRequest", async (request) => {
-    delete request.headers["content-type"];
+  // A callback hook, not an async one (no promise per request); `delete` only when there is something to delete.
+  scope.addHook("onRequest", (request, _reply, done) => {
+    if (request.headers["content-type"] !== undefined) delete request.headers["content-type"];
+    done();
   });
   scope.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
 }
