@@ -37,3 +37,13 @@ export async function openDatabase(location: DatabaseLocation, options: OpenOpti
 export function readDirectly<R>(db: Db, query: CompiledQuery<R>): R[] | undefined {
   return directByDb.get(db)?.all<R>(query.sql, query.parameters);
 }
+
+/**
+ * A value that changes whenever `db` may have changed, through `db` or from any other process (src/db/sqlite.ts
+ * `DirectReads.changeStamp`). An answer computed from the database may be kept while the stamp stays the same:
+ * checked on every request, such a cache is never stale, as DESIGN requires (every process sees the others'
+ * changes at once). Undefined when it cannot be told, and then nothing may be kept.
+ */
+export function changeStamp(db: Db): string | undefined {
+  return directByDb.get(db)?.changeStamp();
+}

@@ -4,7 +4,7 @@
  */
 import { type KyselyPlugin, sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { type Db, readDirectly } from "../../src/db/index.js";
+import { changeStamp, type Db, openDatabase, readDirectly } from "../../src/db/index.js";
 import { setFlag } from "../../src/db/queries/flags.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
 import { jobStatusBatches } from "../../src/db/queries/rap-status.js";
@@ -13,9 +13,10 @@ import { openTestDatabase } from "../support/db.js";
 import { makeJob } from "../support/factories.js";
 
 let db: Db;
+let path: string;
 let close: () => Promise<void>;
 beforeEach(async () => {
-  ({ db, close } = await openTestDatabase());
+  ({ db, path, close } = await openTestDatabase());
 });
 afterEach(async () => close());
 
@@ -60,6 +61,40 @@ describe("readDirectly", () => {
     const query = flagsQuery(db);
     await db.destroy();
     expect(readDirectly(db, query)).toBeUndefined();
+  });
+});
+
+describe("changeStamp", () => {
+  test("stays the same while nothing changes, and changes with any write through this connection", async () => {
+    const first = changeStamp(db);
+    expect(first).toBeDefined();
+    await db.selectFrom("flags").selectAll().execute();
+    expect(changeStamp(db)).toBe(first);
+    await setFlag(db, "test", "paused", "true", 1000);
+    const second = changeStamp(db);
+    expect(second).not.toBe(first);
+    await db.deleteFrom("flags").where("backend", "=", "nowhere").execute();
+    expect(changeStamp(db)).toBe(second);
+  });
+
+  test("changes when another connection (another process) commits", async () => {
+    const first = changeStamp(db);
+    const other = await openDatabase({ dialect: "sqlite", path });
+    try {
+      await setFlag(other, "test", "paused", "true", 1000);
+    } finally {
+      await other.destroy();
+    }
+    expect(changeStamp(db)).not.toBe(first);
+  });
+
+  test("is unknown inside a transaction, and on a Db that is not the one openDatabase made", async () => {
+    await db.transaction().execute(async (trx) => {
+      await setFlag(trx, "test", "paused", "true", 1000);
+      expect(changeStamp(db)).toBeUndefined();
+      expect(changeStamp(trx)).toBeUndefined();
+    });
+    expect(changeStamp(db)).toBeDefined();
   });
 });
 

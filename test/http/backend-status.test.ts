@@ -3,6 +3,7 @@
  * do; `last-seen-at`, which the agent's task polls set, is seeded the same way until the Task API exists.
  */
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { openDatabase } from "../../src/db/index.js";
 import { setFlag } from "../../src/db/queries/flags.js";
 import { startApi, type TestApi } from "./support.js";
 
@@ -222,5 +223,22 @@ describe("backend status", () => {
         db_maintenance: MAINTENANCE_OFF,
       },
     ]);
+  });
+
+  test("answers are kept only until a flag changes, through this connection or another process's", async () => {
+    expect(await status()).toEqual([
+      { slug: "test_backend", last_seen: null, paused: OFF, db_maintenance: MAINTENANCE_OFF },
+    ]);
+    await flag("paused", "true");
+    expect(await status()).toMatchObject([{ paused: { status: "on", since: T_ISO } }]);
+
+    // A second connection to the same file stands for `rap pause` run as another process.
+    const other = await openDatabase({ dialect: "sqlite", path: api.dbPath });
+    try {
+      await setFlag(other, "test_backend", "paused", "false", T + 1);
+    } finally {
+      await other.destroy();
+    }
+    expect(await status()).toMatchObject([{ paused: { status: "off" } }]);
   });
 });

@@ -20,6 +20,8 @@ export interface Answer {
 export interface TestApi {
   app: FastifyInstance;
   db: Db;
+  /** The SQLite file behind `db`. */
+  dbPath: string;
   get(path: string, headers?: Record<string, string>): Promise<Answer>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Answer>;
   close(): Promise<void>;
@@ -46,6 +48,7 @@ export async function startApi(env: Env = CFG_A, deps: Partial<AppDeps> = {}): P
   return {
     app,
     db: database.db,
+    dbPath: database.path,
     get: async (path, headers = H) => answer(await app.inject({ method: "GET", url: API + path, headers })),
     post: async (path, body, headers = H) =>
       answer(
