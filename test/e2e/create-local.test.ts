@@ -491,3 +491,43 @@ actions:
     );
   });
 });
+
+describe("backends are separate (S081)", () => {
+  test("S081: another backend's active jobs in a workspace of the same name are neither reused nor waited on", async () => {
+    const both = await startCreateApi({
+      BACKENDS: "foo,bar",
+      FOO_CLIENT_TOKENS: "test_token",
+      BAR_CLIENT_TOKENS: "test_token",
+      ALLOW_LOCAL_GIT_REPOS: "true",
+    });
+    try {
+      const request = (backend: string) => {
+        const rapId = newRapId();
+        const overrides = {
+          rap_id: rapId,
+          backend,
+          requested_actions: ["analyse_data"],
+          workspace: "shared",
+        };
+        return { rapId, answer: both.post("/rap/create/", body(tp.path, C_TP, overrides)) };
+      };
+      const onFoo = request("foo");
+      expect(await onFoo.answer).toMatchObject(success(onFoo.rapId, 4));
+      const onBar = request("bar");
+      expect(await onBar.answer).toMatchObject(success(onBar.rapId, 4));
+
+      const waits = await sql<{ wait_for_job_ids: string }>`select wait_for_job_ids from job
+        where rap_id = ${onBar.rapId}`.execute(both.db);
+      const barJobIds = new Set(
+        ["generate_dataset", "prepare_data_1", "prepare_data_2", "analyse_data"].map((action) =>
+          deterministicJobId(onBar.rapId, action),
+        ),
+      );
+      for (const row of waits.rows) {
+        for (const id of JSON.parse(row.wait_for_job_ids) as string[]) expect(barJobIds).toContain(id);
+      }
+    } finally {
+      await both.close();
+    }
+  });
+});
