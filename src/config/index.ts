@@ -6,9 +6,11 @@
 import { resolve } from "node:path";
 import { type Env, readCount, readList, readPort, readString, readTrue } from "./env.js";
 import { ConfigError } from "./errors.js";
+import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
 export type { Env } from "./env.js";
 export { ConfigError } from "./errors.js";
+export type { TelemetryConfig } from "./telemetry.js";
 
 export interface BackendConfig {
   readonly name: string;
@@ -36,6 +38,7 @@ export interface Config {
   readonly allowedGithubOrgs: readonly string[];
   readonly githubProxyDomain: string;
   readonly privateRepoAccessToken: string;
+  readonly telemetry: TelemetryConfig;
 }
 
 const DEFAULT_BACKENDS = ["test", "tpp", "emis", "ted"];
@@ -124,6 +127,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ),
     githubProxyDomain: readString(env, "GITHUB_PROXY_DOMAIN", "github-proxy.opensafely.org"),
     privateRepoAccessToken: readString(env, "PRIVATE_REPO_ACCESS_TOKEN", ""),
+    telemetry: readTelemetry(env),
   });
 }
 

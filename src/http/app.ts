@@ -6,6 +6,7 @@
  * Every answer is JSON (a 405's empty body aside): unknown paths get a JSON 404 and failures a JSON error, and the
  * client token is never logged.
  */
+import type { Tracer } from "@opentelemetry/api";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Config } from "../config/index.js";
 import type { Db } from "../db/index.js";
@@ -18,6 +19,7 @@ import { docs } from "./routes/docs.js";
 import { health } from "./routes/health.js";
 import { RAP_API_PREFIX, rapApi } from "./routes/rap-api.js";
 import type { CreateJobs } from "./routes/rap-create.js";
+import { traceRequests } from "./tracing.js";
 
 export type { CreateJobs, CreateJobsResult } from "./routes/rap-create.js";
 
@@ -30,6 +32,8 @@ export interface AppDeps {
   now?: () => number;
   /** A pino level (`info`, `debug`, …) to log at; no logging when absent. */
   logLevel?: string;
+  /** Traces every request when given (src/telemetry/tracing.ts). */
+  tracer?: Tracer;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -43,6 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     exposeHeadRoutes: false,
   });
 
+  if (deps.tracer) traceRequests(app, deps.tracer);
   app.setReplySerializer(toAsciiJson);
   app.setErrorHandler((error, request, reply) => {
     const answer = apiErrorFor(error);

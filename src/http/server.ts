@@ -3,9 +3,11 @@
  * SIGTERM stops accepting connections, lets requests in flight finish, and closes the database. A second signal,
  * or a shutdown taking longer than SHUTDOWN_GRACE_MS, ends the process at once.
  */
+import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/index.js";
 import { openDatabase } from "../db/index.js";
 import { jobCreator } from "../jobs/index.js";
+import { startTracing } from "../telemetry/tracing.js";
 import { buildApp } from "./app.js";
 import { RAP_API_PREFIX } from "./routes/rap-api.js";
 
@@ -20,12 +22,22 @@ export interface ServerOptions {
 export async function runServer(options: ServerOptions): Promise<void> {
   const { config } = options;
   const db = await openDatabase(config.database, { migrate: true });
-  const app = await buildApp({
+  let app: FastifyInstance | undefined; // set just below: no span exists, so none can fail, before it is
+  const tracing = startTracing(config.telemetry, "controller", (error) =>
+    app?.log.warn({ err: error }, "could not send spans"),
+  );
+  app = await buildApp({
     config,
     db,
     createJobs: jobCreator(db, config),
     logLevel: options.logLevel ?? "info",
+    tracer: tracing?.tracer("http"),
   });
+  // Spans still buffered are sent before the process ends; a failure to send is logged, never fatal.
+  const stopTracing = () =>
+    tracing
+      ?.shutdown()
+      .catch((error: unknown) => app.log.warn({ err: error }, "could not send the last spans"));
 
   const stopped = new Promise<void>((resolve) => {
     let stopping = false;
@@ -37,6 +49,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
       app
         .close()
         .then(() => db.destroy())
+        .then(stopTracing)
         .then(resolve, (error: unknown) => {
           app.log.error({ err: error }, "error while shutting down");
           process.exit(1);
@@ -55,6 +68,7 @@ export async function runServer(options: ServerOptions): Promise<void> {
   } catch (error) {
     await app.close();
     await db.destroy();
+    await stopTracing();
     throw error;
   }
   await stopped;

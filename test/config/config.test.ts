@@ -94,3 +94,50 @@ describe("loadConfig", () => {
     expect(warnings.join("\n")).not.toMatch(/s3cret/);
   });
 });
+
+describe("telemetry settings", () => {
+  test("off by default; the service is named as in the reference", () => {
+    expect(loadConfig({}).telemetry).toEqual({ serviceName: "jobrunner", otlp: null, console: false });
+    expect(loadConfig({ OTEL_SERVICE_NAME: "rap-controller" }).telemetry.serviceName).toBe("rap-controller");
+  });
+
+  test("OTEL_EXPORTER_OTLP_HEADERS turns on OTLP export to Honeycomb unless an endpoint is given", () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: "x-honeycomb-team=abc" }).telemetry.otlp).toEqual({
+      tracesUrl: "https://api.honeycomb.io/v1/traces",
+      headers: { "x-honeycomb-team": "abc" },
+    });
+    const local = loadConfig({
+      OTEL_EXPORTER_OTLP_HEADERS: "",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318/",
+    }).telemetry.otlp;
+    expect(local).toEqual({ tracesUrl: "http://127.0.0.1:4318/v1/traces", headers: {} });
+  });
+
+  test("surrounding quotes are stripped; several headers; percent-encoded values", () => {
+    for (const raw of ['"a=1,B=x%20y"', "'a=1, B=x%20y'", " a=1,B=x%20y, "]) {
+      expect(loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: raw }).telemetry.otlp?.headers).toEqual({
+        a: "1",
+        b: "x y",
+      });
+    }
+  });
+
+  test("malformed headers and endpoints fail naming the variable, never quoting a header's value", () => {
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: "s3cret-without-a-name" })).toThrow(
+      new ConfigError("OTEL_EXPORTER_OTLP_HEADERS", "must be a list of name=value pairs separated by commas"),
+    );
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: "key=%zz-s3cret" })).toThrow(
+      "Invalid configuration: OTEL_EXPORTER_OTLP_HEADERS has a badly percent-encoded value for 'key'",
+    );
+    expect(() =>
+      loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: "a=1", OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://collector" }),
+    ).toThrow(
+      "Invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, got 'ftp://collector'",
+    );
+  });
+
+  test("OTEL_EXPORTER_CONSOLE set to anything turns on console export", () => {
+    expect(loadConfig({ OTEL_EXPORTER_CONSOLE: "1" }).telemetry.console).toBe(true);
+    expect(loadConfig({ OTEL_EXPORTER_CONSOLE: "" }).telemetry.console).toBe(false);
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +32,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function start(command: "controller" | "serve") {
+async function start(command: "controller" | "serve", extraEnv: Record<string, string> = {}) {
   const workdir = mkdtempSync(join(tmpdir(), "rap-cli-"));
   const port = await freePort();
   const env = {
@@ -40,6 +41,7 @@ async function start(command: "controller" | "serve") {
     TEST_CLIENT_TOKENS: TOKEN,
     WORKDIR: workdir,
     PORT: String(port),
+    ...extraEnv,
   };
   const child = spawn(process.execPath, [cliPath, command], { env, stdio: ["ignore", "pipe", "pipe"] });
   running.push({ child, workdir });
@@ -98,4 +100,85 @@ test("rap serve is, for now, the same server", async () => {
   expect(await answer.json()).toEqual({ jobs: [], unrecognised_rap_ids: [] });
   server.child.kill("SIGINT");
   expect(await server.exited).toBe(0);
+});
+
+/** A stand-in for an OTLP collector (Honeycomb in production): records what it is sent. */
+async function startCollector(status = 200) {
+  const received: { url: string; headers: IncomingHttpHeaders; body: Buffer }[] = [];
+  const server = createHttpServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      received.push({ url: request.url ?? "", headers: request.headers, body: Buffer.concat(chunks) });
+      response.writeHead(status, { "content-type": "application/x-protobuf" }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, received, close: () => server.close() };
+}
+
+test("with OTEL_EXPORTER_OTLP_HEADERS, request spans go to the OTLP endpoint, sent at the latest on shutdown", async () => {
+  const collector = await startCollector();
+  try {
+    const server = await start("controller", {
+      // Quoted, as deployment files often have it: the quotes are not part of the header.
+      OTEL_EXPORTER_OTLP_HEADERS: '"x-honeycomb-team=s3cret-api-key"',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_SERVICE_NAME: "rap-controller",
+    });
+    const answer = await fetch(`http://127.0.0.1:${server.port}/controller/v1/backend/status/`, {
+      headers: { authorization: TOKEN },
+    });
+    expect(answer.status).toBe(200);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+
+    expect(collector.received).toHaveLength(1);
+    const [sent] = collector.received;
+    expect(sent!.url).toBe("/v1/traces");
+    expect(sent!.headers["x-honeycomb-team"]).toBe("s3cret-api-key");
+    expect(sent!.headers["content-type"]).toBe("application/x-protobuf");
+    // Protobuf keeps strings as they are: the span's name and route, and the resource's service name.
+    const body = sent!.body.toString("latin1");
+    expect(body).toContain("GET controller/v1/backend/status/");
+    expect(body).toContain("rap-controller");
+    expect(body).not.toContain(TOKEN);
+    expect(server.output()).not.toContain("s3cret-api-key");
+  } finally {
+    collector.close();
+  }
+});
+
+test("with OTEL_EXPORTER_CONSOLE, request spans are printed", async () => {
+  const server = await start("controller", { OTEL_EXPORTER_CONSOLE: "true" });
+  await fetch(`http://127.0.0.1:${server.port}/controller/v1/backend/status/`, {
+    headers: { authorization: TOKEN },
+  });
+  server.child.kill("SIGTERM");
+  expect(await server.exited).toBe(0);
+  expect(server.output()).toContain("'http.route': 'controller/v1/backend/status/'");
+  expect(server.output()).toContain("'http.response.status_code': 200");
+  expect(server.output()).not.toContain(TOKEN);
+});
+
+test("a collector that refuses spans costs a warning in the log, not a failed shutdown", async () => {
+  const collector = await startCollector(503);
+  try {
+    const server = await start("controller", {
+      OTEL_EXPORTER_OTLP_HEADERS: "x-honeycomb-team=s3cret-api-key",
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+    });
+    await fetch(`http://127.0.0.1:${server.port}/controller/v1/backend/status/`, {
+      headers: { authorization: TOKEN },
+    });
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(collector.received).toHaveLength(1);
+    expect(server.output()).toContain("could not send the last spans");
+    expect(server.output()).toContain(`OTLP export to ${collector.url}/v1/traces answered 503`);
+    expect(server.output()).not.toContain("s3cret-api-key");
+  } finally {
+    collector.close();
+  }
 });
