@@ -19,12 +19,14 @@ export interface OpenOptions {
 }
 
 const directByDb = new WeakMap<Db, DirectReads>();
+const fileByDb = new WeakMap<Db, string>();
 
 export async function openDatabase(location: DatabaseLocation, options: OpenOptions = {}): Promise<Db> {
   const dialect = sqliteDialect(location.path);
   const db = new Kysely<Database>({ dialect });
   const direct = directReadsOf(dialect);
   if (direct) directByDb.set(db, direct);
+  if (location.path !== ":memory:") fileByDb.set(db, location.path);
   if (options.migrate) await migrateToLatest(db);
   return db;
 }
@@ -46,4 +48,9 @@ export function readDirectly<R>(db: Db, query: CompiledQuery<R>): R[] | undefine
  */
 export function changeStamp(db: Db): string | undefined {
   return directByDb.get(db)?.changeStamp();
+}
+
+/** The SQLite file behind `db`, for another connection to open (a worker thread); undefined for any other Db. */
+export function databaseFile(db: Db): string | undefined {
+  return fileByDb.get(db);
 }

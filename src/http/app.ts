@@ -6,10 +6,12 @@
  * Every answer is JSON (a 405's empty body aside): unknown paths get a JSON 404 and failures a JSON error, and the
  * client token is never logged.
  */
+
+import { availableParallelism } from "node:os";
 import type { Tracer } from "@opentelemetry/api";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Config } from "../config/index.js";
-import type { Db } from "../db/index.js";
+import { type Db, databaseFile } from "../db/index.js";
 import { nowSeconds } from "../domain/time.js";
 import { ClientTokens } from "./auth.js";
 import { apiErrorFor, InternalError, NotFoundError } from "./errors.js";
@@ -19,6 +21,7 @@ import { docs } from "./routes/docs.js";
 import { health } from "./routes/health.js";
 import { RAP_API_PREFIX, rapApi } from "./routes/rap-api.js";
 import type { CreateJobs } from "./routes/rap-create.js";
+import { StatusWorkers } from "./status/workers.js";
 import { traceRequests } from "./tracing.js";
 
 export type { CreateJobs, CreateJobsResult } from "./routes/rap-create.js";
@@ -34,7 +37,14 @@ export interface AppDeps {
   logLevel?: string;
   /** Traces every request when given (src/telemetry/tracing.ts). */
   tracer?: Tracer;
+  /**
+   * Worker threads rendering large rap/status answers (src/http/status/workers.ts): by default one per core, at
+   * most four; 0 for none. Only for a database file that openDatabase opened.
+   */
+  statusWorkers?: number;
 }
+
+const MAX_STATUS_WORKERS = 4;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -61,6 +71,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const api = loadApiDocument();
+  const file = databaseFile(deps.db);
+  const workerCount = deps.statusWorkers ?? Math.min(MAX_STATUS_WORKERS, availableParallelism());
+  const statusWorkers = file && workerCount > 0 ? new StatusWorkers(file, workerCount) : undefined;
+  if (statusWorkers) app.addHook("onClose", () => statusWorkers.close());
   await app.register(health);
   await app.register(
     (scope) =>
@@ -70,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         api,
         now: deps.now ?? nowSeconds,
         createJobs: deps.createJobs,
+        statusWorkers,
       }),
     { prefix: RAP_API_PREFIX },
   );

@@ -10,7 +10,7 @@ import { jobStatusBatches } from "../../src/db/queries/rap-status.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import type { Job } from "../../src/domain/job.js";
-import { StatusBody } from "../../src/http/job-format.js";
+import { JobList, statusBody } from "../../src/http/status/job-format.js";
 import { openTestDatabase } from "../support/db.js";
 import { makeJob } from "../support/factories.js";
 import { startApi, type TestApi } from "./support.js";
@@ -396,16 +396,17 @@ describe("metrics", () => {
 describe("jobs written by the database", () => {
   const awkward = `it's "quoted" \\ back\tslash\n é 😀 \u0001 \u007f _at":1,`;
 
-  /** The body as job-format writes it from rows: the path a batch falls back to. */
+  /** The body as job-format writes it from rows (the path a batch falls back to), RAPs in rap id order. */
   async function fromRows(db: Db, rapIds: string[], backends: string[]): Promise<string> {
-    const body = new StatusBody();
+    const list = new JobList();
     const seen = new Set<string>();
-    for await (const batch of jobStatusBatches(db, rapIds, backends)) {
+    for await (const batch of jobStatusBatches(db, [...new Set(rapIds)].sort(), backends)) {
       const rows = await batch.rows();
       for (const row of rows) seen.add(row.rap_id);
-      body.addJobs(rows);
+      list.addJobs(rows);
     }
-    return body.finish([...new Set(rapIds)].filter((id) => !seen.has(id))).toString("latin1");
+    const unrecognised = [...new Set(rapIds)].filter((id) => !seen.has(id));
+    return statusBody([list.toAscii()], unrecognised).toString("latin1");
   }
 
   test("give byte for byte the body the rows give, across RAPs, batches and awkward values", async () => {
@@ -443,7 +444,7 @@ describe("jobs written by the database", () => {
     expect(body.unrecognised_rap_ids).toEqual([rapIds[9], "unknownrap000000"]);
     // …and it was the database's JSON, not the rows, that was used.
     for await (const batch of jobStatusBatches(api.db, asked, ["test"]))
-      expect(new StatusBody().addBatch(batch)).toBe(true);
+      expect(new JobList().addBatch(batch)).toBe(true);
   });
 
   test("a time that is not whole seconds is printed as before, from the rows", async () => {
@@ -462,7 +463,7 @@ describe("jobs written by the database", () => {
       created_at: "2023-11-14T22:13:20Z",
     });
     for await (const batch of jobStatusBatches(api.db, [X], ["test"]))
-      expect(new StatusBody().addBatch(batch)).toBe(false);
+      expect(new JobList().addBatch(batch)).toBe(false);
   });
 });
 

@@ -10,6 +10,7 @@ import { validBody } from "../body.js";
 import type { ApiDocument } from "../openapi.js";
 import type { PyObject } from "../python-json.js";
 import { acceptRawBodies } from "../raw-body.js";
+import type { StatusWorkers } from "../status/workers.js";
 import { backendStatus } from "./backend-status.js";
 import { cancelRap } from "./rap-cancel.js";
 import { type CreateJobs, createRap, createRequestFromBody } from "./rap-create.js";
@@ -34,6 +35,8 @@ export interface RapApiDeps {
   /** Whole Unix seconds. */
   now: () => number;
   createJobs: CreateJobs;
+  /** Threads for large rap/status answers; without them every answer is rendered on the main thread. */
+  statusWorkers?: StatusWorkers;
 }
 
 const ALL_METHODS: readonly HTTPMethods[] = [
@@ -48,7 +51,7 @@ const ALL_METHODS: readonly HTTPMethods[] = [
 ];
 
 export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<void> {
-  const { db, tokens, api, now, createJobs } = deps;
+  const { db, tokens, api, now, createJobs, statusWorkers } = deps;
   // Null only until the token check, which every endpoint runs first (reference values may not be shared).
   scope.decorateRequest("tokenBackends", null as unknown as readonly string[]);
 
@@ -93,7 +96,8 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
 
   endpoint("POST", "/rap/status/", async (request, reply) => {
     const body = validBody(bytes(request), api.validators.status) as PyObject;
-    const answer = await rapStatus(db, body.get("rap_ids") as string[], request.tokenBackends);
+    const rapIds = body.get("rap_ids") as string[];
+    const answer = await rapStatus(db, rapIds, request.tokenBackends, statusWorkers);
     return reply.type("application/json; charset=utf-8").send(answer);
   });
 

@@ -7,9 +7,9 @@
  * key but rap_id, backend and requires_db, and any other key would break its whole status poll.
  */
 import { isAscii } from "node:buffer";
-import { type JobStatusBatch, type JobStatusRow, TIME_MARK } from "../db/queries/rap-status.js";
-import { isoFromSeconds } from "./iso-time.js";
-import { asciiJson } from "./json.js";
+import { type JobStatusBatch, type JobStatusRow, TIME_MARK } from "../../db/queries/rap-status.js";
+import { isoFromSeconds } from "../iso-time.js";
+import { asciiJson } from "../json.js";
 
 function isoOrNull(seconds: number | null): string {
   return seconds === null ? "null" : `"${isoFromSeconds(seconds)}"`;
@@ -27,14 +27,13 @@ function jobJson(row: JobStatusRow): string {
 const INTEGER = /^-?\d+$/;
 
 /**
- * Accumulates `{"jobs": [...], "unrecognised_rap_ids": [...]}` batch by batch as bytes, so that only one batch of
- * rows and strings is alive at a time; the result is ASCII JSON.
+ * A list of jobs as JSON text, batch by batch, kept as bytes so that only one batch of rows and strings is alive at
+ * a time: the jobs' objects separated by commas, without the brackets.
  */
-export class StatusBody {
-  private readonly parts: Buffer[] = [Buffer.from('{"jobs":[')];
-  /** Printed times by their stored text, for this one answer: a RAP's jobs share many of their times. */
+export class JobList {
+  private readonly parts: Buffer[] = [];
+  /** Printed times by their stored text, for this one list: a RAP's jobs share many of their times. */
   private readonly isoTimes = new Map<string, string>();
-  private empty = true;
 
   addJobs(rows: readonly JobStatusRow[]): void {
     this.append(rows.map(jobJson).join(","));
@@ -69,15 +68,26 @@ export class StatusBody {
   }
 
   private append(text: string): void {
-    if (text === "") return;
-    this.parts.push(Buffer.from(this.empty ? text : `,${text}`));
-    this.empty = false;
+    if (text !== "") this.parts.push(Buffer.from(this.parts.length === 0 ? text : `,${text}`));
   }
 
-  finish(unrecognisedRapIds: readonly string[]): Buffer {
-    this.parts.push(Buffer.from(`],"unrecognised_rap_ids":${JSON.stringify(unrecognisedRapIds)}}`));
-    const body = Buffer.concat(this.parts);
-    // Values are written as UTF-8; the rare body with non-ASCII text is escaped as a whole.
-    return isAscii(body) ? body : Buffer.from(asciiJson(body.toString("utf8")), "latin1");
+  /** The list as ASCII JSON (values are written as UTF-8; the rare list with non-ASCII text is escaped whole). */
+  toAscii(): Buffer {
+    const list = Buffer.concat(this.parts);
+    return isAscii(list) ? list : Buffer.from(asciiJson(list.toString("utf8")), "latin1");
   }
 }
+
+/** `{"jobs": [...], "unrecognised_rap_ids": [...]}` from job lists (JobList.toAscii), as ASCII JSON bytes. */
+export function statusBody(jobLists: readonly Uint8Array[], unrecognisedRapIds: readonly string[]): Buffer {
+  const parts: Uint8Array[] = [Buffer.from('{"jobs":[')];
+  for (const list of jobLists) {
+    if (list.length === 0) continue;
+    if (parts.length > 1) parts.push(COMMA);
+    parts.push(list);
+  }
+  parts.push(Buffer.from(`],"unrecognised_rap_ids":${asciiJson(JSON.stringify(unrecognisedRapIds))}}`));
+  return Buffer.concat(parts);
+}
+
+const COMMA = Buffer.from(",");

@@ -1,0 +1,29 @@
+/**
+ * A status worker thread (./workers.ts): its own connection to the database file, rendering the jobs of the rap
+ * ids it is sent. SQLite in WAL mode lets several connections read at once, each seeing committed data only.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { openDatabase } from "../../db/index.js";
+import { renderJobs } from "./render.js";
+import type { WorkerReply, WorkerRequest } from "./workers.js";
+
+const port = parentPort!;
+const db = await openDatabase({ dialect: "sqlite", path: (workerData as { path: string }).path });
+
+port.on("message", (request: WorkerRequest) => {
+  renderJobs(db, request.rapIds, request.backends).then(
+    (rendered) =>
+      port.postMessage({ id: request.id, rendered } satisfies WorkerReply, transferable(rendered.json)),
+    (error: unknown) =>
+      port.postMessage({
+        id: request.id,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      } satisfies WorkerReply),
+  );
+});
+
+/** The bytes' memory, handed over rather than copied, unless it is shared with other buffers (Node's small-buffer pool). */
+function transferable(bytes: Uint8Array): ArrayBuffer[] {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return whole && bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
+}

@@ -1,0 +1,103 @@
+/**
+ * Worker threads that render large `POST rap/status/` answers. job-server asks for every active RAP at once; the
+ * query and the JSON for thousands of jobs take tens of milliseconds, which on the main thread would hold up every
+ * other request (agents' task polls among them) and use one core of several. Split between workers, each with its
+ * own SQLite connection, an answer takes a fraction of that time and the main thread stays free.
+ *
+ * Workers start on first use and are replaced if one dies; `close` stops them.
+ */
+import { Worker } from "node:worker_threads";
+import type { RenderedJobs } from "./render.js";
+
+export interface WorkerRequest {
+  id: number;
+  rapIds: readonly string[];
+  backends: readonly string[];
+}
+
+export type WorkerReply = { id: number; rendered: RenderedJobs } | { id: number; error: string };
+
+interface Pending {
+  resolve(rendered: RenderedJobs): void;
+  reject(error: Error): void;
+}
+
+function startWorker(databasePath: string): Worker {
+  const workerData = { path: databasePath };
+  if (!import.meta.url.endsWith(".ts"))
+    return new Worker(new URL("./worker.js", import.meta.url), { workerData });
+  // Running from the TypeScript sources (tests, benchmarks): the thread registers tsx's loader, then loads its entry.
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./worker.ts", import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/** One worker thread and the requests it has not answered yet. */
+class StatusWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  alive = true;
+
+  constructor(databasePath: string) {
+    this.worker = startWorker(databasePath);
+    // The server's socket keeps the process alive; an idle worker must not.
+    this.worker.unref();
+    this.worker.on("message", (reply: WorkerReply) => {
+      const pending = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if ("error" in reply) pending?.reject(new Error(`status worker: ${reply.error}`));
+      else pending?.resolve(reply.rendered);
+    });
+    this.worker.on("error", (error) => this.fail(error));
+    this.worker.on("exit", (code) => this.fail(new Error(`status worker exited with code ${code}`)));
+  }
+
+  render(rapIds: readonly string[], backends: readonly string[]): Promise<RenderedJobs> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, rapIds, backends } satisfies WorkerRequest);
+    });
+  }
+
+  private fail(error: Error): void {
+    this.alive = false;
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.alive = false;
+    await this.worker.terminate();
+  }
+}
+
+export class StatusWorkers {
+  private readonly workers: (StatusWorker | undefined)[];
+
+  constructor(
+    private readonly databasePath: string,
+    readonly size: number,
+  ) {
+    this.workers = new Array(size).fill(undefined);
+  }
+
+  /** Renders `index`'s share of the work on its worker, starting (or restarting) the worker when needed. */
+  render(index: number, rapIds: readonly string[], backends: readonly string[]): Promise<RenderedJobs> {
+    const slot = index % this.size;
+    let worker = this.workers[slot];
+    if (!worker?.alive) {
+      worker = new StatusWorker(this.databasePath);
+      this.workers[slot] = worker;
+    }
+    return worker.render(rapIds, backends);
+  }
+
+  async close(): Promise<void> {
+    const running = this.workers.filter((worker) => worker !== undefined);
+    this.workers.fill(undefined);
+    await Promise.all(running.map((worker) => worker.stop()));
+  }
+}

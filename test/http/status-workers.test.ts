@@ -1,0 +1,124 @@
+/**
+ * Large `POST rap/status/` answers rendered by worker threads (src/http/status/workers.ts), each with its own
+ * connection to the database file: the answer must be byte for byte what the main thread alone would give.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { loadConfig } from "../../src/config/index.js";
+import { insertJobs } from "../../src/db/queries/jobs.js";
+import { insertTask, recordAgentUpdate, runJobTaskId } from "../../src/db/queries/tasks.js";
+import { buildApp } from "../../src/http/app.js";
+import { StatusWorkers } from "../../src/http/status/workers.js";
+import { jobCreator } from "../../src/jobs/index.js";
+import { openTestDatabase } from "../support/db.js";
+import { makeJob } from "../support/factories.js";
+import { API, CFG_A, H } from "./support.js";
+
+const config = loadConfig({ ...CFG_A, BACKENDS: "test,other" });
+let database: Awaited<ReturnType<typeof openTestDatabase>>;
+const rapIds = Array.from({ length: 240 }, (_, i) => `wrk${String(i * 7919).padStart(13, "0")}`);
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  const jobs = rapIds.flatMap((rapId, r) =>
+    ["c", "a", "b"].map((action, n) =>
+      makeJob({
+        rapId,
+        action,
+        backend: r % 17 === 0 ? "other" : "test",
+        statusMessage: r === 5 ? "non-ASCII é 😀" : "Running",
+        createdAt: 1_700_000_000 + r,
+        updatedAt: 1_700_000_100 + n,
+        completedAt: n === 2 ? null : 1_700_000_200,
+      }),
+    ),
+  );
+  await insertJobs(database.db, jobs);
+  for (const job of jobs.filter((_, i) => i % 5 === 0)) {
+    const id = runJobTaskId(job.id, 1);
+    await insertTask(database.db, {
+      id,
+      backend: job.backend,
+      type: "runjob",
+      jobId: job.id,
+      definition: {},
+      attributes: {},
+      createdAt: 1,
+    });
+    const results = { job_metrics: { cpu_peak: 12.5 } };
+    await recordAgentUpdate(
+      database.db,
+      id,
+      { stage: "finalized", results, complete: true, timestampNs: null },
+      2,
+    );
+  }
+});
+afterAll(async () => database.close());
+
+async function askWith(statusWorkers: number, body: unknown) {
+  const app = await buildApp({
+    config,
+    db: database.db,
+    createJobs: jobCreator(database.db, config),
+    statusWorkers,
+  });
+  try {
+    const response = await app.inject({
+      method: "POST",
+      url: `${API}/rap/status/`,
+      headers: H,
+      payload: JSON.stringify(body),
+    });
+    return { status: response.statusCode, body: response.body };
+  } finally {
+    await app.close();
+  }
+}
+
+describe("status workers", () => {
+  test("give byte for byte the main thread's answer, whatever the request's order and repeats", async () => {
+    const asked = [...rapIds].reverse().concat(["unknownrap000001", rapIds[3]!, "unknownrap000000"]);
+    const alone = await askWith(0, { rap_ids: asked });
+    expect(alone.status).toBe(200);
+    for (const workers of [1, 2, 3]) expect(await askWith(workers, { rap_ids: asked })).toEqual(alone);
+
+    const body = JSON.parse(alone.body) as { jobs: { rap_id: string }[]; unrecognised_rap_ids: string[] };
+    const visible = rapIds.filter((_, r) => r % 17 !== 0);
+    expect(body.jobs).toHaveLength(visible.length * 3);
+    // By rap id, then in creation order (c, a, b), however the work was divided.
+    expect(body.jobs.map((job) => job.rap_id)).toEqual([...visible].sort().flatMap((id) => [id, id, id]));
+    expect(body.unrecognised_rap_ids).toEqual([
+      ...asked.filter((id, i) => rapIds.indexOf(id) % 17 === 0 && asked.indexOf(id) === i),
+      "unknownrap000001",
+      "unknownrap000000",
+    ]);
+    expect(alone.body).toContain("non-ASCII \\u00e9 \\ud83d\\ude00");
+    expect(alone.body).toContain('"metrics":{"cpu_peak":12.5}');
+  });
+
+  test("an error in a worker reaches the caller with its message", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rap-workers-"));
+    const pool = new StatusWorkers(join(dir, "never-migrated.sqlite"), 1);
+    try {
+      await expect(pool.render(0, ["x"], ["test"])).rejects.toThrow(/^status worker: .*no such table: job/);
+    } finally {
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a closed pool starts its workers again when asked", async () => {
+    const pool = new StatusWorkers(database.path, 2);
+    try {
+      const first = await pool.render(0, [rapIds[1]!], ["test"]);
+      expect(first.rapIds).toEqual([rapIds[1]]);
+      await pool.close();
+      expect(await pool.render(1, [rapIds[1]!], ["test"])).toEqual(first);
+    } finally {
+      await pool.close();
+    }
+  });
+});
