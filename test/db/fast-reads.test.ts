@@ -142,7 +142,8 @@ describe("rap status query", () => {
     const [batch] = batches;
     expect(batch!.rapIds).toEqual(["rapaaaaaaaaaaaaa", "rapbbbbbbbbbbbbb"]);
     const rows = await batch!.rows();
-    const parsed = JSON.parse(`[${batch!.json.replaceAll("\u0001", "0")}]`) as {
+    const json = batch!.json.map((part) => part.toString("utf8")).join(",");
+    const parsed = JSON.parse(`[${json.replaceAll("\u0001", "0")}]`) as {
       identifier: string;
       metrics: unknown;
     }[];

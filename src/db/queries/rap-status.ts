@@ -31,13 +31,14 @@ export interface JobStatusRow {
 /** One batch of `jobStatusBatches`. */
 export interface JobStatusBatch {
   /**
-   * The batch's jobs as JSON objects, comma-separated ('' for none), written by the database: the API's 15 keys in
-   * its order (reference/scenarios.md §0.6) as src/http/job-format.ts writes them from a JobStatusRow, except that
-   * in place of each of the four times (created_at, updated_at, started_at, completed_at) there is a TIME_MARK, for
-   * the caller to print `times` there. trace_context and metrics are copied as the text they are stored as.
+   * Per RAP with jobs, its jobs as JSON objects, comma-separated, in UTF-8 bytes, written by the database: the API's
+   * 15 keys in its order (reference/scenarios.md §0.6) as src/http/status/job-format.ts writes them from a
+   * JobStatusRow, except that in place of the four times (the value of created_at up to that of completed_at)
+   * there is one TIME_MARK, for the caller to print `times` there. trace_context and metrics are copied as the text
+   * they are stored as. Bytes, not text: the caller splices them without decoding them.
    */
-  json: string;
-  /** The jobs' four times each, in order, comma-separated: numbers as SQLite prints them, or null. */
+  json: Buffer[];
+  /** The jobs' four times each, in the order of `json`, comma-separated: numbers as SQLite prints them, or null. */
   times: string;
   /** The rap ids that have jobs in `json`, once each. */
   rapIds: string[];
@@ -46,10 +47,11 @@ export interface JobStatusBatch {
 }
 
 /**
- * Marks a time's place in JobStatusBatch's `json`. It cannot occur anywhere else there: JSON text has no raw
- * control characters (json_object escapes them, and so did whoever wrote trace_context and the results).
+ * The byte that marks the place of a job's times in JobStatusBatch's `json` (the character U+0001). It cannot occur anywhere
+ * else there: JSON text has no raw control characters (json_object escapes them, and so did whoever wrote
+ * trace_context and the results), and every byte of a multi-byte UTF-8 character is 0x80 or above.
  */
-export const TIME_MARK = "\u0001";
+export const TIME_MARK = 0x01;
 
 // RUNJOB task ids are `{job_id}-{n:03}`: for one job, the longest and then greatest id is the latest task. The
 // expression index idx_tasks__latest_metrics (migration 0002) holds all of this, so no task row is read.
@@ -64,8 +66,7 @@ const jobJsonSql = sql<string>`rtrim(json_object(
     'run_command', job.run_command, 'status', job.state, 'status_code', job.status_code,
     'status_message', coalesce(job.status_message, '')
   ), '}')
-  || ',"created_at":' || char(1) || ',"updated_at":' || char(1)
-  || ',"started_at":' || char(1) || ',"completed_at":' || char(1)
+  || ',"created_at":' || char(1)
   || ',"trace_context":' || coalesce(job.trace_context, 'null')
   || ',"metrics":' || coalesce(${latestMetrics}, '{}')
   || ',"requires_db":' || iif(job.requires_db, 'true', 'false') || '}'`;
@@ -93,14 +94,14 @@ export async function* jobStatusBatches(
 ): AsyncGenerator<JobStatusBatch> {
   if (rapIds.length === 0 || backends.length === 0) return;
   for (const batch of chunked([...new Set(rapIds)], BATCH_SIZE)) {
-    const query = sql<{ rap_id: string; json: string; times: string }>`select job.rap_id,
-        group_concat(${jobJsonSql}, ',') as json, group_concat(${timesSql}, ',') as times
+    const query = sql<{ rap_id: string; json: Buffer; times: string }>`select job.rap_id,
+        cast(group_concat(${jobJsonSql}, ',') as blob) as json, group_concat(${timesSql}, ',') as times
       from job
       where job.rap_id in (${sql.join(batch)}) and +job.backend in (${sql.join(backends)})
       group by job.rap_id`.compile(db);
     const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
     yield {
-      json: rows.map((row) => row.json).join(","),
+      json: rows.map((row) => row.json),
       times: rows.map((row) => row.times).join(","),
       rapIds: rows.map((row) => row.rap_id),
       rows: () => statusRows(db, batch, backends),

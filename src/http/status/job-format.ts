@@ -25,6 +25,8 @@ function jobJson(row: JobStatusRow): string {
 }
 
 const INTEGER = /^-?\d+$/;
+const COMMA = Buffer.from(",");
+const COMMA_BYTE = COMMA[0]!;
 
 /**
  * A list of jobs as JSON text, batch by batch, kept as bytes so that only one batch of rows and strings is alive at
@@ -36,44 +38,80 @@ export class JobList {
   private readonly isoTimes = new Map<string, string>();
 
   addJobs(rows: readonly JobStatusRow[]): void {
-    this.append(rows.map(jobJson).join(","));
+    if (rows.length > 0) this.append(Buffer.from(rows.map(jobJson).join(",")));
   }
 
   /**
-   * Adds a batch of jobs written by the database, printing their times; false, adding nothing, when a time is not
-   * a whole number of seconds (never written by this code base), which the caller then adds as rows instead.
+   * Adds a batch of jobs written by the database, printing their times into it; false, adding nothing, when a
+   * time is not a whole number of seconds (never written by this code base), which the caller then adds as rows.
    */
   addBatch(batch: Pick<JobStatusBatch, "json" | "times">): boolean {
-    if (batch.json === "") return true;
-    const pieces = batch.json.split(TIME_MARK);
-    const times = batch.times.split(",");
-    if (pieces.length !== times.length + 1) return false;
-    let text = pieces[0]!;
-    for (let i = 0; i < times.length; i++) {
-      const time = times[i]!;
-      if (time === "null") {
-        text += `null${pieces[i + 1]}`;
-        continue;
+    if (batch.json.length === 0) return true;
+    const times = this.printedTimes(batch.times);
+    if (times === undefined) return false;
+    // Each job's mark gives way to its printed times; the RAPs' parts are joined by commas.
+    let size = batch.json.length - 1;
+    for (const part of batch.json) size += part.length;
+    for (const printed of times) size += printed.length - 1;
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    let job = 0;
+    for (const [index, part] of batch.json.entries()) {
+      if (index > 0) at = out.writeUInt8(COMMA_BYTE, at);
+      let from = 0;
+      for (let mark = part.indexOf(TIME_MARK); mark !== -1; mark = part.indexOf(TIME_MARK, from)) {
+        if (job === times.length) return false;
+        at += part.copy(out, at, from, mark);
+        at += out.write(times[job++]!, at, "latin1");
+        from = mark + 1;
       }
-      let iso = this.isoTimes.get(time);
-      if (iso === undefined) {
-        if (!INTEGER.test(time)) return false;
-        iso = `"${isoFromSeconds(Number(time))}"`;
-        this.isoTimes.set(time, iso);
-      }
-      text += iso + pieces[i + 1];
+      at += part.copy(out, at, from);
     }
-    this.append(text);
+    if (job !== times.length || at !== size) return false;
+    this.append(out);
     return true;
   }
 
-  private append(text: string): void {
-    if (text !== "") this.parts.push(Buffer.from(this.parts.length === 0 ? text : `,${text}`));
+  /**
+   * Each job's four stored times (four comma-separated values per job) as the JSON that goes from created_at's value
+   * to completed_at's; undefined if one is not whole seconds.
+   */
+  private printedTimes(stored: string): string[] | undefined {
+    const values = stored.split(",");
+    const printed: string[] = [];
+    for (let i = 0; i + 3 < values.length; i += 4) {
+      const [created, updated, started, completed] = [
+        this.iso(values[i]!),
+        this.iso(values[i + 1]!),
+        this.iso(values[i + 2]!),
+        this.iso(values[i + 3]!),
+      ];
+      if (created === undefined || updated === undefined || started === undefined || completed === undefined)
+        return undefined;
+      printed.push(`${created},"updated_at":${updated},"started_at":${started},"completed_at":${completed}`);
+    }
+    return values.length % 4 === 0 ? printed : undefined;
+  }
+
+  /** A stored time as JSON (`"2025-…Z"` or `null`); undefined if it is not whole seconds. */
+  private iso(time: string): string | undefined {
+    let iso = time === "null" ? time : this.isoTimes.get(time);
+    if (iso === undefined) {
+      if (!INTEGER.test(time)) return undefined;
+      iso = `"${isoFromSeconds(Number(time))}"`;
+      this.isoTimes.set(time, iso);
+    }
+    return iso;
+  }
+
+  private append(jobs: Buffer): void {
+    if (this.parts.length > 0) this.parts.push(COMMA);
+    this.parts.push(jobs);
   }
 
   /** The list as ASCII JSON (values are written as UTF-8; the rare list with non-ASCII text is escaped whole). */
   toAscii(): Buffer {
-    const list = Buffer.concat(this.parts);
+    const list = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
     return isAscii(list) ? list : Buffer.from(asciiJson(list.toString("utf8")), "latin1");
   }
 }
@@ -89,5 +127,3 @@ export function statusBody(jobLists: readonly Uint8Array[], unrecognisedRapIds: 
   parts.push(Buffer.from(`],"unrecognised_rap_ids":${asciiJson(JSON.stringify(unrecognisedRapIds))}}`));
   return Buffer.concat(parts);
 }
-
-const COMMA = Buffer.from(",");
