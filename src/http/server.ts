@@ -22,7 +22,7 @@ export interface ServerOptions {
 export async function runServer(options: ServerOptions): Promise<void> {
   const { config } = options;
   const db = await openDatabase(config.database, { migrate: true });
-  let app: FastifyInstance | undefined; // set just below: no span exists, so none can fail, before it is
+  let app: FastifyInstance | undefined; // assigned below; until then no span exists, so none can fail
   const tracing = startTracing(config.telemetry, "controller", (error) =>
     app?.log.warn({ err: error }, "could not send spans"),
   );
