@@ -16,13 +16,15 @@ export type Db = Kysely<Database>;
 export interface OpenOptions {
   /** Apply pending migrations before returning (what the server does on start). */
   migrate?: boolean;
+  /** The most memory SQLite may use to cache pages on this connection; the reference's 250 MiB by default. */
+  pageCacheMiB?: number;
 }
 
 const directByDb = new WeakMap<Db, DirectReads>();
 const fileByDb = new WeakMap<Db, string>();
 
 export async function openDatabase(location: DatabaseLocation, options: OpenOptions = {}): Promise<Db> {
-  const dialect = sqliteDialect(location.path);
+  const dialect = sqliteDialect(location.path, options.pageCacheMiB ?? 250);
   const db = new Kysely<Database>({ dialect });
   const direct = directReadsOf(dialect);
   if (direct) directByDb.set(db, direct);

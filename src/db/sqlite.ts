@@ -72,13 +72,13 @@ export function directReadsOf(dialect: SqliteDialect): DirectReads | undefined {
   return directByDialect.get(dialect);
 }
 
-export function sqliteDialect(path: string): SqliteDialect {
+export function sqliteDialect(path: string, pageCacheMiB: number): SqliteDialect {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
   database.pragma("journal_mode = WAL");
   database.pragma("synchronous = NORMAL");
   database.pragma("busy_timeout = 5000");
-  database.pragma("cache_size = -256000");
+  database.pragma(`cache_size = -${Math.round(pageCacheMiB * 1024)}`);
   const cached = withStatementCache(database);
   const dialect = new ImmediateTransactionDialect({ database: cached });
   const idle = () => database.open && !database.inTransaction;

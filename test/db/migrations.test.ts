@@ -91,4 +91,16 @@ describe("migrations", () => {
     expect(timeout.rows[0]!.timeout).toBe(5000);
     await db.destroy();
   });
+
+  test("the page cache is the reference's 250 MiB unless the caller asks for another size", async () => {
+    const cacheSize = async (db: Awaited<ReturnType<typeof openDatabase>>) =>
+      (await sql<{ cache_size: number }>`pragma cache_size`.execute(db)).rows[0]!.cache_size;
+    const path = tempPath();
+    const main = await openDatabase({ dialect: "sqlite", path });
+    const reader = await openDatabase({ dialect: "sqlite", path }, { pageCacheMiB: 64 });
+    expect(await cacheSize(main)).toBe(-256000);
+    expect(await cacheSize(reader)).toBe(-65536);
+    await main.destroy();
+    await reader.destroy();
+  });
 });

@@ -8,7 +8,11 @@ import { renderJobs } from "./render.js";
 import type { WorkerReply, WorkerRequest } from "./workers.js";
 
 const port = parentPort!;
-const db = await openDatabase({ dialect: "sqlite", path: (workerData as { path: string }).path });
+// A smaller page cache than the main connection's: there may be several workers, and the OS caches the file too.
+const db = await openDatabase(
+  { dialect: "sqlite", path: (workerData as { path: string }).path },
+  { pageCacheMiB: 64 },
+);
 
 port.on("message", (request: WorkerRequest) => {
   renderJobs(db, request.rapIds, request.backends).then(
