@@ -76,41 +76,49 @@ function toRow(job: Job): Insertable<JobTable> {
 }
 
 const INSERT_BATCH = 200;
-/** The insert statement's text per database and batch size (the dialect decides placeholders and quoting). */
-const insertSqlCache = new WeakMap<
-  Db,
-  Map<number, { sql: string; columns: (keyof Insertable<JobTable>)[] }>
->();
 
 /**
- * The SQL for inserting `size` jobs, compiled once by Kysely: building the query tree for a batch of thousands of
- * values on every create cost more than writing the rows.
+ * Insert statements' text by dialect and batch size. Keyed by the one-row statement, which is cheap to compile and
+ * says what the text depends on (placeholders, quoting), rather than by the Db: every transaction is a new one.
  */
-function insertStatement(db: Db, template: Insertable<JobTable>, size: number) {
-  let bySize = insertSqlCache.get(db);
+const insertSqlByDialect = new Map<string, Map<number, string>>();
+
+/**
+ * The SQL for inserting batches of jobs, each size compiled once by Kysely: building the query tree for a batch of
+ * hundreds of values on every create cost more than writing the rows.
+ */
+function insertSql(db: Db, template: Insertable<JobTable>): (size: number) => string {
+  const single = db.insertInto("job").values(template).compile().sql;
+  let bySize = insertSqlByDialect.get(single);
   if (!bySize) {
-    bySize = new Map();
-    insertSqlCache.set(db, bySize);
+    bySize = new Map([[1, single]]);
+    insertSqlByDialect.set(single, bySize);
   }
-  let statement = bySize.get(size);
-  if (!statement) {
-    const { sql } = db
-      .insertInto("job")
-      .values(Array.from({ length: size }, () => template))
-      .compile();
-    statement = { sql, columns: Object.keys(template) as (keyof Insertable<JobTable>)[] };
-    bySize.set(size, statement);
-  }
-  return statement;
+  return (size) => {
+    let sql = bySize.get(size);
+    if (sql === undefined) {
+      sql = db
+        .insertInto("job")
+        .values(Array.from({ length: size }, () => template))
+        .compile().sql;
+      bySize.set(size, sql);
+    }
+    return sql;
+  };
 }
 
 /** Inserts new jobs. Call inside a transaction when several must appear together. */
 export async function insertJobs(db: Db, jobs: readonly Job[]): Promise<void> {
+  if (jobs.length === 0) return;
+  const template = toRow(jobs[0]!);
+  const columns = Object.keys(template) as (keyof Insertable<JobTable>)[];
+  const sqlFor = insertSql(db, template);
   for (const batch of chunked(jobs, INSERT_BATCH)) {
-    const rows = batch.map(toRow);
-    const { sql, columns } = insertStatement(db, rows[0]!, rows.length);
-    const parameters = rows.flatMap((row) => columns.map((column) => row[column]));
-    await db.executeQuery(CompiledQuery.raw(sql, parameters));
+    const parameters = batch.flatMap((job) => {
+      const row = toRow(job);
+      return columns.map((column) => row[column]);
+    });
+    await db.executeQuery(CompiledQuery.raw(sqlFor(batch.length), parameters));
   }
 }
 
