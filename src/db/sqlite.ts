@@ -47,7 +47,10 @@ function withStatementCache(database: SqliteDatabase.Database) {
  * per-query overhead (connection mutex, promises, result handling) is larger than running a small query.
  */
 export interface DirectReads {
-  /** Rows of a read-only statement, or undefined when it must go through Kysely instead (see `directReads`). */
+  /**
+   * Rows of a read-only statement, or undefined when it must go through Kysely instead (a transaction is open, or
+   * the connection is closed).
+   */
   all<R>(sql: string, parameters: readonly unknown[]): R[] | undefined;
   /**
    * A value that differs whenever the database may have changed since it was last taken: a commit by any other

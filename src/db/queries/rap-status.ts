@@ -61,11 +61,14 @@ const latestMetrics = sql<string | null>`(
   order by length(t.id) desc, t.id desc limit 1
 )`;
 
-const jobJsonSql = sql<string>`rtrim(json_object(
+/** A job's first eight API fields as a JSON object (JobStatusRow.head). */
+const headSql = sql<string>`json_object(
     'identifier', job.id, 'rap_id', job.rap_id, 'backend', job.backend, 'action', job.action,
     'run_command', job.run_command, 'status', job.state, 'status_code', job.status_code,
     'status_message', coalesce(job.status_message, '')
-  ), '}')
+  )`;
+
+const jobJsonSql = sql<string>`rtrim(${headSql}, '}')
   || ',"created_at":' || char(1)
   || ',"trace_context":' || coalesce(job.trace_context, 'null')
   || ',"metrics":' || coalesce(${latestMetrics}, '{}')
@@ -120,11 +123,7 @@ async function statusRows(
     .select([
       "job.rap_id",
       "job.backend",
-      sql<string>`json_object(
-        'identifier', job.id, 'rap_id', job.rap_id, 'backend', job.backend, 'action', job.action,
-        'run_command', job.run_command, 'status', job.state, 'status_code', job.status_code,
-        'status_message', coalesce(job.status_message, '')
-      )`.as("head"),
+      headSql.as("head"),
       "job.created_at",
       "job.updated_at",
       "job.started_at",
