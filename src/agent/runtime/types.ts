@@ -1,0 +1,121 @@
+/**
+ * The container runtime the agent's job executor drives: where a job's command actually runs. Two implementations
+ * share every piece of workspace logic above this seam (reference/agent.md §3): `docker` (the Docker Engine API over
+ * the socket, one container per job) and `local` (a host process per job; development only, no isolation). A fake
+ * implements it in memory for the executor's unit tests.
+ *
+ * Contract, for every implementation:
+ * - A "container" is named (`os-job-{job id}` for jobs) and outlives the agent process: after an agent restart,
+ *   `inspect` must still tell whether it is running or how it ended. State lives in the runtime (Docker) or on
+ *   disk (local), never only in memory.
+ * - `start` is idempotent: a container of that name that already exists (running or exited) is left alone.
+ * - `kill`, `remove` and `inspect` of a missing container are not errors (`inspect` answers null).
+ * - Environment values never appear on a command line or in a process title; `inspect().metadata` is what the
+ *   reference stores as `container_metadata` (Docker's inspect document; for local, an equivalent) and the caller
+ *   redacts env values before storing it.
+ * - Every call that can hang (an unresponsive daemon) has a timeout and rejects with RuntimeTimeoutError.
+ */
+
+export type RuntimeKind = "docker" | "local";
+
+/** Network access for a job container. */
+export type NetworkSpec =
+  /** No network at all (every job that may not reach the database). */
+  | { kind: "none" }
+  /** The database network: a pre-made Docker network; DNS blackholed, the database host pinned. */
+  | { kind: "database"; network: string; extraHosts: ReadonlyArray<{ host: string; ip: string }> }
+  /** The runtime's default network (a database job on a dummy-data backend, as the reference does). */
+  | { kind: "default" };
+
+export interface ContainerSpec {
+  /** `os-job-{job id}`. */
+  name: string;
+  /** The image reference `ensureImage` returned. */
+  image: string;
+  /** Arguments after the image's entrypoint. */
+  args: readonly string[];
+  env: Readonly<Record<string, string>>;
+  /** Host directory bind-mounted at /workspace (the job's volume), and the working directory of the command. */
+  volumeDir: string;
+  /** CPUs (`2.0`); null for no limit. */
+  cpuCount: number | null;
+  /** Docker's memory syntax (`4G`, `512m`); null for no limit. */
+  memoryLimit: string | null;
+  network: NetworkSpec;
+  /** `uid:gid` to run as; null for the runtime's default. */
+  user: string | null;
+  /** Extra labels (`workspace`, `action`); implementations add `job-runner` and `jobrunner-local`. */
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface ContainerState {
+  running: boolean;
+  /** Null while running, or when the runtime could not tell. */
+  exitCode: number | null;
+  oomKilled: boolean;
+  /** Unix nanoseconds; null when unknown. */
+  startedAtNs: number | null;
+  finishedAtNs: number | null;
+  /** The local image id the container runs (`sha256:…` config digest for Docker). */
+  imageId: string | null;
+  /** The memory limit in bytes, 0 for none (for `Job ran out of memory (limit was 4.00GB)`). */
+  memoryLimitBytes: number;
+  /** The runtime's full description of the container (Docker's inspect JSON), env not yet redacted. */
+  metadata: Record<string, unknown>;
+}
+
+export interface ContainerStats {
+  /** The job id (container name without `os-job-`). */
+  jobId: string;
+  containerId: string;
+  /** 100 = one core. */
+  cpuPercent: number;
+  memoryBytes: number;
+  /** Unix seconds of the container's creation. */
+  createdAt: number;
+}
+
+export interface OneOffResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  /**
+   * Makes the image available and returns the reference to run. With a digest: `{image}@{sha}` as present locally,
+   * or pulled from the proxy when it is not; without one (null): the local tag `image` as it is. Throws
+   * ImageUnavailableError with a message a researcher can read when it cannot be had.
+   */
+  ensureImage(image: string, sha: string | null): Promise<string>;
+  /** Labels of a local image (`org.opencontainers.image.version` …); {} when it has none. */
+  imageLabels(reference: string): Promise<Record<string, string>>;
+  /** Starts the job's command detached. Idempotent (see the contract above). */
+  start(spec: ContainerSpec): Promise<void>;
+  inspect(name: string): Promise<ContainerState | null>;
+  /** The container's output, stdout and stderr merged, each line prefixed with an RFC 3339 timestamp and a space. */
+  logs(name: string): Promise<string>;
+  /** SIGKILL (exit 137); no wait. */
+  kill(name: string): Promise<void>;
+  /** Removes the container (killing it if needed). */
+  remove(name: string): Promise<void>;
+  /** Current usage of every running job container (`os-job-*`). */
+  stats(): Promise<ContainerStats[]>;
+  /** Runs a short-lived command to completion (DBSTATUS / DBDATACHECK utilities), removed afterwards. */
+  runToCompletion(
+    spec: Omit<ContainerSpec, "volumeDir" | "name"> & { timeoutMs: number },
+  ): Promise<OneOffResult>;
+}
+
+export class RuntimeError extends Error {
+  readonly code: string = "RUNTIME_ERROR";
+}
+
+export class RuntimeTimeoutError extends RuntimeError {
+  override readonly code = "RUNTIME_TIMEOUT";
+}
+
+export class ImageUnavailableError extends RuntimeError {
+  override readonly code = "IMAGE_UNAVAILABLE";
+}

@@ -1,0 +1,100 @@
+/**
+ * The Task API's wire types, shared by the controller (which builds and serves tasks) and the agent (which runs
+ * them and reports back). Field names and order are the reference's (reference/controller.md §1.6, §4.4;
+ * reference/agent.md §1.3, §1.8): agents and controllers of either implementation must understand each other.
+ */
+
+export const TaskType = {
+  RunJob: "runjob",
+  CancelJob: "canceljob",
+  DbStatus: "dbstatus",
+  DbDataCheck: "dbdatacheck",
+} as const;
+export type TaskType = (typeof TaskType)[keyof typeof TaskType];
+
+const TASK_TYPES: ReadonlySet<string> = new Set(Object.values(TaskType));
+
+export function isTaskType(value: string): value is TaskType {
+  return TASK_TYPES.has(value);
+}
+
+/** A task as `GET /{backend}/tasks/` serves it. */
+export interface AgentTask {
+  id: string;
+  backend: string;
+  type: TaskType;
+  /** A JobDefinition for RUNJOB/CANCELJOB; the scheduled task's parameters for DBSTATUS/DBDATACHECK. */
+  definition: Record<string, unknown>;
+  /** Tracing key/values: `{user, project, orgs: "a,b"}` for job tasks, `{}` for scheduled ones. */
+  attributes: Record<string, string>;
+  /** Whole Unix seconds (controller clock). */
+  created_at: number;
+}
+
+/** The repository, commit and branch of the workspace the job belongs to. */
+export interface Study {
+  git_repo_url: string;
+  commit: string;
+  branch: string;
+}
+
+/** The definition of a RUNJOB or CANCELJOB task: everything the agent needs to run (or stop) one job. */
+export interface JobDefinition {
+  id: string;
+  rap_id: string;
+  task_id: string;
+  /** The repository of the action's code: the reusable action's repository, else the study's. */
+  repo_url: string;
+  commit: string;
+  study: Study;
+  workspace: string;
+  action: string;
+  /** Whole Unix seconds: when the job was created. */
+  created_at: number;
+  /** Full image name with tag, e.g. `ghcr.io/opensafely-core/python:v2`. */
+  image: string;
+  /** The registry content digest (`sha256:…`); null for CANCELJOB, or when digests are not resolved. */
+  image_sha: string | null;
+  args: string[];
+  env: Record<string, string>;
+  /** Deprecated; always empty. */
+  inputs: string[];
+  /** The jobs whose outputs this job reads, in `needs` order. */
+  input_job_ids: string[];
+  /** `{glob pattern: privacy level}`. */
+  output_spec: Record<string, string>;
+  allow_database_access: boolean;
+  level4_max_csv_rows: number;
+  level4_max_filesize: number;
+  user: string | null;
+  database_name: string | null;
+  cpu_count: number | null;
+  memory_limit: string | null;
+  level4_file_types: string[];
+}
+
+/** Stages the agent reports for job tasks (the reference's ExecutorState values). */
+export const AgentStage = {
+  Preparing: "preparing",
+  Prepared: "prepared",
+  Executing: "executing",
+  Executed: "executed",
+  Finalizing: "finalizing",
+  Finalized: "finalized",
+  Unknown: "unknown",
+  Error: "error",
+} as const;
+export type AgentStage = (typeof AgentStage)[keyof typeof AgentStage];
+
+/**
+ * What the agent posts to `POST /{backend}/task/update/` (form field `payload`, JSON). Scheduled tasks report stage
+ * `""` and no timestamp.
+ */
+export interface TaskUpdate {
+  task_id: string;
+  stage: string;
+  results: Record<string, unknown>;
+  complete: boolean;
+  /** Agent clock, Unix nanoseconds; `""` or null when the agent has none. */
+  timestamp_ns: number | "" | null;
+}
