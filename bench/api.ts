@@ -19,9 +19,10 @@ import { type Env, loadConfig } from "../src/config/index.js";
 import { type Db, openDatabase } from "../src/db/index.js";
 import { setFlag } from "../src/db/queries/flags.js";
 import { insertJobs } from "../src/db/queries/jobs.js";
-import { insertTask, recordAgentUpdate, runJobTaskId } from "../src/db/queries/tasks.js";
+import { insertTask, recordAgentUpdate } from "../src/db/queries/tasks.js";
 import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
+import { runJobTaskId } from "../src/domain/task.js";
 import { buildApp } from "../src/http/app.js";
 import { jobCreator } from "../src/jobs/index.js";
 
@@ -140,6 +141,7 @@ async function seed(path: string, raps: number, perRap: number): Promise<void> {
         };
         await recordAgentUpdate(
           trx as Db,
+          job.backend,
           id,
           { stage: "finalized", results, complete: job.state === "succeeded", timestampNs: null },
           job.updatedAt,

@@ -98,3 +98,33 @@ export interface TaskUpdate {
   /** Agent clock, Unix nanoseconds; `""` or null when the agent has none. */
   timestamp_ns: number | "" | null;
 }
+
+/** A task as the controller stores it: what was asked of the agent and what it last reported. */
+export interface Task {
+  id: string;
+  backend: string;
+  type: TaskType;
+  /** The job of a RUNJOB/CANCELJOB task; null for scheduled tasks. */
+  jobId: string | null;
+  definition: Record<string, unknown>;
+  attributes: Record<string, string>;
+  active: boolean;
+  /** Whole Unix seconds (controller clock). */
+  createdAt: number;
+  finishedAt: number | null;
+  agentStage: string | null;
+  agentComplete: boolean;
+  agentResults: Record<string, unknown> | null;
+  /** Agent clock, Unix nanoseconds. */
+  agentTimestampNs: number | null;
+}
+
+/** RUNJOB task ids are `{job id}-{n:03}`: n counts the job's RUNJOB tasks, so ids sort in creation order. */
+export function runJobTaskId(jobId: string, number: number): string {
+  return `${jobId}-${String(number).padStart(3, "0")}`;
+}
+
+/** The CANCELJOB task for a RUNJOB task. */
+export function cancelJobTaskId(runJobTaskId: string): string {
+  return `${runJobTaskId}-cancel`;
+}

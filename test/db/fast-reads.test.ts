@@ -127,6 +127,7 @@ describe("rap status query", () => {
     });
     await recordAgentUpdate(
       db,
+      "test",
       `${jobs[0]!.id}-001`,
       { stage: "executing", results: { job_metrics: { cpu: 1.5 } }, complete: false, timestampNs: null },
       1,

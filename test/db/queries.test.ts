@@ -9,13 +9,14 @@ import {
   jobsForRaps,
 } from "../../src/db/queries/jobs.js";
 import {
+  deactivateTask,
+  getTask,
   insertTask,
-  latestRunJobMetrics,
   recordAgentUpdate,
-  runJobTaskId,
-  TaskType,
+  runJobTasksOf,
 } from "../../src/db/queries/tasks.js";
 import { State, StatusCode } from "../../src/domain/status.js";
+import { runJobTaskId, TaskType } from "../../src/domain/task.js";
 import { openTestDatabase } from "../support/db.js";
 import { makeJob, rapId } from "../support/factories.js";
 
@@ -137,7 +138,7 @@ describe("jobs", () => {
 });
 
 describe("tasks", () => {
-  test("metrics come from the highest-numbered RUNJOB task of each job, beyond 999 too", async () => {
+  test("a job's RUNJOB tasks come in creation order, beyond 999 too, without its CANCELJOB tasks", async () => {
     const rap = rapId();
     const job = makeJob({ rapId: rap });
     const other = makeJob({ rapId: rap, action: "other" });
@@ -157,33 +158,68 @@ describe("tasks", () => {
     await insertTask(db, { ...task(0), id: `${job.id}-001-cancel`, type: TaskType.CancelJob });
     await recordAgentUpdate(
       db,
+      "test",
       runJobTaskId(job.id, 999),
       { stage: "executing", results: { job_metrics: { old: 1 } }, complete: false, timestampNs: null },
       5,
     );
     await recordAgentUpdate(
       db,
+      "test",
       runJobTaskId(job.id, 1000),
       { stage: "finalized", results: { job_metrics: { cpu_peak: 12.5 } }, complete: true, timestampNs: 7 },
       5,
     );
     await recordAgentUpdate(
       db,
+      "test",
       runJobTaskId(other.id, 1),
       { stage: "executing", results: {}, complete: false, timestampNs: null },
       5,
     );
 
-    const metrics = await latestRunJobMetrics(db, [rap], ["test"]);
-    expect(metrics.get(job.id)).toEqual({ cpu_peak: 12.5 });
-    expect(metrics.has(other.id)).toBe(false);
-    expect(await latestRunJobMetrics(db, [rap], ["elsewhere"])).toEqual(new Map());
+    const tasks = await runJobTasksOf(db, [job.id, other.id]);
+    expect(tasks.get(job.id)!.map((t) => t.id)).toEqual([
+      runJobTaskId(job.id, 999),
+      runJobTaskId(job.id, 1000),
+    ]);
+    expect(tasks.get(job.id)!.at(-1)).toMatchObject({
+      agentStage: "finalized",
+      agentComplete: true,
+      active: false,
+      finishedAt: 5,
+      agentTimestampNs: 7,
+      agentResults: { job_metrics: { cpu_peak: 12.5 } },
+    });
+    expect(tasks.get(other.id)!.map((t) => t.id)).toEqual([runJobTaskId(other.id, 1)]);
+  });
+
+  test("an update is recorded only for a task of the reporting backend, and never re-activates a task", async () => {
+    const job = makeJob();
+    await insertJobs(db, [job]);
+    const id = runJobTaskId(job.id, 1);
+    await insertTask(db, {
+      id,
+      backend: "test",
+      type: TaskType.RunJob,
+      jobId: job.id,
+      definition: {},
+      attributes: {},
+      createdAt: 1,
+    });
+    const update = { stage: "executing", results: {}, complete: false, timestampNs: null };
+    expect(await recordAgentUpdate(db, "other", id, update, 2)).toBe(false);
+    expect(await deactivateTask(db, id, 3)).toBe(true);
+    expect(await deactivateTask(db, id, 4)).toBe(false);
+    expect(await recordAgentUpdate(db, "test", id, update, 5)).toBe(true);
+    expect(await getTask(db, id)).toMatchObject({ active: false, finishedAt: 3, agentStage: "executing" });
   });
 
   test("an agent update for an unknown task changes nothing", async () => {
     expect(
       await recordAgentUpdate(
         db,
+        "test",
         "nope-001",
         { stage: "x", results: {}, complete: true, timestampNs: null },
         1,

@@ -56,7 +56,13 @@ async function runJobTask(db: Db, jobId: string, number: number, results: Record
     createdAt: T,
   });
   if (results)
-    await recordAgentUpdate(db, id, { stage: "executing", results, complete: false, timestampNs: null }, T);
+    await recordAgentUpdate(
+      db,
+      "test",
+      id,
+      { stage: "executing", results, complete: false, timestampNs: null },
+      T,
+    );
 }
 
 describe("status of jobs", () => {
@@ -350,6 +356,7 @@ describe("metrics", () => {
     expect((await status([X])).jobs[0]!.metrics).toEqual({});
     await recordAgentUpdate(
       api.db,
+      "test",
       `${id}-001`,
       { stage: "", results: { other: 1 }, complete: false, timestampNs: null },
       T,
@@ -373,6 +380,7 @@ describe("metrics", () => {
     });
     await recordAgentUpdate(
       api.db,
+      "test",
       `${id}-1000-cancel`,
       { stage: "", results: { job_metrics: { cancel: true } }, complete: true, timestampNs: null },
       T,
@@ -385,6 +393,7 @@ describe("metrics", () => {
     await runJobTask(api.db, id, 1, { job_metrics: { cpu_peak: 12.5 } });
     await recordAgentUpdate(
       api.db,
+      "test",
       `${id}-001`,
       { stage: "executed", results: {}, complete: false, timestampNs: null },
       T,

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
-import { insertTask, recordAgentUpdate, runJobTaskId } from "../../src/db/queries/tasks.js";
+import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
+import { runJobTaskId } from "../../src/domain/task.js";
 import { buildApp } from "../../src/http/app.js";
 import { StatusWorkers } from "../../src/http/status/workers.js";
 import { jobCreator } from "../../src/jobs/index.js";
@@ -50,6 +51,7 @@ beforeAll(async () => {
     const results = { job_metrics: { cpu_peak: 12.5 } };
     await recordAgentUpdate(
       database.db,
+      "test",
       id,
       { stage: "finalized", results, complete: true, timestampNs: null },
       2,

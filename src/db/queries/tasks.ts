@@ -1,57 +1,26 @@
-import type { Db } from "../index.js";
+/** The tasks table: what the controller asks of agents, and what they report back. */
+import { type Selectable, sql } from "kysely";
+import { type Task, TaskType } from "../../domain/task.js";
+import { type Db, readDirectly } from "../index.js";
 import { chunked, fromJson, toJson } from "../json.js";
+import type { TaskTable } from "../schema.js";
 
-export const TaskType = {
-  RunJob: "runjob",
-  CancelJob: "canceljob",
-  DbStatus: "dbstatus",
-  DbDataCheck: "dbdatacheck",
-} as const;
-export type TaskType = (typeof TaskType)[keyof typeof TaskType];
-
-/** RUNJOB task ids are `{job_id}-{n:03}`; n grows by one for each new task of the job. */
-export function runJobTaskId(jobId: string, number: number): string {
-  return `${jobId}-${String(number).padStart(3, "0")}`;
-}
-
-export function runJobTaskNumber(jobId: string, taskId: string): number {
-  return Number(taskId.slice(jobId.length + 1));
-}
-
-/**
- * For each job of these RAPs, the `job_metrics` of its latest RUNJOB task's results (the highest task number).
- * Jobs without a task or without metrics are absent. A constant number of queries, however many jobs.
- */
-export async function latestRunJobMetrics(
-  db: Db,
-  rapIds: readonly string[],
-  backends: readonly string[],
-): Promise<Map<string, unknown>> {
-  const latest = new Map<string, { number: number; results: string | null }>();
-  if (rapIds.length === 0 || backends.length === 0) return new Map();
-  for (const batch of chunked([...new Set(rapIds)])) {
-    const rows = await db
-      .selectFrom("tasks")
-      .innerJoin("job", "job.id", "tasks.job_id")
-      .select(["tasks.job_id as jobId", "tasks.id as id", "tasks.agent_results as results"])
-      .where("job.rap_id", "in", batch)
-      .where("job.backend", "in", backends)
-      .where("tasks.type", "=", TaskType.RunJob)
-      .execute();
-    for (const row of rows) {
-      const jobId = row.jobId!;
-      const number = runJobTaskNumber(jobId, row.id);
-      const current = latest.get(jobId);
-      if (!current || number > current.number) latest.set(jobId, { number, results: row.results });
-    }
-  }
-  const metrics = new Map<string, unknown>();
-  for (const [jobId, { results }] of latest) {
-    const parsed = fromJson<Record<string, unknown> | null>(results, null);
-    if (parsed && typeof parsed === "object" && "job_metrics" in parsed)
-      metrics.set(jobId, parsed.job_metrics);
-  }
-  return metrics;
+export function toTask(row: Selectable<TaskTable>): Task {
+  return {
+    id: row.id,
+    backend: row.backend,
+    type: row.type as TaskType,
+    jobId: row.job_id,
+    definition: fromJson(row.definition, {}),
+    attributes: fromJson(row.attributes, {}),
+    active: Boolean(row.active),
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    agentStage: row.agent_stage,
+    agentComplete: Boolean(row.agent_complete),
+    agentResults: fromJson(row.agent_results, null),
+    agentTimestampNs: row.agent_timestamp_ns,
+  };
 }
 
 export interface NewTask {
@@ -65,6 +34,7 @@ export interface NewTask {
   createdAt: number;
 }
 
+/** Inserts an active task. A task id already taken fails (the primary key): a job is never started twice. */
 export async function insertTask(db: Db, task: NewTask): Promise<void> {
   await db
     .insertInto("tasks")
@@ -82,11 +52,95 @@ export async function insertTask(db: Db, task: NewTask): Promise<void> {
     .execute();
 }
 
-/** Records what the agent reported for a task: only the agent's columns change. */
+export async function getTask(db: Db, id: string): Promise<Task | undefined> {
+  const row = await db.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirst();
+  return row ? toTask(row) : undefined;
+}
+
+/**
+ * Every RUNJOB task of these jobs, oldest first per job (ids sort in creation order within a job). One statement per
+ * 500 jobs.
+ */
+export async function runJobTasksOf(db: Db, jobIds: readonly string[]): Promise<Map<string, Task[]>> {
+  const byJob = new Map<string, Task[]>();
+  for (const batch of chunked([...new Set(jobIds)])) {
+    const query = db
+      .selectFrom("tasks")
+      .selectAll()
+      .where("job_id", "in", batch)
+      .where("type", "=", TaskType.RunJob)
+      .orderBy("job_id")
+      .orderBy(sql`length(id)`)
+      .orderBy("id")
+      .compile();
+    const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
+    for (const row of rows) {
+      const task = toTask(row);
+      const list = byJob.get(task.jobId!);
+      if (list) list.push(task);
+      else byJob.set(task.jobId!, [task]);
+    }
+  }
+  return byJob;
+}
+
+/** The active tasks of a backend, scheduled DBSTATUS tasks first, then in creation order. */
+export async function activeTasks(db: Db, backend: string): Promise<Task[]> {
+  const query = db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("backend", "=", backend)
+    .where("active", "=", 1)
+    .orderBy(sql`type = ${TaskType.DbStatus}`, "desc")
+    .orderBy("created_at")
+    .orderBy("rowid" as never)
+    .compile();
+  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
+  return rows.map(toTask);
+}
+
+/** The tasks of these types on a backend (for scheduling DBSTATUS/DBDATACHECK). */
+export async function tasksOfType(db: Db, backend: string, type: TaskType): Promise<Task[]> {
+  const rows = await db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("backend", "=", backend)
+    .where("type", "=", type)
+    .execute();
+  return rows.map(toTask);
+}
+
+/**
+ * Marks a task inactive: the agent stops working on it. `finishedAt` is set when the controller ends it (a cancel),
+ * left NULL when a scheduled task is merely switched off, as the reference does. Returns whether it was active.
+ */
+export async function deactivateTask(db: Db, id: string, finishedAt: number | null): Promise<boolean> {
+  const result = await db
+    .updateTable("tasks")
+    .set(finishedAt === null ? { active: 0 } : { active: 0, finished_at: finishedAt })
+    .where("id", "=", id)
+    .where("active", "=", 1)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export interface AgentUpdate {
+  stage: string;
+  results: Record<string, unknown>;
+  complete: boolean;
+  /** Kept as it was when null. */
+  timestampNs: number | null;
+}
+
+/**
+ * Records what the agent reported: only the agent's columns change, and a completed task becomes inactive. An
+ * update never re-activates a task the controller has ended. Returns false when no such task exists on `backend`.
+ */
 export async function recordAgentUpdate(
   db: Db,
+  backend: string,
   taskId: string,
-  update: { stage: string; results: Record<string, unknown>; complete: boolean; timestampNs: number | null },
+  update: AgentUpdate,
   now: number,
 ): Promise<boolean> {
   const result = await db
@@ -95,10 +149,11 @@ export async function recordAgentUpdate(
       agent_stage: update.stage,
       agent_results: toJson(update.results),
       agent_complete: update.complete ? 1 : 0,
-      agent_timestamp_ns: update.timestampNs,
+      ...(update.timestampNs === null ? {} : { agent_timestamp_ns: update.timestampNs }),
       ...(update.complete ? { active: 0, finished_at: now } : {}),
     })
     .where("id", "=", taskId)
+    .where("backend", "=", backend)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
