@@ -6,10 +6,12 @@
 import { resolve } from "node:path";
 import { type Env, readCount, readList, readPort, readString, readTrue } from "./env.js";
 import { ConfigError } from "./errors.js";
+import { readScheduler, type SchedulerConfig } from "./scheduler.js";
 import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
 export type { Env } from "./env.js";
 export { ConfigError } from "./errors.js";
+export type { BackendJobLimits, SchedulerConfig } from "./scheduler.js";
 export type { TelemetryConfig } from "./telemetry.js";
 
 export interface BackendConfig {
@@ -39,6 +41,9 @@ export interface Config {
   readonly githubProxyDomain: string;
   readonly privateRepoAccessToken: string;
   readonly telemetry: TelemetryConfig;
+  readonly scheduler: SchedulerConfig;
+  /** pino level for process logs (LOGLEVEL, default info). */
+  readonly logLevel: string;
 }
 
 const DEFAULT_BACKENDS = ["test", "tpp", "emis", "ted"];
@@ -128,7 +133,20 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     githubProxyDomain: readString(env, "GITHUB_PROXY_DOMAIN", "github-proxy.opensafely.org"),
     privateRepoAccessToken: readString(env, "PRIVATE_REPO_ACCESS_TOKEN", ""),
     telemetry: readTelemetry(env),
+    scheduler: readScheduler(env, backends, workdir),
+    logLevel: readLogLevel(env),
   });
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+function readLogLevel(env: Env): string {
+  const level = (env.LOGLEVEL ?? "info").trim().toLowerCase() || "info";
+  // Python's name for warn.
+  const normalised = level === "warning" ? "warn" : level === "critical" ? "fatal" : level;
+  if (!LOG_LEVELS.includes(normalised))
+    throw new ConfigError("LOGLEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got '${env.LOGLEVEL}'`);
+  return normalised;
 }
 
 /** Start-up warnings an operator should see (never containing a secret). */

@@ -17,3 +17,13 @@ export interface FlagValue {
   /** Fractional Unix seconds of the last change of value. */
   timestamp: number;
 }
+
+/** How the reference reads most flags: any non-empty value is on (even `"false"`). */
+export function isTruthyFlag(value: string | null | undefined): boolean {
+  return value !== null && value !== undefined && value !== "";
+}
+
+/** `paused` is on only for the case-insensitive string `true`. */
+export function isPausedValue(value: string | null | undefined): boolean {
+  return (value ?? "").toLowerCase() === "true";
+}

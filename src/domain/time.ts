@@ -12,7 +12,7 @@ export function isoFromUnixSeconds(seconds: number): string {
   return `${base}.${String(micros).padStart(6, "0")}Z`;
 }
 
-/** Current time in whole Unix seconds. */
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
+/** Python's `datetime.now(UTC).isoformat()`: `2025-06-01T10:30:00.123456+00:00` (no fraction at a whole second). */
+export function isoWithOffsetFromUnixSeconds(seconds: number): string {
+  return `${isoFromUnixSeconds(seconds).slice(0, -1)}+00:00`;
 }

@@ -9,6 +9,7 @@
  *   and never lets a status end before it began (the clamp: 1 ms after the previous change).
  * - The same code again is a heartbeat: `updated_at` moves at most once a minute, the message stays.
  */
+import { StatusMessage } from "./messages.js";
 import { isFinalCode, isResetCode, State, StatusCode } from "./status.js";
 
 /** The columns a transition may change. Times: whole Unix seconds; statusCodeUpdatedAt: Unix nanoseconds. */
@@ -112,7 +113,7 @@ export function createdStatus(nowMs: number): JobStatus {
   return {
     state: State.Pending,
     statusCode: StatusCode.Created,
-    statusMessage: "Created",
+    statusMessage: StatusMessage.Created,
     updatedAt: seconds,
     startedAt: null,
     completedAt: null,

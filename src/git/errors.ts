@@ -10,7 +10,9 @@
  *   GithubValidationError   (not a GitError: callers catch it separately)
  */
 
-export class GitError extends Error {
+import { RefusalError } from "../domain/errors.js";
+
+export class GitError extends RefusalError {
   readonly code: string = "GIT_ERROR";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -75,7 +77,7 @@ export class GitUrlNotAllowedError extends GitError {
 }
 
 /** A repository URL, branch or commit that fails the GitHub checks of a RAP create request. */
-export class GithubValidationError extends Error {
+export class GithubValidationError extends RefusalError {
   readonly code = "GITHUB_VALIDATION_ERROR";
   constructor(message: string) {
     super(message);

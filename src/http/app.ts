@@ -1,18 +1,17 @@
 /**
- * The HTTP app: health check at `/`, the RAP API and its documentation under /controller/v1/. `buildApp` only
- * builds a ready Fastify instance from explicit dependencies; listening, signals and shutdown belong to the caller
- * (server.ts for the CLI, `app.inject` in tests).
+ * The HTTP app: health check at `/`, the RAP API and its documentation under /controller/v1/, the Task API under
+ * /{backend}/. `buildApp` only builds a ready Fastify instance from services it is given (src/app builds them);
+ * listening, signals and shutdown belong to the caller (src/app for the CLI, `app.inject` in tests).
  *
  * Every answer is JSON (a 405's empty body aside): unknown paths get a JSON 404 and failures a JSON error, and the
  * client token is never logged.
  */
 
-import { availableParallelism } from "node:os";
 import type { Tracer } from "@opentelemetry/api";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Config } from "../config/index.js";
-import { type Db, databaseFile } from "../db/index.js";
-import { nowSeconds } from "../domain/time.js";
+import type { Storage } from "../db/storage.js";
+import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
 import { ClientTokens } from "./auth.js";
 import { apiErrorFor, InternalError, NotFoundError } from "./errors.js";
 import { toAsciiJson } from "./json.js";
@@ -21,30 +20,25 @@ import { docs } from "./routes/docs.js";
 import { health } from "./routes/health.js";
 import { RAP_API_PREFIX, rapApi } from "./routes/rap-api.js";
 import type { CreateJobs } from "./routes/rap-create.js";
-import { StatusWorkers } from "./status/workers.js";
+import { taskApi } from "./routes/task-api.js";
+import type { StatusReader } from "./status/reader.js";
 import { traceRequests } from "./tracing.js";
 
 export type { CreateJobs, CreateJobsResult } from "./routes/rap-create.js";
 
 export interface AppDeps {
   config: Config;
-  db: Db;
-  /** The job-creation pipeline; without it `rap/create/` answers that creation is not available. */
+  storage: Storage;
+  /** The job-creation pipeline behind `rap/create/`. */
   createJobs: CreateJobs;
-  /** Whole Unix seconds (tests pin it). */
-  now?: () => number;
+  /** Reads and renders `rap/status/` answers. */
+  statusReader: StatusReader;
+  clock?: Clock;
   /** A pino level (`info`, `debug`, …) to log at; no logging when absent. */
   logLevel?: string;
   /** Traces every request when given (src/telemetry/tracing.ts). */
   tracer?: Tracer;
-  /**
-   * Worker threads rendering large rap/status answers (src/http/status/workers.ts): by default one per core, at
-   * most four; 0 for none. Only for a database file that openDatabase opened.
-   */
-  statusWorkers?: number;
 }
-
-const MAX_STATUS_WORKERS = 4;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -71,23 +65,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const api = loadApiDocument();
-  const file = databaseFile(deps.db);
-  const workerCount = deps.statusWorkers ?? Math.min(MAX_STATUS_WORKERS, availableParallelism());
-  const statusWorkers = file && workerCount > 0 ? new StatusWorkers(file, workerCount) : undefined;
-  if (statusWorkers) app.addHook("onClose", () => statusWorkers.close());
+  const clock = deps.clock ?? systemClock;
   await app.register(health);
   await app.register(
     (scope) =>
       rapApi(scope, {
-        db: deps.db,
+        storage: deps.storage,
         tokens: new ClientTokens(deps.config.clientTokens),
         api,
-        now: deps.now ?? nowSeconds,
+        now: () => nowSeconds(clock),
         createJobs: deps.createJobs,
-        statusWorkers,
+        statusReader: deps.statusReader,
       }),
     { prefix: RAP_API_PREFIX },
   );
+  await app.register((scope) => taskApi(scope, { config: deps.config, storage: deps.storage, clock }));
   await app.register((scope) => docs(scope, api), { prefix: RAP_API_PREFIX });
   await app.ready();
   return app;

@@ -3,6 +3,7 @@
  * and its JSON body (texts are the reference's, character for character). Routes throw them; the app's error
  * handler (app.ts) turns them into responses. docs/api.md lists every code (a test keeps the two in step).
  */
+import { RefusalError } from "../domain/errors.js";
 
 export const ErrorCode = {
   NoToken: "AUTH_NO_TOKEN",
@@ -19,6 +20,11 @@ export const ErrorCode = {
   BadRequest: "BAD_REQUEST",
   PayloadTooLarge: "PAYLOAD_TOO_LARGE",
   Internal: "INTERNAL",
+  BackendNotFound: "TASKS_BACKEND_NOT_FOUND",
+  AgentInvalidToken: "TASKS_INVALID_TOKEN",
+  TaskUpdateInvalid: "TASKS_UPDATE_INVALID",
+  TaskNotFound: "TASKS_TASK_NOT_FOUND",
+  TaskUpdateFailed: "TASKS_UPDATE_FAILED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -178,6 +184,56 @@ export class InternalError extends PlainApiError {
   }
 }
 
+/** Task API: the backend in the path is not one this controller knows. */
+export class BackendNotFoundError extends PlainApiError {
+  readonly code = ErrorCode.BackendNotFound;
+  readonly status = 404;
+  constructor(backend: string) {
+    super("Not found", `Backend '${backend}' not found`);
+  }
+}
+
+/** Task API: the token is not this backend's agent token. */
+export class AgentInvalidTokenError extends PlainApiError {
+  readonly code = ErrorCode.AgentInvalidToken;
+  readonly status = 401;
+  constructor(backend: string) {
+    super("Unauthorized", `Invalid token for backend '${backend}'`);
+  }
+}
+
+/** Task API: the update's form or payload is malformed (the reference answers these with a bare 500). */
+export class TaskUpdateInvalidError extends PlainApiError {
+  readonly code = ErrorCode.TaskUpdateInvalid;
+  readonly status = 400;
+  constructor(details: string) {
+    super("Invalid task update", details);
+  }
+}
+
+/** Task API: the task belongs to another backend (DESIGN DECISIONS 7; the reference accepts it). */
+export class TaskNotFoundError extends PlainApiError {
+  readonly code = ErrorCode.TaskNotFound;
+  readonly status = 404;
+  constructor(taskId: string, backend: string) {
+    super("Not found", `No task '${taskId}' for backend '${backend}'`);
+  }
+}
+
+/** Task API: the update could not be applied (an unknown task id, as in the reference: S158). */
+export class TaskUpdateFailedError extends ApiError {
+  readonly code = ErrorCode.TaskUpdateFailed;
+  readonly status = 500;
+  constructor(options?: ErrorOptions) {
+    super("Error updating task", options);
+    this.name = "TaskUpdateFailedError";
+  }
+
+  body(): Record<string, unknown> {
+    return { error: "Error updating task" };
+  }
+}
+
 /**
  * The answer for anything a route or Fastify itself threw: our refusals as they are, Fastify's client errors
  * (malformed requests, bodies over the limit) as JSON, and everything else as an InternalError.
@@ -192,40 +248,11 @@ export function apiErrorFor(error: unknown): ApiError {
   return new InternalError({ cause: error });
 }
 
-/**
- * Codes of the errors the job-creation pipeline throws for a request it refuses (the reference's GitError,
- * GithubValidationError, ProjectValidationError, ReusableActionError and RapCreateRequestError with its
- * StaleCodelistError). Their message is shown to the user as it is; any other error is reported as
- * `Unknown error`. Matched by code so that this layer needs none of the pipeline's modules.
- */
-export const CREATE_REFUSAL_CODES: ReadonlySet<string> = new Set([
-  "GIT_ERROR",
-  "GIT_NETWORK_ERROR",
-  "GIT_REPO_NOT_REACHABLE",
-  "GIT_UNKNOWN_REF",
-  "GIT_INVALID_REF",
-  "GIT_URL_NOT_ALLOWED",
-  "GITHUB_VALIDATION_ERROR",
-  "PROJECT_INVALID",
-  "RAP_CREATE_REQUEST_INVALID",
-  "STALE_CODELISTS",
-  "REUSABLE_ACTION_INVALID",
-]);
-
-/** The code of the pipeline's NothingToDoError: answered 200 "Nothing to do", as the reference does. */
-export const NOTHING_TO_DO_CODE = "NOTHING_TO_DO";
-
-export function errorCode(error: unknown): string | undefined {
-  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  return typeof code === "string" ? code : undefined;
-}
-
 /** Maps whatever the pipeline threw (other than NothingToDo) to the answer the client gets. */
 export function createErrorFor(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  const code = errorCode(error);
-  if (code !== undefined && CREATE_REFUSAL_CODES.has(code)) {
-    return new CreateRefusedError((error as Error).message, { cause: error });
-  }
+  // A refusal's message is meant for the user (the reference's GitError, GithubValidationError,
+  // ProjectValidationError, ReusableActionError, RapCreateRequestError); anything else is reported vaguely.
+  if (error instanceof RefusalError) return new CreateRefusedError(error.message, { cause: error });
   return new CreateFailedError({ cause: error });
 }

@@ -6,8 +6,8 @@
  * submitted twice creates its jobs once. Git work (reusable actions) never runs inside the transaction: when a plan
  * needs an action not yet resolved, the transaction is abandoned, the action resolved, and the plan made again.
  */
-import type { Db } from "../db/index.js";
-import { existingRap, insertJobs, workspaceState } from "../db/queries/jobs.js";
+import type { Storage } from "../db/storage.js";
+import type { Clock } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import { checkRepository, type GitSettings, readFileFromRepo } from "../git/index.js";
 import { type Pipeline, parseProject } from "../pipeline/index.js";
@@ -20,13 +20,12 @@ import { ReusableActions } from "./reusable-actions.js";
 import { validateCreateRequest } from "./validate-request.js";
 
 export interface CreateDependencies {
-  db: Db;
+  storage: Storage;
   git: GitSettings;
   backends: readonly string[];
   /** Parsed project files by commit, shared between requests (optional: without it every create reads git). */
   projects?: ProjectCache;
-  /** Current time in milliseconds. */
-  now?: () => number;
+  clock: Clock;
 }
 
 export type CreateOutcome =
@@ -45,20 +44,24 @@ export async function createJobs(deps: CreateDependencies, request: CreateReques
     ? await deps.projects.get(request.repoUrl, request.commit, load)
     : await load();
   const reusable = new ReusableActions(deps.git);
-  const now = deps.now ?? Date.now;
+  const now = () => deps.clock.nowMs();
 
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
-    const outcome = await deps.db.transaction().execute(async (trx) => {
-      const existing = await existingRap(trx, request.rapId);
-      if (existing) return { kind: "already-created", count: existing.count } as const;
-      const state = await workspaceState(trx, request.backend, request.workspace);
-      const jobs = planNewJobs(request, pipeline, state, { now, newTraceContext });
-      if (!reusable.allResolved(jobs)) return { kind: "needs-actions", jobs } as const;
-      await reusable.apply(jobs);
-      checkCodelists(request, jobs);
-      await insertJobs(trx, jobs);
-      return { kind: "created", jobs } as const;
-    });
+    const outcome = await deps.storage.withWorkspaceLock(
+      request.backend,
+      request.workspace,
+      async ({ jobs }) => {
+        const existing = await jobs.existingRap(request.rapId);
+        if (existing) return { kind: "already-created", count: existing.count } as const;
+        const state = await jobs.workspaceState(request.backend, request.workspace);
+        const planned = planNewJobs(request, pipeline, state, { now, newTraceContext });
+        if (!reusable.allResolved(planned)) return { kind: "needs-actions", jobs: planned } as const;
+        await reusable.apply(planned);
+        checkCodelists(request, planned);
+        await jobs.insert(planned);
+        return { kind: "created", jobs: planned } as const;
+      },
+    );
     if (outcome.kind !== "needs-actions") return outcome;
     // Resolve outside the transaction; errors here are the request's answer.
     await reusable.apply(outcome.jobs);

@@ -1,3 +1,4 @@
+import { RefusalError } from "../domain/errors.js";
 import { ProjectValidationError } from "../pipeline/index.js";
 
 /**
@@ -6,7 +7,7 @@ import { ProjectValidationError } from "../pipeline/index.js";
  */
 
 /** The request itself is not acceptable (bad workspace, backend, database, stale codelists …). */
-export class RapCreateRequestError extends Error {
+export class RapCreateRequestError extends RefusalError {
   readonly code: string = "RAP_CREATE_REQUEST_INVALID";
 }
 
@@ -20,7 +21,7 @@ export class NothingToDoError extends Error {
 }
 
 /** A reusable action could not be resolved or is not acceptable. */
-export class ReusableActionError extends Error {
+export class ReusableActionError extends RefusalError {
   readonly code = "REUSABLE_ACTION_INVALID";
 }
 

@@ -1,6 +1,7 @@
 /** Creating a RAP's jobs from a request: the pipeline behind `POST rap/create/` and `rap add-job`. */
 import type { Config } from "../config/index.js";
-import type { Db } from "../db/index.js";
+import type { Storage } from "../db/storage.js";
+import type { Clock } from "../domain/clock.js";
 import type { GitLogger } from "../git/index.js";
 import { createJobs } from "./create.js";
 import { gitSettingsFor } from "./git-settings.js";
@@ -19,12 +20,14 @@ export type CreateCount = { kind: "created"; count: number } | { kind: "already-
  * cache for the server's lifetime. NothingToDoError and refusals are thrown for the API to answer.
  */
 export function jobCreator(
-  db: Db,
+  storage: Storage,
   config: Config,
+  clock: Clock,
   log?: GitLogger,
 ): (request: CreateRequest) => Promise<CreateCount> {
   const deps = {
-    db,
+    storage,
+    clock,
     git: gitSettingsFor(config, log),
     backends: config.backends,
     projects: new ProjectCache(),

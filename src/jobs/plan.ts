@@ -4,7 +4,8 @@
  */
 import { deterministicJobId } from "../domain/ids.js";
 import type { Job } from "../domain/job.js";
-import { State, StatusCode } from "../domain/status.js";
+import { State } from "../domain/status.js";
+import { createdStatus } from "../domain/transition.js";
 import { buildRunCommand, type Pipeline } from "../pipeline/index.js";
 import { buildAnalysisScope } from "./analysis-scope.js";
 import { NothingToDoError, UnknownActionError } from "./errors.js";
@@ -57,14 +58,11 @@ export function planNewJobs(
       const dependency = jobsByAction.get(needed)!;
       if (isActive(dependency)) waitForJobIds.push(dependency.id);
     }
-    const nowMs = context.now();
-    const seconds = Math.floor(nowMs / 1000);
+    const status = createdStatus(context.now());
     jobsByAction.set(actionName, {
+      ...status,
       id: deterministicJobId(request.rapId, actionName),
       rapId: request.rapId,
-      state: State.Pending,
-      statusCode: StatusCode.Created,
-      statusMessage: "Created",
       repoUrl: request.repoUrl,
       commit: request.commit,
       branch: request.branch,
@@ -78,11 +76,7 @@ export function planNewJobs(
       runCommand: buildRunCommand(action),
       outputSpec: action.outputs,
       cancelled: false,
-      createdAt: seconds,
-      updatedAt: seconds,
-      startedAt: null,
-      completedAt: null,
-      statusCodeUpdatedAt: nowMs * 1_000_000,
+      createdAt: status.updatedAt,
       traceContext: context.newTraceContext(),
       requiresDb: action.isDatabaseAction,
       backend: request.backend,

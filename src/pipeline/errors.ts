@@ -2,6 +2,8 @@
  * The one error type callers of the pipeline module catch. The message is the reference library's exact text, so
  * job-server users see the same wording whichever implementation ran.
  */
+import { RefusalError } from "../domain/errors.js";
+
 export type ProjectErrorKind =
   /** The file is not valid YAML; the message is the YAML parser's multi-line text, without any prefix. */
   | "yaml"
@@ -17,7 +19,7 @@ export interface ProjectValidationErrorOptions {
   warnings?: readonly string[];
 }
 
-export class ProjectValidationError extends Error {
+export class ProjectValidationError extends RefusalError {
   override readonly name: string = "ProjectValidationError";
   readonly code: string = "PROJECT_INVALID";
   readonly kind: ProjectErrorKind;

@@ -1,7 +1,8 @@
-import { CompiledQuery, type Insertable, type Selectable } from "kysely";
+import { CompiledQuery, type Insertable, type Selectable, sql } from "kysely";
 import type { Job } from "../../domain/job.js";
-import type { State, StatusCode } from "../../domain/status.js";
-import type { Db } from "../index.js";
+import { State, type StatusCode } from "../../domain/status.js";
+import type { JobStatus } from "../../domain/transition.js";
+import { type Db, readDirectly } from "../index.js";
 import { chunked, fromJson, toJson } from "../json.js";
 import type { JobTable } from "../schema.js";
 
@@ -215,4 +216,100 @@ export async function workspaceState(db: Db, backend: string, workspace: string)
     if (!current || row.created_at > current.created_at) latest.set(row.action, row);
   }
   return [...latest.values()].map(toJob);
+}
+
+/** Every job the scheduler still handles (pending or running), across backends, in insertion order. */
+export async function activeJobs(db: Db): Promise<Job[]> {
+  const query = db
+    .selectFrom("job")
+    .selectAll()
+    .where("state", "in", [State.Pending, State.Running])
+    .orderBy("rowid" as never)
+    .compile();
+  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
+  return rows.map(toJob);
+}
+
+/** The running jobs of a backend (prepare-for-reboot). */
+export async function runningJobs(db: Db, backend: string): Promise<Job[]> {
+  const rows = await db
+    .selectFrom("job")
+    .selectAll()
+    .where("state", "=", State.Running)
+    .where("backend", "=", backend)
+    .execute();
+  return rows.map(toJob);
+}
+
+/** The coarse state of each of these jobs that exists (ids that no longer exist are absent). */
+export async function jobStates(db: Db, ids: readonly string[]): Promise<Map<string, State>> {
+  const states = new Map<string, State>();
+  for (const batch of chunked([...new Set(ids)])) {
+    const query = db.selectFrom("job").select(["id", "state"]).where("id", "in", batch).compile();
+    const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
+    for (const row of rows) states.set(row.id, row.state as State);
+  }
+  return states;
+}
+
+/**
+ * For one workspace on one backend, the id of the latest job of each action that was not cancelled, in any state
+ * (what a new task's input_job_ids name). Among jobs created in the same second the first inserted wins.
+ */
+export async function latestJobByAction(
+  db: Db,
+  backend: string,
+  workspace: string,
+): Promise<Map<string, string>> {
+  const query = db
+    .selectFrom("job")
+    .select(["id", "action", "created_at"])
+    .where("backend", "=", backend)
+    .where("workspace", "=", workspace)
+    .where("cancelled", "=", 0)
+    .orderBy("rowid" as never)
+    .compile();
+  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
+  const latest = new Map<string, { id: string; createdAt: number }>();
+  for (const row of rows) {
+    const current = latest.get(row.action);
+    if (!current || row.created_at > current.createdAt)
+      latest.set(row.action, { id: row.id, createdAt: row.created_at });
+  }
+  return new Map([...latest].map(([action, { id }]) => [action, id]));
+}
+
+/** What a guarded status write expects the job still to be. */
+export interface ExpectedStatus {
+  statusCode: StatusCode;
+  cancelled: boolean;
+}
+
+/**
+ * Writes a job's status columns (src/domain/transition.ts), only if the job still has the status code and
+ * cancellation it was read with. Returns false when another writer got there first (a cancel, another pass): the
+ * caller then leaves the job for the next pass. Never writes `cancelled`.
+ */
+export async function applyStatus(
+  db: Db,
+  id: string,
+  expected: ExpectedStatus,
+  status: JobStatus,
+): Promise<boolean> {
+  const result = await db
+    .updateTable("job")
+    .set({
+      state: status.state,
+      status_code: status.statusCode,
+      status_message: status.statusMessage,
+      updated_at: status.updatedAt,
+      started_at: status.startedAt,
+      completed_at: status.completedAt,
+      status_code_updated_at: status.statusCodeUpdatedAt,
+    })
+    .where("id", "=", id)
+    .where("status_code", "=", expected.statusCode)
+    .where(sql<boolean>`coalesce(cancelled, 0) = ${expected.cancelled ? 1 : 0}`)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }

@@ -84,19 +84,31 @@ export async function runJobTasksOf(db: Db, jobIds: readonly string[]): Promise<
   return byJob;
 }
 
-/** The active tasks of a backend, scheduled DBSTATUS tasks first, then in creation order. */
-export async function activeTasks(db: Db, backend: string): Promise<Task[]> {
+/** An active task with its JSON columns as stored (the Task API serves them without re-encoding). */
+export interface ActiveTaskText {
+  id: string;
+  backend: string;
+  type: string;
+  definition: string;
+  attributes: string;
+  created_at: number;
+}
+
+/**
+ * The active tasks of a backend as stored, scheduled DBSTATUS tasks first, then in creation order. Agents poll this
+ * every second: one indexed statement, no JSON parsed.
+ */
+export async function activeTasksText(db: Db, backend: string): Promise<ActiveTaskText[]> {
   const query = db
     .selectFrom("tasks")
-    .selectAll()
+    .select(["id", "backend", "type", "definition", "attributes", "created_at"])
     .where("backend", "=", backend)
     .where("active", "=", 1)
     .orderBy(sql`type = ${TaskType.DbStatus}`, "desc")
     .orderBy("created_at")
     .orderBy("rowid" as never)
     .compile();
-  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-  return rows.map(toTask);
+  return readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
 }
 
 /** The tasks of these types on a backend (for scheduling DBSTATUS/DBDATACHECK). */

@@ -1,6 +1,5 @@
 /** `GET backend/status/`: the flags job-server shows about each backend the token may see (reference §7.2). */
-import { changeStamp, type Db } from "../../db/index.js";
-import { flagsReader } from "../../db/queries/backend-flags.js";
+import type { Storage } from "../../db/storage.js";
 import { DB_MAINTENANCE_MODE, Flag, type FlagValue } from "../../domain/flags.js";
 import { isoFromSeconds } from "../iso-time.js";
 import { toAsciiJson } from "../json.js";
@@ -19,12 +18,12 @@ function since(flag: FlagValue | undefined): string | null {
  * more often than flags change, and a poll that finds nothing changed then costs no query. Any write, from this
  * process or another (`rap pause`, `rap flags set`), is seen by the next request.
  */
-export function backendStatus(db: Db): (backends: readonly string[]) => Promise<string> {
-  const readFlags = flagsReader(db, SHOWN_FLAGS);
+export function backendStatus(storage: Storage): (backends: readonly string[]) => Promise<string> {
+  const readFlags = storage.flags.reader(SHOWN_FLAGS);
   let answersStamp: string | undefined;
   const answers = new Map<string, string>();
   return async (backends) => {
-    const stamp = changeStamp(db);
+    const stamp = storage.changeStamp();
     if (stamp === undefined || stamp !== answersStamp) {
       answers.clear();
       answersStamp = stamp;

@@ -4,13 +4,13 @@
  * (400), then the endpoint itself. Paths without their trailing slash redirect (301) to it, as Django does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
-import type { Db } from "../../db/index.js";
+import type { Storage } from "../../db/storage.js";
 import type { ClientTokens } from "../auth.js";
 import { validBody } from "../body.js";
 import type { ApiDocument } from "../openapi.js";
 import type { PyObject } from "../python-json.js";
 import { acceptRawBodies } from "../raw-body.js";
-import type { StatusWorkers } from "../status/workers.js";
+import type { StatusReader } from "../status/reader.js";
 import { backendStatus } from "./backend-status.js";
 import { cancelRap } from "./rap-cancel.js";
 import { type CreateJobs, createRap, createRequestFromBody } from "./rap-create.js";
@@ -29,14 +29,13 @@ export const RAP_API_PREFIX = "/controller/v1";
 const BODY_LIMIT = 16 * 1024 * 1024;
 
 export interface RapApiDeps {
-  db: Db;
+  storage: Storage;
   tokens: ClientTokens;
   api: ApiDocument;
   /** Whole Unix seconds. */
   now: () => number;
   createJobs: CreateJobs;
-  /** Threads for large rap/status answers; without them every answer is rendered on the main thread. */
-  statusWorkers?: StatusWorkers;
+  statusReader: StatusReader;
 }
 
 const ALL_METHODS: readonly HTTPMethods[] = [
@@ -51,7 +50,7 @@ const ALL_METHODS: readonly HTTPMethods[] = [
 ];
 
 export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<void> {
-  const { db, tokens, api, now, createJobs, statusWorkers } = deps;
+  const { storage, tokens, api, now, createJobs, statusReader } = deps;
   // Null only until the token check, which every endpoint runs first (reference values may not be shared).
   scope.decorateRequest("tokenBackends", null as unknown as readonly string[]);
 
@@ -89,7 +88,7 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
     scope.route({ method: [...ALL_METHODS], url: url.slice(0, -1), onRequest: redirect, handler: redirect });
   };
 
-  const statusOf = backendStatus(db);
+  const statusOf = backendStatus(storage);
   endpoint("GET", "/backend/status/", async (request, reply) =>
     reply.type("application/json; charset=utf-8").send(await statusOf(request.tokenBackends)),
   );
@@ -97,20 +96,20 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
   endpoint("POST", "/rap/status/", async (request, reply) => {
     const body = validBody(bytes(request), api.validators.status) as PyObject;
     const rapIds = body.get("rap_ids") as string[];
-    const answer = await rapStatus(db, rapIds, request.tokenBackends, statusWorkers);
+    const answer = await rapStatus(statusReader, rapIds, request.tokenBackends);
     return reply.type("application/json; charset=utf-8").send(answer);
   });
 
   endpoint("POST", "/rap/cancel/", async (request) => {
     const body = validBody(bytes(request), api.validators.cancel) as PyObject;
     const cancel = { rapId: body.get("rap_id") as string, actions: body.get("actions") as string[] };
-    return cancelRap(db, cancel, request.tokenBackends, now());
+    return cancelRap(storage.jobs, cancel, request.tokenBackends, now());
   });
 
   endpoint("POST", "/rap/create/", async (request, reply) => {
     const body = validBody(bytes(request), api.validators.create) as PyObject;
     const answer = await createRap(
-      db,
+      storage.jobs,
       createJobs,
       createRequestFromBody(body),
       request.tokenBackends,

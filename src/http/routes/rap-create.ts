@@ -3,16 +3,14 @@
  * injected `createJobs` pipeline. Every outcome is an answer job-server understands: never a 5xx.
  */
 import type { FastifyBaseLogger } from "fastify";
-import type { Db } from "../../db/index.js";
-import { existingRap } from "../../db/queries/jobs.js";
+import type { JobStore } from "../../db/storage.js";
+import { NothingToDoError } from "../../jobs/errors.js";
 import type { CreateRequest } from "../../jobs/request.js";
 import {
   BackendNotAllowedError,
   CreateFailedError,
   createErrorFor,
-  errorCode,
   InconsistentRapError,
-  NOTHING_TO_DO_CODE,
 } from "../errors.js";
 import { type PyObject, toPlain } from "../python-json.js";
 
@@ -24,8 +22,8 @@ export type CreateJobsResult =
 
 /**
  * The job-creation pipeline. It either creates jobs, finds nothing to do (returned, or thrown as the pipeline's
- * NothingToDoError), finds that a concurrent request created the rap_id first, or throws: errors whose code is
- * listed in CREATE_REFUSAL_CODES are shown to the user, anything else is logged and reported as `Unknown error`.
+ * NothingToDoError), finds that a concurrent request created the rap_id first, or throws: a RefusalError's message
+ * is shown to the user, anything else is logged and reported as `Unknown error`.
  */
 export type CreateJobs = (request: CreateRequest) => Promise<CreateJobsResult>;
 
@@ -73,14 +71,13 @@ async function runPipeline(createJobs: CreateJobs, request: CreateRequest): Prom
   try {
     return await createJobs(request);
   } catch (error) {
-    if (errorCode(error) === NOTHING_TO_DO_CODE)
-      return { kind: "nothing-to-do", details: (error as Error).message };
+    if (error instanceof NothingToDoError) return { kind: "nothing-to-do", details: error.message };
     throw error;
   }
 }
 
 export async function createRap(
-  db: Db,
+  jobs: JobStore,
   createJobs: CreateJobs,
   request: CreateRequest,
   backends: readonly string[],
@@ -90,7 +87,7 @@ export async function createRap(
   try {
     if (!backends.includes(request.backend)) throw new BackendNotAllowedError();
     // A rap_id is checked on every backend: ids are global, and job-server retries a create it is unsure of.
-    const existing = await existingRap(db, rapId);
+    const existing = await jobs.existingRap(rapId);
     if (existing) {
       const stored = [existing.repoUrl, existing.workspace, existing.commit];
       if (!sameValues(stored, [request.repoUrl, request.workspace, request.commit])) {

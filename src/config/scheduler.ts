@@ -1,0 +1,122 @@
+/**
+ * The scheduler's settings (reference/controller.md §8), with the reference's names and defaults, plus ours:
+ * MAX_TASK_RETRIES (DESIGN DECISIONS 4), RESOLVE_IMAGE_DIGESTS and IMAGE_DIGEST_TIMEOUT (DECISIONS 12).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseWeights, type WeightRules, WeightsSyntaxError } from "../domain/weights.js";
+import {
+  type Env,
+  readBoolean,
+  readCount,
+  readList,
+  readNonNegativeNumber,
+  readPositiveNumber,
+  readString,
+} from "./env.js";
+import { ConfigError } from "./errors.js";
+
+export interface BackendJobLimits {
+  /** `cpu_count` sent to the agent. */
+  readonly cpuCount: number;
+  /** `memory_limit` sent to the agent (`4G`). */
+  readonly memoryLimit: string;
+}
+
+export interface SchedulerConfig {
+  /** Pause between passes (JOB_LOOP_INTERVAL seconds; 0 = back to back). */
+  readonly loopIntervalMs: number;
+  /** Agent errors (and failing passes) a job may have before it fails with internal_error. */
+  readonly maxTaskRetries: number;
+  readonly jobLimits: Readonly<Record<string, BackendJobLimits>>;
+  readonly weights: Readonly<Record<string, WeightRules>>;
+  readonly level4MaxFilesize: number;
+  readonly level4MaxCsvRows: number;
+  /** Injected into stata-mp jobs; null when unset. */
+  readonly stataLicense: string | null;
+  /** workspace → EHRQL_MAX_JOIN_COUNT for its database jobs (a temporary setting of the reference). */
+  readonly ehrqlMaxJoinCount: Readonly<Record<string, string>>;
+  readonly maintenance: { readonly backends: readonly string[]; readonly pollIntervalS: number };
+  readonly dataCheck: {
+    readonly backends: readonly string[];
+    readonly pollIntervalS: number;
+    readonly hesExpectedActivityMonth: string;
+  };
+  /** Where action images live (`ghcr.io/opensafely-core`): the prefix of every task's image. */
+  readonly dockerRegistry: string;
+  readonly resolveImageDigests: boolean;
+  readonly imageDigestTimeoutMs: number;
+}
+
+function readWeights(workdir: string, backend: string): WeightRules | undefined {
+  const file = join(workdir, `job-resource-weights_${backend.toLowerCase()}.ini`);
+  if (!existsSync(file)) return undefined;
+  try {
+    return parseWeights(readFileSync(file, "utf8"));
+  } catch (error) {
+    if (error instanceof WeightsSyntaxError)
+      throw new ConfigError(file, `is not a valid weights file: ${error.message}`);
+    throw error;
+  }
+}
+
+function readJoinCounts(env: Env): Record<string, string> {
+  const raw = env.WORKSPACE_EHRQL_MAX_JOIN_COUNT?.trim();
+  if (!raw) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("WORKSPACE_EHRQL_MAX_JOIN_COUNT", "must be a JSON object of workspace → count");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new ConfigError("WORKSPACE_EHRQL_MAX_JOIN_COUNT", "must be a JSON object of workspace → count");
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+}
+
+function readMonth(env: Env): string {
+  const month = readString(env, "DATA_CHECK_HES_EXPECTED_ACTIVITY_MONTH", "202304").trim();
+  if (!/^\d{6}$/.test(month))
+    throw new ConfigError("DATA_CHECK_HES_EXPECTED_ACTIVITY_MONTH", `must be YYYYMM, got '${month}'`);
+  return month;
+}
+
+export function readScheduler(env: Env, backends: readonly string[], workdir: string): SchedulerConfig {
+  const defaultCpu = readPositiveNumber(env, "DEFAULT_JOB_CPU_COUNT", 2);
+  const defaultMemory = readString(env, "DEFAULT_JOB_MEMORY_LIMIT", "4G").trim() || "4G";
+  const jobLimits: Record<string, BackendJobLimits> = {};
+  const weights: Record<string, WeightRules> = {};
+  for (const backend of backends) {
+    const prefix = backend.toUpperCase().replaceAll("-", "_");
+    jobLimits[backend] = Object.freeze({
+      cpuCount: readPositiveNumber(env, `${prefix}_JOB_CPU_COUNT`, defaultCpu),
+      memoryLimit: env[`${prefix}_JOB_MEMORY_LIMIT`]?.trim() || defaultMemory,
+    });
+    const rules = readWeights(workdir, backend);
+    if (rules) weights[backend] = rules;
+  }
+  const known = (name: string, fallback: string[]) =>
+    readList(env, name, fallback).filter((b) => backends.includes(b));
+  return Object.freeze({
+    loopIntervalMs: readNonNegativeNumber(env, "JOB_LOOP_INTERVAL", 1) * 1000,
+    maxTaskRetries: Math.max(1, readCount(env, "MAX_TASK_RETRIES", 5)),
+    jobLimits: Object.freeze(jobLimits),
+    weights: Object.freeze(weights),
+    level4MaxFilesize: readCount(env, "LEVEL4_MAX_FILESIZE", 16 * 1024 * 1024),
+    level4MaxCsvRows: readCount(env, "LEVEL4_MAX_CSV_ROWS", 5000),
+    stataLicense: env.STATA_LICENSE ?? null,
+    ehrqlMaxJoinCount: Object.freeze(readJoinCounts(env)),
+    maintenance: Object.freeze({
+      backends: Object.freeze(known("MAINTENANCE_ENABLED_BACKENDS", ["tpp"])),
+      pollIntervalS: readPositiveNumber(env, "MAINTENANCE_POLL_INTERVAL", 300),
+    }),
+    dataCheck: Object.freeze({
+      backends: Object.freeze(known("DATA_CHECK_ENABLED_BACKENDS", ["tpp"])),
+      pollIntervalS: readPositiveNumber(env, "DATA_CHECK_POLL_INTERVAL", 86400),
+      hesExpectedActivityMonth: readMonth(env),
+    }),
+    dockerRegistry: readString(env, "DOCKER_REGISTRY", "ghcr.io/opensafely-core").trim().replace(/\/+$/, ""),
+    resolveImageDigests: readBoolean(env, "RESOLVE_IMAGE_DIGESTS", true),
+    imageDigestTimeoutMs: readPositiveNumber(env, "IMAGE_DIGEST_TIMEOUT", 10) * 1000,
+  });
+}

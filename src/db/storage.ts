@@ -1,0 +1,100 @@
+/**
+ * Storage by role: the small interfaces every service above src/db uses, so none of them knows the database's
+ * dialect or its side channels. SQLite implements them today (src/db/sqlite-storage.ts); PostgreSQL will implement
+ * the same interfaces and pass the same conformance tests.
+ *
+ * Rules every implementation keeps: writes change only the columns they mean to change; status writes are guarded
+ * (`applyStatus` answers false when the job moved meanwhile); a task id is unique (a job is never started twice);
+ * `transaction` runs its function atomically; `withWorkspaceLock` serialises creates for one workspace.
+ */
+import type { FlagValue } from "../domain/flags.js";
+import type { Job } from "../domain/job.js";
+import type { State } from "../domain/status.js";
+import type { Task, TaskType } from "../domain/task.js";
+import type { JobStatus } from "../domain/transition.js";
+import type { ExpectedStatus } from "./queries/jobs.js";
+import type { ActiveTaskText, AgentUpdate, NewTask } from "./queries/tasks.js";
+
+export type { ExpectedStatus } from "./queries/jobs.js";
+export type { ActiveTaskText, AgentUpdate, NewTask } from "./queries/tasks.js";
+
+export interface ExistingRap {
+  repoUrl: string;
+  workspace: string;
+  commit: string;
+  count: number;
+}
+
+export interface JobStore {
+  insert(jobs: readonly Job[]): Promise<void>;
+  /** The first job's repo, workspace and commit of a rap_id on any backend, and its job count. */
+  existingRap(rapId: string): Promise<ExistingRap | undefined>;
+  /** The latest uncancelled job of each action in a workspace (create's rerun decisions). */
+  workspaceState(backend: string, workspace: string): Promise<Job[]>;
+  /** The id of the latest uncancelled job of each action in a workspace (a task's input_job_ids). */
+  latestJobByAction(backend: string, workspace: string): Promise<Map<string, string>>;
+  actionsOfRap(rapId: string, backends: readonly string[]): Promise<Set<string>>;
+  /** Marks unfinished jobs of these actions cancelled; returns how many. */
+  markCancelled(
+    rapId: string,
+    actions: readonly string[],
+    backends: readonly string[],
+    now: number,
+  ): Promise<number>;
+  forRaps(rapIds: readonly string[], backends: readonly string[]): Promise<Job[]>;
+  /** Pending and running jobs of every backend, in insertion order. */
+  active(): Promise<Job[]>;
+  running(backend: string): Promise<Job[]>;
+  states(ids: readonly string[]): Promise<Map<string, State>>;
+  /** Guarded status write (src/domain/transition.ts); false when the job no longer has the expected status. */
+  applyStatus(id: string, expected: ExpectedStatus, status: JobStatus): Promise<boolean>;
+}
+
+export interface TaskStore {
+  insert(task: NewTask): Promise<void>;
+  get(id: string): Promise<Task | undefined>;
+  /** Each job's RUNJOB tasks, oldest first. */
+  runJobTasksOf(jobIds: readonly string[]): Promise<Map<string, Task[]>>;
+  /** A backend's active tasks with their JSON columns as stored, DBSTATUS first. */
+  activeText(backend: string): Promise<ActiveTaskText[]>;
+  ofType(backend: string, type: TaskType): Promise<Task[]>;
+  /** Ends an active task; false when it was not active. */
+  deactivate(id: string, finishedAt: number | null): Promise<boolean>;
+  /** Records an agent's report; false when the backend has no such task. */
+  recordAgentUpdate(backend: string, id: string, update: AgentUpdate, now: number): Promise<boolean>;
+}
+
+export interface FlagStore {
+  get(backend: string, id: string): Promise<FlagValue | undefined>;
+  /** A backend's flags: all, or the named ones. */
+  list(backend: string, ids?: readonly string[]): Promise<FlagValue[]>;
+  /** Every flag of every backend (one read per scheduler pass). */
+  all(): Promise<FlagValue[]>;
+  /** Sets a flag; the same value again keeps its timestamp. Returns the flag as stored. */
+  set(backend: string, id: string, value: string | null, timestamp: number): Promise<FlagValue>;
+  /** A reader of the named flags of every backend, prepared once for a hot endpoint. */
+  reader(ids: readonly string[]): () => Promise<readonly FlagValue[]>;
+}
+
+/** The stores, bound to one transaction. */
+export interface Stores {
+  readonly jobs: JobStore;
+  readonly tasks: TaskStore;
+  readonly flags: FlagStore;
+}
+
+export interface Storage extends Stores {
+  /** Runs `work` atomically: every write through `stores` commits together or not at all. */
+  transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` atomically while no other create for this workspace runs (DESIGN DECISIONS 8): the create
+   * pipeline reads the workspace's jobs, plans and inserts inside it.
+   */
+  withWorkspaceLock<T>(backend: string, workspace: string, work: (stores: Stores) => Promise<T>): Promise<T>;
+  /**
+   * A value that changes whenever the database may have changed (any process); undefined when it cannot be told.
+   * An answer computed from the database may be kept while it stays the same.
+   */
+  changeStamp(): string | undefined;
+  close(): Promise<void>;
+}

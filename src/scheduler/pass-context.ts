@@ -1,0 +1,124 @@
+/**
+ * What one scheduler pass knows, read with a constant number of queries at its start (DESIGN DECISIONS 11 applies to
+ * the loop too) and kept current as the pass changes jobs: the active jobs, their RUNJOB tasks, the states of the
+ * jobs they wait on, each backend's flags and its workers in use.
+ */
+import type { Config } from "../config/index.js";
+import type { Stores } from "../db/storage.js";
+import { DB_MAINTENANCE_MODE, Flag, isPausedValue, isTruthyFlag } from "../domain/flags.js";
+import type { Job } from "../domain/job.js";
+import { State } from "../domain/status.js";
+import type { Task } from "../domain/task.js";
+import { jobWeight, NO_WEIGHTS } from "../domain/weights.js";
+
+export interface BackendFlags {
+  paused: boolean;
+  dbMaintenance: boolean;
+  manualDbMaintenance: boolean;
+  checksDisabled: boolean;
+}
+
+interface Usage {
+  db: number;
+  nonDb: number;
+}
+
+export class PassContext {
+  readonly states = new Map<string, State>();
+  private readonly usage = new Map<string, Usage>();
+  private readonly inputs = new Map<string, Map<string, string>>();
+
+  private constructor(
+    private readonly config: Config,
+    readonly jobs: Job[],
+    readonly tasks: Map<string, Task[]>,
+    private readonly flags: Map<string, BackendFlags>,
+  ) {
+    for (const job of jobs) {
+      this.states.set(job.id, job.state);
+      if (job.state === State.Running) this.addUsage(job, 1);
+    }
+  }
+
+  static async load(stores: Stores, config: Config): Promise<PassContext> {
+    const jobs = await stores.jobs.active();
+    const tasks = await stores.tasks.runJobTasksOf(jobs.map((job) => job.id));
+    const context = new PassContext(config, jobs, tasks, await readFlags(stores));
+    const outside = jobs.flatMap((job) => job.waitForJobIds).filter((id) => !context.states.has(id));
+    if (outside.length > 0)
+      for (const [id, state] of await stores.jobs.states(outside)) context.states.set(id, state);
+    return context;
+  }
+
+  flagsOf(backend: string): BackendFlags {
+    return this.flags.get(backend) ?? NO_FLAGS;
+  }
+
+  weightOf(job: Job): number {
+    return jobWeight(this.config.scheduler.weights[job.backend] ?? NO_WEIGHTS, job);
+  }
+
+  /** Workers in use on the job's backend, from the pool the job would use. */
+  usageFor(job: Job): number {
+    const usage = this.usage.get(job.backend);
+    return usage ? (job.requiresDb ? usage.db : usage.nonDb) : 0;
+  }
+
+  /** Records a job's new state (its capacity is counted while it runs). */
+  recordState(job: Job, previous: State): void {
+    this.states.set(job.id, job.state);
+    if (previous !== State.Running && job.state === State.Running) this.addUsage(job, 1);
+    if (previous === State.Running && job.state !== State.Running) this.addUsage(job, -1);
+  }
+
+  latestTask(job: Job): Task | undefined {
+    return this.tasks.get(job.id)?.at(-1);
+  }
+
+  addTask(task: Task): void {
+    const list = this.tasks.get(task.jobId!);
+    if (list) list.push(task);
+    else this.tasks.set(task.jobId!, [task]);
+  }
+
+  /** For each of the job's needed actions, its latest job in the workspace (read once per workspace per pass). */
+  async inputJobIds(stores: Stores, job: Job): Promise<string[]> {
+    const key = `${job.backend}\n${job.workspace}`;
+    let latest = this.inputs.get(key);
+    if (!latest) {
+      latest = await stores.jobs.latestJobByAction(job.backend, job.workspace);
+      this.inputs.set(key, latest);
+    }
+    return job.requiresOutputsFrom.flatMap((action) => {
+      const id = latest.get(action);
+      return id === undefined ? [] : [id];
+    });
+  }
+
+  private addUsage(job: Job, sign: 1 | -1): void {
+    const usage = this.usage.get(job.backend) ?? { db: 0, nonDb: 0 };
+    if (job.requiresDb) usage.db += sign * this.weightOf(job);
+    else usage.nonDb += sign * this.weightOf(job);
+    this.usage.set(job.backend, usage);
+  }
+}
+
+const NO_FLAGS: BackendFlags = {
+  paused: false,
+  dbMaintenance: false,
+  manualDbMaintenance: false,
+  checksDisabled: false,
+};
+
+export async function readFlags(stores: Stores): Promise<Map<string, BackendFlags>> {
+  const byBackend = new Map<string, BackendFlags>();
+  for (const flag of await stores.flags.all()) {
+    const flags = byBackend.get(flag.backend) ?? { ...NO_FLAGS };
+    if (flag.id === Flag.Paused) flags.paused = isPausedValue(flag.value);
+    else if (flag.id === Flag.Mode) flags.dbMaintenance = flag.value === DB_MAINTENANCE_MODE;
+    else if (flag.id === Flag.ManualDbMaintenance) flags.manualDbMaintenance = isTruthyFlag(flag.value);
+    else if (flag.id === Flag.DbMaintenanceChecksDisabled) flags.checksDisabled = isTruthyFlag(flag.value);
+    byBackend.set(flag.backend, flags);
+  }
+  return byBackend;
+}
