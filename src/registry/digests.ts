@@ -104,15 +104,12 @@ export class ImageDigests implements ImageDigestResolver {
     if (response.status === 401) {
       const challenge = bearerChallenge(response.headers.get("www-authenticate"));
       if (!challenge) {
-        throw new UnusableAnswerError(
-          "the registry asked for a kind of login this client cannot give (HTTP 401)",
-        );
+        throw new UnusableAnswerError("the registry asks for a kind of login this client cannot give");
       }
       this.#challenges.set(repository, challenge);
       token = await this.#tokens.get(challenge, token);
       response = await this.#head(url, token);
-      if (response.status === 401)
-        throw new UnusableAnswerError("the registry refused the access token (HTTP 401)");
+      if (response.status === 401) throw new UnusableAnswerError("the registry refused the access token");
     }
     if (response.status === 404) throw new ImageNotFoundError(imageName(this.#registry, image));
     if (!response.ok) throw new UnusableAnswerError(`the registry answered HTTP ${response.status}`);

@@ -76,7 +76,7 @@ export function tokenUrl(challenge: BearerChallenge): string {
     throw new UnusableAnswerError("the registry named a token service that is not a URL");
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new UnusableAnswerError("the registry named a token service that is not http(s)");
+    throw new UnusableAnswerError("the registry named a token service that is not http or https");
   }
   if (challenge.service !== undefined) url.searchParams.set("service", challenge.service);
   if (challenge.scope !== undefined) url.searchParams.set("scope", challenge.scope);

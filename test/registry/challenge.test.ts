@@ -78,7 +78,7 @@ describe("tokenUrl", () => {
 
   test.each([
     ["not a url", "the registry named a token service that is not a URL"],
-    ["file:///etc/passwd", "the registry named a token service that is not http(s)"],
+    ["file:///etc/passwd", "the registry named a token service that is not http or https"],
   ])("refuses the realm %s", (realm, reason) => {
     expect(() => tokenUrl({ realm })).toThrow(new UnusableAnswerError(reason));
   });
