@@ -29,6 +29,16 @@ export function corpusRequirement(): Requirement {
   };
 }
 
+/** Debian's docker-registry: the real registry test/support/registry.ts starts. */
+export const REGISTRY_BINARY = "/usr/bin/docker-registry";
+
+export function registryBinaryRequirement(): Requirement {
+  return {
+    available: existsSync(REGISTRY_BINARY),
+    reason: `${REGISTRY_BINARY} is missing (install the Debian package docker-registry)`,
+  };
+}
+
 /**
  * Returns true when the requirement is met. When it is not: throws under RAP_REQUIRE_ALL_TESTS=1, otherwise prints
  * why and returns false so the caller can use `describe.skipIf(!ok)`.
