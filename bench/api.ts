@@ -12,7 +12,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
-import { cpus, tmpdir } from "node:os";
+import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
 import { type Env, loadConfig } from "../src/config/index.js";
@@ -20,10 +20,14 @@ import { type Db, openDatabase } from "../src/db/index.js";
 import { setFlag } from "../src/db/queries/flags.js";
 import { insertJobs } from "../src/db/queries/jobs.js";
 import { insertTask, recordAgentUpdate } from "../src/db/queries/tasks.js";
+import { SqliteStorage } from "../src/db/sqlite-storage.js";
+import { systemClock } from "../src/domain/clock.js";
 import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
 import { runJobTaskId } from "../src/domain/task.js";
 import { buildApp } from "../src/http/app.js";
+import { statusReader } from "../src/http/status/reader.js";
+import { StatusWorkers } from "../src/http/status/workers.js";
 import { jobCreator } from "../src/jobs/index.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -57,7 +61,14 @@ async function serve(spec: ServerKind): Promise<void> {
   } else {
     const config = loadConfig(ENV);
     const db = await openDatabase({ dialect: "sqlite", path: spec.database });
-    const app = await buildApp({ config, db, createJobs: jobCreator(db, config) });
+    const storage = new SqliteStorage(db);
+    const reader = statusReader(db, new StatusWorkers(spec.database, Math.min(4, availableParallelism())));
+    const app = await buildApp({
+      config,
+      storage,
+      statusReader: reader,
+      createJobs: jobCreator(storage, config, systemClock),
+    });
     await app.listen({ host: "127.0.0.1", port: 0 });
     port = (app.server.address() as { port: number }).port;
   }

@@ -12,6 +12,8 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../src/config/index.js";
 import { type Db, openDatabase } from "../src/db/index.js";
 import { insertJobs } from "../src/db/queries/jobs.js";
+import { SqliteStorage } from "../src/db/sqlite-storage.js";
+import { systemClock } from "../src/domain/clock.js";
 import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
 import { gitProcessCounts, readFileFromRepo } from "../src/git/index.js";
@@ -108,7 +110,13 @@ async function measureCase(name: string, source: Source, work: string, runs: num
     analysisScope: {},
   });
   // As the server runs it: with the parsed-project cache, so a warm create reads no git.
-  const deps = { db, git, backends: config.backends, projects: new ProjectCache() };
+  const deps = {
+    storage: new SqliteStorage(db),
+    git,
+    backends: config.backends,
+    projects: new ProjectCache(),
+    clock: systemClock,
+  };
 
   const coldStarted = performance.now();
   const first = await createJobs(deps, request());

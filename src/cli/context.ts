@@ -1,14 +1,17 @@
 import { type Config, configWarnings, loadConfig } from "../config/index.js";
-import { type Db, openDatabase } from "../db/index.js";
+import { openDatabase } from "../db/index.js";
+import { SqliteStorage } from "../db/sqlite-storage.js";
 
 /** Loads the configuration and opens (creating or upgrading) the database for the length of one command. */
-export async function withDatabase<T>(run: (db: Db, config: Config) => Promise<T>): Promise<T> {
+export async function withStorage<T>(
+  run: (storage: SqliteStorage, config: Config) => Promise<T>,
+): Promise<T> {
   const config = loadConfig();
-  const db = await openDatabase(config.database, { migrate: true });
+  const storage = new SqliteStorage(await openDatabase(config.database, { migrate: true }));
   try {
-    return await run(db, config);
+    return await run(storage, config);
   } finally {
-    await db.destroy();
+    await storage.close();
   }
 }
 

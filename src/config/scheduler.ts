@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseWeights, type WeightRules, WeightsSyntaxError } from "../domain/weights.js";
+import { InvalidRegistryError, parseRegistry } from "../registry/index.js";
 import {
   type Env,
   readBoolean,
@@ -46,6 +47,8 @@ export interface SchedulerConfig {
   readonly dockerRegistry: string;
   readonly resolveImageDigests: boolean;
   readonly imageDigestTimeoutMs: number;
+  /** How long a resolved digest is used before the registry is asked again. */
+  readonly imageDigestTtlMs: number;
 }
 
 function readWeights(workdir: string, backend: string): WeightRules | undefined {
@@ -79,6 +82,17 @@ function readMonth(env: Env): string {
   if (!/^\d{6}$/.test(month))
     throw new ConfigError("DATA_CHECK_HES_EXPECTED_ACTIVITY_MONTH", `must be YYYYMM, got '${month}'`);
   return month;
+}
+
+function readRegistry(env: Env): string {
+  const registry = readString(env, "DOCKER_REGISTRY", "ghcr.io/opensafely-core").trim().replace(/\/+$/, "");
+  try {
+    parseRegistry(registry);
+  } catch (error) {
+    if (error instanceof InvalidRegistryError) throw new ConfigError("DOCKER_REGISTRY", error.detail);
+    throw error;
+  }
+  return registry;
 }
 
 export function readScheduler(env: Env, backends: readonly string[], workdir: string): SchedulerConfig {
@@ -115,8 +129,9 @@ export function readScheduler(env: Env, backends: readonly string[], workdir: st
       pollIntervalS: readPositiveNumber(env, "DATA_CHECK_POLL_INTERVAL", 86400),
       hesExpectedActivityMonth: readMonth(env),
     }),
-    dockerRegistry: readString(env, "DOCKER_REGISTRY", "ghcr.io/opensafely-core").trim().replace(/\/+$/, ""),
+    dockerRegistry: readRegistry(env),
     resolveImageDigests: readBoolean(env, "RESOLVE_IMAGE_DIGESTS", true),
     imageDigestTimeoutMs: readPositiveNumber(env, "IMAGE_DIGEST_TIMEOUT", 10) * 1000,
+    imageDigestTtlMs: readCount(env, "IMAGE_DIGEST_TTL", 300) * 1000,
   });
 }

@@ -8,7 +8,8 @@
  */
 
 import type { Tracer } from "@opentelemetry/api";
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import type { Storage } from "../db/storage.js";
 import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
@@ -34,17 +35,16 @@ export interface AppDeps {
   /** Reads and renders `rap/status/` answers. */
   statusReader: StatusReader;
   clock?: Clock;
-  /** A pino level (`info`, `debug`, …) to log at; no logging when absent. */
-  logLevel?: string;
+  /** The process log (src/app/logger.ts); no logging when absent. */
+  log?: Logger;
   /** Traces every request when given (src/telemetry/tracing.ts). */
   tracer?: Tracer;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logLevel
-      ? { level: deps.logLevel, redact: { paths: ["req.headers.authorization"], censor: "[redacted]" } }
-      : false,
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the default one.
+    ...(deps.log ? { loggerInstance: deps.log as FastifyBaseLogger } : { logger: false }),
     // A line per request would cost more than a status answer; failures are logged where they happen.
     logController: new LogController({ disableRequestLogging: true }),
     // HEAD is not GET here: the reference answers 405 to it.

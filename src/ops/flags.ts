@@ -2,8 +2,8 @@
  * Operator flag commands (`rap flags`, `rap pause`, `rap db-maintenance`): the library functions behind the CLI,
  * with the reference's semantics (reference/controller.md §5, §10).
  */
-import type { Db } from "../db/index.js";
-import { getFlags, setFlag } from "../db/queries/flags.js";
+import type { FlagStore } from "../db/storage.js";
+import { type Clock, nowFractionalSeconds, systemClock } from "../domain/clock.js";
 import { DB_MAINTENANCE_MODE, Flag, type FlagValue } from "../domain/flags.js";
 import { isoFromUnixSeconds } from "../domain/time.js";
 
@@ -27,27 +27,37 @@ export function formatFlag(backend: string, id: string, flag: FlagValue | undefi
 }
 
 /** The named flags of a backend (each, set or not), or every flag it has when no names are given. */
-export async function describeFlags(db: Db, backend: string, names: readonly string[]): Promise<string[]> {
-  const flags = await getFlags(db, backend, names.length > 0 ? names : undefined);
-  if (names.length === 0) return flags.map((f) => formatFlag(backend, f.id, f));
-  const byId = new Map(flags.map((f) => [f.id, f]));
+export async function describeFlags(
+  flags: FlagStore,
+  backend: string,
+  names: readonly string[],
+): Promise<string[]> {
+  const found = await flags.list(backend, names.length > 0 ? names : undefined);
+  if (names.length === 0) return found.map((f) => formatFlag(backend, f.id, f));
+  const byId = new Map(found.map((f) => [f.id, f]));
   return names.map((name) => formatFlag(backend, name, byId.get(name)));
 }
 
 export async function setFlags(
-  db: Db,
+  flags: FlagStore,
   backend: string,
   assignments: ReadonlyArray<readonly [string, string | null]>,
+  clock: Clock = systemClock,
 ): Promise<string[]> {
   const lines: string[] = [];
   for (const [id, value] of assignments)
-    lines.push(formatFlag(backend, id, await setFlag(db, backend, id, value)));
+    lines.push(formatFlag(backend, id, await flags.set(backend, id, value, nowFractionalSeconds(clock))));
   return lines;
 }
 
 /** Pausing stops pending jobs from starting; running jobs carry on. */
-export async function setPaused(db: Db, backend: string, on: boolean): Promise<string[]> {
-  return setFlags(db, backend, [[Flag.Paused, on ? "true" : null]]);
+export async function setPaused(
+  flags: FlagStore,
+  backend: string,
+  on: boolean,
+  clock: Clock = systemClock,
+): Promise<string[]> {
+  return setFlags(flags, backend, [[Flag.Paused, on ? "true" : null]], clock);
 }
 
 /**
@@ -55,12 +65,12 @@ export async function setPaused(db: Db, backend: string, on: boolean): Promise<s
  * ending it; with `disableChecks` the checks stop altogether. `off` clears all three flags.
  */
 export async function setDbMaintenance(
-  db: Db,
+  flags: FlagStore,
   backend: string,
   on: boolean,
   disableChecks = false,
 ): Promise<string[]> {
-  return setFlags(db, backend, [
+  return setFlags(flags, backend, [
     [Flag.Mode, on ? DB_MAINTENANCE_MODE : null],
     [Flag.ManualDbMaintenance, on ? "on" : null],
     [Flag.DbMaintenanceChecksDisabled, on && disableChecks ? "true" : null],

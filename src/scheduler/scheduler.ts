@@ -19,6 +19,7 @@ import { State, StatusCode } from "../domain/status.js";
 import { cancelJobTaskId, runJobTaskId, type Task, TaskType } from "../domain/task.js";
 import { annotate, codeForStage, type Transition, transition } from "../domain/transition.js";
 import { shlexSplit } from "../pipeline/index.js";
+import { ImageDigestError } from "../registry/index.js";
 import { jobDefinition, taskAttributes } from "./definition.js";
 import { handlingOrder } from "./order.js";
 import { outcomeOf } from "./outcome.js";
@@ -59,9 +60,6 @@ export interface PassReport {
 
 /** Another writer changed the job since the pass read it: leave it for the next pass. */
 class ConcurrentChange extends Error {}
-
-/** An image the registry could not answer for: the job waits, with the reason as its message. */
-export class ImageWait extends Error {}
 
 export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
@@ -144,6 +142,22 @@ export class Scheduler {
       log.error({ err: error }, "could not update the scheduled database tasks");
     }
     return report;
+  }
+
+  /**
+   * Operator command (reference §10): every running job of the backend goes back to pending, waiting for the
+   * reboot, and its task is cancelled; the caller pauses the backend first. Returns how many jobs were reset.
+   */
+  async prepareForReboot(backend: string): Promise<number> {
+    const context = await PassContext.load(this.deps.storage, this.deps.config);
+    const running = context.jobs.filter((job) => job.backend === backend && job.state === State.Running);
+    for (const job of running) {
+      await this.deps.storage.transaction(async (stores) => {
+        await this.setCode(stores, context, job, StatusCode.WaitingOnReboot, StatusMessage.WaitingOnReboot);
+        await this.cancelTask(stores, context, job);
+      });
+    }
+    return running.length;
   }
 
   private async recordFailure(job: Job, context: PassContext, error: unknown): Promise<void> {
@@ -236,7 +250,8 @@ export class Scheduler {
     try {
       imageSha = await this.deps.digests.resolve(shlexSplit(job.runCommand)[0] ?? "");
     } catch (error) {
-      if (!(error instanceof ImageWait)) throw error;
+      // The registry could not say which image to run: the job waits, saying why, and is tried next pass.
+      if (!(error instanceof ImageDigestError)) throw error;
       const note = annotate(job, error.message, nowNanos(this.deps.clock));
       await storage.transaction((stores) => this.apply(stores, context, job, note));
       return;

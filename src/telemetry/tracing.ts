@@ -15,9 +15,12 @@ import {
 } from "@opentelemetry/sdk-trace";
 import type { TelemetryConfig } from "../config/index.js";
 import { OtlpHttpSpanExporter } from "./otlp-exporter.js";
+import { JobIdGenerator } from "./span-ids.js";
 
 export interface Tracing {
   tracer(name: string): Tracer;
+  /** Lets a job's root span be emitted with the ids its trace context promised (src/telemetry/job-spans.ts). */
+  readonly ids: JobIdGenerator;
   /** Sends what is still buffered, then stops. */
   shutdown(): Promise<void>;
 }
@@ -45,7 +48,9 @@ export function startTracing(
   if (processors.length === 0) return undefined;
   setGlobalErrorHandler(onError);
 
+  const ids = new JobIdGenerator();
   const provider = new TracerProvider({
+    idGenerator: ids,
     resource: resourceFromAttributes({
       "service.name": config.serviceName,
       "service.version": packageVersion(),
@@ -55,6 +60,7 @@ export function startTracing(
   });
   return {
     tracer: (name) => provider.getTracer(name),
+    ids,
     shutdown: () => provider.shutdown(),
   };
 }

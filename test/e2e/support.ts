@@ -4,9 +4,7 @@
  */
 import { join } from "node:path";
 import { type Env, loadConfig } from "../../src/config/index.js";
-import { buildApp } from "../../src/http/app.js";
-import { jobCreator } from "../../src/jobs/index.js";
-import { type Answer, API, createBody, H } from "../http/support.js";
+import { type Answer, API, appOn, createBody, H } from "../http/support.js";
 import { openTestDatabase } from "../support/db.js";
 import { createTempDir, removeDir } from "../support/git-fixtures.js";
 
@@ -30,7 +28,7 @@ export async function startCreateApi(env: Env = CFG_LOCAL): Promise<CreateApi> {
   const workdir = await createTempDir("rap-e2e-");
   const database = await openTestDatabase();
   const config = loadConfig({ ...env, WORKDIR: join(workdir, "work") });
-  const app = await buildApp({ config, db: database.db, createJobs: jobCreator(database.db, config) });
+  const { app, close } = await appOn(database.db, database.path, config);
   return {
     db: database.db,
     workdir,
@@ -49,7 +47,7 @@ export async function startCreateApi(env: Env = CFG_LOCAL): Promise<CreateApi> {
       };
     },
     close: async () => {
-      await app.close();
+      await close();
       await database.close();
       await removeDir(workdir);
     },

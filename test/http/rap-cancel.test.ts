@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { insertJobs } from "../../src/db/queries/jobs.js";
 import { insertTask } from "../../src/db/queries/tasks.js";
+import { ManualClock } from "../../src/domain/clock.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import type { Job } from "../../src/domain/job.js";
 import { makeJob } from "../support/factories.js";
@@ -12,12 +13,12 @@ import { startApi, type TestApi } from "./support.js";
 
 const X = "abcdefgh23456789";
 const NOW = 1700000500;
-let clock = NOW;
+const clock = new ManualClock(NOW * 1000);
 
 let api: TestApi;
 beforeEach(async () => {
-  clock = NOW;
-  api = await startApi(undefined, { now: () => clock });
+  clock.set(NOW * 1000);
+  api = await startApi(undefined, { clock });
 });
 afterEach(async () => {
   await api.close();
@@ -98,7 +99,7 @@ describe("cancelling", () => {
   test("S102: cancelling is repeatable; a second cancel moves completed_at", async () => {
     await insertJobs(api.db, [job("action1")]);
     expect((await cancel(["action1"])).status).toBe(200);
-    clock = NOW + 60;
+    clock.set((NOW + 60) * 1000);
     expect((await cancel(["action1"])).json).toMatchObject({ details: "1 actions cancelled" });
     expect((await row("action1")).completed_at).toBe(NOW + 60);
   });

@@ -7,7 +7,15 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, test } from "vitest";
 import { insertJobs } from "../../src/db/queries/jobs.js";
+import { GitError, GithubValidationError, GitUnknownRefError } from "../../src/git/errors.js";
 import type { CreateJobs } from "../../src/http/app.js";
+import {
+  NothingToDoError,
+  RapCreateRequestError,
+  ReusableActionError,
+  StaleCodelistError,
+  UnknownActionError,
+} from "../../src/jobs/errors.js";
 import type { CreateRequest } from "../../src/jobs/request.js";
 import { makeJob } from "../support/factories.js";
 import { createBody, startApi, type TestApi } from "./support.js";
@@ -22,7 +30,7 @@ afterEach(async () => {
   await api?.close();
 });
 
-/** An error as the pipeline's modules throw them: a class with a stable code. */
+/** An error with a stable code that is not a refusal: an internal fault, whatever its code says. */
 class PipelineError extends Error {
   constructor(
     readonly code: string,
@@ -212,10 +220,7 @@ describe("the job-creation pipeline's outcomes", () => {
       "returned",
       pipeline({ kind: "nothing-to-do", details: "All requested actions were already scheduled to run" }),
     ],
-    [
-      "thrown",
-      pipeline(new PipelineError("NOTHING_TO_DO", "All requested actions were already scheduled to run")),
-    ],
+    ["thrown", pipeline(new NothingToDoError("All requested actions were already scheduled to run"))],
   ])("nothing to do (%s) → 200 Nothing to do, count 0", async (_how, stub) => {
     api = await startApi(undefined, { createJobs: stub.createJobs });
     expect(await api.post("/rap/create/", createBody())).toMatchObject({
@@ -240,18 +245,18 @@ describe("the job-creation pipeline's outcomes", () => {
   });
 
   test.each([
-    ["GIT_ERROR", `Error fetching commit ${"0".repeat(40)} from /repo`],
-    ["GIT_UNKNOWN_REF", "Could not find branch 'x'"],
-    [
-      "GITHUB_VALIDATION_ERROR",
+    new GitError(`Error fetching commit ${"0".repeat(40)} from /repo`),
+    new GitUnknownRefError("Could not find branch 'x'"),
+    new GithubValidationError(
       "Repository URL https://not-gihub.com/invalid does not start with https://github.com",
-    ],
-    ["PROJECT_INVALID", "Action 'does_not_exist' not found in project.yaml"],
-    ["RAP_CREATE_REQUEST_INVALID", "Invalid workspace name (allowed are alphanumeric, dash and underscore)"],
-    ["STALE_CODELISTS", "Codelists are out of date (required by action generate_dataset)"],
-    ["REUSABLE_ACTION_INVALID", "in 'act: minimal-action:v9' 'v9' is not a tag"],
-  ])("a refusal (%s) → 400 Error creating jobs with its message as it is", async (code, message) => {
-    api = await startApi(undefined, { createJobs: pipeline(new PipelineError(code, message)).createJobs });
+    ),
+    new UnknownActionError("Action 'does_not_exist' not found in project.yaml"),
+    new RapCreateRequestError("Invalid workspace name (allowed are alphanumeric, dash and underscore)"),
+    new StaleCodelistError("Codelists are out of date (required by action generate_dataset)"),
+    new ReusableActionError("in 'act: minimal-action:v9' 'v9' is not a tag"),
+  ])("a refusal ($code) → 400 Error creating jobs with its message as it is", async (error) => {
+    const message = error.message;
+    api = await startApi(undefined, { createJobs: pipeline(error).createJobs });
     expect(await api.post("/rap/create/", createBody())).toMatchObject({
       status: 400,
       json: { error: "Error creating jobs", details: message },

@@ -10,12 +10,10 @@ import { loadConfig } from "../../src/config/index.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
 import { runJobTaskId } from "../../src/domain/task.js";
-import { buildApp } from "../../src/http/app.js";
 import { StatusWorkers } from "../../src/http/status/workers.js";
-import { jobCreator } from "../../src/jobs/index.js";
 import { openTestDatabase } from "../support/db.js";
 import { makeJob } from "../support/factories.js";
-import { API, CFG_A, H } from "./support.js";
+import { API, appOn, CFG_A, H } from "./support.js";
 
 const config = loadConfig({ ...CFG_A, BACKENDS: "test,other" });
 let database: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -61,12 +59,7 @@ beforeAll(async () => {
 afterAll(async () => database.close());
 
 async function askWith(statusWorkers: number, body: unknown) {
-  const app = await buildApp({
-    config,
-    db: database.db,
-    createJobs: jobCreator(database.db, config),
-    statusWorkers,
-  });
+  const { app, close } = await appOn(database.db, database.path, config, { statusWorkers });
   try {
     const response = await app.inject({
       method: "POST",
@@ -76,7 +69,7 @@ async function askWith(statusWorkers: number, body: unknown) {
     });
     return { status: response.statusCode, body: response.body };
   } finally {
-    await app.close();
+    await close();
   }
 }
 

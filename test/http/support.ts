@@ -1,7 +1,12 @@
+import type { Tracer } from "@opentelemetry/api";
 import type { FastifyInstance } from "fastify";
-import { type Env, loadConfig } from "../../src/config/index.js";
+import { type Config, type Env, loadConfig } from "../../src/config/index.js";
 import type { Db } from "../../src/db/index.js";
-import { type AppDeps, buildApp } from "../../src/http/app.js";
+import { SqliteStorage } from "../../src/db/sqlite-storage.js";
+import { type Clock, systemClock } from "../../src/domain/clock.js";
+import { buildApp, type CreateJobs } from "../../src/http/app.js";
+import { statusReader } from "../../src/http/status/reader.js";
+import { StatusWorkers } from "../../src/http/status/workers.js";
 import { jobCreator } from "../../src/jobs/index.js";
 import { openTestDatabase } from "../support/db.js";
 
@@ -29,16 +34,51 @@ export interface TestApi {
 
 export const API = "/controller/v1";
 
-/** A freshly migrated database and an app on it (no port: requests go through `app.inject`). */
-export async function startApi(env: Env = CFG_A, deps: Partial<AppDeps> = {}): Promise<TestApi> {
-  const database = await openTestDatabase();
-  const config = loadConfig(env);
+export interface ApiOptions {
+  clock?: Clock;
+  tracer?: Tracer;
+  /** Serve from this Db (e.g. one with a query-counting plugin) instead of the test database's own. */
+  db?: Db;
+  /** Status worker threads (default 2; 0 for none). */
+  statusWorkers?: number;
+  /** A stand-in create pipeline (tests of the view's own steps). */
+  createJobs?: CreateJobs;
+}
+
+/** The app as src/app/controller.ts builds it, on `db`, with the test's clock and tracer. */
+export async function appOn(db: Db, file: string | undefined, config: Config, options: ApiOptions = {}) {
+  const clock = options.clock ?? systemClock;
+  const storage = new SqliteStorage(db);
+  const workers = options.statusWorkers ?? 2;
+  const reader = statusReader(db, file && workers > 0 ? new StatusWorkers(file, workers) : undefined);
   const app = await buildApp({
     config,
-    db: database.db,
-    createJobs: jobCreator(database.db, config),
-    ...deps,
+    storage,
+    statusReader: reader,
+    createJobs: options.createJobs ?? jobCreator(storage, config, clock),
+    clock,
+    ...(options.tracer ? { tracer: options.tracer } : {}),
   });
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await reader.close();
+    },
+  };
+}
+
+/** A freshly migrated database and an app on it (no port: requests go through `app.inject`). */
+export async function startApi(env: Env = CFG_A, options: ApiOptions = {}): Promise<TestApi> {
+  const database = await openTestDatabase();
+  const config = loadConfig(env);
+  const served = await appOn(
+    options.db ?? database.db,
+    options.db ? undefined : database.path,
+    config,
+    options,
+  );
+  const { app } = served;
   const answer = (response: Awaited<ReturnType<FastifyInstance["inject"]>>): Answer => ({
     status: response.statusCode,
     headers: response.headers,
@@ -61,7 +101,7 @@ export async function startApi(env: Env = CFG_A, deps: Partial<AppDeps> = {}): P
         }),
       ),
     close: async () => {
-      await app.close();
+      await served.close();
       await database.close();
     },
   };

@@ -1,12 +1,13 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { systemClock } from "../../domain/clock.js";
 import { randomId } from "../../domain/ids.js";
 import { getShaFromRemoteRef } from "../../git/index.js";
 import { createJobs } from "../../jobs/create.js";
 import { NothingToDoError } from "../../jobs/errors.js";
 import { gitSettingsFor } from "../../jobs/git-settings.js";
 import type { CreateRequest } from "../../jobs/request.js";
-import { backendArgument, withDatabase } from "../context.js";
+import { backendArgument, withStorage } from "../context.js";
 
 interface AddJobOptions {
   backend: string;
@@ -35,7 +36,7 @@ export function registerAddJob(program: Command): void {
     .option("--database <name>", "database name", "default")
     .option("-f, --force-run-dependencies", "rerun dependencies that already succeeded", false)
     .action(async (repo: string, actions: string[], options: AddJobOptions) => {
-      await withDatabase(async (db, config) => {
+      await withStorage(async (storage, config) => {
         const git = { ...gitSettingsFor(config), allowLocalGitRepos: true };
         const repoUrl = repoUrlArgument(repo);
         const request: CreateRequest = {
@@ -56,7 +57,10 @@ export function registerAddJob(program: Command): void {
         };
         console.log(`Submitting RAP:\n${JSON.stringify(request, null, 2)}`);
         try {
-          const outcome = await createJobs({ db, git, backends: config.backends }, request);
+          const outcome = await createJobs(
+            { storage, git, backends: config.backends, clock: systemClock },
+            request,
+          );
           const jobs = outcome.kind === "created" ? outcome.jobs : [];
           console.log(`Created ${jobs.length} new jobs:`);
           for (const job of jobs) console.log(`  ${job.id} ${job.action}: ${job.runCommand}`);

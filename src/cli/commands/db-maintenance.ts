@@ -1,6 +1,6 @@
 import { Argument, type Command } from "commander";
 import { setDbMaintenance } from "../../ops/flags.js";
-import { backendArgument, withDatabase } from "../context.js";
+import { backendArgument, withStorage } from "../context.js";
 
 export function registerDbMaintenance(program: Command): void {
   program
@@ -10,9 +10,9 @@ export function registerDbMaintenance(program: Command): void {
     .argument("<backend>", "backend name")
     .option("--disable-checks", "also stop the scheduled database status checks", false)
     .action(async (state: "on" | "off", backend: string, options: { disableChecks: boolean }) => {
-      await withDatabase(async (db, config) => {
+      await withStorage(async (storage, config) => {
         const lines = await setDbMaintenance(
-          db,
+          storage.flags,
           backendArgument(config, backend),
           state === "on",
           options.disableChecks,

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { describeFlags, parseAssignment, setFlags } from "../../ops/flags.js";
-import { backendArgument, withDatabase } from "../context.js";
+import { backendArgument, withStorage } from "../context.js";
 
 export function registerFlags(program: Command): void {
   const flags = program.command("flags").description("read or set backend flags");
@@ -10,8 +10,8 @@ export function registerFlags(program: Command): void {
     .argument("[names...]", "flag names")
     .requiredOption("--backend <backend>", "backend name")
     .action(async (names: string[], options: { backend: string }) => {
-      await withDatabase(async (db, config) => {
-        const lines = await describeFlags(db, backendArgument(config, options.backend), names);
+      await withStorage(async (storage, config) => {
+        const lines = await describeFlags(storage.flags, backendArgument(config, options.backend), names);
         for (const line of lines) console.log(line);
       });
     });
@@ -22,8 +22,8 @@ export function registerFlags(program: Command): void {
     .requiredOption("--backend <backend>", "backend name")
     .action(async (assignments: string[], options: { backend: string }) => {
       const parsed = assignments.map(parseAssignment);
-      await withDatabase(async (db, config) => {
-        const lines = await setFlags(db, backendArgument(config, options.backend), parsed);
+      await withStorage(async (storage, config) => {
+        const lines = await setFlags(storage.flags, backendArgument(config, options.backend), parsed);
         for (const line of lines) console.log(line);
       });
     });

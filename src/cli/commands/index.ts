@@ -6,16 +6,20 @@ import { registerDbMaintenance } from "./db-maintenance.js";
 import { registerFlags } from "./flags.js";
 import { registerMigrate } from "./migrate.js";
 import { registerPause } from "./pause.js";
+import { registerPrepareForReboot } from "./prepare-for-reboot.js";
 import { registerServe } from "./serve.js";
+import { registerTick } from "./tick.js";
 
 /** Every sub-command registers itself on the program; keep this list in the order `rap --help` shows them. */
 export const commands: Array<(program: Command) => void> = [
   registerServe,
   registerController,
   registerMigrate,
+  registerTick,
   registerCheck,
   registerAddJob,
   registerFlags,
   registerPause,
   registerDbMaintenance,
+  registerPrepareForReboot,
 ];

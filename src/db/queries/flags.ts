@@ -40,7 +40,7 @@ export async function setFlag(
   backend: string,
   id: string,
   value: string | null,
-  timestamp: number = Date.now() / 1000,
+  timestamp: number,
 ): Promise<FlagValue> {
   await db
     .insertInto("flags")

@@ -1,0 +1,109 @@
+/**
+ * The composition root of the controller: builds every service from the Config, in order (database, storage,
+ * status reader, create pipeline, image digests, tracing, scheduler, HTTP app), and releases them in reverse order.
+ * Nothing below src/app builds a service itself.
+ */
+import { availableParallelism } from "node:os";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { Config } from "../config/index.js";
+import { databaseFile, openDatabase } from "../db/index.js";
+import { SqliteStorage } from "../db/sqlite-storage.js";
+import { type Clock, systemClock } from "../domain/clock.js";
+import { buildApp } from "../http/app.js";
+import { type StatusReader, statusReader } from "../http/status/reader.js";
+import { StatusWorkers } from "../http/status/workers.js";
+import { jobCreator } from "../jobs/index.js";
+import type { Scheduler } from "../scheduler/scheduler.js";
+import { startTracing } from "../telemetry/tracing.js";
+import { createLogger } from "./logger.js";
+import { Releasers } from "./releasers.js";
+import { createScheduler } from "./scheduler.js";
+
+const MAX_STATUS_WORKERS = 4;
+
+export interface ControllerOptions {
+  clock?: Clock;
+  log?: Logger;
+  /** Worker threads for large rap/status answers (default: one per core, at most four; 0 for none). */
+  statusWorkers?: number;
+}
+
+export type ControllerState = "open" | "closing" | "closed";
+
+export interface Controller {
+  readonly config: Config;
+  readonly storage: SqliteStorage;
+  readonly scheduler: Scheduler;
+  readonly app: FastifyInstance;
+  readonly log: Logger;
+  readonly state: ControllerState;
+  /** Stops the scheduler, the HTTP app, the status workers, tracing and the database, newest first. */
+  close(): Promise<void>;
+}
+
+export async function openController(config: Config, options: ControllerOptions = {}): Promise<Controller> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.logLevel);
+  const releasers = new Releasers();
+  try {
+    const db = await openDatabase(config.database, { migrate: true });
+    const storage = new SqliteStorage(db);
+    releasers.add("database", () => storage.close());
+
+    const file = databaseFile(db);
+    const workerCount = options.statusWorkers ?? Math.min(MAX_STATUS_WORKERS, availableParallelism());
+    const reader: StatusReader = statusReader(
+      db,
+      file && workerCount > 0 ? new StatusWorkers(file, workerCount) : undefined,
+    );
+    releasers.add("status workers", () => reader.close());
+
+    const tracing = startTracing(config.telemetry, "controller", (error) =>
+      log.warn({ err: error }, "could not send spans"),
+    );
+    if (tracing)
+      releasers.add("tracing", () =>
+        tracing
+          .shutdown()
+          .catch((error: unknown) => log.warn({ err: error }, "could not send the last spans")),
+      );
+
+    const scheduler = createScheduler(config, storage, clock, log, tracing);
+    releasers.add("scheduler", () => scheduler.stop());
+
+    const app = await buildApp({
+      config,
+      storage,
+      statusReader: reader,
+      createJobs: jobCreator(storage, config, clock),
+      clock,
+      log,
+      tracer: tracing?.tracer("http"),
+    });
+    releasers.add("http", () => app.close());
+
+    let state: ControllerState = "open";
+    return {
+      config,
+      storage,
+      scheduler,
+      app,
+      log,
+      get state() {
+        return state;
+      },
+      async close() {
+        if (state !== "open") return;
+        state = "closing";
+        await releasers.releaseAll((name, error) =>
+          log.error({ err: error }, `error while closing the ${name}`),
+        );
+        state = "closed";
+      },
+    };
+  } catch (error) {
+    await releasers.releaseAll((name, again) => log.error({ err: again }, `error while closing the ${name}`));
+    throw error;
+  }
+}

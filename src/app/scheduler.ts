@@ -1,0 +1,35 @@
+import type { Logger } from "pino";
+import type { Config } from "../config/index.js";
+import type { Storage } from "../db/storage.js";
+import type { Clock } from "../domain/clock.js";
+import { createImageDigests } from "../registry/index.js";
+import { statusLog } from "../scheduler/log-observer.js";
+import { Scheduler } from "../scheduler/scheduler.js";
+import { jobSpans } from "../telemetry/job-spans.js";
+import type { Tracing } from "../telemetry/tracing.js";
+
+/** The scheduler with its image digests, status log and (when tracing is on) job spans. */
+export function createScheduler(
+  config: Config,
+  storage: Storage,
+  clock: Clock,
+  log: Logger,
+  tracing: Tracing | undefined,
+): Scheduler {
+  const { scheduler: settings } = config;
+  const digests = createImageDigests({
+    registry: settings.dockerRegistry,
+    enabled: settings.resolveImageDigests,
+    timeoutMs: settings.imageDigestTimeoutMs,
+    ttlMs: settings.imageDigestTtlMs,
+    log,
+  });
+  return new Scheduler({
+    storage,
+    config,
+    clock,
+    digests,
+    log,
+    observers: [statusLog(log), ...(tracing ? [jobSpans(tracing.tracer("jobs"), tracing.ids)] : [])],
+  });
+}
