@@ -120,14 +120,7 @@ export class DockerRuntime implements Runtime {
 
   async start(spec: ContainerSpec): Promise<void> {
     const container = this.docker.getContainer(spec.name);
-    const created = await this.call(`creating container ${spec.name}`, (abortSignal) =>
-      this.docker
-        .createContainer({ ...createOptions(spec, jobLabels(spec.labels)), name: spec.name, abortSignal })
-        .then(() => true)
-        .catch(onStatus([CONFLICT], false)),
-    ).catch((error) => {
-      throw statusOf(error.cause) === NOT_FOUND ? imageMissing(spec.image, error) : error;
-    });
+    const created = await this.create(spec.name, spec.image, createOptions(spec, jobLabels(spec.labels)));
     if (!created) {
       // It exists. Only a container whose start was interrupted (created, never started, no error) is ours to
       // finish; anything else is left exactly as it is.
@@ -236,11 +229,7 @@ export class DockerRuntime implements Runtime {
     // Not `os-job-…`: metrics and the ops scripts must not mistake a status check for a job.
     const name = `os-run-${randomBytes(6).toString("hex")}`;
     const container = this.docker.getContainer(name);
-    await this.call(`creating container ${name}`, (abortSignal) =>
-      this.docker.createContainer({ ...createOptions(spec, { "job-runner": "" }), name, abortSignal }),
-    ).catch((error) => {
-      throw statusOf(error.cause) === NOT_FOUND ? imageMissing(spec.image, error) : error;
-    });
+    await this.create(name, spec.image, createOptions(spec, { "job-runner": "" }));
     try {
       await this.call(`starting container ${name}`, (abortSignal) => container.start({ abortSignal }));
       const ended = await this.call(
@@ -257,6 +246,28 @@ export class DockerRuntime implements Runtime {
       return { exitCode: ended.StatusCode, stdout: text(1), stderr: text(2) };
     } finally {
       await this.remove(name);
+    }
+  }
+
+  /** Creates a container; false when one of that name exists already. A missing image is ImageUnavailableError. */
+  private async create(
+    name: string,
+    image: string,
+    options: Docker.ContainerCreateOptions,
+  ): Promise<boolean> {
+    try {
+      return await this.call(`creating container ${name}`, (abortSignal) =>
+        this.docker
+          .createContainer({ ...options, name, abortSignal })
+          .then(() => true)
+          .catch(onStatus([CONFLICT], false)),
+      );
+    } catch (error) {
+      const cause = error instanceof Error ? error.cause : undefined;
+      if (statusOf(cause) === NOT_FOUND && String((cause as Error).message).includes("No such image")) {
+        throw new ImageUnavailableError(`Docker image ${image} is not available on this backend`, { cause });
+      }
+      throw error;
     }
   }
 
@@ -387,10 +398,6 @@ export class DockerRuntime implements Runtime {
       clearTimeout(timer);
     }
   }
-}
-
-function imageMissing(image: string, cause: unknown): ImageUnavailableError {
-  return new ImageUnavailableError(`Docker image ${image} is not available on this backend`, { cause });
 }
 
 function neverStarted(info: Docker.ContainerInspectInfo): boolean {
