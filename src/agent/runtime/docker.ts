@@ -229,7 +229,7 @@ export class DockerRuntime implements Runtime {
     // Not `os-job-…`: metrics and the ops scripts must not mistake a status check for a job.
     const name = `os-run-${randomBytes(6).toString("hex")}`;
     const container = this.docker.getContainer(name);
-    await this.create(name, spec.image, createOptions(spec, { "job-runner": "" }));
+    await this.create(name, spec.image, createOptions(spec, { "job-runner": "", ...spec.labels }));
     try {
       await this.call(`starting container ${name}`, (abortSignal) => container.start({ abortSignal }));
       const ended = await this.call(

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -71,6 +71,21 @@ describe("LocalRuntime", () => {
     } finally {
       delete process.env.RAP_AGENT_ONLY_SECRET;
     }
+  });
+
+  it("finishes an interrupted start: state without a process reads as absent and start runs the job", async () => {
+    const rt = create();
+    const job = jobSpec(image, fixtures, { code: "open('ran.txt', 'w').write('yes')" });
+    // What an agent that died between recording the container and starting its process leaves behind.
+    mkdirSync(join(stateDir, job.name));
+    writeFileSync(
+      join(stateDir, job.name, "spec.json"),
+      JSON.stringify({ name: job.name, image, command: "false" }),
+    );
+    expect(await rt.inspect(job.name)).toBeNull();
+    await rt.start(job);
+    expect((await waitForExit(rt, job.name)).exitCode).toBe(0);
+    expect(readFileSync(join(job.volumeDir, "ran.txt"), "utf8")).toBe("yes");
   });
 
   it("reads a job whose process vanished without an exit record as ended with an unknown exit code", async () => {
