@@ -4,6 +4,7 @@
  * missing requirement fails the run instead of skipping silently.
  */
 import { existsSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,4 +51,50 @@ export function requires(req: Requirement): boolean {
   }
   console.warn(`skipping: ${req.reason}`);
   return false;
+}
+
+/** The image the Docker tests run (built locally by scripts/build-test-images.sh, never pulled). */
+export const testImage = "ghcr.io/opensafely-core/python:v2";
+export const dockerSocket = "/var/run/docker.sock";
+
+/** One GET to the Docker Engine API over its socket: the status code, or null when nothing answers. */
+function dockerGet(path: string): Promise<number | null> {
+  return new Promise((resolveStatus) => {
+    const request = httpRequest(
+      { socketPath: dockerSocket, path, method: "GET", timeout: 5000 },
+      (response) => {
+        response.resume();
+        resolveStatus(response.statusCode ?? null);
+      },
+    );
+    request.on("timeout", () => request.destroy());
+    request.on("error", () => resolveStatus(null));
+    request.end();
+  });
+}
+
+/** A Docker engine answering on the socket, with the locally built test images. Async: use top-level await. */
+export async function dockerRequirement(): Promise<Requirement> {
+  if ((await dockerGet("/_ping")) !== 200) {
+    return { available: false, reason: `no Docker engine answers on ${dockerSocket} (start dockerd)` };
+  }
+  if ((await dockerGet(`/images/${encodeURIComponent(testImage)}/json`)) !== 200) {
+    return {
+      available: false,
+      reason: `the Docker test image ${testImage} is missing (run scripts/build-test-images.sh)`,
+    };
+  }
+  return { available: true, reason: "" };
+}
+
+/** Debian's `docker-registry` (the distribution registry), for pull-by-digest tests against a loopback registry. */
+export const dockerRegistryBinary = "/usr/bin/docker-registry";
+
+export async function dockerRegistryRequirement(): Promise<Requirement> {
+  const docker = await dockerRequirement();
+  if (!docker.available) return docker;
+  return {
+    available: existsSync(dockerRegistryBinary),
+    reason: `${dockerRegistryBinary} is missing (apt-get install docker-registry)`,
+  };
 }

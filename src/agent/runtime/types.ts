@@ -8,7 +8,9 @@
  * - A "container" is named (`os-job-{job id}` for jobs) and outlives the agent process: after an agent restart,
  *   `inspect` must still tell whether it is running or how it ended. State lives in the runtime (Docker) or on
  *   disk (local), never only in memory.
- * - `start` is idempotent: a container of that name that already exists (running or exited) is left alone.
+ * - `start` is idempotent: a container of that name that already exists (running or exited) is left alone. One
+ *   whose start was interrupted (created, never started, no error: the agent died in between) reads as absent in
+ *   `inspect`, and the next `start` completes it.
  * - `kill`, `remove` and `inspect` of a missing container are not errors (`inspect` answers null).
  * - Environment values never appear on a command line or in a process title; `inspect().metadata` is what the
  *   reference stores as `container_metadata` (Docker's inspect document; for local, an equivalent) and the caller
@@ -118,4 +120,9 @@ export class RuntimeTimeoutError extends RuntimeError {
 
 export class ImageUnavailableError extends RuntimeError {
   override readonly code = "IMAGE_UNAVAILABLE";
+}
+
+/** The daemon ran out of disk space (the reference's DockerDiskSpaceError): an operator problem, not the job's. */
+export class RuntimeDiskSpaceError extends RuntimeError {
+  override readonly code = "RUNTIME_DISK_SPACE";
 }

@@ -1,0 +1,503 @@
+/**
+ * The Docker runtime: one container per job through the Docker Engine API over the daemon's socket (dockerode),
+ * never the docker CLI. Containers are created exactly as the reference's `docker run` line makes them
+ * (reference/agent.md §3.4): tini as PID 1, the `local` log driver with bounded segments, every capability dropped,
+ * no new privileges, HOME=/tmp, the job's volume bind-mounted at /workspace, and no network unless the job may
+ * reach the database. Environment values travel in the create request's body, never on a command line.
+ *
+ * Every call has a timeout (RuntimeTimeoutError); missing containers are answers, not errors (see types.ts).
+ */
+import { randomBytes } from "node:crypto";
+import Docker from "dockerode";
+import { parseImageRef } from "./image-ref.js";
+import { parseMemoryLimit } from "./memory.js";
+import {
+  type ContainerSpec,
+  type ContainerState,
+  type ContainerStats,
+  ImageUnavailableError,
+  type OneOffResult,
+  type Runtime,
+  RuntimeDiskSpaceError,
+  RuntimeError,
+  RuntimeTimeoutError,
+} from "./types.js";
+
+export interface DockerRuntimeOptions {
+  /** The daemon's Unix socket. Default /var/run/docker.sock (see `socketPathFromDockerHost`). */
+  socketPath?: string;
+  /** `DOCKER_REGISTRY`: the registry prefix job images carry. Default `ghcr.io/opensafely-core`. */
+  registry?: string;
+  /** `DOCKER_PROXY`: the pull-through proxy that replaces the registry prefix when pulling. */
+  proxy?: string;
+  /** `IMAGE_PULL_TIMEOUT` in ms, per pull attempt. Default 1,200 s. */
+  pullTimeoutMs?: number;
+  /** Timeout of every other API call. Default 30 s. */
+  callTimeoutMs?: number;
+}
+
+export const JOB_CONTAINER_PREFIX = "os-job-";
+const DEFAULT_SOCKET = "/var/run/docker.sock";
+const PULL_ATTEMPTS = 3;
+const PULL_RETRY_DELAY_MS = 1000;
+const LOG_TAIL_LINES = 100_000;
+/** RFC 5737 TEST-NET-1: Docker's embedded DNS forwards here and gets nothing, so job code cannot resolve names. */
+const BLACKHOLE_DNS = "192.0.2.0";
+
+/** The socket path named by a `DOCKER_HOST` value (`unix:///run/docker.sock`); only Unix sockets are supported. */
+export function socketPathFromDockerHost(dockerHost: string | undefined): string {
+  if (!dockerHost) return DEFAULT_SOCKET;
+  if (dockerHost.startsWith("unix://")) return dockerHost.slice("unix://".length);
+  throw new RuntimeError(`DOCKER_HOST ${dockerHost} is not supported: only unix:// sockets are`);
+}
+
+/** An API error's HTTP status, when the daemon answered one. */
+function statusOf(error: unknown): number | undefined {
+  return typeof error === "object" && error !== null && "statusCode" in error
+    ? (error as { statusCode?: number }).statusCode
+    : undefined;
+}
+
+/** For `.catch(...)`: answers `value` for the listed statuses and rethrows anything else. */
+function onStatus<T>(statuses: readonly number[], value: T): (error: unknown) => T {
+  return (error) => {
+    const status = statusOf(error);
+    if (status !== undefined && statuses.includes(status)) return value;
+    throw error;
+  };
+}
+
+const NOT_FOUND = 404;
+const CONFLICT = 409;
+const NOT_MODIFIED = 304;
+
+export class DockerRuntime implements Runtime {
+  readonly kind = "docker" as const;
+  private readonly docker: Docker;
+  private readonly registry: string;
+  private readonly proxy: string;
+  private readonly pullTimeoutMs: number;
+  private readonly callTimeoutMs: number;
+
+  constructor(options: DockerRuntimeOptions = {}) {
+    // An explicit socket path keeps docker-modem from reading DOCKER_HOST or DOCKER_CERT_PATH itself.
+    this.docker = new Docker({ socketPath: options.socketPath ?? DEFAULT_SOCKET });
+    this.registry = options.registry ?? "ghcr.io/opensafely-core";
+    this.proxy = options.proxy ?? "docker-proxy.opensafely.org/opensafely-core";
+    this.pullTimeoutMs = options.pullTimeoutMs ?? 1_200_000;
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+  }
+
+  /** True when the daemon answers a ping within the call timeout. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.call("pinging the daemon", () => this.docker.ping());
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async ensureImage(image: string, sha: string | null): Promise<string> {
+    if (sha === null) {
+      if (!(await this.inspectImage(image)))
+        throw new ImageUnavailableError(`Docker image ${image} is not available on this backend`);
+      return image;
+    }
+    const local = await this.localImageWithDigest(sha);
+    if (local) return local;
+    const proxyRepository = this.proxyRepository(image);
+    await this.pull(proxyRepository, sha, image);
+    const pulled = `${proxyRepository}@${sha}`;
+    await this.tagIfNewer(pulled, image);
+    return pulled;
+  }
+
+  async imageLabels(reference: string): Promise<Record<string, string>> {
+    const info = await this.inspectImage(reference);
+    return info?.Config?.Labels ?? {};
+  }
+
+  async start(spec: ContainerSpec): Promise<void> {
+    const container = this.docker.getContainer(spec.name);
+    const created = await this.create(spec.name, spec.image, createOptions(spec, jobLabels(spec.labels)));
+    if (!created) {
+      // It exists. Only a container whose start was interrupted (created, never started, no error) is ours to
+      // finish; anything else is left exactly as it is.
+      const info = await this.inspectRaw(spec.name);
+      if (!info || !neverStarted(info)) return;
+    }
+    await this.call(`starting container ${spec.name}`, (abortSignal) =>
+      container.start({ abortSignal }).catch(onStatus([NOT_MODIFIED], undefined)),
+    );
+  }
+
+  async inspect(name: string): Promise<ContainerState | null> {
+    const info = await this.inspectRaw(name);
+    // A container that was created but never started is not yet a job that ran: `start` will complete it.
+    if (!info || neverStarted(info)) return null;
+    const state = info.State;
+    const running = state.Running || state.Paused || state.Restarting;
+    return {
+      running,
+      exitCode: running ? null : state.ExitCode,
+      oomKilled: state.OOMKilled,
+      startedAtNs: parseDockerTimestampNs(state.StartedAt),
+      finishedAtNs: running ? null : parseDockerTimestampNs(state.FinishedAt),
+      imageId: info.Image || null,
+      memoryLimitBytes: info.HostConfig?.Memory ?? 0,
+      metadata: info as unknown as Record<string, unknown>,
+    };
+  }
+
+  async logs(name: string): Promise<string> {
+    const raw = await this.call(`reading the logs of container ${name}`, (abortSignal) =>
+      this.docker
+        .getContainer(name)
+        .logs({
+          stdout: true,
+          stderr: true,
+          timestamps: true,
+          tail: LOG_TAIL_LINES,
+          follow: false,
+          abortSignal,
+        })
+        .catch(onStatus([NOT_FOUND], Buffer.alloc(0))),
+    );
+    return Buffer.concat(demultiplex(raw).map((frame) => frame.data)).toString("utf8");
+  }
+
+  async kill(name: string): Promise<void> {
+    await this.call(`killing container ${name}`, (abortSignal) =>
+      this.docker
+        .getContainer(name)
+        .kill({ abortSignal })
+        .catch(onStatus([NOT_FOUND, CONFLICT], undefined)),
+    );
+  }
+
+  async remove(name: string): Promise<void> {
+    // 409: a removal already in progress.
+    await this.call(`removing container ${name}`, (abortSignal) =>
+      this.docker
+        .getContainer(name)
+        .remove({ force: true, abortSignal })
+        .catch(onStatus([NOT_FOUND, CONFLICT], undefined)),
+    );
+  }
+
+  async stats(): Promise<ContainerStats[]> {
+    const listed = await this.call("listing job containers", (abortSignal) =>
+      this.docker.listContainers({
+        filters: { name: [JOB_CONTAINER_PREFIX], status: ["running"] },
+        abortSignal,
+      }),
+    );
+    const jobs = listed.flatMap((entry) => {
+      const name = entry.Names.map((n) => n.replace(/^\//, "")).find((n) =>
+        n.startsWith(JOB_CONTAINER_PREFIX),
+      );
+      return name ? [{ name, id: entry.Id, created: entry.Created }] : [];
+    });
+    const samples = await Promise.all(
+      jobs.map(async (job) => {
+        // Not streamed: the daemon takes two samples a moment apart, so precpu_stats is filled and the CPU share
+        // is a rate, as `docker stats` shows it. A container that stops meanwhile is simply left out.
+        const sample = await this.call(`reading stats of container ${job.name}`, (abortSignal) =>
+          this.docker
+            .getContainer(job.id)
+            .stats({ stream: false, abortSignal } as { stream: false })
+            .catch(onStatus([NOT_FOUND, CONFLICT], null)),
+        );
+        if (!sample) return [];
+        const stats: ContainerStats = {
+          jobId: job.name.slice(JOB_CONTAINER_PREFIX.length),
+          containerId: job.id,
+          cpuPercent: cpuPercent(sample),
+          memoryBytes: memoryUsage(sample),
+          createdAt: job.created,
+        };
+        return [stats];
+      }),
+    );
+    return samples.flat();
+  }
+
+  async runToCompletion(
+    spec: Omit<ContainerSpec, "volumeDir" | "name"> & { timeoutMs: number },
+  ): Promise<OneOffResult> {
+    // Not `os-job-…`: metrics and the ops scripts must not mistake a status check for a job.
+    const name = `os-run-${randomBytes(6).toString("hex")}`;
+    const container = this.docker.getContainer(name);
+    await this.create(name, spec.image, createOptions(spec, { "job-runner": "", ...spec.labels }));
+    try {
+      await this.call(`starting container ${name}`, (abortSignal) => container.start({ abortSignal }));
+      const ended = await this.call(
+        `running ${spec.image}`,
+        (abortSignal) => container.wait({ abortSignal }) as Promise<{ StatusCode: number }>,
+        spec.timeoutMs,
+      );
+      const raw = await this.call(`reading the logs of container ${name}`, (abortSignal) =>
+        container.logs({ stdout: true, stderr: true, follow: false, abortSignal }),
+      );
+      const frames = demultiplex(raw);
+      const text = (stream: 1 | 2) =>
+        Buffer.concat(frames.filter((f) => f.stream === stream).map((f) => f.data)).toString("utf8");
+      return { exitCode: ended.StatusCode, stdout: text(1), stderr: text(2) };
+    } finally {
+      await this.remove(name);
+    }
+  }
+
+  /** Creates a container; false when one of that name exists already. A missing image is ImageUnavailableError. */
+  private async create(
+    name: string,
+    image: string,
+    options: Docker.ContainerCreateOptions,
+  ): Promise<boolean> {
+    try {
+      return await this.call(`creating container ${name}`, (abortSignal) =>
+        this.docker
+          .createContainer({ ...options, name, abortSignal })
+          .then(() => true)
+          .catch(onStatus([CONFLICT], false)),
+      );
+    } catch (error) {
+      const cause = error instanceof Error ? error.cause : undefined;
+      if (statusOf(cause) === NOT_FOUND && String((cause as Error).message).includes("No such image")) {
+        throw new ImageUnavailableError(`Docker image ${image} is not available on this backend`, { cause });
+      }
+      throw error;
+    }
+  }
+
+  private inspectRaw(name: string): Promise<Docker.ContainerInspectInfo | null> {
+    return this.call(`inspecting container ${name}`, (abortSignal) =>
+      this.docker
+        .getContainer(name)
+        .inspect({ abortSignal })
+        .catch(onStatus([NOT_FOUND], null)),
+    );
+  }
+
+  private inspectImage(reference: string): Promise<Docker.ImageInspectInfo | null> {
+    // dockerode's image inspect takes no abort signal: the timeout still bounds the wait.
+    return this.call(`inspecting image ${reference}`, () =>
+      this.docker
+        .getImage(reference)
+        .inspect()
+        .catch(onStatus([NOT_FOUND], null)),
+    );
+  }
+
+  /**
+   * A local image with this digest: a manifest digest in any repository's RepoDigests (content-addressed, so any
+   * repository holding it holds the same image), or the image id itself. Answers a reference that runs it.
+   */
+  private async localImageWithDigest(sha: string): Promise<string | null> {
+    const images = await this.call("listing images", (abortSignal) =>
+      this.docker.listImages({ digests: true, abortSignal }),
+    );
+    for (const image of images) {
+      const byDigest = (image.RepoDigests ?? []).find((d) => d.endsWith(`@${sha}`));
+      if (byDigest) return byDigest;
+      if (image.Id === sha) return sha;
+    }
+    return null;
+  }
+
+  /** `ghcr.io/opensafely-core/ehrql:v1` → `{proxy}/ehrql` (the reference's prefix replacement). */
+  private proxyRepository(image: string): string {
+    const { repository } = parseImageRef(image);
+    if (!repository.startsWith(`${this.registry}/`)) {
+      throw new ImageUnavailableError(
+        `Docker image ${image} is not available on this backend: only images from ${this.registry} can be pulled`,
+      );
+    }
+    return this.proxy + repository.slice(this.registry.length);
+  }
+
+  /** Pulls `{repository}@{sha}`: up to three attempts a second apart; a timeout is not retried. */
+  private async pull(repository: string, sha: string, image: string): Promise<void> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= PULL_ATTEMPTS; attempt++) {
+      try {
+        await this.call(
+          `pulling ${repository}@${sha}`,
+          (abortSignal) => this.pullOnce(repository, sha, abortSignal),
+          this.pullTimeoutMs,
+        );
+        return;
+      } catch (error) {
+        if (error instanceof RuntimeTimeoutError) throw error;
+        lastError = error;
+        if (attempt < PULL_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, PULL_RETRY_DELAY_MS));
+      }
+    }
+    const reason = lastError instanceof Error ? lastError.message : String(lastError);
+    throw new ImageUnavailableError(
+      `Docker image ${image} (${sha}) is not available on this backend and could not be pulled from ${repository}: ${reason}`,
+      { cause: lastError },
+    );
+  }
+
+  private async pullOnce(repository: string, sha: string, abortSignal: AbortSignal): Promise<void> {
+    const stream = await this.docker.createImage({ fromImage: repository, tag: sha, abortSignal });
+    const events = await new Promise<Array<{ error?: string }>>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) =>
+        error ? reject(error) : resolve(output),
+      );
+    });
+    // The daemon reports a failed pull inside the stream, after a 200 answer.
+    const failed = events.find((event) => event.error);
+    if (failed) throw new RuntimeError(failed.error);
+  }
+
+  /**
+   * Points the human-friendly tag (`ghcr.io/opensafely-core/ehrql:v1`) at a freshly pulled image when the tag is
+   * missing or names an older image, as the reference does; a tag never moves back to an older image.
+   */
+  private async tagIfNewer(pulled: string, image: string): Promise<void> {
+    const { repository, tag } = parseImageRef(image);
+    if (tag === null) return;
+    const created = async (reference: string) => {
+      const info = await this.inspectImage(reference);
+      return info ? (parseDockerTimestampNs(info.Created) ?? 0) : null;
+    };
+    const [pulledAt, taggedAt] = await Promise.all([created(pulled), created(image)]);
+    if (pulledAt === null || (taggedAt !== null && taggedAt >= pulledAt)) return;
+    await this.call(`tagging ${pulled} as ${image}`, (abortSignal) =>
+      this.docker.getImage(pulled).tag({ repo: repository, tag, abortSignal }),
+    );
+  }
+
+  /** Runs one API call under a timeout, aborting the request when it fires, and words any failure. */
+  private async call<T>(
+    what: string,
+    run: (signal: AbortSignal) => Promise<T>,
+    timeoutMs = this.callTimeoutMs,
+  ) {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new RuntimeTimeoutError(`docker timed out after ${timeoutMs / 1000}s ${what}`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([run(controller.signal), timeout]);
+    } catch (error) {
+      if (error instanceof RuntimeError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      if (message.includes("no space left on device")) {
+        throw new RuntimeDiskSpaceError(`docker ran out of disk space ${what}: ${message}`, { cause: error });
+      }
+      throw new RuntimeError(`docker failed ${what}: ${message}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function neverStarted(info: Docker.ContainerInspectInfo): boolean {
+  return info.State.Status === "created" && !info.State.Error;
+}
+
+function jobLabels(extra: Readonly<Record<string, string>>): Record<string, string> {
+  // Ops scripts filter on `jobrunner-local`; `job-runner` marks everything the agent made.
+  return { "job-runner": "", "jobrunner-local": "", ...extra };
+}
+
+type CreateSpec = Omit<ContainerSpec, "volumeDir" | "name" | "labels"> & { volumeDir?: string };
+
+/** The create request equivalent to the reference's `docker run` flags (reference/agent.md §3.4). */
+function createOptions(spec: CreateSpec, labels: Record<string, string>): Docker.ContainerCreateOptions {
+  const hostConfig: Docker.HostConfig = {
+    Init: true,
+    LogConfig: { Type: "local", Config: { "max-file": "200", "max-size": "20m", compress: "true" } },
+    CapDrop: ["ALL"],
+    SecurityOpt: ["no-new-privileges"],
+    NetworkMode: "default",
+  };
+  if (spec.cpuCount !== null) hostConfig.NanoCpus = Math.round(spec.cpuCount * 1e9);
+  if (spec.memoryLimit !== null) hostConfig.Memory = parseMemoryLimit(spec.memoryLimit);
+  if (spec.volumeDir !== undefined) {
+    hostConfig.Mounts = [{ Type: "bind", Source: spec.volumeDir, Target: "/workspace" }];
+  }
+  const network = spec.network;
+  if (network.kind === "none") hostConfig.NetworkMode = "none";
+  if (network.kind === "database") {
+    hostConfig.NetworkMode = network.network;
+    hostConfig.Dns = [BLACKHOLE_DNS];
+    hostConfig.ExtraHosts = network.extraHosts.map(({ host, ip }) => `${host}:${ip}`);
+  }
+  const options: Docker.ContainerCreateOptions = {
+    Image: spec.image,
+    Cmd: [...spec.args],
+    Env: ["HOME=/tmp", ...Object.entries(spec.env).map(([key, value]) => `${key}=${value}`)],
+    Labels: labels,
+    HostConfig: hostConfig,
+  };
+  if (spec.volumeDir !== undefined) options.WorkingDir = "/workspace";
+  if (spec.user !== null) options.User = spec.user;
+  return options;
+}
+
+export interface LogFrame {
+  /** 1 stdout, 2 stderr (0 stdin never occurs in logs). */
+  stream: number;
+  data: Buffer;
+}
+
+/**
+ * Splits Docker's multiplexed stream (a container without a TTY): frames of an 8-byte header — stream type, three
+ * zero bytes, big-endian payload length — and the payload, in the order the daemon recorded them. A truncated last
+ * frame keeps what arrived.
+ */
+export function demultiplex(raw: Buffer): LogFrame[] {
+  const frames: LogFrame[] = [];
+  let offset = 0;
+  while (offset + 8 <= raw.length) {
+    const stream = raw.readUInt8(offset);
+    const length = raw.readUInt32BE(offset + 4);
+    const start = offset + 8;
+    frames.push({ stream, data: raw.subarray(start, Math.min(start + length, raw.length)) });
+    offset = start + length;
+  }
+  return frames;
+}
+
+/**
+ * Unix nanoseconds of a Docker timestamp (RFC 3339 with 0–9 fraction digits, `Z` or an offset), or null for the
+ * zero time Docker reports for "never" (`0001-01-01T00:00:00Z`) and anything unparseable. The reference's parser
+ * fails on 7- and 8-digit fractions (§3.13); this one does not. Precision is that of a double (~0.25 µs today).
+ */
+export function parseDockerTimestampNs(text: string | undefined): number | null {
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(text ?? "");
+  if (!match) return null;
+  const seconds = Date.parse(`${match[1]}${match[3]}`);
+  if (Number.isNaN(seconds) || seconds <= 0) return null;
+  const fraction = Number((match[2] ?? "").padEnd(9, "0"));
+  return seconds * 1e6 + fraction;
+}
+
+/** CPU share as `docker stats` computes it: the container's CPU time over the host's, times the CPUs (100 = one). */
+function cpuPercent(sample: Docker.ContainerStats): number {
+  const cpu = sample.cpu_stats;
+  const previous = sample.precpu_stats;
+  const cpuDelta = cpu.cpu_usage.total_usage - (previous?.cpu_usage?.total_usage ?? 0);
+  const systemDelta = (cpu.system_cpu_usage ?? 0) - (previous?.system_cpu_usage ?? 0);
+  const cpus = cpu.online_cpus || cpu.cpu_usage.percpu_usage?.length || 1;
+  if (cpuDelta <= 0 || systemDelta <= 0) return 0;
+  return (cpuDelta / systemDelta) * cpus * 100;
+}
+
+/** Memory in use without the page cache that can be dropped, as `docker stats` shows it (cgroup v1 and v2). */
+function memoryUsage(sample: Docker.ContainerStats): number {
+  const memory = sample.memory_stats;
+  const usage = memory.usage ?? 0;
+  const stats = (memory.stats ?? {}) as Partial<Record<string, number>>;
+  const inactive = stats.total_inactive_file ?? stats.inactive_file ?? 0;
+  return inactive < usage ? usage - inactive : usage;
+}

@@ -1,0 +1,445 @@
+/**
+ * The local runtime (`EXECUTOR=local`): each job is a host process, for development and for machines without
+ * Docker. **No isolation at all**: the job runs as the agent's user, can read and write anything that user can,
+ * and has the host's network. Memory and CPU limits cannot be enforced (they are accepted and ignored, and
+ * `memoryLimitBytes` reads 0), the user and network settings are ignored, and image digests are not checked.
+ *
+ * An image maps to a host command by its short name (`ghcr.io/opensafely-core/python:v2` → `python` →
+ * `python3`); the job's arguments follow the command, as they follow the image's entrypoint in Docker. The job
+ * runs in its volume directory, with only its own environment plus PATH and a private HOME: never the agent's.
+ *
+ * State survives an agent restart: `{stateDir}/{name}/` holds spec.json (what was started), pid.json (written once
+ * the process runs), exit.json (written by the watcher in local-wrapper.ts when it ends) and log.txt. Environment
+ * values are not written there.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { constants as osConstants } from "node:os";
+import { join } from "node:path";
+import { imageShortName } from "./image-ref.js";
+import { WRAPPER_SOURCE } from "./local-wrapper.js";
+import {
+  type ContainerSpec,
+  type ContainerState,
+  type ContainerStats,
+  ImageUnavailableError,
+  type OneOffResult,
+  type Runtime,
+  RuntimeError,
+  RuntimeTimeoutError,
+} from "./types.js";
+
+export interface LocalRuntimeOptions {
+  /** Where per-container state lives; must outlive the agent process. */
+  stateDir: string;
+  /** Image short name → host command, over the defaults (`python` → `python3`, `r` → `Rscript`). */
+  commands?: Readonly<Record<string, string>>;
+  /** PATH for job processes. Default: Docker's default PATH. */
+  path?: string;
+  /** How long to wait for a job process to start, and for a killed one to go. Default 30 s. */
+  callTimeoutMs?: number;
+}
+
+export const DEFAULT_LOCAL_COMMANDS: Readonly<Record<string, string>> = { python: "python3", r: "Rscript" };
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const JOB_PREFIX = "os-job-";
+const LOG_TAIL_LINES = 100_000;
+/** Linux's USER_HZ and page size on every platform Node supports there; /proc reports in these units. */
+const CLOCK_TICKS_PER_SECOND = 100;
+const PAGE_BYTES = 4096;
+const POLL_MS = 20;
+
+interface SpecFile {
+  name: string;
+  image: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  labels: Record<string, string>;
+  envNames: string[];
+  createdAtNs: string;
+}
+
+interface PidFile {
+  pid: number;
+  wrapperPid: number;
+  startedAtNs: string;
+  /** Field 22 of /proc/{pid}/stat when the process started, to tell it from a later process with the same pid. */
+  processStart: string | null;
+}
+
+interface ExitFile {
+  exitCode: number;
+  finishedAtNs: string;
+}
+
+interface ProcSample {
+  pgrp: number;
+  cpuTicks: number;
+  rssPages: number;
+}
+
+export class LocalRuntime implements Runtime {
+  readonly kind = "local" as const;
+  private readonly stateDir: string;
+  private readonly commands: Readonly<Record<string, string>>;
+  private readonly path: string;
+  private readonly callTimeoutMs: number;
+  /** The previous CPU reading per job process, so `stats` reports a rate since the last call. */
+  private readonly lastCpu = new Map<number, { ticks: number; atMs: number }>();
+
+  constructor(options: LocalRuntimeOptions) {
+    this.stateDir = options.stateDir;
+    this.commands = { ...DEFAULT_LOCAL_COMMANDS, ...options.commands };
+    this.path = options.path ?? DEFAULT_PATH;
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+  }
+
+  async ensureImage(image: string, _sha: string | null): Promise<string> {
+    this.commandFor(image);
+    return image;
+  }
+
+  async imageLabels(_reference: string): Promise<Record<string, string>> {
+    return {};
+  }
+
+  async start(spec: ContainerSpec): Promise<void> {
+    const command = this.commandFor(spec.image);
+    const dir = this.containerDir(spec.name);
+    const existing = await this.readState(spec.name);
+    if (existing && (existing.pid || existing.exit)) return;
+    // An interrupted start (the agent died before the process ran) is started again from scratch.
+    if (existing) await rm(dir, { recursive: true, force: true });
+
+    const staging = join(this.stateDir, `.${spec.name}.${randomBytes(4).toString("hex")}`);
+    await mkdir(join(staging, "home"), { recursive: true });
+    const file: SpecFile = {
+      name: spec.name,
+      image: spec.image,
+      command,
+      args: [...spec.args],
+      cwd: spec.volumeDir,
+      labels: { "job-runner": "", "jobrunner-local": "", ...spec.labels },
+      envNames: Object.keys(spec.env),
+      createdAtNs: String(BigInt(Date.now()) * 1_000_000n),
+    };
+    await writeFile(join(staging, "spec.json"), JSON.stringify(file));
+    try {
+      await rename(staging, dir);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      // Another start of the same name got there first: the contract makes this a no-op.
+      if (isErrno(error, "EEXIST") || isErrno(error, "ENOTEMPTY")) return;
+      throw error;
+    }
+
+    const watcher = spawn(process.execPath, ["-e", WRAPPER_SOURCE, dir], {
+      detached: true,
+      stdio: ["ignore", "pipe", "ignore"],
+      env: this.jobEnv(spec.env, join(dir, "home")),
+    });
+    let answer: string;
+    try {
+      answer = await this.withTimeout(`starting ${spec.name}`, firstLine(watcher.stdout));
+    } finally {
+      watcher.stdout.destroy();
+      watcher.unref();
+    }
+    // "ended": the command could not be started, which exit.json records like any other ending.
+    if (answer !== "started" && answer !== "ended") {
+      throw new RuntimeError(`the local runtime could not start ${spec.name}: its watcher process failed`);
+    }
+  }
+
+  async inspect(name: string): Promise<ContainerState | null> {
+    const state = await this.readState(name);
+    if (!state || (!state.pid && !state.exit)) return null;
+    const { spec, pid, exit } = state;
+    const running = !exit && pid !== null && (await isAlive(pid));
+    const startedAtNs = pid ? Number(pid.startedAtNs) : null;
+    const finishedAtNs = exit ? Number(exit.finishedAtNs) : null;
+    const exitCode = exit?.exitCode ?? null;
+    const metadata = {
+      Id: name,
+      Name: `/${name}`,
+      Created: rfc3339(Number(spec.createdAtNs)),
+      Path: spec.command,
+      Args: spec.args,
+      Config: {
+        Image: spec.image,
+        Cmd: spec.args,
+        // Values are not kept on disk; the names show what the job was given.
+        Env: spec.envNames.map((key) => `${key}=`),
+        Labels: spec.labels,
+        WorkingDir: spec.cwd,
+      },
+      State: {
+        Status: running ? "running" : "exited",
+        Running: running,
+        OOMKilled: false,
+        Pid: running ? pid?.pid : 0,
+        ExitCode: exitCode,
+        StartedAt: startedAtNs === null ? null : rfc3339(startedAtNs),
+        FinishedAt: finishedAtNs === null ? null : rfc3339(finishedAtNs),
+      },
+      HostConfig: {},
+      Runtime: "local",
+    };
+    return {
+      running,
+      exitCode: running ? null : exitCode,
+      oomKilled: false,
+      startedAtNs,
+      finishedAtNs: running ? null : finishedAtNs,
+      imageId: null,
+      memoryLimitBytes: 0,
+      metadata,
+    };
+  }
+
+  async logs(name: string): Promise<string> {
+    const text = await readFile(join(this.containerDir(name), "log.txt"), "utf8").catch(orIfMissing(""));
+    const lines = text.split(/(?<=\n)/);
+    return lines.length > LOG_TAIL_LINES ? lines.slice(-LOG_TAIL_LINES).join("") : text;
+  }
+
+  async kill(name: string): Promise<void> {
+    const state = await this.readState(name);
+    if (!state?.pid || state.exit || !(await isAlive(state.pid))) return;
+    killGroup(state.pid.pid);
+  }
+
+  async remove(name: string): Promise<void> {
+    const state = await this.readState(name);
+    if (!state) return;
+    if (state.pid && !state.exit && (await isAlive(state.pid))) {
+      killGroup(state.pid.pid);
+      // Let the watcher record the end and exit before its directory goes, so it cannot write into a new
+      // container of the same name.
+      const watcher = state.pid.wrapperPid;
+      if (!(await waitUntil(() => !pidExists(watcher), this.callTimeoutMs))) {
+        throw new RuntimeTimeoutError(
+          `local runtime timed out after ${this.callTimeoutMs / 1000}s removing ${name}`,
+        );
+      }
+    }
+    await rm(this.containerDir(name), { recursive: true, force: true });
+  }
+
+  async stats(): Promise<ContainerStats[]> {
+    const names = (await readdir(this.stateDir).catch(orIfMissing([] as string[]))).filter((n) =>
+      n.startsWith(JOB_PREFIX),
+    );
+    const running: Array<{ name: string; spec: SpecFile; pid: PidFile }> = [];
+    for (const name of names) {
+      const state = await this.readState(name);
+      if (state?.pid && !state.exit && (await isAlive(state.pid))) {
+        running.push({ name, spec: state.spec, pid: state.pid });
+      }
+    }
+    if (running.length === 0) return [];
+    const processes = await readAllProcesses();
+    const nowMs = Date.now();
+    return running.map(({ name, spec, pid }) => {
+      const group = processes.filter((p) => p.pgrp === pid.pid);
+      const ticks = group.reduce((sum, p) => sum + p.cpuTicks, 0);
+      const previous = this.lastCpu.get(pid.pid) ?? { ticks: 0, atMs: Number(pid.startedAtNs) / 1e6 };
+      this.lastCpu.set(pid.pid, { ticks, atMs: nowMs });
+      const elapsedS = (nowMs - previous.atMs) / 1000;
+      const cpuS = (ticks - previous.ticks) / CLOCK_TICKS_PER_SECOND;
+      return {
+        jobId: name.slice(JOB_PREFIX.length),
+        containerId: name,
+        cpuPercent: elapsedS > 0 ? Math.max(0, (cpuS / elapsedS) * 100) : 0,
+        memoryBytes: group.reduce((sum, p) => sum + p.rssPages, 0) * PAGE_BYTES,
+        createdAt: Math.floor(Number(spec.createdAtNs) / 1e9),
+      };
+    });
+  }
+
+  async runToCompletion(
+    spec: Omit<ContainerSpec, "volumeDir" | "name"> & { timeoutMs: number },
+  ): Promise<OneOffResult> {
+    const command = this.commandFor(spec.image);
+    const scratch = join(this.stateDir, `.run-${randomBytes(6).toString("hex")}`);
+    await mkdir(scratch, { recursive: true });
+    try {
+      const child = spawn(command, [...spec.args], {
+        cwd: scratch,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: this.jobEnv(spec.env, scratch),
+      });
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+      child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+      const ended = new Promise<number>((resolve, reject) => {
+        child.on("error", (error) => reject(new RuntimeError(`cannot run ${command}: ${error.message}`)));
+        child.on("close", (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+      });
+      const exitCode = await this.withTimeout(`running ${spec.image}`, ended, spec.timeoutMs).catch(
+        (error) => {
+          if (error instanceof RuntimeTimeoutError && child.pid) killGroup(child.pid);
+          throw error;
+        },
+      );
+      return {
+        exitCode,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+      };
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  private commandFor(image: string): string {
+    const name = imageShortName(image);
+    const command = Object.hasOwn(this.commands, name) ? this.commands[name] : undefined;
+    if (command === undefined) {
+      throw new ImageUnavailableError(
+        `Docker image ${image} cannot run with the local executor: no host command is configured for "${name}" ` +
+          `(map "${name}" to a command, as "python" maps to "python3")`,
+      );
+    }
+    return command;
+  }
+
+  private containerDir(name: string): string {
+    // Names become directory names: one safe path segment only.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new RuntimeError(`invalid container name ${name}`);
+    return join(this.stateDir, name);
+  }
+
+  /** The job's own variables plus PATH and HOME: nothing inherited from the agent. */
+  private jobEnv(env: Readonly<Record<string, string>>, home: string): Record<string, string> {
+    return { PATH: this.path, ...env, HOME: home };
+  }
+
+  private async readState(
+    name: string,
+  ): Promise<{ spec: SpecFile; pid: PidFile | null; exit: ExitFile | null } | null> {
+    const dir = this.containerDir(name);
+    const read = <T>(file: string) =>
+      readFile(join(dir, file), "utf8").then((text) => JSON.parse(text) as T, orIfMissing(null));
+    const spec = await read<SpecFile>("spec.json");
+    if (!spec) return null;
+    const [pid, exit] = await Promise.all([read<PidFile>("pid.json"), read<ExitFile>("exit.json")]);
+    return { spec, pid, exit };
+  }
+
+  private async withTimeout<T>(what: string, work: Promise<T>, timeoutMs = this.callTimeoutMs): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RuntimeTimeoutError(`local runtime timed out after ${timeoutMs / 1000}s ${what}`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return typeof error === "object" && error !== null && (error as NodeJS.ErrnoException).code === code;
+}
+
+function orIfMissing<T>(value: T): (error: unknown) => T {
+  return (error) => {
+    if (isErrno(error, "ENOENT")) return value;
+    throw error;
+  };
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isErrno(error, "EPERM");
+  }
+}
+
+/** The job process is alive and is the one that was started (not a later process given the same pid). */
+async function isAlive(pid: PidFile): Promise<boolean> {
+  if (!pidExists(pid.pid)) return false;
+  if (pid.processStart === null) return true;
+  const stat = await readFile(`/proc/${pid.pid}/stat`, "utf8").catch(() => null);
+  return stat === null || statFields(stat)[19] === pid.processStart;
+}
+
+/** SIGKILL to the job's process group (the job and anything it started); a group already gone is fine. */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch (error) {
+    if (!isErrno(error, "ESRCH")) throw error;
+  }
+}
+
+function signalNumber(signal: NodeJS.Signals | null): number {
+  return signal ? (osSignals[signal] ?? 0) : 0;
+}
+
+const osSignals = osConstants.signals as Partial<Record<string, number>>;
+
+/** Fields 3… of /proc/{pid}/stat (after the parenthesised command name, which may contain spaces). */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** Every process's group, CPU time and resident pages from /proc; [] where there is no /proc. */
+async function readAllProcesses(): Promise<ProcSample[]> {
+  const entries = await readdir("/proc").catch(() => [] as string[]);
+  const samples = await Promise.all(
+    entries
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(async (entry) => {
+        const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => null);
+        if (stat === null) return null;
+        const fields = statFields(stat);
+        return {
+          pgrp: Number(fields[2]),
+          cpuTicks: Number(fields[11]) + Number(fields[12]),
+          rssPages: Number(fields[21]),
+        };
+      }),
+  );
+  return samples.filter((sample): sample is ProcSample => sample !== null);
+}
+
+/** Resolves with the first line a stream writes (or at its end). */
+function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    stream.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8");
+      if (text.includes("\n")) resolve(text.slice(0, text.indexOf("\n")));
+    });
+    stream.on("end", () => resolve(text));
+    stream.on("error", () => resolve(text));
+  });
+}
+
+/** Polls until the condition holds (true) or the time is up (false). */
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  return true;
+}
+
+function rfc3339(ns: number): string {
+  const ms = Math.floor(ns / 1e6);
+  const fraction = String(Math.min(999_999, Math.max(0, Math.round(ns - ms * 1e6)))).padStart(6, "0");
+  return `${new Date(ms).toISOString().slice(0, 23)}${fraction}Z`;
+}
