@@ -101,7 +101,8 @@ export function jobSpans(tracer: Tracer, ids: JobIdGenerator): JobObserver {
       if (job.statusCode === StatusCode.InternalError) final.setStatus({ code: SpanStatusCode.ERROR });
       final.end(hrTime(at + 1e9));
       const jobSpan = ids.withIds(root.traceId, root.spanId, () =>
-        tracer.startSpan("JOB", { root: true, startTime: hrTime(job.createdAt * 1e9 - 1000), attributes }),
+        // 1 µs before the job was created, as the reference starts it.
+        tracer.startSpan("JOB", { root: true, startTime: [job.createdAt - 1, 999_999_000], attributes }),
       );
       jobSpan.end(hrTime(at));
     },
