@@ -4,6 +4,7 @@
  * included): researchers and output checkers read them, and the short ones land in the manifest.
  */
 import { CsvParseError, csvShape } from "./csv-shape.js";
+import { pythonRound2Repr } from "./python-format.js";
 
 export interface Level4Limits {
   readonly maxFilesize: number;
@@ -78,13 +79,7 @@ export function pathSuffix(filename: string): string {
 
 /** Bytes as MiB, `round(x, 2)` printed as Python prints a float (`1.0`, `0.5`, `16.21`). */
 export function mb(bytes: number): string {
-  const hundredths = (bytes * 100) / (1024 * 1024);
-  // Python rounds a tie to even; bytes/2^20 is exact in binary, so ties are real ties here.
-  const floor = Math.floor(hundredths);
-  const fraction = hundredths - floor;
-  const rounded = fraction > 0.5 || (fraction === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
-  const text = String(rounded / 100);
-  return /[.e]/.test(text) ? text : `${text}.0`;
+  return pythonRound2Repr(bytes / (1024 * 1024));
 }
 
 function sizeMessage(filename: string, size: string, limit: string): string {
