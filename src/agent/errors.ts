@@ -46,3 +46,8 @@ export class UnknownDatabaseError extends AgentError {
 export class AgentStateError extends AgentError {
   override readonly code = "AGENT_STATE_INVALID";
 }
+
+/** The error's class name (what the reference reports as `exception`), whether or not the class set `name`. */
+export function errorClassName(error: Error): string {
+  return error.name !== "Error" ? error.name : error.constructor.name;
+}

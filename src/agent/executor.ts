@@ -4,8 +4,6 @@
  * exited) and the filesystem (volume, timestamp file, this task's metadata), so a restarted agent carries on where
  * the last one stopped. Every transition is guarded by the current state and may be repeated.
  */
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
 import { join } from "node:path";
 import { AgentStage, type JobDefinition } from "../domain/task.js";
 import { checkoutCommit, type GitSettings, readFileFromRepo } from "../git/index.js";
@@ -13,6 +11,7 @@ import { parseProject } from "../pipeline/index.js";
 import { ArchivedWorkspaceError, JobPreparationError } from "./errors.js";
 import { type AgentLogger, nowNs } from "./log.js";
 import type { MetricsStore } from "./metrics.js";
+import { pinnedHost } from "./network.js";
 import type { ContainerState, NetworkSpec, Runtime } from "./runtime/types.js";
 import { statusMessage } from "./status-message.js";
 import { copyFileAtomic, pathExists, writeFileAtomic } from "./workspace/files.js";
@@ -342,18 +341,4 @@ function status(state: AgentStage, timestampNs: number | null, results: Record<s
 
 function numberOrNull(value: unknown): number | null {
   return typeof value === "number" ? value : null;
-}
-
-/** `--add-host {host}:{ip}` for the database host, resolved here, unless the URL names an IP already. */
-async function pinnedHost(databaseUrl: string | undefined): Promise<Array<{ host: string; ip: string }>> {
-  if (!databaseUrl) return [];
-  let host: string;
-  try {
-    host = new URL(databaseUrl).hostname;
-  } catch {
-    return [];
-  }
-  if (host === "" || isIP(host.replace(/^\[|\]$/g, ""))) return [];
-  const { address } = await lookup(host);
-  return [{ host, ip: address }];
 }

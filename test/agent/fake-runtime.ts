@@ -54,12 +54,15 @@ export class FakeRuntime implements Runtime {
     stdout: "",
     stderr: "",
   });
+  /** Awaited at the start of every ensureImage (to hold a prepare up). */
+  beforeEnsureImage: (image: string) => Promise<void> = async () => {};
   /** Makes the next inspect of any container throw this (then clears it). */
   failNextInspect: Error | null = null;
   private readonly containers = new Map<string, FakeContainer>();
   private clock = 1_750_000_000_000_000_000;
 
   async ensureImage(image: string, sha: string | null): Promise<string> {
+    await this.beforeEnsureImage(image);
     if (this.unavailable.has(image))
       throw new ImageUnavailableError(`Docker image ${image} is not available`);
     return sha ? `${image}@${sha}` : image;
