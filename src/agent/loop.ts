@@ -197,7 +197,7 @@ export class AgentLoop {
 
   private async failed(task: AgentTask, error: unknown): Promise<void> {
     const { log, config } = this.options;
-    const transient = error instanceof TaskApiError || error instanceof RuntimeTimeoutError;
+    const transient = isTransient(error);
     const record = this.failures.get(task.id) ?? { count: 0, attempts: 0, notBeforeMs: 0 };
     const count = transient ? record.count : record.count + 1;
     const attempts = record.attempts + 1;
@@ -280,6 +280,18 @@ export class AgentLoop {
     for (const id of this.failures.keys()) if (!active.has(id)) this.failures.delete(id);
     for (const id of this.lastStage.keys()) if (!active.has(id)) this.lastStage.delete(id);
   }
+}
+
+/**
+ * Failures that say nothing about the task: the controller or the container runtime not answering, or the
+ * runtime's disk being full (an operator's problem). Retried with backoff for as long as they last.
+ */
+function isTransient(error: unknown): boolean {
+  return (
+    error instanceof TaskApiError ||
+    error instanceof RuntimeTimeoutError ||
+    (error as { code?: unknown } | null)?.code === "RUNTIME_DISK_SPACE"
+  );
 }
 
 function isJobTask(task: AgentTask): boolean {

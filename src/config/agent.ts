@@ -53,6 +53,8 @@ export interface AgentConfig {
   readonly dockerUserId: string;
   readonly dockerGroupId: string;
   readonly jobLoopIntervalMs: number;
+  /** DOCKER_HOST (the Docker client's own variable); null for the default socket. */
+  readonly dockerHost: string | null;
   /** EXECUTOR: null means "pick what this machine has". */
   readonly executor: ExecutorKind | null;
   /** LOCAL_EXECUTOR_COMMANDS: image name (last path part, no tag) → host command, for the local runtime. */
@@ -94,6 +96,7 @@ export function loadAgentConfig(env: Env, cwd: string): AgentConfig {
     dockerUserId: readId(env, "DOCKER_USER_ID", process.getuid?.() ?? 0),
     dockerGroupId: readId(env, "DOCKER_GROUP_ID", process.getgid?.() ?? 0),
     jobLoopIntervalMs: readNonNegativeNumber(env, "JOB_LOOP_INTERVAL", 1.0) * 1000,
+    dockerHost: readOptional(env, "DOCKER_HOST"),
     executor: readExecutor(env),
     localExecutorCommands: Object.freeze(readCommandMap(env, "LOCAL_EXECUTOR_COMMANDS")),
     maxTaskRetries: readMaxRetries(env),

@@ -51,6 +51,7 @@ describe("loadAgentConfig", () => {
       statsPollIntervalMs: 10_000,
       jobLoopIntervalMs: 1000,
       executor: null,
+      dockerHost: null,
       localExecutorCommands: {},
       maxTaskRetries: 5,
       allowLocalGitRepos: false,
