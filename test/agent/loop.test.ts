@@ -124,6 +124,34 @@ describe("agent loop (fake runtime; a recording test double of the controller's 
     expect(controller.updates).toHaveLength(6);
   });
 
+  test("a restarted agent (new objects, same disk and runtime) carries a running job on to the end", async () => {
+    const job = f.job();
+    const gate = deferred();
+    f.runtime.program = () => async (ctx) => {
+      await gate.promise;
+      return writes({ "output/counts.csv": "a\n1\n" })(ctx);
+    };
+    controller.tasks = [runTask(job)];
+    await pass();
+    await pass();
+    expect(controller.stagesOf(job.task_id).at(-1)).toBe("executing");
+    agent = createAgent(f.config, f.runtime, { log, retryBaseMs: 0 });
+    await pass();
+    gate.resolve();
+    await f.runtime.finished(`os-job-${job.id}`);
+    agent = createAgent(f.config, f.runtime, { log, retryBaseMs: 0 });
+    await pass();
+    expect(controller.stagesOf(job.task_id)).toEqual([
+      "preparing",
+      "prepared",
+      "executing",
+      "executing",
+      "finalizing",
+      "finalized",
+    ]);
+    expect(f.runtime.started).toHaveLength(1);
+  });
+
   async function runToEnd(job: JobDefinition) {
     controller.tasks = [runTask(job)];
     await pass();
