@@ -240,6 +240,30 @@ describe("JobExecutor", () => {
     expect((await ex.getStatus(failing)).results).toMatchObject({ exit_code: "3", status_message: null });
   });
 
+  test("a symlinked directory out of the volume is not entered; a hostile pattern is refused", async () => {
+    const job = f.job({ output_spec: { "outdir/*": "highly_sensitive", "**/hostname": "highly_sensitive" } });
+    f.runtime.program = () => async (ctx) => {
+      await symlink("/etc", join(ctx.spec.volumeDir, "outdir"));
+      return 0;
+    };
+    const ex = f.executor();
+    await ex.prepare(job);
+    await ex.execute(job);
+    await f.runtime.finished(`os-job-${job.id}`);
+    await ex.finalize(job);
+    const results = (await ex.getStatus(job)).results;
+    expect(results.outputs).toEqual({});
+    expect(results.unmatched_patterns).toEqual(["outdir/*", "**/hostname"]);
+
+    const hostile = f.job({ output_spec: { "../../etc/passwd": "highly_sensitive" } });
+    f.runtime.program = () => () => 0;
+    await ex.prepare(hostile);
+    await ex.execute(hostile);
+    await f.runtime.finished(`os-job-${hostile.id}`);
+    await expect(ex.finalize(hostile)).rejects.toThrow(/Unsafe output pattern/);
+    expect((await ex.getStatus(hostile)).state).toBe(AgentStage.Executed);
+  });
+
   test("OOM kill reports the limit", async () => {
     const job = f.job({ memory_limit: "6M" });
     f.runtime.program = () => () => new Promise<number>(() => {});
