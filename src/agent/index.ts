@@ -4,8 +4,10 @@
  * the signal aborts; `createAgent` builds the pieces for callers (and tests) that drive passes themselves.
  */
 import { join } from "node:path";
+import type { Tracer } from "@opentelemetry/api";
 import type { AgentConfig } from "../config/agent.js";
 import { type GitSettings, githubUsername } from "../git/index.js";
+import { startTracing } from "../telemetry/tracing.js";
 import { JobExecutor } from "./executor.js";
 import type { AgentLogger } from "./log.js";
 import { AgentLoop, type TaskApi } from "./loop.js";
@@ -28,6 +30,8 @@ export interface AgentParts {
 
 export interface CreateAgentOptions {
   readonly log: AgentLogger;
+  /** For the loop's spans (AGENT_LOOP, LOOP_TASK); no tracing when absent. */
+  readonly tracer?: Tracer;
   /** The Task API client; by default one for CONTROLLER_TASK_API_ENDPOINT. */
   readonly api?: TaskApi;
   /** Backoff of failing tasks (see AgentLoop). */
@@ -80,6 +84,7 @@ export function createAgent(config: AgentConfig, runtime: Runtime, options: Crea
     api,
     git,
     log,
+    tracer: options.tracer,
     retryBaseMs: options.retryBaseMs,
     retryMaxMs: options.retryMaxMs,
   });
@@ -98,10 +103,18 @@ export async function runAgent(
   runtime: Runtime,
   options: { signal: AbortSignal; log: AgentLogger },
 ): Promise<void> {
-  const { loop, sampler } = createAgent(config, runtime, { log: options.log });
-  options.log.info({ backend: config.backend, runtime: runtime.kind }, "agent started");
-  await Promise.all([loop.run(options.signal), sampler.run(options.signal)]);
-  options.log.info({ backend: config.backend }, "agent stopped");
+  const { log } = options;
+  const tracing = startTracing(config.telemetry, "agent", (error) =>
+    log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not export spans"),
+  );
+  const { loop, sampler } = createAgent(config, runtime, { log, tracer: tracing?.tracer("agent_loop") });
+  log.info({ backend: config.backend, runtime: runtime.kind }, "agent started");
+  try {
+    await Promise.all([loop.run(options.signal), sampler.run(options.signal)]);
+  } finally {
+    await tracing?.shutdown();
+  }
+  log.info({ backend: config.backend }, "agent stopped");
 }
 
 /** One pass of the loop (poll, then wait for every handler it started): for tests and one-shot use. */

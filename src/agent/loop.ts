@@ -9,6 +9,7 @@
  * - Errors talking to the controller or an unresponsive runtime are transient: retried, never counted.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import type { AgentConfig } from "../config/agent.js";
 import { AgentStage, type AgentTask, type JobDefinition, TaskType, type TaskUpdate } from "../domain/task.js";
 import { checkRepository, type GitSettings } from "../git/index.js";
@@ -34,6 +35,8 @@ export interface AgentLoopOptions {
   readonly api: TaskApi;
   readonly git: GitSettings;
   readonly log: AgentLogger;
+  /** Spans AGENT_LOOP (one per poll) and LOOP_TASK (one per task handled), as the reference emits; none if absent. */
+  readonly tracer?: Tracer;
   /** Backoff after a task's first failure, doubling up to `retryMaxMs`. Defaults 1 s and 60 s. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
@@ -54,6 +57,8 @@ export class AgentLoop {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, FailureRecord>();
   private readonly lastStage = new Map<string, string>();
+  /** The LOOP_TASK span of each task being handled. */
+  private readonly spans = new Map<string, Span>();
 
   constructor(private readonly options: AgentLoopOptions) {}
 
@@ -80,23 +85,45 @@ export class AgentLoop {
 
   /** Fetches the active tasks and starts a handler for each that is not in flight or waiting out a backoff. */
   private async poll(signal?: AbortSignal): Promise<Array<Promise<void>>> {
-    const tasks = await this.options.api.getTasks(signal);
+    const loopSpan = this.options.tracer?.startSpan("AGENT_LOOP", {
+      attributes: { backend: this.options.config.backend },
+    });
+    let tasks: AgentTask[];
+    try {
+      tasks = await this.options.api.getTasks(signal);
+    } catch (error) {
+      loopSpan?.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+      loopSpan?.end();
+      throw error;
+    }
     this.forgetInactive(tasks);
-    const started: Array<Promise<void>> = [];
+    const started: Array<Promise<boolean>> = [];
     const now = Date.now();
     for (const task of tasks) {
       const key = serialKey(task);
       if (this.inFlight.has(key)) continue;
       if ((this.failures.get(task.id)?.notBeforeMs ?? 0) > now) continue;
-      const handler = this.handle(task).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, handler);
+      const handler = this.handle(task, loopSpan).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(
+        key,
+        handler.then(() => undefined),
+      );
       started.push(handler);
     }
-    return started;
+    const all = Promise.all(started);
+    void all.then((results) => {
+      loopSpan?.setAttributes({
+        handled_tasks: results.length,
+        errored_tasks: results.filter((ok) => !ok).length,
+      });
+      loopSpan?.end();
+    });
+    return [all.then(() => undefined)];
   }
 
-  /** Never rejects: a failure is recorded against the task. */
-  private async handle(task: AgentTask): Promise<void> {
+  /** Never rejects: a failure is recorded against the task. Resolves to whether the task was handled without error. */
+  private async handle(task: AgentTask, parent: Span | undefined): Promise<boolean> {
+    const span = this.startTaskSpan(task, parent);
     try {
       switch (task.type) {
         case TaskType.RunJob:
@@ -119,9 +146,50 @@ export class AgentLoop {
         }
       }
       this.failures.delete(task.id);
+      return true;
     } catch (error) {
+      span?.recordException(error instanceof Error ? error : String(error));
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
       await this.failed(task, error);
+      return false;
+    } finally {
+      this.spans.delete(task.id);
+      span?.end();
     }
+  }
+
+  private startTaskSpan(task: AgentTask, parent: Span | undefined): Span | undefined {
+    const { tracer, config } = this.options;
+    if (!tracer) return undefined;
+    const definition = task.definition as Partial<JobDefinition>;
+    const attributes: Record<string, string | number | boolean> = {
+      ...task.attributes,
+      backend: config.backend,
+      task: task.id,
+      task_type: task.type.toUpperCase(),
+      task_created_at: task.created_at * 1e9,
+    };
+    if (isJobTask(task)) {
+      for (const [key, value] of Object.entries({
+        job: definition.id,
+        job_request: definition.rap_id,
+        workspace: definition.workspace,
+        repo_url: definition.repo_url,
+        commit: definition.commit,
+        action: definition.action,
+        image: definition.image,
+        allow_database_access: definition.allow_database_access,
+      })) {
+        if (typeof value === "string" || typeof value === "boolean") attributes[key] = value;
+      }
+    }
+    const span = tracer.startSpan(
+      "LOOP_TASK",
+      { attributes },
+      parent ? trace.setSpan(context.active(), parent) : undefined,
+    );
+    this.spans.set(task.id, span);
+    return span;
   }
 
   /** RUNJOB (§2.4): one step forward from wherever the job is. */
@@ -203,7 +271,9 @@ export class AgentLoop {
     const attempts = record.attempts + 1;
     const permanent = error instanceof AgentError && error.permanent;
     const fields = { ...taskFields(task), err: describeError(error), failures: count, transient };
-    if (!transient && (permanent || count >= config.maxTaskRetries) && isJobTask(task)) {
+    const fatal = !transient && (permanent || count >= config.maxTaskRetries) && isJobTask(task);
+    this.spans.get(task.id)?.setAttribute("fatal_task_error", fatal);
+    if (fatal) {
       log.error(fields, "task error: reporting it to the controller");
       try {
         await this.reportError(task, error);
@@ -259,10 +329,16 @@ export class AgentLoop {
       );
       this.lastStage.set(task.id, status.state);
     }
+    const results = redactResults(status.results) ?? {};
+    this.spans.get(task.id)?.setAttributes({
+      final_job_status: status.state,
+      complete,
+      ...(complete ? resultAttributes(results) : {}),
+    });
     await this.options.api.update({
       task_id: task.id,
       stage: status.state,
-      results: redactResults(status.results) ?? {},
+      results,
       complete,
       timestamp_ns: status.timestampNs,
     });
@@ -292,6 +368,27 @@ function isTransient(error: unknown): boolean {
     error instanceof RuntimeTimeoutError ||
     (error as { code?: unknown } | null)?.code === "RUNTIME_DISK_SPACE"
   );
+}
+
+/** Final results on the task's span: the redacted results only, so no file name is ever traced. */
+function resultAttributes(results: Record<string, unknown>): Record<string, string | boolean> {
+  const pick = {
+    exit_code: results.exit_code,
+    image_id: results.docker_image_id,
+    executor_message: results.status_message,
+    action_version: results.action_version,
+    action_revision: results.action_revision,
+    action_created: results.action_created,
+    base_revision: results.base_revision,
+    base_created: results.base_created,
+    cancelled: results.cancelled,
+  };
+  const attributes: Record<string, string | boolean> = {};
+  for (const [key, value] of Object.entries(pick)) {
+    if (typeof value === "string" || typeof value === "boolean") attributes[key] = value;
+  }
+  if (results.error) attributes.error = JSON.stringify(results.error);
+  return attributes;
 }
 
 function isJobTask(task: AgentTask): boolean {

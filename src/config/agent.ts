@@ -16,6 +16,7 @@ import {
 } from "./env.js";
 import { ConfigError } from "./errors.js";
 import { readBackends, readWorkdir } from "./index.js";
+import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
 export type ExecutorKind = "docker" | "local";
 
@@ -66,6 +67,8 @@ export interface AgentConfig {
   readonly githubProxyDomain: string;
   /** PRIVATE_REPO_ACCESS_TOKEN (secret); empty for none. */
   readonly privateRepoAccessToken: string;
+  /** OTEL_* settings, as the controller reads them. */
+  readonly telemetry: TelemetryConfig;
 }
 
 /** The reference's only database name (`VALID_DATABASE_NAMES`). */
@@ -106,6 +109,7 @@ export function loadAgentConfig(env: Env, cwd: string): AgentConfig {
     ),
     githubProxyDomain: readString(env, "GITHUB_PROXY_DOMAIN", "github-proxy.opensafely.org"),
     privateRepoAccessToken: readString(env, "PRIVATE_REPO_ACCESS_TOKEN", ""),
+    telemetry: readTelemetry(env),
   });
 }
 

@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { type AgentParts, createAgent, runAgentOnce } from "../../src/agent/index.js";
 import type { AgentLogger } from "../../src/agent/log.js";
@@ -150,6 +151,49 @@ describe("agent loop (fake runtime; a recording test double of the controller's 
       "finalized",
     ]);
     expect(f.runtime.started).toHaveLength(1);
+  });
+
+  test("spans: one AGENT_LOOP per poll, a LOOP_TASK per task under it, with no file names", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    agent = createAgent(f.config, f.runtime, {
+      log,
+      retryBaseMs: 0,
+      tracer: provider.getTracer("agent_loop"),
+    });
+    const job = f.job({ output_spec: { "output/secret_name.csv": "highly_sensitive" } });
+    f.runtime.program = () => () => 0;
+    controller.tasks = [runTask(job)];
+    await pass();
+    await pass();
+    await f.runtime.finished(`os-job-${job.id}`);
+    await pass();
+    const spans = exporter.getFinishedSpans();
+    const loops = spans.filter((s) => s.name === "AGENT_LOOP");
+    const tasks = spans.filter((s) => s.name === "LOOP_TASK");
+    expect(loops).toHaveLength(3);
+    expect(tasks).toHaveLength(3);
+    expect(loops[0]!.attributes).toMatchObject({ backend: "test", handled_tasks: 1, errored_tasks: 0 });
+    expect(tasks[0]!.parentSpanContext?.spanId).toBe(loops[0]!.spanContext().spanId);
+    expect(tasks[0]!.attributes).toMatchObject({
+      task: job.task_id,
+      task_type: "RUNJOB",
+      job: job.id,
+      workspace: "testing",
+      action: "analyse",
+      user: "alice",
+      final_job_status: "prepared",
+      complete: false,
+    });
+    expect(tasks[2]!.attributes).toMatchObject({
+      final_job_status: "finalized",
+      complete: true,
+      exit_code: "0",
+      action_version: "v1.2.3",
+      cancelled: false,
+    });
+    expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain("secret_name");
+    await provider.shutdown();
   });
 
   async function runToEnd(job: JobDefinition) {
