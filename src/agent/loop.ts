@@ -62,9 +62,10 @@ export class AgentLoop {
 
   constructor(private readonly options: AgentLoopOptions) {}
 
-  /** One pass: polls once and waits for the handlers it started (for tests and `rap agent --once`-style use). */
+  /** One pass: polls once and waits for the handlers it started (tests drive the agent pass by pass). */
   async runOnce(signal?: AbortSignal): Promise<void> {
-    await Promise.all(await this.poll(signal));
+    const { handled } = await this.poll(signal);
+    await handled;
   }
 
   /** Polls every JOB_LOOP_INTERVAL until the signal aborts, then waits for the handlers in flight. */
@@ -83,8 +84,11 @@ export class AgentLoop {
     await Promise.allSettled(this.inFlight.values());
   }
 
-  /** Fetches the active tasks and starts a handler for each that is not in flight or waiting out a backoff. */
-  private async poll(signal?: AbortSignal): Promise<Array<Promise<void>>> {
+  /**
+   * Fetches the active tasks and starts a handler for each that is not in flight or waiting out a backoff.
+   * `handled` settles when those handlers have finished (it never rejects).
+   */
+  private async poll(signal?: AbortSignal): Promise<{ handled: Promise<void> }> {
     const loopSpan = this.options.tracer?.startSpan("AGENT_LOOP", {
       attributes: { backend: this.options.config.backend },
     });
@@ -110,15 +114,14 @@ export class AgentLoop {
       );
       started.push(handler);
     }
-    const all = Promise.all(started);
-    void all.then((results) => {
+    const handled = Promise.all(started).then((results) => {
       loopSpan?.setAttributes({
         handled_tasks: results.length,
         errored_tasks: results.filter((ok) => !ok).length,
       });
       loopSpan?.end();
     });
-    return [all.then(() => undefined)];
+    return { handled };
   }
 
   /** Never rejects: a failure is recorded against the task. Resolves to whether the task was handled without error. */
