@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerAddJob } from "./add-job.js";
+import { registerAgent } from "./agent.js";
 import { registerCheck } from "./check.js";
 import { registerController } from "./controller.js";
 import { registerDbMaintenance } from "./db-maintenance.js";
@@ -12,6 +13,7 @@ import { registerServe } from "./serve.js";
 export const commands: Array<(program: Command) => void> = [
   registerServe,
   registerController,
+  registerAgent,
   registerMigrate,
   registerCheck,
   registerAddJob,
