@@ -31,6 +31,16 @@ export function readPositiveNumber(env: Env, name: string, fallback: number): nu
   return value;
 }
 
+/** A number of 0 or more (fractions allowed), e.g. a loop interval where 0 means "no pause". */
+export function readNonNegativeNumber(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0)
+    throw new ConfigError(name, `must be a number of 0 or more, got '${raw}'`);
+  return value;
+}
+
 export function readPort(env: Env, name: string, fallback: number): number {
   const port = readCount(env, name, fallback);
   if (port < 1 || port > 65535)

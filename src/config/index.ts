@@ -68,7 +68,8 @@ function readBackend(env: Env, name: string): BackendConfig {
   });
 }
 
-function readBackends(env: Env): string[] {
+/** BACKENDS, lower-cased and checked; shared with the agent's configuration. */
+export function readBackends(env: Env): string[] {
   const backends = readList(env, "BACKENDS", DEFAULT_BACKENDS).map((b) => b.toLowerCase());
   if (backends.length === 0) throw new ConfigError("BACKENDS", "must name at least one backend");
   for (const backend of backends) {
@@ -95,6 +96,11 @@ function clientTokenMap(backends: readonly string[], backend: Record<string, Bac
   return tokens;
 }
 
+/** WORKDIR, absolute (relative values are under `cwd`); default `<cwd>/workdir`. */
+export function readWorkdir(env: Env, cwd: string): string {
+  return resolve(cwd, env.WORKDIR?.trim() || "workdir");
+}
+
 /** DATABASE_URL: unset → WORKDIR/db.sqlite; `sqlite:PATH` or `sqlite://PATH` (relative paths are under WORKDIR). */
 function readDatabase(env: Env, workdir: string): DatabaseLocation {
   const raw = env.DATABASE_URL?.trim();
@@ -117,7 +123,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const backends = readBackends(env);
   const backend: Record<string, BackendConfig> = {};
   for (const name of backends) backend[name] = readBackend(env, name);
-  const workdir = resolve(cwd, env.WORKDIR?.trim() || "workdir");
+  const workdir = readWorkdir(env, cwd);
   return Object.freeze({
     backends: Object.freeze(backends),
     backend: Object.freeze(backend),

@@ -4,6 +4,7 @@
  */
 
 export { readFileFromRepo } from "./cache.js";
+export { checkoutCommit } from "./checkout.js";
 export {
   GitError,
   GithubValidationError,

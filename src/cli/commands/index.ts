@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerAddJob } from "./add-job.js";
+import { registerAgent } from "./agent.js";
 import { registerCheck } from "./check.js";
 import { registerController } from "./controller.js";
 import { registerDbMaintenance } from "./db-maintenance.js";
@@ -14,6 +15,7 @@ import { registerTick } from "./tick.js";
 export const commands: Array<(program: Command) => void> = [
   registerServe,
   registerController,
+  registerAgent,
   registerMigrate,
   registerTick,
   registerCheck,

@@ -1,0 +1,344 @@
+/**
+ * The job executor (the reference's LocalDockerAPI, reference/agent.md §1.7, §2.3, §3) over the container runtime
+ * seam. It holds no state of its own: every answer is worked out from the runtime (is there a container, has it
+ * exited) and the filesystem (volume, timestamp file, this task's metadata), so a restarted agent carries on where
+ * the last one stopped. Every transition is guarded by the current state and may be repeated.
+ */
+import { join } from "node:path";
+import { AgentStage, type JobDefinition } from "../domain/task.js";
+import { checkoutCommit, type GitSettings, readFileFromRepo } from "../git/index.js";
+import { parseProject } from "../pipeline/index.js";
+import { ArchivedWorkspaceError, JobPreparationError } from "./errors.js";
+import { type AgentLogger, nowNs } from "./log.js";
+import type { MetricsStore } from "./metrics.js";
+import { pinnedHost } from "./network.js";
+import type { ContainerState, NetworkSpec, Runtime } from "./runtime/types.js";
+import { statusMessage } from "./status-message.js";
+import { copyFileAtomic, pathExists, writeFileAtomic } from "./workspace/files.js";
+import { globFiles } from "./workspace/glob.js";
+import { jobSummary } from "./workspace/logs.js";
+import {
+  type JobMetadata,
+  readJobMetadata,
+  readTaskMetadata,
+  redactContainerMetadata,
+  writeJobMetadata,
+} from "./workspace/metadata.js";
+import { persistOutputs } from "./workspace/outputs.js";
+import {
+  type AgentLayout,
+  actionLogPath,
+  containerName,
+  hostVolumeDir,
+  jobLogDir,
+  safeRelativePath,
+  safeSegment,
+  volumeDir,
+  within,
+  workspaceDir,
+} from "./workspace/paths.js";
+import {
+  copyIn,
+  createVolume,
+  deleteVolume,
+  listVolume,
+  newerFiles,
+  readTimestamp,
+  volumeExists,
+  writeTimestamp,
+} from "./workspace/volume.js";
+
+export interface JobStatus {
+  state: AgentStage;
+  /** Unix ns; null when the runtime could not tell. */
+  timestampNs: number | null;
+  results: Record<string, unknown>;
+}
+
+/** An agent error being recorded against a job (the reference's `error` dict). */
+export interface JobError {
+  exception: string;
+  message: string;
+  traceback: string;
+}
+
+export interface ExecutorSettings {
+  readonly usingDummyDataBackend: boolean;
+  /** DATABASE_ACCESS_NETWORK; empty for none. */
+  readonly databaseAccessNetwork: string;
+  /** `uid:gid` for the job's process; null for the runtime's default. */
+  readonly user: string | null;
+}
+
+export interface ExecutorDeps {
+  readonly runtime: Runtime;
+  readonly layout: AgentLayout;
+  readonly git: GitSettings;
+  readonly settings: ExecutorSettings;
+  readonly metrics: MetricsStore;
+  readonly log: AgentLogger;
+}
+
+const ARCHIVE_SUFFIXES = [".tar.gz", ".tar.zstd", ".tar.xz"];
+
+const IMAGE_LABELS: ReadonlyArray<[string, string]> = [
+  ["action_version", "org.opencontainers.image.version"],
+  ["action_revision", "org.opencontainers.image.revision"],
+  ["action_created", "org.opencontainers.image.created"],
+  ["base_revision", "org.opensafely.base.vcs-ref"],
+  ["base_created", "org.opencontainers.base.build-date"],
+];
+
+export class JobExecutor {
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  /** The job's state, from the runtime and the filesystem only (§2.3). */
+  async getStatus(job: JobDefinition, options: { cancelled?: boolean } = {}): Promise<JobStatus> {
+    const { runtime, layout } = this.deps;
+    const container = await runtime.inspect(containerName(job.id));
+    const metadata = await readTaskMetadata(layout, job);
+    if (metadata.error) return status(AgentStage.Error, numberOrNull(metadata.timestamp_ns), metadata);
+    if (Object.keys(metadata).length > 0) {
+      return status(AgentStage.Finalized, numberOrNull(metadata.timestamp_ns), metadata);
+    }
+    const volume = volumeDir(layout, job.id);
+    if (container === null) {
+      if (options.cancelled) {
+        return (await volumeExists(volume))
+          ? status(AgentStage.Prepared, nowNs(), metadata)
+          : status(AgentStage.Unknown, nowNs(), {});
+      }
+      const timestamp = await readTimestamp(volume);
+      return timestamp === null
+        ? status(AgentStage.Unknown, nowNs(), {})
+        : status(AgentStage.Prepared, timestamp, {});
+    }
+    return container.running
+      ? status(AgentStage.Executing, container.startedAtNs, {})
+      : status(AgentStage.Executed, container.finishedAtNs, {});
+  }
+
+  /** Makes the volume: the code at the job's commit, the input files, and the timestamp that marks it prepared. */
+  async prepare(job: JobDefinition): Promise<void> {
+    const { runtime, layout, git } = this.deps;
+    await this.refuseArchived(job.workspace);
+    await runtime.ensureImage(job.image, job.image_sha);
+    if ((await this.getStatus(job)).state !== AgentStage.Unknown) return;
+    const volume = volumeDir(layout, job.id);
+    await createVolume(volume);
+    const inputs = await this.inputFiles(job);
+    await checkoutCommit(job.repo_url, job.commit, volume, git);
+    const source = workspaceDir(layout, "high", job.workspace);
+    for (const file of inputs) {
+      const path = within(source, file, "input file");
+      if (!(await pathExists(path))) {
+        throw new JobPreparationError(
+          `The file ${file} doesn't exist in workspace ${job.workspace} as requested for job ${job.id}`,
+        );
+      }
+      await copyIn(path, volume, file);
+    }
+    await writeTimestamp(volume, BigInt(nowNs()));
+  }
+
+  /** Starts the job's container. `secrets` (database URL …) go only into the running container's environment. */
+  async execute(job: JobDefinition, secrets: Readonly<Record<string, string>> = {}): Promise<void> {
+    const { runtime, layout, settings } = this.deps;
+    if ((await this.getStatus(job)).state !== AgentStage.Prepared) return;
+    const image = await runtime.ensureImage(job.image, job.image_sha);
+    await runtime.start({
+      name: containerName(job.id),
+      image,
+      args: job.args,
+      env: { HOME: "/tmp", ...job.env, ...secrets },
+      volumeDir: hostVolumeDir(layout, job.id),
+      cpuCount: job.cpu_count === null ? null : Number(job.cpu_count),
+      memoryLimit: job.memory_limit,
+      network: await this.network(job, secrets.DATABASE_URL),
+      user: settings.user,
+      labels: {
+        workspace: safeSegment(job.workspace, "workspace"),
+        action: safeSegment(job.action, "action"),
+      },
+    });
+  }
+
+  /**
+   * Records how the job ended: outputs, level 4 checks, manifest, logs, and last the metadata file that makes it
+   * FINALIZED (or ERROR, with `error`). A cancelled or errored job keeps no outputs. Does nothing for a job that is
+   * already finalized, or that never ran and is neither cancelled nor errored.
+   */
+  async finalize(
+    job: JobDefinition,
+    options: { cancelled?: boolean; error?: JobError | null } = {},
+  ): Promise<void> {
+    const cancelled = options.cancelled ?? false;
+    const error = options.error ?? null;
+    const state = (await this.getStatus(job)).state;
+    if (state === AgentStage.Finalized || state === AgentStage.Error) return;
+    if (!cancelled && !error && state !== AgentStage.Executed) return;
+    await this.finalizeJob(job, cancelled, error);
+  }
+
+  /** Kills a running job's container (exit 137); no wait. A job that is not running is left alone. */
+  async terminate(job: JobDefinition): Promise<void> {
+    const state = (await this.getStatus(job)).state;
+    if (state === AgentStage.Executing || state === AgentStage.Error || state === AgentStage.Prepared) {
+      await this.deps.runtime.kill(containerName(job.id));
+    }
+  }
+
+  /** Removes the container and the volume; metadata and logs stay. */
+  async cleanup(job: JobDefinition): Promise<JobStatus> {
+    const { runtime, layout, log } = this.deps;
+    await runtime.remove(containerName(job.id));
+    const volume = volumeDir(layout, job.id);
+    const failure = await deleteVolume(volume);
+    if (failure)
+      log.error({ job: job.id, path: volume, err: failure.message }, "Failed to cleanup job volume");
+    return this.getStatus(job);
+  }
+
+  private async finalizeJob(job: JobDefinition, cancelled: boolean, error: JobError | null) {
+    const { runtime, layout, metrics } = this.deps;
+    const name = containerName(job.id);
+    const container = await runtime.inspect(name);
+    const volume = volumeDir(layout, job.id);
+    const success = !cancelled && !error;
+    const outputs: Record<string, string> = {};
+    const unmatchedPatterns: string[] = [];
+    let unmatchedOutputs: string[] = [];
+    if (success && (await volumeExists(volume))) {
+      const listing = await listVolume(volume);
+      for (const [pattern, level] of Object.entries(job.output_spec)) {
+        safeRelativePath(pattern, "output pattern");
+        const matches = globFiles(pattern, listing);
+        if (matches.length === 0) unmatchedPatterns.push(pattern);
+        for (const file of matches) outputs[file] = level;
+      }
+      unmatchedOutputs = newerFiles(listing).filter((file) => !(file in outputs));
+    }
+    const exitCode = container ? (container.exitCode ?? 0) : null;
+    const { message, hint } = statusMessage({
+      exitCode,
+      oomKilled: container?.oomKilled ?? false,
+      memoryLimitBytes: container?.memoryLimitBytes ?? 0,
+      cancelled,
+      errored: error !== null,
+      outputCount: Object.keys(outputs).length,
+      unmatchedPatterns,
+      unmatchedOutputs,
+    });
+    const now = nowNs();
+    const metadata: JobMetadata = {
+      outputs,
+      unmatched_patterns: unmatchedPatterns,
+      unmatched_outputs: unmatchedOutputs,
+      status_message: message,
+      hint,
+      timestamp_ns: now,
+      job_definition_id: job.id,
+      job_definition_rap_id: job.rap_id,
+      task_id: job.task_id,
+      created_at: job.created_at,
+      user: job.user,
+      completed_at: Math.trunc(now / 1e9),
+      docker_image_id: container?.imageId ?? null,
+      expected_image_id: job.image_sha,
+      exit_code: exitCode === null ? "None" : String(exitCode),
+      oom_killed: container?.oomKilled ?? false,
+      container_metadata: container ? redactContainerMetadata(container.metadata) : {},
+      commit: job.study?.commit ?? null,
+      database_name: job.database_name,
+      ...(await this.imageLabels(container)),
+      level4_excluded_files: {},
+      cancelled,
+      error,
+      job_metrics: await metrics.read(job.id),
+    };
+    if (success) {
+      metadata.level4_excluded_files = await persistOutputs(layout, job, volume, outputs, () =>
+        this.currentActions(job),
+      );
+    }
+    const logDir = jobLogDir(layout, job);
+    if (container) {
+      const logsPath = join(logDir, "logs.txt");
+      await writeFileAtomic(logsPath, (await runtime.logs(name)) + jobSummary(metadata));
+      if (success) {
+        const highLog = actionLogPath(layout, "high", job);
+        await copyFileAtomic(logsPath, highLog);
+        await copyFileAtomic(highLog, actionLogPath(layout, "medium", job));
+      }
+    }
+    await writeJobMetadata(layout, job, metadata);
+  }
+
+  private async refuseArchived(workspace: string): Promise<void> {
+    const { layout } = this.deps;
+    if (await pathExists(workspaceDir(layout, "high", workspace))) return;
+    for (const suffix of ARCHIVE_SUFFIXES) {
+      if (await pathExists(join(layout.archiveDir, `${safeSegment(workspace, "workspace")}${suffix}`))) {
+        throw new ArchivedWorkspaceError(workspace);
+      }
+    }
+  }
+
+  /** The outputs of the jobs this one needs (every privacy level), as checked relative paths. */
+  private async inputFiles(job: JobDefinition): Promise<string[]> {
+    const files: string[] = [];
+    for (const inputJobId of job.input_job_ids) {
+      const metadata = await readJobMetadata(this.deps.layout, safeSegment(inputJobId, "input job"));
+      const outputs = (metadata.outputs ?? {}) as Record<string, unknown>;
+      for (const file of Object.keys(outputs)) files.push(safeRelativePath(file, "input file"));
+    }
+    return files;
+  }
+
+  private async network(job: JobDefinition, databaseUrl: string | undefined): Promise<NetworkSpec> {
+    const { settings } = this.deps;
+    if (!job.allow_database_access) return { kind: "none" };
+    if (settings.usingDummyDataBackend || settings.databaseAccessNetwork === "") return { kind: "default" };
+    return {
+      kind: "database",
+      network: settings.databaseAccessNetwork,
+      extraHosts: await pinnedHost(databaseUrl),
+    };
+  }
+
+  private async imageLabels(container: ContainerState | null): Promise<Record<string, string>> {
+    let labels: Record<string, string> = {};
+    if (container?.imageId) {
+      try {
+        labels = await this.deps.runtime.imageLabels(container.imageId);
+      } catch (error) {
+        this.deps.log.warn({ image: container.imageId, err: String(error) }, "could not read image labels");
+      }
+    }
+    return Object.fromEntries(IMAGE_LABELS.map(([key, label]) => [key, labels[label] ?? "unknown"]));
+  }
+
+  /** The actions of the study's project.yaml at the study commit, or null when it cannot be read. */
+  private async currentActions(job: JobDefinition): Promise<string[] | null> {
+    const study = job.study;
+    if (!study?.git_repo_url || !study.commit) return null;
+    try {
+      const bytes = await readFileFromRepo(study.git_repo_url, study.commit, "project.yaml", this.deps.git);
+      return bytes === null ? null : parseProject(bytes).allActions;
+    } catch (error) {
+      this.deps.log.warn(
+        { job: job.id, err: error instanceof Error ? error.message : String(error) },
+        "could not read project.yaml to update the manifest",
+      );
+      return null;
+    }
+  }
+}
+
+function status(state: AgentStage, timestampNs: number | null, results: Record<string, unknown>): JobStatus {
+  return { state, timestampNs, results };
+}
+
+function numberOrNull(value: unknown): number | null {
+  return typeof value === "number" ? value : null;
+}

@@ -1,0 +1,123 @@
+/**
+ * The agent: one per backend, talking to the controller only over the Task API and running jobs through a
+ * container runtime (reference/agent.md; docs/agent.md). `runAgent` runs the task loop and the metrics sampler until
+ * the signal aborts; `createAgent` builds the pieces for callers (and tests) that drive passes themselves.
+ */
+import { join } from "node:path";
+import type { Tracer } from "@opentelemetry/api";
+import type { AgentConfig } from "../config/agent.js";
+import { type GitSettings, githubUsername } from "../git/index.js";
+import { startTracing } from "../telemetry/tracing.js";
+import { JobExecutor } from "./executor.js";
+import type { AgentLogger } from "./log.js";
+import { AgentLoop, type TaskApi } from "./loop.js";
+import { MetricsSampler, MetricsStore } from "./metrics.js";
+import type { Runtime } from "./runtime/types.js";
+import { TaskApiClient } from "./task-api.js";
+import { agentLayout } from "./workspace/paths.js";
+
+export type { AgentLoop } from "./loop.js";
+
+// A job's repository can be large; a fetch or checkout is still bounded.
+const GIT_TIMEOUT_MS = 10 * 60_000;
+
+export interface AgentParts {
+  readonly loop: AgentLoop;
+  readonly executor: JobExecutor;
+  readonly sampler: MetricsSampler;
+  readonly api: TaskApi;
+}
+
+export interface CreateAgentOptions {
+  readonly log: AgentLogger;
+  /** For the loop's spans (AGENT_LOOP, LOOP_TASK); no tracing when absent. */
+  readonly tracer?: Tracer;
+  /** The Task API client; by default one for CONTROLLER_TASK_API_ENDPOINT. */
+  readonly api?: TaskApi;
+  /** Backoff of failing tasks (see AgentLoop). */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+}
+
+export function agentGitSettings(config: AgentConfig, log: AgentLogger): GitSettings {
+  return {
+    reposDir: join(config.storage.workdir, "repos"),
+    githubProxyDomain: config.githubProxyDomain,
+    privateRepoAccessToken: config.privateRepoAccessToken,
+    githubUsername: githubUsername(config.backend),
+    allowedGithubOrgs: config.allowedGithubOrgs,
+    allowLocalGitRepos: config.allowLocalGitRepos,
+    timeoutMs: GIT_TIMEOUT_MS,
+    log,
+  };
+}
+
+export function createAgent(config: AgentConfig, runtime: Runtime, options: CreateAgentOptions): AgentParts {
+  const { log } = options;
+  const layout = agentLayout(config.storage);
+  const git = agentGitSettings(config, log);
+  const metrics = new MetricsStore(layout.metricsDir);
+  const executor = new JobExecutor({
+    runtime,
+    layout,
+    git,
+    metrics,
+    log,
+    settings: {
+      usingDummyDataBackend: config.usingDummyDataBackend,
+      databaseAccessNetwork: config.databaseAccessNetwork,
+      user: `${config.dockerUserId}:${config.dockerGroupId}`,
+    },
+  });
+  const api =
+    options.api ??
+    new TaskApiClient({
+      endpoint: config.taskApiEndpoint,
+      backend: config.backend,
+      token: config.taskApiToken,
+      log,
+    });
+  const loop = new AgentLoop({
+    config,
+    runtime,
+    executor,
+    api,
+    git,
+    log,
+    tracer: options.tracer,
+    retryBaseMs: options.retryBaseMs,
+    retryMaxMs: options.retryMaxMs,
+  });
+  const sampler = new MetricsSampler({
+    runtime,
+    store: metrics,
+    intervalMs: config.statsPollIntervalMs,
+    log,
+  });
+  return { loop, executor, sampler, api };
+}
+
+/** Runs the agent until `signal` aborts; resolves once the handlers in flight have finished. */
+export async function runAgent(
+  config: AgentConfig,
+  runtime: Runtime,
+  options: { signal: AbortSignal; log: AgentLogger },
+): Promise<void> {
+  const { log } = options;
+  const tracing = startTracing(config.telemetry, "agent", (error) =>
+    log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not export spans"),
+  );
+  const { loop, sampler } = createAgent(config, runtime, { log, tracer: tracing?.tracer("agent_loop") });
+  log.info({ backend: config.backend, runtime: runtime.kind }, "agent started");
+  try {
+    await Promise.all([loop.run(options.signal), sampler.run(options.signal)]);
+  } finally {
+    await tracing?.shutdown();
+  }
+  log.info({ backend: config.backend }, "agent stopped");
+}
+
+/** One pass of the loop (poll, then wait for every handler it started): for tests and one-shot use. */
+export function runAgentOnce(parts: Pick<AgentParts, "loop">, signal?: AbortSignal): Promise<void> {
+  return parts.loop.runOnce(signal);
+}

@@ -1,0 +1,19 @@
+/** The structured logger the agent writes to; a pino logger fits. Nothing passed to it may contain a secret. */
+export interface AgentLogger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export const silentLogger: AgentLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+/** Unix time in nanoseconds (millisecond precision: Number cannot hold more at this size anyway). */
+export function nowNs(): number {
+  return Date.now() * 1_000_000;
+}

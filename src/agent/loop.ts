@@ -1,0 +1,420 @@
+/**
+ * The agent loop (reference/agent.md §2): poll the controller for this backend's active tasks, move each one step
+ * forward, report the new stage. Where we differ from the reference (DESIGN DECISIONS 5, 9):
+ * - Tasks progress concurrently: each task (each job, for job tasks) has at most one handler in flight, and the
+ *   poll does not wait for slow handlers, so a long image pull or copy never holds up other jobs' updates.
+ * - Nothing crash-loops the agent. A failing task is logged and retried on a later pass with exponential backoff;
+ *   after MAX_TASK_RETRIES consecutive failures (at once, for errors that cannot go away) it is finalized with an
+ *   `error` and reported complete with stage `error`, and the controller decides what happens to the job.
+ * - Errors talking to the controller or an unresponsive runtime are transient: retried, never counted.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
+import type { AgentConfig } from "../config/agent.js";
+import { AgentStage, type AgentTask, type JobDefinition, TaskType, type TaskUpdate } from "../domain/task.js";
+import { checkRepository, type GitSettings } from "../git/index.js";
+import { dbSecrets } from "./db-secrets.js";
+import { runDbTask } from "./db-tasks.js";
+import { AgentError, errorClassName } from "./errors.js";
+import type { JobError, JobExecutor, JobStatus } from "./executor.js";
+import { parseJobDefinition } from "./job-definition.js";
+import { type AgentLogger, nowNs } from "./log.js";
+import { redactResults } from "./redact.js";
+import { type Runtime, RuntimeTimeoutError } from "./runtime/types.js";
+import { TaskApiError } from "./task-api.js";
+
+export interface TaskApi {
+  getTasks(signal?: AbortSignal): Promise<AgentTask[]>;
+  update(update: TaskUpdate, signal?: AbortSignal): Promise<void>;
+}
+
+export interface AgentLoopOptions {
+  readonly config: AgentConfig;
+  readonly runtime: Runtime;
+  readonly executor: JobExecutor;
+  readonly api: TaskApi;
+  readonly git: GitSettings;
+  readonly log: AgentLogger;
+  /** Spans AGENT_LOOP (one per poll) and LOOP_TASK (one per task handled), as the reference emits; none if absent. */
+  readonly tracer?: Tracer;
+  /** Backoff after a task's first failure, doubling up to `retryMaxMs`. Defaults 1 s and 60 s. */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+}
+
+interface FailureRecord {
+  /** Consecutive failures that count towards MAX_TASK_RETRIES. */
+  count: number;
+  /** Consecutive failures of any kind (for the backoff). */
+  attempts: number;
+  notBeforeMs: number;
+}
+
+/** The shortest pause between two polls, so JOB_LOOP_INTERVAL=0 does not spin while handlers run. */
+const MIN_POLL_PAUSE_MS = 50;
+
+export class AgentLoop {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly failures = new Map<string, FailureRecord>();
+  private readonly lastStage = new Map<string, string>();
+  /** The LOOP_TASK span of each task being handled. */
+  private readonly spans = new Map<string, Span>();
+
+  constructor(private readonly options: AgentLoopOptions) {}
+
+  /** One pass: polls once and waits for the handlers it started (tests drive the agent pass by pass). */
+  async runOnce(signal?: AbortSignal): Promise<void> {
+    const { handled } = await this.poll(signal);
+    await handled;
+  }
+
+  /** Polls every JOB_LOOP_INTERVAL until the signal aborts, then waits for the handlers in flight. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { log, config } = this.options;
+    while (!signal.aborted) {
+      try {
+        await this.poll(signal);
+      } catch (error) {
+        if (!signal.aborted)
+          log.warn({ err: describeError(error) }, "could not fetch tasks from the controller");
+      }
+      const pause = Math.max(config.jobLoopIntervalMs, MIN_POLL_PAUSE_MS);
+      await sleep(pause, undefined, { signal }).catch(() => undefined);
+    }
+    await Promise.allSettled(this.inFlight.values());
+  }
+
+  /**
+   * Fetches the active tasks and starts a handler for each that is not in flight or waiting out a backoff.
+   * `handled` settles when those handlers have finished (it never rejects).
+   */
+  private async poll(signal?: AbortSignal): Promise<{ handled: Promise<void> }> {
+    const loopSpan = this.options.tracer?.startSpan("AGENT_LOOP", {
+      attributes: { backend: this.options.config.backend },
+    });
+    let tasks: AgentTask[];
+    try {
+      tasks = await this.options.api.getTasks(signal);
+    } catch (error) {
+      loopSpan?.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+      loopSpan?.end();
+      throw error;
+    }
+    this.forgetInactive(tasks);
+    const started: Array<Promise<boolean>> = [];
+    const now = Date.now();
+    for (const task of tasks) {
+      const key = serialKey(task);
+      if (this.inFlight.has(key)) continue;
+      if ((this.failures.get(task.id)?.notBeforeMs ?? 0) > now) continue;
+      const handler = this.handle(task, loopSpan).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(
+        key,
+        handler.then(() => undefined),
+      );
+      started.push(handler);
+    }
+    const handled = Promise.all(started).then((results) => {
+      loopSpan?.setAttributes({
+        handled_tasks: results.length,
+        errored_tasks: results.filter((ok) => !ok).length,
+      });
+      loopSpan?.end();
+    });
+    return { handled };
+  }
+
+  /** Never rejects: a failure is recorded against the task. Resolves to whether the task was handled without error. */
+  private async handle(task: AgentTask, parent: Span | undefined): Promise<boolean> {
+    const span = this.startTaskSpan(task, parent);
+    try {
+      switch (task.type) {
+        case TaskType.RunJob:
+          await this.runJob(task, parseJobDefinition(task.definition));
+          break;
+        case TaskType.CancelJob:
+          await this.cancelJob(task, parseJobDefinition(task.definition));
+          break;
+        case TaskType.DbStatus:
+        case TaskType.DbDataCheck: {
+          const results = await runDbTask(task, this.options.runtime, this.options.config);
+          await this.options.api.update({
+            task_id: task.id,
+            stage: "",
+            results,
+            complete: true,
+            timestamp_ns: null,
+          });
+          break;
+        }
+      }
+      this.failures.delete(task.id);
+      return true;
+    } catch (error) {
+      span?.recordException(error instanceof Error ? error : String(error));
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+      await this.failed(task, error);
+      return false;
+    } finally {
+      this.spans.delete(task.id);
+      span?.end();
+    }
+  }
+
+  private startTaskSpan(task: AgentTask, parent: Span | undefined): Span | undefined {
+    const { tracer, config } = this.options;
+    if (!tracer) return undefined;
+    const definition = task.definition as Partial<JobDefinition>;
+    const attributes: Record<string, string | number | boolean> = {
+      ...task.attributes,
+      backend: config.backend,
+      task: task.id,
+      task_type: task.type.toUpperCase(),
+      task_created_at: task.created_at * 1e9,
+    };
+    if (isJobTask(task)) {
+      for (const [key, value] of Object.entries({
+        job: definition.id,
+        job_request: definition.rap_id,
+        workspace: definition.workspace,
+        repo_url: definition.repo_url,
+        commit: definition.commit,
+        action: definition.action,
+        image: definition.image,
+        allow_database_access: definition.allow_database_access,
+      })) {
+        if (typeof value === "string" || typeof value === "boolean") attributes[key] = value;
+      }
+    }
+    const span = tracer.startSpan(
+      "LOOP_TASK",
+      { attributes },
+      parent ? trace.setSpan(context.active(), parent) : undefined,
+    );
+    this.spans.set(task.id, span);
+    return span;
+  }
+
+  /** RUNJOB (§2.4): one step forward from wherever the job is. */
+  private async runJob(task: AgentTask, job: JobDefinition): Promise<void> {
+    const { executor, config, git } = this.options;
+    const status = await executor.getStatus(job);
+    switch (status.state) {
+      case AgentStage.Error:
+      case AgentStage.Finalized:
+        await this.report(task, job, status, true);
+        return;
+      case AgentStage.Executing:
+        await this.report(task, job, { ...status, results: {} }, false);
+        return;
+      case AgentStage.Unknown:
+        await checkRepository(
+          { repoUrl: job.study.git_repo_url, commit: job.study.commit, branch: job.study.branch },
+          git,
+        );
+        await this.report(
+          task,
+          job,
+          { state: AgentStage.Preparing, timestampNs: nowNs(), results: {} },
+          false,
+        );
+        await executor.prepare(job);
+        await this.report(task, job, await executor.getStatus(job), false);
+        return;
+      case AgentStage.Prepared:
+        await executor.execute(job, dbSecrets(job, config));
+        await this.report(task, job, await executor.getStatus(job), false);
+        return;
+      case AgentStage.Executed: {
+        await this.report(
+          task,
+          job,
+          { state: AgentStage.Finalizing, timestampNs: nowNs(), results: {} },
+          false,
+        );
+        await executor.finalize(job);
+        const final = await executor.getStatus(job);
+        await executor.cleanup(job);
+        await this.report(task, job, final, true);
+        return;
+      }
+      default:
+        throw new AgentError(`Unexpected state ${status.state} for job ${job.id}`);
+    }
+  }
+
+  /** CANCELJOB (§2.5): stop the job if it runs, record it as cancelled, clean up. */
+  private async cancelJob(task: AgentTask, job: JobDefinition): Promise<void> {
+    const { executor } = this.options;
+    const initial = await executor.getStatus(job, { cancelled: true });
+    await this.report(task, job, initial, false);
+    let final = initial;
+    switch (initial.state) {
+      case AgentStage.Finalized:
+        break;
+      case AgentStage.Executing:
+        await executor.terminate(job);
+        await this.report(task, job, await executor.getStatus(job), false);
+        await executor.finalize(job, { cancelled: true });
+        final = await executor.getStatus(job);
+        break;
+      default:
+        await executor.finalize(job, { cancelled: true });
+        final = await executor.getStatus(job);
+    }
+    await executor.cleanup(job);
+    await this.report(task, job, final, true);
+  }
+
+  private async failed(task: AgentTask, error: unknown): Promise<void> {
+    const { log, config } = this.options;
+    const transient = isTransient(error);
+    const record = this.failures.get(task.id) ?? { count: 0, attempts: 0, notBeforeMs: 0 };
+    const count = transient ? record.count : record.count + 1;
+    const attempts = record.attempts + 1;
+    const permanent = error instanceof AgentError && error.permanent;
+    const fields = { ...taskFields(task), err: describeError(error), failures: count, transient };
+    const fatal = !transient && (permanent || count >= config.maxTaskRetries) && isJobTask(task);
+    this.spans.get(task.id)?.setAttribute("fatal_task_error", fatal);
+    if (fatal) {
+      log.error(fields, "task error: reporting it to the controller");
+      try {
+        await this.reportError(task, error);
+        this.failures.delete(task.id);
+        return;
+      } catch (reportError) {
+        log.error(
+          { ...taskFields(task), err: describeError(reportError) },
+          "could not report the task error",
+        );
+      }
+    } else {
+      log.warn(fields, "task error: will retry");
+    }
+    this.failures.set(task.id, { count, attempts, notBeforeMs: Date.now() + this.backoffMs(attempts) });
+  }
+
+  /** The fatal path (§2.6): finalize with the error (no cleanup, for debugging) and report stage `error`. */
+  private async reportError(task: AgentTask, error: unknown): Promise<void> {
+    const { executor } = this.options;
+    const jobError = toJobError(error);
+    let job: JobDefinition | null = null;
+    let status: JobStatus;
+    try {
+      job = parseJobDefinition(task.definition);
+      await executor.finalize(job, { error: jobError });
+      status = await executor.getStatus(job);
+    } catch (finalizeError) {
+      // Finalize itself failing (a full disk, an unsafe name): report without a metadata file.
+      this.options.log.error(
+        { ...taskFields(task), err: describeError(finalizeError) },
+        "could not record the error in the job's metadata",
+      );
+      status = { state: AgentStage.Error, timestampNs: nowNs(), results: { error: jobError } };
+    }
+    await this.report(task, job, status, true);
+  }
+
+  private async report(task: AgentTask, job: JobDefinition | null, status: JobStatus, complete: boolean) {
+    const previous = this.lastStage.get(task.id) ?? null;
+    if (previous !== status.state) {
+      const jobId = job?.id ?? String((task.definition as { id?: unknown }).id);
+      this.options.log.info(
+        {
+          ...taskFields(task),
+          job: jobId,
+          action: job?.action,
+          workspace: job?.workspace,
+          from: previous,
+          to: status.state,
+        },
+        `State change for job ${jobId}: ${previous} -> ${status.state}`,
+      );
+      this.lastStage.set(task.id, status.state);
+    }
+    const results = redactResults(status.results) ?? {};
+    this.spans.get(task.id)?.setAttributes({
+      final_job_status: status.state,
+      complete,
+      ...(complete ? resultAttributes(results) : {}),
+    });
+    await this.options.api.update({
+      task_id: task.id,
+      stage: status.state,
+      results,
+      complete,
+      timestamp_ns: status.timestampNs,
+    });
+    if (complete) this.lastStage.delete(task.id);
+  }
+
+  private backoffMs(failures: number): number {
+    const base = this.options.retryBaseMs ?? 1000;
+    const max = this.options.retryMaxMs ?? 60_000;
+    return Math.min(base * 2 ** Math.max(0, failures - 1), max);
+  }
+
+  private forgetInactive(tasks: readonly AgentTask[]): void {
+    const active = new Set(tasks.map((t) => t.id));
+    for (const id of this.failures.keys()) if (!active.has(id)) this.failures.delete(id);
+    for (const id of this.lastStage.keys()) if (!active.has(id)) this.lastStage.delete(id);
+  }
+}
+
+/**
+ * Failures that say nothing about the task: the controller or the container runtime not answering, or the
+ * runtime's disk being full (an operator's problem). Retried with backoff for as long as they last.
+ */
+function isTransient(error: unknown): boolean {
+  return (
+    error instanceof TaskApiError ||
+    error instanceof RuntimeTimeoutError ||
+    (error as { code?: unknown } | null)?.code === "RUNTIME_DISK_SPACE"
+  );
+}
+
+/** Final results on the task's span: the redacted results only, so no file name is ever traced. */
+function resultAttributes(results: Record<string, unknown>): Record<string, string | boolean> {
+  const pick = {
+    exit_code: results.exit_code,
+    image_id: results.docker_image_id,
+    executor_message: results.status_message,
+    action_version: results.action_version,
+    action_revision: results.action_revision,
+    action_created: results.action_created,
+    base_revision: results.base_revision,
+    base_created: results.base_created,
+    cancelled: results.cancelled,
+  };
+  const attributes: Record<string, string | boolean> = {};
+  for (const [key, value] of Object.entries(pick)) {
+    if (typeof value === "string" || typeof value === "boolean") attributes[key] = value;
+  }
+  if (results.error) attributes.error = JSON.stringify(results.error);
+  return attributes;
+}
+
+function isJobTask(task: AgentTask): boolean {
+  return task.type === TaskType.RunJob || task.type === TaskType.CancelJob;
+}
+
+/** Job tasks are serialised per job (a RUNJOB and its CANCELJOB never touch the job at the same time). */
+function serialKey(task: AgentTask): string {
+  const jobId = isJobTask(task) ? (task.definition as { id?: unknown }).id : undefined;
+  return typeof jobId === "string" ? `job:${jobId}` : `task:${task.id}`;
+}
+
+function taskFields(task: AgentTask): Record<string, unknown> {
+  return { task: task.id, task_type: task.type };
+}
+
+export function toJobError(error: unknown): JobError {
+  if (error instanceof Error) {
+    return { exception: errorClassName(error), message: error.message, traceback: error.stack ?? "" };
+  }
+  return { exception: "Error", message: String(error), traceback: "" };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${errorClassName(error)}: ${error.message}` : String(error);
+}

@@ -1,0 +1,45 @@
+/** File operations the workspace code shares: atomic writes and copies (a reader never sees half a file). */
+import { randomBytes } from "node:crypto";
+import { copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+
+function tmpPath(dest: string): string {
+  return `${dest}.${randomBytes(8).toString("hex")}.tmp`;
+}
+
+/** Writes `contents` to `{dest}.{16 hex}.tmp` beside dest, then renames it over dest. Creates parent dirs. */
+export async function writeFileAtomic(dest: string, contents: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = tmpPath(dest);
+  try {
+    await writeFile(tmp, contents);
+    await rename(tmp, dest);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** Copies `source` (a regular file; a symlink is followed) to dest atomically. Returns the size copied. */
+export async function copyFileAtomic(source: string, dest: string): Promise<number> {
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = tmpPath(dest);
+  try {
+    await copyFile(source, tmp);
+    await rename(tmp, dest);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  return (await stat(dest)).size;
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * The agent's configuration: the reference agent's variable names and defaults (reference/agent.md §6), parsed once
+ * into a frozen object. Secrets (the Task API token, database URLs, TLS keys, the GitHub token) live only here and
+ * in the processes that need them; nothing logs this object.
+ */
+import { readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import {
+  type Env,
+  readCount,
+  readList,
+  readNonNegativeNumber,
+  readPositiveNumber,
+  readString,
+  readTrue,
+} from "./env.js";
+import { ConfigError } from "./errors.js";
+import { readBackends, readWorkdir } from "./index.js";
+import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
+
+export type ExecutorKind = "docker" | "local";
+
+export interface AgentStorage {
+  readonly workdir: string;
+  readonly highPrivacyStorageBase: string;
+  readonly mediumPrivacyStorageBase: string;
+  readonly highPrivacyArchiveDir: string;
+  readonly highPrivacyVolumeDir: string;
+  /** The volume dir's path on the Docker host when the agent itself runs in a container; null otherwise. */
+  readonly dockerHostVolumeDir: string | null;
+}
+
+export interface AgentConfig {
+  readonly backends: readonly string[];
+  /** BACKEND: the one backend this agent serves. */
+  readonly backend: string;
+  readonly taskApiEndpoint: string;
+  /** CONTROLLER_TASK_API_TOKEN (secret). */
+  readonly taskApiToken: string;
+  readonly storage: AgentStorage;
+  readonly dockerRegistry: string;
+  readonly dockerProxy: string;
+  readonly imagePullTimeoutMs: number;
+  readonly usingDummyDataBackend: boolean;
+  readonly databaseAccessNetwork: string;
+  /** Database name → URL (secret), from `{NAME}_DATABASE_URL` for each valid database name. */
+  readonly databaseUrls: Readonly<Record<string, string>>;
+  readonly tempDatabaseName: string | null;
+  readonly emisOrganisationHash: string | null;
+  /** The contents (secret) of PRESTO_TLS_KEY_PATH / PRESTO_TLS_CERT_PATH; null when not configured. */
+  readonly prestoTls: { readonly key: string; readonly cert: string } | null;
+  readonly statsPollIntervalMs: number;
+  /** `--user` for job containers. */
+  readonly dockerUserId: string;
+  readonly dockerGroupId: string;
+  readonly jobLoopIntervalMs: number;
+  /** DOCKER_HOST (the Docker client's own variable); null for the default socket. */
+  readonly dockerHost: string | null;
+  /** EXECUTOR: null means "pick what this machine has". */
+  readonly executor: ExecutorKind | null;
+  /** LOCAL_EXECUTOR_COMMANDS: image name (last path part, no tag) → host command, for the local runtime. */
+  readonly localExecutorCommands: Readonly<Record<string, string>>;
+  /** MAX_TASK_RETRIES: consecutive failures of one task before it is reported as an agent error. */
+  readonly maxTaskRetries: number;
+  readonly allowLocalGitRepos: boolean;
+  readonly allowedGithubOrgs: readonly string[];
+  readonly githubProxyDomain: string;
+  /** PRIVATE_REPO_ACCESS_TOKEN (secret); empty for none. */
+  readonly privateRepoAccessToken: string;
+  /** OTEL_* settings, as the controller reads them. */
+  readonly telemetry: TelemetryConfig;
+}
+
+/** The reference's only database name (`VALID_DATABASE_NAMES`). */
+export const VALID_DATABASE_NAMES: readonly string[] = ["default"];
+
+// The reference's EXECUTOR value names its Docker executor class; accepted as a synonym of `docker`.
+const REFERENCE_DOCKER_EXECUTOR = "agent.executors.local:LocalDockerAPI";
+
+export function loadAgentConfig(env: Env, cwd: string): AgentConfig {
+  const backends = readBackends(env);
+  const workdir = readWorkdir(env, cwd);
+  return Object.freeze({
+    backends: Object.freeze(backends),
+    backend: readAgentBackend(env, backends),
+    taskApiEndpoint: readEndpoint(env),
+    taskApiToken: readString(env, "CONTROLLER_TASK_API_TOKEN", "token"),
+    storage: readStorage(env, workdir),
+    dockerRegistry: readString(env, "DOCKER_REGISTRY", "ghcr.io/opensafely-core"),
+    dockerProxy: readString(env, "DOCKER_PROXY", "docker-proxy.opensafely.org/opensafely-core"),
+    imagePullTimeoutMs: readPositiveNumber(env, "IMAGE_PULL_TIMEOUT", 1200) * 1000,
+    usingDummyDataBackend: readYes(env, "USING_DUMMY_DATA_BACKEND"),
+    databaseAccessNetwork: readString(env, "DATABASE_ACCESS_NETWORK", "jobrunner-db"),
+    databaseUrls: Object.freeze(readDatabaseUrls(env)),
+    tempDatabaseName: readOptional(env, "TEMP_DATABASE_NAME"),
+    emisOrganisationHash: readOptional(env, "EMIS_ORGANISATION_HASH"),
+    prestoTls: readPrestoTls(env),
+    statsPollIntervalMs: readPositiveNumber(env, "STATS_POLL_INTERVAL", 10) * 1000,
+    dockerUserId: readId(env, "DOCKER_USER_ID", process.getuid?.() ?? 0),
+    dockerGroupId: readId(env, "DOCKER_GROUP_ID", process.getgid?.() ?? 0),
+    jobLoopIntervalMs: readNonNegativeNumber(env, "JOB_LOOP_INTERVAL", 1.0) * 1000,
+    dockerHost: readOptional(env, "DOCKER_HOST"),
+    executor: readExecutor(env),
+    localExecutorCommands: Object.freeze(readCommandMap(env, "LOCAL_EXECUTOR_COMMANDS")),
+    maxTaskRetries: readMaxRetries(env),
+    allowLocalGitRepos: readTrue(env, "ALLOW_LOCAL_GIT_REPOS"),
+    allowedGithubOrgs: Object.freeze(
+      readList(env, "ALLOWED_GITHUB_ORGS", ["opensafely", "opensafely-actions"]),
+    ),
+    githubProxyDomain: readString(env, "GITHUB_PROXY_DOMAIN", "github-proxy.opensafely.org"),
+    privateRepoAccessToken: readString(env, "PRIVATE_REPO_ACCESS_TOKEN", ""),
+    telemetry: readTelemetry(env),
+  });
+}
+
+/** Start-up warnings for the agent's operator (never containing a secret). */
+export function agentConfigWarnings(config: AgentConfig): string[] {
+  const warnings: string[] = [];
+  if (config.taskApiToken === "token") {
+    warnings.push("CONTROLLER_TASK_API_TOKEN is not set: the agent uses the insecure default token");
+  }
+  return warnings;
+}
+
+function readAgentBackend(env: Env, backends: readonly string[]): string {
+  const backend = env.BACKEND?.trim().toLowerCase() ?? "";
+  if (backend === "") throw new ConfigError("BACKEND", "must name the backend this agent runs jobs for");
+  if (!backends.includes(backend)) {
+    throw new ConfigError("BACKEND", `${backend} is not valid, allowed backends are: ${backends.join(", ")}`);
+  }
+  return backend;
+}
+
+function readEndpoint(env: Env): string {
+  const raw = env.CONTROLLER_TASK_API_ENDPOINT?.trim() ?? "";
+  if (raw === "")
+    throw new ConfigError("CONTROLLER_TASK_API_ENDPOINT", "must be set to the controller's URL");
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError("CONTROLLER_TASK_API_ENDPOINT", "must be an http:// or https:// URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError("CONTROLLER_TASK_API_ENDPOINT", "must be an http:// or https:// URL");
+  }
+  return raw;
+}
+
+function readStorage(env: Env, workdir: string): AgentStorage {
+  const high = readAbsolute(env, "HIGH_PRIVACY_STORAGE_BASE", join(workdir, "high_privacy"));
+  return Object.freeze({
+    workdir,
+    highPrivacyStorageBase: high,
+    mediumPrivacyStorageBase: readAbsolute(
+      env,
+      "MEDIUM_PRIVACY_STORAGE_BASE",
+      join(workdir, "medium_privacy"),
+    ),
+    highPrivacyArchiveDir: readAbsolute(env, "HIGH_PRIVACY_ARCHIVE_DIR", join(high, "archives")),
+    highPrivacyVolumeDir: readAbsolute(env, "HIGH_PRIVACY_VOLUME_DIR", join(high, "volumes")),
+    dockerHostVolumeDir:
+      readOptional(env, "DOCKER_HOST_VOLUME_DIR") && readAbsolute(env, "DOCKER_HOST_VOLUME_DIR", ""),
+  });
+}
+
+function readAbsolute(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  if (!isAbsolute(raw)) throw new ConfigError(name, `must be an absolute path, got '${raw}'`);
+  return raw;
+}
+
+function readOptional(env: Env, name: string): string | null {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === "" ? null : raw;
+}
+
+/** The reference agent's boolean rule for USING_DUMMY_DATA_BACKEND: `true`, `1` or `yes`, any case. */
+function readYes(env: Env, name: string): boolean {
+  return ["true", "1", "yes"].includes((env[name] ?? "").trim().toLowerCase());
+}
+
+/** `{NAME}_DATABASE_URL` for each valid database name; empty values count as unset. */
+function readDatabaseUrls(env: Env): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const name of VALID_DATABASE_NAMES) {
+    const value = readOptional(env, `${name.toUpperCase()}_DATABASE_URL`);
+    if (value !== null) urls[name] = value;
+  }
+  return urls;
+}
+
+function readPrestoTls(env: Env): AgentConfig["prestoTls"] {
+  const keyPath = readOptional(env, "PRESTO_TLS_KEY_PATH");
+  const certPath = readOptional(env, "PRESTO_TLS_CERT_PATH");
+  if (keyPath === null && certPath === null) return null;
+  if (keyPath === null || certPath === null) {
+    const missing = keyPath === null ? "PRESTO_TLS_KEY_PATH" : "PRESTO_TLS_CERT_PATH";
+    throw new ConfigError(
+      missing,
+      "is not set: Both PRESTO_TLS_KEY_PATH and PRESTO_TLS_CERT_PATH must be defined if either are",
+    );
+  }
+  return Object.freeze({
+    key: readSecretFile("PRESTO_TLS_KEY_PATH", keyPath),
+    cert: readSecretFile("PRESTO_TLS_CERT_PATH", certPath),
+  });
+}
+
+function readSecretFile(name: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    throw new ConfigError(name, `names a file that does not exist or cannot be read: ${path}`);
+  }
+}
+
+function readId(env: Env, name: string, fallback: number): string {
+  return String(readCount(env, name, fallback));
+}
+
+function readExecutor(env: Env): ExecutorKind | null {
+  const raw = env.EXECUTOR?.trim() ?? "";
+  if (raw === "") return null;
+  if (raw === "docker" || raw === REFERENCE_DOCKER_EXECUTOR) return "docker";
+  if (raw === "local") return "local";
+  throw new ConfigError(
+    "EXECUTOR",
+    `must be 'docker' or 'local' (or unset to choose automatically), got '${raw}'`,
+  );
+}
+
+/** `name=command,name=command`: names are image names without registry or tag, commands a host program. */
+function readCommandMap(env: Env, name: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const item of readList(env, name, [])) {
+    const eq = item.indexOf("=");
+    const key = eq > 0 ? item.slice(0, eq).trim() : "";
+    const command = eq > 0 ? item.slice(eq + 1).trim() : "";
+    if (key === "" || command === "") {
+      throw new ConfigError(name, `must look like 'python=python3,r=Rscript', got the item '${item}'`);
+    }
+    map[key] = command;
+  }
+  return map;
+}
+
+function readMaxRetries(env: Env): number {
+  const value = readCount(env, "MAX_TASK_RETRIES", 5);
+  if (value < 1) throw new ConfigError("MAX_TASK_RETRIES", "must be 1 or more");
+  return value;
+}
