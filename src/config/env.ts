@@ -58,16 +58,6 @@ export function readString(env: Env, name: string, fallback: string): string {
   return raw === undefined ? fallback : raw;
 }
 
-/** A number of 0 or more (fractions allowed). */
-export function readNonNegativeNumber(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0)
-    throw new ConfigError(name, `must be a number of 0 or more, got '${raw}'`);
-  return value;
-}
-
 /** A boolean written `true`/`false` (also 1/0, yes/no), case-insensitive. */
 export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
