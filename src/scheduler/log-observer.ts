@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { JobObserver } from "./scheduler.js";
+import type { JobObserver } from "../domain/job-observer.js";
 
 /** One log line per job status change, with what an operator needs to find the job. */
 export function statusLog(log: Logger): JobObserver {

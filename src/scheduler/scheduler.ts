@@ -14,6 +14,7 @@ import type { Config } from "../config/index.js";
 import type { Storage, Stores } from "../db/storage.js";
 import { type Clock, nowNanos, nowSeconds } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
+import type { JobObserver } from "../domain/job-observer.js";
 import { StatusMessage } from "../domain/messages.js";
 import { State, StatusCode } from "../domain/status.js";
 import { cancelJobTaskId, runJobTaskId, type Task, TaskType } from "../domain/task.js";
@@ -29,15 +30,6 @@ import { updateScheduledTasks } from "./scheduled-tasks.js";
 /** Resolves an action image's registry digest (src/registry); null when digests are not resolved. */
 export interface ImageDigests {
   resolve(imageAndTag: string): Promise<string | null>;
-}
-
-/** Told of every status change the scheduler makes, after it is committed (logs, job spans). */
-export interface JobObserver {
-  statusChanged(
-    job: Job,
-    change: Extract<Transition, { kind: "changed" }>,
-    results?: Record<string, unknown>,
-  ): void;
 }
 
 export interface SchedulerDeps {

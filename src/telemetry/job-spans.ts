@@ -14,8 +14,8 @@ import {
   trace,
 } from "@opentelemetry/api";
 import type { Job } from "../domain/job.js";
+import type { JobObserver } from "../domain/job-observer.js";
 import { isFinalCode, StatusCode } from "../domain/status.js";
-import type { JobObserver } from "../scheduler/scheduler.js";
 import type { JobIdGenerator } from "./span-ids.js";
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;

@@ -1,0 +1,11 @@
+import type { Job } from "./job.js";
+import type { Transition } from "./transition.js";
+
+/** Told of every status change the scheduler makes, after it is committed (the status log, job spans). */
+export interface JobObserver {
+  statusChanged(
+    job: Job,
+    change: Extract<Transition, { kind: "changed" }>,
+    results?: Record<string, unknown>,
+  ): void;
+}
