@@ -108,7 +108,13 @@ async function measureCase(name: string, source: Source, work: string, runs: num
     analysisScope: {},
   });
   // As the server runs it: with the parsed-project cache, so a warm create reads no git.
-  const deps = { db, git, backends: config.backends, projects: new ProjectCache() };
+  const deps = {
+    db,
+    git,
+    backends: config.backends,
+    maxRunCommandBytes: config.limits.maxRunCommandBytes,
+    projects: new ProjectCache(),
+  };
 
   const coldStarted = performance.now();
   const first = await createJobs(deps, request());

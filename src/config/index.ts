@@ -1,15 +1,17 @@
 /**
  * Configuration, parsed once from the environment into a frozen, typed object and passed down explicitly. Variable
- * names and defaults are the reference job-runner's (reference/controller.md §8), plus PORT, HOST and DATABASE_URL.
- * No other module reads process.env.
+ * names and defaults are the reference job-runner's (reference/controller.md §8), plus PORT, HOST, DATABASE_URL and
+ * the request limits (limits.ts). No other module reads process.env.
  */
 import { resolve } from "node:path";
 import { type Env, readCount, readList, readPort, readString, readTrue } from "./env.js";
 import { ConfigError } from "./errors.js";
+import { type Limits, readLimits } from "./limits.js";
 import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
 export type { Env } from "./env.js";
 export { ConfigError } from "./errors.js";
+export type { Limits } from "./limits.js";
 export type { TelemetryConfig } from "./telemetry.js";
 
 export interface BackendConfig {
@@ -39,6 +41,7 @@ export interface Config {
   readonly githubProxyDomain: string;
   readonly privateRepoAccessToken: string;
   readonly telemetry: TelemetryConfig;
+  readonly limits: Limits;
 }
 
 const DEFAULT_BACKENDS = ["test", "tpp", "emis", "ted"];
@@ -128,6 +131,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     githubProxyDomain: readString(env, "GITHUB_PROXY_DOMAIN", "github-proxy.opensafely.org"),
     privateRepoAccessToken: readString(env, "PRIVATE_REPO_ACCESS_TOKEN", ""),
     telemetry: readTelemetry(env),
+    limits: readLimits(env),
   });
 }
 

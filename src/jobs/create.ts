@@ -8,11 +8,13 @@
  */
 import type { Db } from "../db/index.js";
 import { existingRap, insertJobs, workspaceState } from "../db/queries/jobs.js";
+import { echo } from "../domain/echo.js";
 import type { Job } from "../domain/job.js";
 import { checkRepository, type GitSettings, readFileFromRepo } from "../git/index.js";
 import { type Pipeline, parseProject } from "../pipeline/index.js";
 import { newTraceContext } from "../telemetry/trace-context.js";
-import { RapCreateRequestError, StaleCodelistError } from "./errors.js";
+import { RapCreateRequestError, RunCommandTooLongError, StaleCodelistError } from "./errors.js";
+import { checkNamesUsedAsPaths } from "./names.js";
 import { planNewJobs } from "./plan.js";
 import type { ProjectCache } from "./project-cache.js";
 import type { CreateRequest } from "./request.js";
@@ -23,6 +25,8 @@ export interface CreateDependencies {
   db: Db;
   git: GitSettings;
   backends: readonly string[];
+  /** MAX_RUN_COMMAND_BYTES: a create whose job would get a longer run_command is refused. */
+  maxRunCommandBytes: number;
   /** Parsed project files by commit, shared between requests (optional: without it every create reads git). */
   projects?: ProjectCache;
   /** Current time in milliseconds. */
@@ -53,6 +57,8 @@ export async function createJobs(deps: CreateDependencies, request: CreateReques
       if (existing) return { kind: "already-created", count: existing.count } as const;
       const state = await workspaceState(trx, request.backend, request.workspace);
       const jobs = planNewJobs(request, pipeline, state, { now, newTraceContext });
+      checkNamesUsedAsPaths(jobs);
+      checkRunCommands(jobs, deps.maxRunCommandBytes);
       if (!reusable.allResolved(jobs)) return { kind: "needs-actions", jobs } as const;
       await reusable.apply(jobs);
       checkCodelists(request, jobs);
@@ -68,8 +74,24 @@ export async function createJobs(deps: CreateDependencies, request: CreateReques
 
 async function readPipeline(request: CreateRequest, git: GitSettings): Promise<Pipeline> {
   const bytes = await readFileFromRepo(request.repoUrl, request.commit, "project.yaml", git);
-  if (bytes === null) throw new RapCreateRequestError(`No project.yaml file found in ${request.repoUrl}`);
+  if (bytes === null)
+    throw new RapCreateRequestError(`No project.yaml file found in ${echo(request.repoUrl)}`);
   return parseProject(bytes);
+}
+
+/**
+ * Checked as soon as the jobs are planned, before a reusable action's git work (which rewrites only the command's
+ * first word, from a small action.yaml). A command this long only comes from a huge `config`.
+ */
+function checkRunCommands(jobs: readonly Job[], maxBytes: number): void {
+  for (const job of jobs) {
+    const bytes = Buffer.byteLength(job.runCommand);
+    if (bytes > maxBytes) {
+      throw new RunCommandTooLongError(
+        `Action '${job.action}' would run a command of ${bytes} bytes, more than the ${maxBytes} bytes this server accepts (MAX_RUN_COMMAND_BYTES)`,
+      );
+    }
+  }
 }
 
 /** Stale codelists block any database job, requested or pulled in as a dependency (the first one is named). */

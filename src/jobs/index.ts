@@ -27,6 +27,7 @@ export function jobCreator(
     db,
     git: gitSettingsFor(config, log),
     backends: config.backends,
+    maxRunCommandBytes: config.limits.maxRunCommandBytes,
     projects: new ProjectCache(),
   };
   return async (request) => {

@@ -56,7 +56,10 @@ export function registerAddJob(program: Command): void {
         };
         console.log(`Submitting RAP:\n${JSON.stringify(request, null, 2)}`);
         try {
-          const outcome = await createJobs({ db, git, backends: config.backends }, request);
+          const outcome = await createJobs(
+            { db, git, backends: config.backends, maxRunCommandBytes: config.limits.maxRunCommandBytes },
+            request,
+          );
           const jobs = outcome.kind === "created" ? outcome.jobs : [];
           console.log(`Created ${jobs.length} new jobs:`);
           for (const job of jobs) console.log(`  ${job.id} ${job.action}: ${job.runCommand}`);

@@ -4,9 +4,11 @@
  * (400), then the endpoint itself. Paths without their trailing slash redirect (301) to it, as Django does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
+import type { Limits } from "../../config/index.js";
 import type { Db } from "../../db/index.js";
 import type { ClientTokens } from "../auth.js";
-import { validBody } from "../body.js";
+import { parseBody, validated, validBody } from "../body.js";
+import { TooManyRapIdsError } from "../errors.js";
 import type { ApiDocument } from "../openapi.js";
 import type { PyObject } from "../python-json.js";
 import { acceptRawBodies } from "../raw-body.js";
@@ -25,9 +27,6 @@ declare module "fastify" {
 
 export const RAP_API_PREFIX = "/controller/v1";
 
-/** job-server sends every active rap_id in one status request, so allow far more than Fastify's 1 MiB. */
-const BODY_LIMIT = 16 * 1024 * 1024;
-
 export interface RapApiDeps {
   db: Db;
   tokens: ClientTokens;
@@ -37,6 +36,7 @@ export interface RapApiDeps {
   createJobs: CreateJobs;
   /** Threads for large rap/status answers; without them every answer is rendered on the main thread. */
   statusWorkers?: StatusWorkers;
+  limits: Pick<Limits, "maxBodyBytes" | "maxStatusRapIds">;
 }
 
 const ALL_METHODS: readonly HTTPMethods[] = [
@@ -51,7 +51,7 @@ const ALL_METHODS: readonly HTTPMethods[] = [
 ];
 
 export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<void> {
-  const { db, tokens, api, now, createJobs, statusWorkers } = deps;
+  const { db, tokens, api, now, createJobs, statusWorkers, limits } = deps;
   // Null only until the token check, which every endpoint runs first (reference values may not be shared).
   scope.decorateRequest("tokenBackends", null as unknown as readonly string[]);
 
@@ -73,7 +73,7 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
     url: string,
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
   ) => {
-    scope.route({ method, url, onRequest: authenticate, bodyLimit: BODY_LIMIT, handler });
+    scope.route({ method, url, onRequest: authenticate, bodyLimit: limits.maxBodyBytes, handler });
     // Answering in onRequest refuses the request before its body is read; Fastify still wants a handler.
     const refuse = async (_request: FastifyRequest, reply: FastifyReply) =>
       reply.code(405).header("allow", method).send();
@@ -95,7 +95,13 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
   );
 
   endpoint("POST", "/rap/status/", async (request, reply) => {
-    const body = validBody(bytes(request), api.validators.status) as PyObject;
+    const parsed = parseBody(bytes(request));
+    // Counted before validation, which would otherwise walk every one of a hostile number of ids.
+    const requested = parsed instanceof Map ? parsed.get("rap_ids") : undefined;
+    if (Array.isArray(requested) && requested.length > limits.maxStatusRapIds) {
+      throw new TooManyRapIdsError(requested.length, limits.maxStatusRapIds);
+    }
+    const body = validated(parsed, api.validators.status) as PyObject;
     const rapIds = body.get("rap_ids") as string[];
     const answer = await rapStatus(db, rapIds, request.tokenBackends, statusWorkers);
     return reply.type("application/json; charset=utf-8").send(answer);

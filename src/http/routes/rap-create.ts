@@ -89,11 +89,16 @@ export async function createRap(
   const { rapId } = request;
   try {
     if (!backends.includes(request.backend)) throw new BackendNotAllowedError();
-    // A rap_id is checked on every backend: ids are global, and job-server retries a create it is unsure of.
+    // A rap_id is checked on every backend: ids are global, and job-server retries a create it is unsure of. A RAP
+    // of a backend the token may not see is always "inconsistent", so its answer reveals nothing about it (the
+    // reference answers "No change" with its job count when the rest matches).
     const existing = await existingRap(db, rapId);
     if (existing) {
       const stored = [existing.repoUrl, existing.workspace, existing.commit];
-      if (!sameValues(stored, [request.repoUrl, request.workspace, request.commit])) {
+      if (
+        !backends.includes(existing.backend) ||
+        !sameValues(stored, [request.repoUrl, request.workspace, request.commit])
+      ) {
         throw new InconsistentRapError(rapId);
       }
       return noChange(rapId, existing.count);
