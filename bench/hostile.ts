@@ -218,6 +218,20 @@ async function main(): Promise<void> {
     raw(port, post("/rap/status/", `{"rap_ids": "${"\\u0001".repeat(2_600_000)}"}`)),
   );
 
+  // Within the body limit: the worst cases left.
+  await attack("status: 12,000 rap_ids (230 kB)", () =>
+    raw(port, post("/rap/status/", JSON.stringify({ rap_ids: ids.slice(0, 12_000) }))),
+  );
+  await attack("status: 1 MB of small integers", () =>
+    raw(port, post("/rap/status/", `{"rap_ids": [${Array.from({ length: 500_000 }, () => "1").join(",")}]}`)),
+  );
+  await attack("status: a 5,000-digit integer", () =>
+    raw(port, post("/rap/status/", `{"rap_ids": ${"7".repeat(5_000)}}`)),
+  );
+  await attack("status: a 1 MB string", () =>
+    raw(port, post("/rap/status/", `{"rap_ids": "${"\\u0001".repeat(170_000)}"}`)),
+  );
+
   // 6. Names used as paths.
   {
     const r = await repo(pathNames);

@@ -198,7 +198,7 @@ export class RequestTimeoutError extends PlainApiError {
   constructor(timeoutMs: number, options?: ErrorOptions) {
     super(
       "Request timeout",
-      `The request did not arrive in full within ${timeoutMs / 1000} seconds (REQUEST_TIMEOUT)`,
+      `The request did not arrive in full within ${timeoutMs / 1000} second${timeoutMs === 1000 ? "" : "s"} (REQUEST_TIMEOUT)`,
       options,
     );
   }

@@ -11,7 +11,7 @@ import { UnsafeNameError } from "./errors.js";
 export const MAX_NAME_LENGTH = 200;
 
 const SAFE_SEGMENT_RULE =
-  `an action name must be a single path segment: no '/', '\\\\', NUL, '.' or '..', no leading '-', ` +
+  `an action name must be a single path segment: no '/', '\\', NUL, '.' or '..', no leading '-', ` +
   `at most ${MAX_NAME_LENGTH} characters`;
 
 function isSafeSegment(name: string): boolean {

@@ -223,4 +223,41 @@ actions:
       `python:v2 analysis/count_lines.py ehrql-counts.txt --config '{"files": ["ehrql-male.csv", "ehrql-female.csv", "ehrql-qu\\u0027ote.csv"]}'`,
     );
   });
+
+  test("a chain of 10,000 needs is walked without recursion, dependencies first, each waiting on the one before", () => {
+    const length = 10_000;
+    const yaml = `version: "4.0"\nactions:\n${Array.from(
+      { length },
+      (_, i) =>
+        `  a${i}:\n    run: python:v2 a.py ${i}\n${i > 0 ? `    needs: [a${i - 1}]\n` : ""}    outputs: {moderately_sensitive: {t: o/${i}.csv}}\n`,
+    ).join("")}`;
+    const jobs = plan(request({ requestedActions: [`a${length - 1}`] }), [], parseProject(yaml));
+    expect(jobs).toHaveLength(length);
+    expect(jobs.map((j) => j.action)).toEqual(Array.from({ length }, (_, i) => `a${i}`));
+    expect(jobs[1]!.waitForJobIds).toEqual([jobs[0]!.id]);
+    expect(jobs.at(-1)!.waitForJobIds).toEqual([jobs.at(-2)!.id]);
+  });
+
+  test("a dependency needed twice gets one job; a dependency that stands is not visited again", () => {
+    const yaml = `version: "4.0"
+actions:
+  base: {run: python:v2 base.py, outputs: {moderately_sensitive: {t: o/base.csv}}}
+  left: {run: python:v2 left.py, needs: [base], outputs: {moderately_sensitive: {t: o/left.csv}}}
+  right: {run: python:v2 right.py, needs: [base, base], outputs: {moderately_sensitive: {t: o/right.csv}}}
+  top: {run: python:v2 top.py, needs: [left, right], outputs: {moderately_sensitive: {t: o/top.csv}}}
+`;
+    const id = (action: string) => deterministicJobId("rapaaaaaaaaaaaa2", action);
+    const fresh = plan(request({ requestedActions: ["top"] }), [], parseProject(yaml));
+    expect(actions(fresh)).toEqual(["base", "left", "right", "top"]);
+    expect(fresh.map((j) => j.waitForJobIds)).toEqual([
+      [],
+      [id("base")],
+      [id("base"), id("base")],
+      [id("left"), id("right")],
+    ]);
+    const done = existing("base", State.Succeeded);
+    const again = plan(request({ requestedActions: ["top"] }), [done], parseProject(yaml));
+    expect(actions(again)).toEqual(["left", "right", "top"]);
+    expect(again.map((j) => j.waitForJobIds)).toEqual([[], [], [id("left"), id("right")]]);
+  });
 });
