@@ -11,11 +11,12 @@ import { existingRap, insertJobs, workspaceState } from "../db/queries/jobs.js";
 import { echo } from "../domain/echo.js";
 import type { Job } from "../domain/job.js";
 import { checkRepository, type GitSettings, readFileFromRepo } from "../git/index.js";
-import { type Pipeline, parseProject } from "../pipeline/index.js";
 import { newTraceContext } from "../telemetry/trace-context.js";
 import { RapCreateRequestError, RunCommandTooLongError, StaleCodelistError } from "./errors.js";
 import { checkNamesUsedAsPaths } from "./names.js";
+import { parseProjectFile } from "./parse-project.js";
 import { planNewJobs } from "./plan.js";
+import type { PlannableProject } from "./plannable.js";
 import type { ProjectCache } from "./project-cache.js";
 import type { CreateRequest } from "./request.js";
 import { ReusableActions } from "./reusable-actions.js";
@@ -44,7 +45,7 @@ const MAX_ROUNDS = 5;
 export async function createJobs(deps: CreateDependencies, request: CreateRequest): Promise<CreateOutcome> {
   validateCreateRequest(request, deps.backends);
   await checkRepository(request, deps.git);
-  const load = () => readPipeline(request, deps.git);
+  const load = () => readProject(request, deps.git);
   const pipeline = deps.projects
     ? await deps.projects.get(request.repoUrl, request.commit, load)
     : await load();
@@ -72,11 +73,11 @@ export async function createJobs(deps: CreateDependencies, request: CreateReques
   throw new Error(`gave up creating jobs for rap_id ${request.rapId} after ${MAX_ROUNDS} planning rounds`);
 }
 
-async function readPipeline(request: CreateRequest, git: GitSettings): Promise<Pipeline> {
+async function readProject(request: CreateRequest, git: GitSettings): Promise<PlannableProject> {
   const bytes = await readFileFromRepo(request.repoUrl, request.commit, "project.yaml", git);
   if (bytes === null)
     throw new RapCreateRequestError(`No project.yaml file found in ${echo(request.repoUrl)}`);
-  return parseProject(bytes);
+  return parseProjectFile(bytes);
 }
 
 /**

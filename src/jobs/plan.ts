@@ -5,9 +5,9 @@
 import { deterministicJobId } from "../domain/ids.js";
 import type { Job } from "../domain/job.js";
 import { State, StatusCode } from "../domain/status.js";
-import { type Action, buildRunCommand, type Pipeline } from "../pipeline/index.js";
 import { buildAnalysisScope } from "./analysis-scope.js";
 import { NothingToDoError, UnknownActionError } from "./errors.js";
+import type { PlannableAction, PlannableProject } from "./plannable.js";
 import type { CreateRequest } from "./request.js";
 
 export const RUN_ALL = "run_all";
@@ -21,7 +21,7 @@ export interface PlanContext {
 /** A frame of the depth-first walk: an action whose dependencies are being visited. */
 interface Visit {
   name: string;
-  action: Action;
+  action: PlannableAction;
   /** Index of the next entry of `action.needs` to visit. */
   next: number;
   waitForJobIds: string[];
@@ -46,7 +46,7 @@ function shouldRerun(job: Job, request: CreateRequest): boolean {
  */
 export function planNewJobs(
   request: CreateRequest,
-  pipeline: Pipeline,
+  pipeline: PlannableProject,
   workspaceState: readonly Job[],
   context: PlanContext,
 ): Job[] {
@@ -108,7 +108,7 @@ export function planNewJobs(
       actionCommit: null,
       requiresOutputsFrom: [...action.needs],
       waitForJobIds,
-      runCommand: buildRunCommand(action),
+      runCommand: action.runCommand,
       outputSpec: action.outputs,
       cancelled: false,
       createdAt: seconds,

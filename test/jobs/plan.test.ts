@@ -4,6 +4,7 @@ import type { Job } from "../../src/domain/job.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { NothingToDoError, UnknownActionError } from "../../src/jobs/errors.js";
 import { planNewJobs } from "../../src/jobs/plan.js";
+import { plannable } from "../../src/jobs/plannable.js";
 import type { CreateRequest } from "../../src/jobs/request.js";
 import { parseProject } from "../../src/pipeline/index.js";
 import { makeJob } from "../support/factories.js";
@@ -45,7 +46,7 @@ function existing(action: string, state: State, overrides: Partial<Job> = {}): J
 
 const tp = parseProject(FX_TP);
 const plan = (req: CreateRequest, state: Job[] = [], pipeline = tp) =>
-  planNewJobs(req, pipeline, state, context);
+  planNewJobs(req, plannable(pipeline), state, context);
 const actions = (jobs: Job[]) => jobs.map((j) => j.action);
 
 describe("planNewJobs", () => {
