@@ -33,12 +33,15 @@ function readAtLeastOne(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+/** Seconds as whole milliseconds, at least one (0 would mean "no limit" to Node). */
+function readMilliseconds(env: Env, name: string, fallbackSeconds: number): number {
+  return Math.max(1, Math.round(readPositiveNumber(env, name, fallbackSeconds) * 1000));
+}
+
 export function readLimits(env: Env): Limits {
   return Object.freeze({
-    requestTimeoutMs: Math.round(readPositiveNumber(env, "REQUEST_TIMEOUT", 30) * 1000),
-    keepAliveTimeoutMs: Math.round(
-      readPositiveNumber(env, "KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_SECONDS) * 1000,
-    ),
+    requestTimeoutMs: readMilliseconds(env, "REQUEST_TIMEOUT", 30),
+    keepAliveTimeoutMs: readMilliseconds(env, "KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_SECONDS),
     maxBodyBytes: readAtLeastOne(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
     maxStatusRapIds: readAtLeastOne(env, "MAX_STATUS_RAP_IDS", DEFAULT_MAX_STATUS_RAP_IDS),
     maxRunCommandBytes: readAtLeastOne(env, "MAX_RUN_COMMAND_BYTES", DEFAULT_MAX_RUN_COMMAND_BYTES),

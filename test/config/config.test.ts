@@ -169,6 +169,8 @@ describe("request limits", () => {
       maxRunCommandBytes: 100,
     });
     expect(Object.isFrozen(limits)).toBe(true);
+    // Never rounded down to 0, which Node reads as "no limit".
+    expect(loadConfig({ REQUEST_TIMEOUT: "0.0001" }).limits.requestTimeoutMs).toBe(1);
   });
 
   test.each([
