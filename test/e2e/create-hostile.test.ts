@@ -155,7 +155,7 @@ describe("7. small leaks", () => {
     expect(details.length).toBeLessThan(300);
   });
 
-  test("a rap_id of a backend the token cannot see is inconsistent, whatever the rest of the request", async () => {
+  test("a rap_id of another backend is inconsistent, whatever the rest of the request", async () => {
     const rapId = newRapId();
     const stored = makeJob({
       rapId,
@@ -176,7 +176,7 @@ describe("7. small leaks", () => {
     const same = body("/repo", "c".repeat(40), { rap_id: rapId, workspace: "ws" });
     expect(await create(same)).toEqual(inconsistent);
     expect(await create({ ...same, workspace: "other" })).toEqual(inconsistent);
-    // The token that sees tpp gets the reference's answer.
+    // The same request for the RAP's own backend gets the reference's answer.
     const asTpp = await api.post("/rap/create/", { ...same, backend: "tpp" }, { authorization: "tpp_token" });
     expect(asTpp.json).toEqual({
       result: "No change",

@@ -90,13 +90,13 @@ export async function createRap(
   try {
     if (!backends.includes(request.backend)) throw new BackendNotAllowedError();
     // A rap_id is checked on every backend: ids are global, and job-server retries a create it is unsure of. A RAP
-    // of a backend the token may not see is always "inconsistent", so its answer reveals nothing about it (the
-    // reference answers "No change" with its job count when the rest matches).
+    // on another backend is always "inconsistent", so the answer reveals nothing about a RAP the token may not see
+    // (the reference compares only the three values, and answers "No change" with the RAP's job count).
     const existing = await existingRap(db, rapId);
     if (existing) {
       const stored = [existing.repoUrl, existing.workspace, existing.commit];
       if (
-        !backends.includes(existing.backend) ||
+        existing.backend !== request.backend ||
         !sameValues(stored, [request.repoUrl, request.workspace, request.commit])
       ) {
         throw new InconsistentRapError(rapId);
