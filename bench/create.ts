@@ -114,6 +114,7 @@ async function measureCase(name: string, source: Source, work: string, runs: num
     storage: new SqliteStorage(db),
     git,
     backends: config.backends,
+    maxRunCommandBytes: config.limits.maxRunCommandBytes,
     projects: new ProjectCache(),
     clock: systemClock,
   };

@@ -1,16 +1,18 @@
 /**
  * Configuration, parsed once from the environment into a frozen, typed object and passed down explicitly. Variable
- * names and defaults are the reference job-runner's (reference/controller.md §8), plus PORT, HOST and DATABASE_URL.
- * No other module reads process.env.
+ * names and defaults are the reference job-runner's (reference/controller.md §8), plus PORT, HOST, DATABASE_URL and
+ * the request limits (limits.ts). No other module reads process.env.
  */
 import { resolve } from "node:path";
 import { type Env, readCount, readList, readPort, readString, readTrue } from "./env.js";
 import { ConfigError } from "./errors.js";
+import { type Limits, readLimits } from "./limits.js";
 import { readScheduler, type SchedulerConfig } from "./scheduler.js";
 import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
 export type { Env } from "./env.js";
 export { ConfigError } from "./errors.js";
+export type { Limits } from "./limits.js";
 export type { BackendJobLimits, SchedulerConfig } from "./scheduler.js";
 export type { TelemetryConfig } from "./telemetry.js";
 
@@ -44,6 +46,7 @@ export interface Config {
   readonly scheduler: SchedulerConfig;
   /** pino level for process logs (LOGLEVEL, default info). */
   readonly logLevel: string;
+  readonly limits: Limits;
 }
 
 const DEFAULT_BACKENDS = ["test", "tpp", "emis", "ted"];
@@ -141,6 +144,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     telemetry: readTelemetry(env),
     scheduler: readScheduler(env, backends, workdir),
     logLevel: readLogLevel(env),
+    limits: readLimits(env),
   });
 }
 

@@ -19,6 +19,7 @@ export type { ExpectedStatus } from "./queries/jobs.js";
 export type { ActiveTaskText, AgentUpdate, NewTask } from "./queries/tasks.js";
 
 export interface ExistingRap {
+  backend: string;
   repoUrl: string;
   workspace: string;
   commit: string;

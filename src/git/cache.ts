@@ -76,7 +76,8 @@ export async function ensureInit(remote: Remote, settings: GitSettings): Promise
   const result = await runGit({ args: ["init", "--bare", "--quiet"], ...local(remote, settings) });
   // Another process sharing the cache may have won the race to create it.
   if (!result.ok && !(await isInitialised(remote))) {
-    throw new GitError(`Could not create the repository cache at ${remote.cacheDir}`, {
+    // The cause (logged, not shown) has the path: the server's directories are none of the client's business.
+    throw new GitError(`Could not create the repository cache for ${remote.display}`, {
       cause: new Error(result.failure ?? "git failed"),
     });
   }

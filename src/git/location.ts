@@ -33,6 +33,9 @@ export function resolveRemote(repoUrl: string, settings: GitSettings): Remote {
     if (!settings.allowLocalGitRepos) {
       throw new GitUrlNotAllowedError(display, "local repositories are not enabled (ALLOW_LOCAL_GIT_REPOS)");
     }
+    // No process can be given a NUL in an argument.
+    if (repoUrl.includes("\0"))
+      throw new GitUrlNotAllowedError(display, "a path cannot contain a NUL character");
     return { display, gitUrl: repoUrl, protocol: "file", config: [], cacheDir };
   }
   const match = GITHUB_URL.exec(repoUrl);

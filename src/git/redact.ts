@@ -1,4 +1,5 @@
 /** Keeping secrets out of error messages and log lines. */
+import { echo } from "../domain/echo.js";
 
 export const MASK = "********";
 
@@ -15,8 +16,8 @@ const USERINFO = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)@/;
 
 /**
  * A repository URL as it may appear in a message: any userinfo (`user:password@`, or a bare token as the user) is
- * masked. Such URLs are always refused, but the refusal message echoes the URL back.
+ * masked. Such URLs are always refused, but the refusal message echoes the URL back, up to 200 characters.
  */
 export function displayUrl(url: string, secrets: readonly string[] = []): string {
-  return redact(url.replace(USERINFO, `$1${MASK}@`), secrets);
+  return echo(redact(url.replace(USERINFO, `$1${MASK}@`), secrets));
 }

@@ -14,6 +14,7 @@ import type { Config } from "../config/index.js";
 import type { Storage } from "../db/storage.js";
 import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
 import { ClientTokens } from "./auth.js";
+import { answerClientErrors, answerFrameworkError } from "./client-errors.js";
 import { apiErrorFor, InternalError, NotFoundError } from "./errors.js";
 import { toAsciiJson } from "./json.js";
 import { loadApiDocument } from "./openapi.js";
@@ -41,8 +42,24 @@ export interface AppDeps {
   tracer?: Tracer;
 }
 
+/** Node's own limit on the time to receive a request's headers. */
+const HEADERS_TIMEOUT_MS = 60_000;
+/** How often Node looks for requests past their time (its default, 30 s, would let them run up to twice as long). */
+const TIMEOUT_CHECK_MS = 1000;
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const app = Fastify({
+  const { limits } = deps.config;
+  const app: FastifyInstance = Fastify({
+    // A request, its body included, must arrive within REQUEST_TIMEOUT; the answer may take longer.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, limits.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, limits.requestTimeoutMs),
+    },
+    bodyLimit: limits.maxBodyBytes,
+    clientErrorHandler: answerClientErrors(limits, () => app.log),
+    frameworkErrors: answerFrameworkError,
     // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the default one.
     ...(deps.log ? { loggerInstance: deps.log as FastifyBaseLogger } : { logger: false }),
     // A line per request would cost more than a status answer; failures are logged where they happen.
@@ -54,7 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.tracer) traceRequests(app, deps.tracer);
   app.setReplySerializer(toAsciiJson);
   app.setErrorHandler((error, request, reply) => {
-    const answer = apiErrorFor(error);
+    const answer = apiErrorFor(error, limits);
     if (answer instanceof InternalError)
       request.log.error({ err: error }, "unexpected error answering a request");
     return reply.code(answer.status).send(answer.body());
@@ -76,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         now: () => nowSeconds(clock),
         createJobs: deps.createJobs,
         statusReader: deps.statusReader,
+        limits,
       }),
     { prefix: RAP_API_PREFIX },
   );

@@ -20,7 +20,11 @@ export function parseBody(raw: Buffer | undefined): PyValue {
 
 /** Parses and validates a body; returns it when it matches the schema. */
 export function validBody(raw: Buffer | undefined, validator: Validator): PyValue {
-  const body = parseBody(raw);
+  return validated(parseBody(raw), validator);
+}
+
+/** Returns a parsed body when it matches the schema. */
+export function validated(body: PyValue, validator: Validator): PyValue {
   const failure = validator(body);
   if (failure) {
     const where = failure.path.length === 0 ? "" : ` at ${jsonPath(failure.path)}`;

@@ -3,6 +3,8 @@
  * and its JSON body (texts are the reference's, character for character). Routes throw them; the app's error
  * handler (app.ts) turns them into responses. docs/api.md lists every code (a test keeps the two in step).
  */
+import type { Limits } from "../config/index.js";
+import { echo } from "../domain/echo.js";
 import { RefusalError } from "../domain/errors.js";
 
 export const ErrorCode = {
@@ -19,6 +21,9 @@ export const ErrorCode = {
   NotFound: "NOT_FOUND",
   BadRequest: "BAD_REQUEST",
   PayloadTooLarge: "PAYLOAD_TOO_LARGE",
+  HeadersTooLarge: "HEADERS_TOO_LARGE",
+  RequestTimeout: "REQUEST_TIMEOUT",
+  TooManyRapIds: "STATUS_TOO_MANY_RAP_IDS",
   Internal: "INTERNAL",
   BackendNotFound: "TASKS_BACKEND_NOT_FOUND",
   AgentInvalidToken: "TASKS_INVALID_TOKEN",
@@ -158,20 +163,62 @@ export class NotFoundError extends PlainApiError {
   }
 }
 
-/** A request Fastify itself refused before it reached a route (a malformed header, an aborted body, …). */
+/**
+ * A request refused before it reached a route, by Node's HTTP parser (a control character in a header, an unknown
+ * method) or by Fastify (bad percent-encoding in the URL, a Content-Length that does not match the body, …).
+ */
 export class BadRequestError extends PlainApiError {
   readonly code = ErrorCode.BadRequest;
   readonly status = 400;
   constructor(details: string, options?: ErrorOptions) {
-    super("Bad request", details, options);
+    super("Bad request", echo(details), options);
   }
 }
 
 export class PayloadTooLargeError extends PlainApiError {
   readonly code = ErrorCode.PayloadTooLarge;
   readonly status = 413;
+  constructor(maxBodyBytes: number | undefined, options?: ErrorOptions) {
+    const limit = maxBodyBytes === undefined ? "" : ` (${maxBodyBytes} bytes, MAX_BODY_BYTES)`;
+    super("Payload too large", `The request body is larger than the server accepts${limit}`, options);
+  }
+}
+
+/** Node's HTTP parser refuses headers over its 16 KiB limit before any route sees the request. */
+export class HeadersTooLargeError extends PlainApiError {
+  readonly code = ErrorCode.HeadersTooLarge;
+  readonly status = 431;
   constructor(options?: ErrorOptions) {
-    super("Payload too large", "The request body is larger than the server accepts", options);
+    super(
+      "Request header fields too large",
+      "The request headers are larger than the server accepts (16 KiB)",
+      options,
+    );
+  }
+}
+
+/** The request (its body, usually) had not fully arrived within REQUEST_TIMEOUT; the connection is closed. */
+export class RequestTimeoutError extends PlainApiError {
+  readonly code = ErrorCode.RequestTimeout;
+  readonly status = 408;
+  constructor(timeoutMs: number, options?: ErrorOptions) {
+    super(
+      "Request timeout",
+      `The request did not arrive in full within ${timeoutMs / 1000} second${timeoutMs === 1000 ? "" : "s"} (REQUEST_TIMEOUT)`,
+      options,
+    );
+  }
+}
+
+/** More rap_ids in one `rap/status/` request than MAX_STATUS_RAP_IDS. */
+export class TooManyRapIdsError extends PlainApiError {
+  readonly code = ErrorCode.TooManyRapIds;
+  readonly status = 400;
+  constructor(count: number, max: number) {
+    super(
+      "Validation error",
+      `Invalid request body received at $.rap_ids: ${count} rap_ids, more than the ${max} this server answers in one request (MAX_STATUS_RAP_IDS)`,
+    );
   }
 }
 
@@ -238,10 +285,10 @@ export class TaskUpdateFailedError extends ApiError {
  * The answer for anything a route or Fastify itself threw: our refusals as they are, Fastify's client errors
  * (malformed requests, bodies over the limit) as JSON, and everything else as an InternalError.
  */
-export function apiErrorFor(error: unknown): ApiError {
+export function apiErrorFor(error: unknown, limits?: Pick<Limits, "maxBodyBytes">): ApiError {
   if (error instanceof ApiError) return error;
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  if (status === 413) return new PayloadTooLargeError({ cause: error });
+  if (status === 413) return new PayloadTooLargeError(limits?.maxBodyBytes, { cause: error });
   if (typeof status === "number" && status >= 400 && status < 500) {
     return new BadRequestError((error as Error).message, { cause: error });
   }

@@ -5,7 +5,8 @@
  * `Map`s so keys keep their textual order (JSON.parse moves integer-like keys first).
  *
  * Python's extensions are accepted too (`NaN`, `Infinity`, `-Infinity`). Nesting deeper than MAX_DEPTH is refused
- * rather than recursed into (Python would crash with RecursionError at about 1,000 levels).
+ * rather than recursed into (Python would crash with RecursionError at about 1,000 levels). Integers of more than
+ * 4,300 digits are refused as Python's json refuses them (converting them costs time quadratic in their length).
  */
 
 export type PyValue = null | boolean | bigint | number | string | PyValue[] | PyObject;
@@ -23,6 +24,8 @@ export class JsonSyntaxError extends Error {
 }
 
 const MAX_DEPTH = 256;
+/** Python's `sys.get_int_max_str_digits()` default. */
+const MAX_INT_DIGITS = 4300;
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: a run of plain characters ends at a raw control character, which JSON strings may not contain
 const PLAIN_CHARS = /[^"\\\u0000-\u001f]*/y;
@@ -102,7 +105,14 @@ class Parser {
     const match = NUMBER.exec(this.text);
     if (!match) this.fail("Expecting value");
     this.pos += match[0].length;
-    if (match[1] === undefined && match[2] === undefined) return BigInt(match[0]);
+    if (match[1] === undefined && match[2] === undefined) {
+      const digits = match[0].length - (match[0].startsWith("-") ? 1 : 0);
+      if (digits > MAX_INT_DIGITS) {
+        this.pos -= match[0].length;
+        this.fail(`Integer of ${digits} digits exceeds the limit of ${MAX_INT_DIGITS} digits`);
+      }
+      return BigInt(match[0]);
+    }
     return Number(match[0]);
   }
 

@@ -3,6 +3,7 @@
  * (`'abc'`, `None`, `True`, `1.0`, `[1, 'a']`, `{'a': 1}`). job-server shows these messages to users verbatim.
  * Values are either parsed request bodies (PyValue) or plain values from our OpenAPI document (enums, patterns).
  */
+import { ECHO_LIMIT, echo } from "../domain/echo.js";
 import type { PyValue } from "./python-json.js";
 
 type Reprable = PyValue | readonly Reprable[] | { readonly [key: string]: Reprable };
@@ -37,8 +38,15 @@ function escapeChar(char: string, quote: string): string {
 }
 
 export function reprString(value: string): string {
-  // Python prefers single quotes and switches to double quotes only to avoid escaping a single quote.
-  const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
+  return reprWithQuote(value, quoteFor(value));
+}
+
+/** Python prefers single quotes and switches to double quotes only to avoid escaping a single quote. */
+function quoteFor(value: string): string {
+  return value.includes("'") && !value.includes('"') ? '"' : "'";
+}
+
+function reprWithQuote(value: string, quote: string): string {
   if (!NEEDS_ESCAPE.test(value)) return `${quote}${value}${quote}`;
   let out = quote;
   for (const char of value) out += escapeChar(char, quote);
@@ -82,4 +90,40 @@ export function pythonRepr(value: Reprable): string {
   if (Array.isArray(value)) return `[${value.map(pythonRepr).join(", ")}]`;
   const entries = value instanceof Map ? [...value] : Object.entries(value);
   return `{${entries.map(([k, v]) => `${reprString(k)}: ${pythonRepr(v as Reprable)}`).join(", ")}}`;
+}
+
+/**
+ * The first ECHO_LIMIT characters of the value's repr, then `…` if there is more: what an error message may repeat
+ * of a client's value. Only as much of the value as shows is ever turned into text.
+ */
+export function shortRepr(value: PyValue, limit = ECHO_LIMIT): string {
+  let out = "";
+  // Appends until the text is past the limit; false once it is, to stop the walk.
+  const put = (text: string) => {
+    out += text;
+    return out.length <= limit;
+  };
+  const write = (v: PyValue): boolean => {
+    if (typeof v === "string") {
+      // Escaping only ever lengthens, so a prefix of the string gives the repr's prefix (the quote needs it all).
+      return put(reprWithQuote(v.length > limit ? v.slice(0, limit) : v, quoteFor(v)));
+    }
+    if (Array.isArray(v)) {
+      if (!put("[")) return false;
+      for (let i = 0; i < v.length; i++) if ((i > 0 && !put(", ")) || !write(v[i]!)) return false;
+      return put("]");
+    }
+    if (v instanceof Map) {
+      if (!put("{")) return false;
+      let first = true;
+      for (const [key, item] of v) {
+        if ((!first && !put(", ")) || !write(key) || !put(": ") || !write(item)) return false;
+        first = false;
+      }
+      return put("}");
+    }
+    return put(pythonRepr(v));
+  };
+  write(value);
+  return echo(out, limit);
 }

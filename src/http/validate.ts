@@ -11,10 +11,11 @@
  * Supported keywords: type, nullable (OpenAPI 3.0: null is accepted), required, properties, items, minItems, enum,
  * pattern. Annotations are ignored. Any other keyword fails at start-up, so the document cannot silently ask for a
  * check we do not make. Patterns use JavaScript regular expressions, searched unanchored like Python's `re.search`;
- * unlike Python, `$` does not match before a trailing newline.
+ * unlike Python, `$` does not match before a trailing newline. A message shows at most the first 200 characters of
+ * the value's repr, then `…` (DESIGN DECISIONS 16).
  */
 import type { PyValue } from "./python-json.js";
-import { pythonRepr, reprString } from "./python-repr.js";
+import { pythonRepr, reprString, shortRepr } from "./python-repr.js";
 
 export type JsonPath = readonly (string | number)[];
 
@@ -225,7 +226,7 @@ export function compileSchema(schema: unknown, where: string): Validator {
     let best: Found | undefined;
     for (const found of walk.found) if (!best || moreRelevant(found, best)) best = found;
     if (!best) return null;
-    return { path: best.path, message: best.describe(pythonRepr(best.instance)) };
+    return { path: best.path, message: best.describe(shortRepr(best.instance)) };
   };
 }
 

@@ -8,12 +8,15 @@
  */
 import type { Storage } from "../db/storage.js";
 import type { Clock } from "../domain/clock.js";
+import { echo } from "../domain/echo.js";
 import type { Job } from "../domain/job.js";
 import { checkRepository, type GitSettings, readFileFromRepo } from "../git/index.js";
-import { type Pipeline, parseProject } from "../pipeline/index.js";
 import { newTraceContext } from "../telemetry/trace-context.js";
-import { RapCreateRequestError, StaleCodelistError } from "./errors.js";
+import { RapCreateRequestError, RunCommandTooLongError, StaleCodelistError } from "./errors.js";
+import { checkNamesUsedAsPaths } from "./names.js";
+import { parseProjectFile } from "./parse-project.js";
 import { planNewJobs } from "./plan.js";
+import type { PlannableProject } from "./plannable.js";
 import type { ProjectCache } from "./project-cache.js";
 import type { CreateRequest } from "./request.js";
 import { ReusableActions } from "./reusable-actions.js";
@@ -23,6 +26,8 @@ export interface CreateDependencies {
   storage: Storage;
   git: GitSettings;
   backends: readonly string[];
+  /** MAX_RUN_COMMAND_BYTES: a create whose job would get a longer run_command is refused. */
+  maxRunCommandBytes: number;
   /** Parsed project files by commit, shared between requests (optional: without it every create reads git). */
   projects?: ProjectCache;
   clock: Clock;
@@ -39,7 +44,7 @@ const MAX_ROUNDS = 5;
 export async function createJobs(deps: CreateDependencies, request: CreateRequest): Promise<CreateOutcome> {
   validateCreateRequest(request, deps.backends);
   await checkRepository(request, deps.git);
-  const load = () => readPipeline(request, deps.git);
+  const load = () => readProject(request, deps.git);
   const pipeline = deps.projects
     ? await deps.projects.get(request.repoUrl, request.commit, load)
     : await load();
@@ -55,6 +60,8 @@ export async function createJobs(deps: CreateDependencies, request: CreateReques
         if (existing) return { kind: "already-created", count: existing.count } as const;
         const state = await jobs.workspaceState(request.backend, request.workspace);
         const planned = planNewJobs(request, pipeline, state, { now, newTraceContext });
+        checkNamesUsedAsPaths(planned);
+        checkRunCommands(planned, deps.maxRunCommandBytes);
         if (!reusable.allResolved(planned)) return { kind: "needs-actions", jobs: planned } as const;
         await reusable.apply(planned);
         checkCodelists(request, planned);
@@ -69,10 +76,26 @@ export async function createJobs(deps: CreateDependencies, request: CreateReques
   throw new Error(`gave up creating jobs for rap_id ${request.rapId} after ${MAX_ROUNDS} planning rounds`);
 }
 
-async function readPipeline(request: CreateRequest, git: GitSettings): Promise<Pipeline> {
+async function readProject(request: CreateRequest, git: GitSettings): Promise<PlannableProject> {
   const bytes = await readFileFromRepo(request.repoUrl, request.commit, "project.yaml", git);
-  if (bytes === null) throw new RapCreateRequestError(`No project.yaml file found in ${request.repoUrl}`);
-  return parseProject(bytes);
+  if (bytes === null)
+    throw new RapCreateRequestError(`No project.yaml file found in ${echo(request.repoUrl)}`);
+  return parseProjectFile(bytes);
+}
+
+/**
+ * Checked as soon as the jobs are planned, before a reusable action's git work (which rewrites only the command's
+ * first word, from a small action.yaml). A command this long only comes from a huge `config`.
+ */
+function checkRunCommands(jobs: readonly Job[], maxBytes: number): void {
+  for (const job of jobs) {
+    const bytes = Buffer.byteLength(job.runCommand);
+    if (bytes > maxBytes) {
+      throw new RunCommandTooLongError(
+        `Action '${job.action}' would run a command of ${bytes} bytes, more than the ${maxBytes} bytes this server accepts (MAX_RUN_COMMAND_BYTES)`,
+      );
+    }
+  }
 }
 
 /** Stale codelists block any database job, requested or pulled in as a dependency (the first one is named). */

@@ -15,6 +15,12 @@ export class StaleCodelistError extends RapCreateRequestError {
   override readonly code = "STALE_CODELISTS";
 }
 
+/** An action name or output pattern that cannot safely become a path (DESIGN DECISIONS 15). */
+export class UnsafeNameError extends RapCreateRequestError {}
+
+/** A job's run_command would be longer than MAX_RUN_COMMAND_BYTES (DESIGN DECISIONS 16). */
+export class RunCommandTooLongError extends RapCreateRequestError {}
+
 /** Nothing new to run: answered with 200 "Nothing to do", not an error for the client. */
 export class NothingToDoError extends Error {
   readonly code = "NOTHING_TO_DO";

@@ -30,6 +30,7 @@ export function jobCreator(
     clock,
     git: gitSettingsFor(config, log),
     backends: config.backends,
+    maxRunCommandBytes: config.limits.maxRunCommandBytes,
     projects: new ProjectCache(),
   };
   return async (request) => {

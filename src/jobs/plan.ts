@@ -6,9 +6,9 @@ import { deterministicJobId } from "../domain/ids.js";
 import type { Job } from "../domain/job.js";
 import { State } from "../domain/status.js";
 import { createdStatus } from "../domain/transition.js";
-import { buildRunCommand, type Pipeline } from "../pipeline/index.js";
 import { buildAnalysisScope } from "./analysis-scope.js";
 import { NothingToDoError, UnknownActionError } from "./errors.js";
+import type { PlannableAction, PlannableProject } from "./plannable.js";
 import type { CreateRequest } from "./request.js";
 
 export const RUN_ALL = "run_all";
@@ -17,6 +17,15 @@ export interface PlanContext {
   /** Current time in milliseconds. */
   now(): number;
   newTraceContext(): Record<string, string>;
+}
+
+/** A frame of the depth-first walk: an action whose dependencies are being visited. */
+interface Visit {
+  name: string;
+  action: PlannableAction;
+  /** Index of the next entry of `action.needs` to visit. */
+  next: number;
+  waitForJobIds: string[];
 }
 
 function isActive(job: Job): boolean {
@@ -38,7 +47,7 @@ function shouldRerun(job: Job, request: CreateRequest): boolean {
  */
 export function planNewJobs(
   request: CreateRequest,
-  pipeline: Pipeline,
+  pipeline: PlannableProject,
   workspaceState: readonly Job[],
   context: PlanContext,
 ): Job[] {
@@ -46,20 +55,44 @@ export function planNewJobs(
   const currentIds = new Set(current.map((job) => job.id));
   const jobsByAction = new Map<string, Job>(current.map((job) => [job.action, job]));
 
-  const visit = (actionName: string): void => {
-    const existing = jobsByAction.get(actionName);
-    if (existing && !shouldRerun(existing, request)) return;
-    const action = pipeline.actions.get(actionName);
-    if (!action) throw new UnknownActionError(`Action '${actionName}' not found in project.yaml`);
+  /** A frame for the action, or null when its current job stands (its dependencies are then not visited). */
+  const start = (name: string): Visit | null => {
+    const existing = jobsByAction.get(name);
+    if (existing && !shouldRerun(existing, request)) return null;
+    const action = pipeline.actions.get(name);
+    if (!action) throw new UnknownActionError(`Action '${name}' not found in project.yaml`);
+    return { name, action, next: 0, waitForJobIds: [] };
+  };
 
-    const waitForJobIds: string[] = [];
-    for (const needed of action.needs) {
-      visit(needed);
-      const dependency = jobsByAction.get(needed)!;
-      if (isActive(dependency)) waitForJobIds.push(dependency.id);
+  // Depth first, dependencies before dependents, as the reference's recursion; a loop rather than recursion, so a
+  // chain of thousands of `needs` cannot overflow the stack (the parser has already refused cycles).
+  const visit = (root: string): void => {
+    const first = start(root);
+    const stack = first ? [first] : [];
+    while (stack.length > 0) {
+      const frame = stack.at(-1)!;
+      if (frame.next < frame.action.needs.length) {
+        const child = start(frame.action.needs[frame.next]!);
+        if (child) stack.push(child);
+        else waitIfActive(frame);
+        continue;
+      }
+      stack.pop();
+      jobsByAction.set(frame.name, newJob(frame));
+      if (stack.length > 0) waitIfActive(stack.at(-1)!);
     }
+  };
+
+  /** After the dependency `frame.next` points at has been visited: the job waits for it if it is still to run. */
+  const waitIfActive = (frame: Visit): void => {
+    const dependency = jobsByAction.get(frame.action.needs[frame.next]!)!;
+    if (isActive(dependency)) frame.waitForJobIds.push(dependency.id);
+    frame.next += 1;
+  };
+
+  const newJob = ({ name: actionName, action, waitForJobIds }: Visit): Job => {
     const status = createdStatus(context.now());
-    jobsByAction.set(actionName, {
+    return {
       ...status,
       id: deterministicJobId(request.rapId, actionName),
       rapId: request.rapId,
@@ -73,7 +106,7 @@ export function planNewJobs(
       actionCommit: null,
       requiresOutputsFrom: [...action.needs],
       waitForJobIds,
-      runCommand: buildRunCommand(action),
+      runCommand: action.runCommand,
       outputSpec: action.outputs,
       cancelled: false,
       createdAt: status.updatedAt,
@@ -86,7 +119,7 @@ export function planNewJobs(
       analysisScope: action.isDatabaseAction
         ? buildAnalysisScope(request.analysisScope, request.project)
         : {},
-    });
+    };
   };
 
   const runAll = request.requestedActions.includes(RUN_ALL);

@@ -1,16 +1,20 @@
-import type { Pipeline } from "../pipeline/index.js";
+import type { PlannableProject } from "./plannable.js";
 
 /**
  * Parsed project.yaml files by repository and commit. A commit's content never changes, so a cached parse can never
  * be stale; it saves a git process and a parse on every create for a commit seen before (job-server submits many
- * RAPs against the same commit). Bounded, least recently used first out. Pipelines are shared: read-only.
+ * RAPs against the same commit). Bounded, least recently used first out. Projects are shared: read-only.
  */
 export class ProjectCache {
-  readonly #entries = new Map<string, Pipeline>();
+  readonly #entries = new Map<string, PlannableProject>();
 
   constructor(private readonly capacity = 32) {}
 
-  async get(repoUrl: string, commit: string, load: () => Promise<Pipeline>): Promise<Pipeline> {
+  async get(
+    repoUrl: string,
+    commit: string,
+    load: () => Promise<PlannableProject>,
+  ): Promise<PlannableProject> {
     const key = `${repoUrl}\u0000${commit}`;
     const cached = this.#entries.get(key);
     if (cached) {

@@ -141,3 +141,54 @@ describe("telemetry settings", () => {
     expect(loadConfig({ OTEL_EXPORTER_CONSOLE: "" }).telemetry.console).toBe(false);
   });
 });
+
+describe("request limits", () => {
+  test("defaults", () => {
+    expect(loadConfig({}).limits).toEqual({
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 72_000,
+      maxBodyBytes: 1_048_576,
+      maxStatusRapIds: 10_000,
+      maxRunCommandBytes: 65_536,
+    });
+  });
+
+  test("each is set by its variable; timeouts are seconds and may be fractions", () => {
+    const limits = loadConfig({
+      REQUEST_TIMEOUT: "2.5",
+      KEEP_ALIVE_TIMEOUT: "5",
+      MAX_BODY_BYTES: "2048",
+      MAX_STATUS_RAP_IDS: "50",
+      MAX_RUN_COMMAND_BYTES: "100",
+    }).limits;
+    expect(limits).toEqual({
+      requestTimeoutMs: 2500,
+      keepAliveTimeoutMs: 5000,
+      maxBodyBytes: 2048,
+      maxStatusRapIds: 50,
+      maxRunCommandBytes: 100,
+    });
+    expect(Object.isFrozen(limits)).toBe(true);
+    // Never rounded down to 0, which Node reads as "no limit".
+    expect(loadConfig({ REQUEST_TIMEOUT: "0.0001" }).limits.requestTimeoutMs).toBe(1);
+  });
+
+  test.each([
+    [{ REQUEST_TIMEOUT: "0" }, "Invalid configuration: REQUEST_TIMEOUT must be a positive number, got '0'"],
+    [
+      { KEEP_ALIVE_TIMEOUT: "soon" },
+      "Invalid configuration: KEEP_ALIVE_TIMEOUT must be a positive number, got 'soon'",
+    ],
+    [
+      { MAX_BODY_BYTES: "1MB" },
+      "Invalid configuration: MAX_BODY_BYTES must be a whole number of 0 or more, got '1MB'",
+    ],
+    [{ MAX_STATUS_RAP_IDS: "0" }, "Invalid configuration: MAX_STATUS_RAP_IDS must be at least 1, got '0'"],
+    [
+      { MAX_RUN_COMMAND_BYTES: "-5" },
+      "Invalid configuration: MAX_RUN_COMMAND_BYTES must be a whole number of 0 or more, got '-5'",
+    ],
+  ])("bad value %j fails naming the variable", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

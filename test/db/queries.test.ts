@@ -96,7 +96,7 @@ describe("jobs", () => {
     for (const job of jobs) expect(byAction.get(job.action)).toEqual(job);
   });
 
-  test("existingRap reports the first job's repo, workspace and commit and the job count, on any backend", async () => {
+  test("existingRap reports the first job's repo, workspace, commit and backend and the job count, on any backend", async () => {
     const rap = rapId();
     await insertJobs(db, [
       makeJob({ rapId: rap, action: "a", backend: "other", createdAt: 10 }),
@@ -106,6 +106,7 @@ describe("jobs", () => {
       repoUrl: "/repo",
       workspace: "workspace",
       commit: "commit",
+      backend: "other",
       count: 2,
     });
     expect(await existingRap(db, rapId())).toBeUndefined();

@@ -1,13 +1,15 @@
 /**
  * S164 in the spirit of the reference's schemathesis run: random requests to every RAP API endpoint (random tokens,
  * random bytes, random JSON, and bodies shaped like the schema with random wrong parts) only ever get the status
- * codes the reference allows for that path, always with a JSON body; and every allowed code does occur.
+ * codes the reference allows for that path, always with a JSON body; and every allowed code does occur. Then, over a
+ * real socket, malformed request lines, URLs and headers: every error answer is in our `{error, details}` shape.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { insertJobs } from "../../src/db/queries/jobs.js";
 import type { CreateJobs } from "../../src/http/app.js";
 import { makeJob } from "../support/factories.js";
+import { exchange, listenOnLoopback } from "./raw-http.js";
 import { API, startApi, type TestApi } from "./support.js";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
@@ -28,6 +30,7 @@ const createJobs: CreateJobs = async (request) => {
 };
 
 let api: TestApi;
+let port: number;
 beforeAll(async () => {
   // The reference's schemathesis setup (S165): the token sees `test`; one RAP lives on `test1`.
   api = await startApi({ BACKENDS: "test,test1", TEST_CLIENT_TOKENS: "token" }, { createJobs });
@@ -37,6 +40,7 @@ beforeAll(async () => {
     makeJob({ rapId: SEEDED[1], action: "action3", backend: "test1" }),
     makeJob({ rapId: SEEDED[2], action: "action1", commit: COMMIT }),
   ]);
+  port = await listenOnLoopback(api.app);
 });
 afterAll(async () => {
   await api.close();
@@ -197,5 +201,67 @@ describe("S164: status codes per path are a closed set, every answer is JSON", (
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("malformed requests over a socket: every error answer is in our shape", () => {
+  const method = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom("GET", "POST", "HEAD", "DELETE") },
+    { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z]{1,8}$/) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
+  );
+  const pathPart = fc.oneof(
+    fc.constantFrom(
+      "/",
+      "rap",
+      "status",
+      "create",
+      "backend",
+      "..",
+      "%",
+      "%zz",
+      "%4",
+      "%41",
+      "%e9",
+      "%C3%A9",
+      "%00",
+    ),
+    fc.constantFrom("?", "?a=%zz", "#", ";", "//", "\u00e9", " ", "\t", "\u0001"),
+    fc.string({ maxLength: 3 }),
+  );
+  const path = fc
+    .tuple(fc.constantFrom(API, `${API}/rap/`, "/", ""), fc.array(pathPart, { maxLength: 8 }))
+    .map(([start, parts]) => `${start}${parts.join("")}`);
+  const headerText = fc.oneof(
+    { weight: 3, arbitrary: fc.stringMatching(/^[a-z-]{1,10}$/) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+    { weight: 1, arbitrary: fc.constantFrom("a\u0001b", "\u007f", "x\ty", "\u00e9", "a\rb", "a\nb", "") },
+  );
+  const headers = fc.array(fc.tuple(headerText, headerText), { maxLength: 4 });
+  const token = fc.constantFrom<string | undefined>(undefined, "token", "bad");
+
+  test("status and body of any answer to a malformed request line, URL or header", async () => {
+    const seen = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(method, path, headers, token, async (m, p, hs, t) => {
+        const lines = [`${m} ${p} HTTP/1.1`, "host: x", "connection: close"];
+        if (t !== undefined) lines.push(`authorization: ${t}`);
+        for (const [name, value] of hs) lines.push(`${name}: ${value}`);
+        const answer = await exchange(port, Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "utf8"));
+        seen.add(answer.status);
+        expect(answer.status).toBeGreaterThanOrEqual(200);
+        expect(answer.status).toBeLessThan(500);
+        if (answer.status === 405 || m === "HEAD") return;
+        if (answer.status >= 300) {
+          expect(answer.headers["content-type"]).toMatch(/^application\/json/);
+          expect(Object.keys(answer.json as object)).toEqual(["error", "details"]);
+          expect(typeof (answer.json as { details: unknown }).details).toBe("string");
+        }
+      }),
+      { numRuns: 400 },
+    );
+    // Both the parser's refusals and the router's answers occurred.
+    expect(seen).toContain(400);
+    expect(seen).toContain(404);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { parseBody } from "../../src/http/body.js";
 import { BodyNotJsonError } from "../../src/http/errors.js";
 import { parsePythonJson, toPlain } from "../../src/http/python-json.js";
-import { pythonRepr, reprFloat } from "../../src/http/python-repr.js";
+import { pythonRepr, reprFloat, shortRepr } from "../../src/http/python-repr.js";
 
 describe("parsing bodies as Python's json.loads does", () => {
   test("ints stay exact, floats stay floats, objects keep their key order", () => {
@@ -136,5 +136,43 @@ describe("Python repr", () => {
         expect(Number(reprFloat(value))).toBe(value);
       }),
     );
+  });
+});
+
+describe("integers of more than 4,300 digits are refused, as Python's int() refuses them", () => {
+  test.each([
+    ["7".repeat(4300), true],
+    [`-${"7".repeat(4300)}`, true],
+    ["7".repeat(4301), false],
+    [`[1, ${"7".repeat(4301)}]`, false],
+    [`${"7".repeat(5000)}.5`, true],
+  ])("%#", (text, accepted) => {
+    if (accepted) expect(() => parsePythonJson(text)).not.toThrow();
+    else expect(() => parsePythonJson(text)).toThrow("exceeds the limit of 4300 digits");
+  });
+});
+
+describe("shortRepr: what an error message may echo of a value", () => {
+  test("a short value is its whole repr", () => {
+    const value = new Map<string, never>([["a", ["x", 1n, null] as never]]);
+    expect(shortRepr(value)).toBe(pythonRepr(value));
+  });
+
+  test.each([
+    ["a long string", "y".repeat(10_000), `'${"y".repeat(199)}…`],
+    ["a string needing escapes", "\u0001".repeat(1000), `'${"\\x01".repeat(49)}\\x0…`],
+    ["a long list", Array(10_000).fill("ab"), `[${"'ab', ".repeat(33)}'…`],
+    ["a long integer", BigInt("9".repeat(300)), `${"9".repeat(200)}…`],
+    [
+      "a deep list",
+      JSON.parse(`${"[".repeat(150)}${"]".repeat(150)}`),
+      `${"[".repeat(150)}${"]".repeat(50)}…`,
+    ],
+  ])("%s: its first 200 characters, then …", (_, value, expected) => {
+    expect(shortRepr(value as never)).toBe(expected);
+  });
+
+  test("the quote is chosen from the whole string, as repr chooses it", () => {
+    expect(shortRepr(`${"a".repeat(300)}'`)).toBe(`"${"a".repeat(199)}…`);
   });
 });

@@ -4,6 +4,7 @@ import type { Job } from "../../src/domain/job.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { NothingToDoError, UnknownActionError } from "../../src/jobs/errors.js";
 import { planNewJobs } from "../../src/jobs/plan.js";
+import { plannable } from "../../src/jobs/plannable.js";
 import type { CreateRequest } from "../../src/jobs/request.js";
 import { parseProject } from "../../src/pipeline/index.js";
 import { makeJob } from "../support/factories.js";
@@ -45,7 +46,7 @@ function existing(action: string, state: State, overrides: Partial<Job> = {}): J
 
 const tp = parseProject(FX_TP);
 const plan = (req: CreateRequest, state: Job[] = [], pipeline = tp) =>
-  planNewJobs(req, pipeline, state, context);
+  planNewJobs(req, plannable(pipeline), state, context);
 const actions = (jobs: Job[]) => jobs.map((j) => j.action);
 
 describe("planNewJobs", () => {
@@ -222,5 +223,42 @@ actions:
     expect(job!.runCommand).toBe(
       `python:v2 analysis/count_lines.py ehrql-counts.txt --config '{"files": ["ehrql-male.csv", "ehrql-female.csv", "ehrql-qu\\u0027ote.csv"]}'`,
     );
+  });
+
+  test("a chain of 10,000 needs is walked without recursion, dependencies first, each waiting on the one before", () => {
+    const length = 10_000;
+    const yaml = `version: "4.0"\nactions:\n${Array.from(
+      { length },
+      (_, i) =>
+        `  a${i}:\n    run: python:v2 a.py ${i}\n${i > 0 ? `    needs: [a${i - 1}]\n` : ""}    outputs: {moderately_sensitive: {t: o/${i}.csv}}\n`,
+    ).join("")}`;
+    const jobs = plan(request({ requestedActions: [`a${length - 1}`] }), [], parseProject(yaml));
+    expect(jobs).toHaveLength(length);
+    expect(jobs.map((j) => j.action)).toEqual(Array.from({ length }, (_, i) => `a${i}`));
+    expect(jobs[1]!.waitForJobIds).toEqual([jobs[0]!.id]);
+    expect(jobs.at(-1)!.waitForJobIds).toEqual([jobs.at(-2)!.id]);
+  });
+
+  test("a dependency needed twice gets one job; a dependency that stands is not visited again", () => {
+    const yaml = `version: "4.0"
+actions:
+  base: {run: python:v2 base.py, outputs: {moderately_sensitive: {t: o/base.csv}}}
+  left: {run: python:v2 left.py, needs: [base], outputs: {moderately_sensitive: {t: o/left.csv}}}
+  right: {run: python:v2 right.py, needs: [base, base], outputs: {moderately_sensitive: {t: o/right.csv}}}
+  top: {run: python:v2 top.py, needs: [left, right], outputs: {moderately_sensitive: {t: o/top.csv}}}
+`;
+    const id = (action: string) => deterministicJobId("rapaaaaaaaaaaaa2", action);
+    const fresh = plan(request({ requestedActions: ["top"] }), [], parseProject(yaml));
+    expect(actions(fresh)).toEqual(["base", "left", "right", "top"]);
+    expect(fresh.map((j) => j.waitForJobIds)).toEqual([
+      [],
+      [id("base")],
+      [id("base"), id("base")],
+      [id("left"), id("right")],
+    ]);
+    const done = existing("base", State.Succeeded);
+    const again = plan(request({ requestedActions: ["top"] }), [done], parseProject(yaml));
+    expect(actions(again)).toEqual(["left", "right", "top"]);
+    expect(again.map((j) => j.waitForJobIds)).toEqual([[], [], [id("left"), id("right")]]);
   });
 });

@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { PythonFloat, PythonOpaque } from "../../src/pipeline/index.js";
-import { loadYaml, MAX_ALIAS_EXPANSION, MAX_DEPTH, YamlError } from "../../src/pipeline/yaml/index.js";
+import {
+  loadYaml,
+  MAX_ALIAS_EXPANSION,
+  MAX_ALIAS_EXPANSION_CHARS,
+  MAX_DEPTH,
+  YamlError,
+} from "../../src/pipeline/yaml/index.js";
 
 function only(text: string): unknown {
   return (loadYaml(`v: ${text}\n`) as Map<string, unknown>).get("v");
@@ -209,6 +215,22 @@ describe("errors", () => {
       `found too many alias expansions: aliases expand the document by more than ${MAX_ALIAS_EXPANSION} nodes`,
     );
     expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it("counts the text aliases repeat: fifty aliases of a 1 MB string are refused", () => {
+    const big = "x".repeat(1_000_000);
+    const text = `big: &s "${big}"\nl: [${Array.from({ length: 50 }, () => "*s").join(", ")}]\n`;
+    expect(message(text)).toContain(
+      `found too many alias expansions: aliases expand the document by more than ${MAX_ALIAS_EXPANSION_CHARS} characters of text`,
+    );
+  });
+
+  it("counts keys and nested values, and accepts text up to the limit", () => {
+    const half = "k".repeat(MAX_ALIAS_EXPANSION_CHARS / 4);
+    // An explicit key (`? `): plain keys may not be longer than 1024 characters.
+    const block = `a: &a\n  ? ${half}\n  : [${half}]\n`;
+    expect(loadYaml(`${block}b: [*a, *a]\n`)).toBeInstanceOf(Map);
+    expect(message(`${block}b: [*a, *a, *a]\n`)).toContain("characters of text");
   });
 });
 

@@ -58,7 +58,13 @@ export function registerAddJob(program: Command): void {
         console.log(`Submitting RAP:\n${JSON.stringify(request, null, 2)}`);
         try {
           const outcome = await createJobs(
-            { storage, git, backends: config.backends, clock: systemClock },
+            {
+              storage,
+              git,
+              backends: config.backends,
+              maxRunCommandBytes: config.limits.maxRunCommandBytes,
+              clock: systemClock,
+            },
             request,
           );
           const jobs = outcome.kind === "created" ? outcome.jobs : [];

@@ -147,17 +147,25 @@ export async function jobsForRaps(
 export async function existingRap(
   db: Db,
   rapId: string,
-): Promise<{ repoUrl: string; workspace: string; commit: string; count: number } | undefined> {
+): Promise<
+  { repoUrl: string; workspace: string; commit: string; backend: string; count: number } | undefined
+> {
   const rows = await db
     .selectFrom("job")
-    .select(["repo_url", "workspace", "commit"])
+    .select(["repo_url", "workspace", "commit", "backend"])
     .where("rap_id", "=", rapId)
     .orderBy("created_at")
     .orderBy("id")
     .execute();
   const first = rows[0];
   if (!first) return undefined;
-  return { repoUrl: first.repo_url, workspace: first.workspace, commit: first.commit, count: rows.length };
+  return {
+    repoUrl: first.repo_url,
+    workspace: first.workspace,
+    commit: first.commit,
+    backend: first.backend,
+    count: rows.length,
+  };
 }
 
 /** The distinct actions a RAP has jobs for on these backends. */

@@ -4,9 +4,11 @@
  * (400), then the endpoint itself. Paths without their trailing slash redirect (301) to it, as Django does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
+import type { Limits } from "../../config/index.js";
 import type { Storage } from "../../db/storage.js";
 import type { ClientTokens } from "../auth.js";
-import { validBody } from "../body.js";
+import { parseBody, validated, validBody } from "../body.js";
+import { TooManyRapIdsError } from "../errors.js";
 import type { ApiDocument } from "../openapi.js";
 import type { PyObject } from "../python-json.js";
 import { acceptRawBodies } from "../raw-body.js";
@@ -25,9 +27,6 @@ declare module "fastify" {
 
 export const RAP_API_PREFIX = "/controller/v1";
 
-/** job-server sends every active rap_id in one status request, so allow far more than Fastify's 1 MiB. */
-const BODY_LIMIT = 16 * 1024 * 1024;
-
 export interface RapApiDeps {
   storage: Storage;
   tokens: ClientTokens;
@@ -36,6 +35,7 @@ export interface RapApiDeps {
   now: () => number;
   createJobs: CreateJobs;
   statusReader: StatusReader;
+  limits: Pick<Limits, "maxBodyBytes" | "maxStatusRapIds">;
 }
 
 const ALL_METHODS: readonly HTTPMethods[] = [
@@ -50,7 +50,7 @@ const ALL_METHODS: readonly HTTPMethods[] = [
 ];
 
 export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<void> {
-  const { storage, tokens, api, now, createJobs, statusReader } = deps;
+  const { storage, tokens, api, now, createJobs, statusReader, limits } = deps;
   // Null only until the token check, which every endpoint runs first (reference values may not be shared).
   scope.decorateRequest("tokenBackends", null as unknown as readonly string[]);
 
@@ -72,7 +72,7 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
     url: string,
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
   ) => {
-    scope.route({ method, url, onRequest: authenticate, bodyLimit: BODY_LIMIT, handler });
+    scope.route({ method, url, onRequest: authenticate, bodyLimit: limits.maxBodyBytes, handler });
     // Answering in onRequest refuses the request before its body is read; Fastify still wants a handler.
     const refuse = async (_request: FastifyRequest, reply: FastifyReply) =>
       reply.code(405).header("allow", method).send();
@@ -94,7 +94,13 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
   );
 
   endpoint("POST", "/rap/status/", async (request, reply) => {
-    const body = validBody(bytes(request), api.validators.status) as PyObject;
+    const parsed = parseBody(bytes(request));
+    // Counted before validation, which would otherwise walk every one of a hostile number of ids.
+    const requested = parsed instanceof Map ? parsed.get("rap_ids") : undefined;
+    if (Array.isArray(requested) && requested.length > limits.maxStatusRapIds) {
+      throw new TooManyRapIdsError(requested.length, limits.maxStatusRapIds);
+    }
+    const body = validated(parsed, api.validators.status) as PyObject;
     const rapIds = body.get("rap_ids") as string[];
     const answer = await rapStatus(statusReader, rapIds, request.tokenBackends);
     return reply.type("application/json; charset=utf-8").send(answer);

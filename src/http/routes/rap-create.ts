@@ -86,11 +86,16 @@ export async function createRap(
   const { rapId } = request;
   try {
     if (!backends.includes(request.backend)) throw new BackendNotAllowedError();
-    // A rap_id is checked on every backend: ids are global, and job-server retries a create it is unsure of.
+    // A rap_id is checked on every backend: ids are global, and job-server retries a create it is unsure of. A RAP
+    // on another backend is always "inconsistent", so the answer reveals nothing about a RAP the token may not see
+    // (the reference compares only the three values, and answers "No change" with the RAP's job count).
     const existing = await jobs.existingRap(rapId);
     if (existing) {
       const stored = [existing.repoUrl, existing.workspace, existing.commit];
-      if (!sameValues(stored, [request.repoUrl, request.workspace, request.commit])) {
+      if (
+        existing.backend !== request.backend ||
+        !sameValues(stored, [request.repoUrl, request.workspace, request.commit])
+      ) {
         throw new InconsistentRapError(rapId);
       }
       return noChange(rapId, existing.count);

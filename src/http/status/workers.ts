@@ -6,7 +6,8 @@
  *
  * Workers start on first use and are replaced if one dies; `close` stops them.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "../../threads/start.js";
 import type { RenderedJobs } from "./render.js";
 
 export interface WorkerRequest {
@@ -22,17 +23,6 @@ interface Pending {
   reject(error: Error): void;
 }
 
-function startWorker(databasePath: string): Worker {
-  const workerData = { path: databasePath };
-  if (!import.meta.url.endsWith(".ts"))
-    return new Worker(new URL("./worker.js", import.meta.url), { workerData });
-  // Running from the TypeScript sources (tests, benchmarks): the thread registers tsx's loader, then loads its entry.
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./worker.ts", import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
-
 /** One worker thread and the requests it has not answered yet. */
 class StatusWorker {
   private readonly worker: Worker;
@@ -41,7 +31,7 @@ class StatusWorker {
   alive = true;
 
   constructor(databasePath: string) {
-    this.worker = startWorker(databasePath);
+    this.worker = startWorker(import.meta.url, "worker", { workerData: { path: databasePath } });
     // The server's socket keeps the process alive; an idle worker must not.
     this.worker.unref();
     this.worker.on("message", (reply: WorkerReply) => {

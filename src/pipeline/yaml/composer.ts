@@ -21,6 +21,12 @@ import { T, type Token, type TokenType, tokenName } from "./tokens.js";
  */
 export const MAX_ALIAS_EXPANSION = 1_000_000;
 
+/**
+ * Aliases also repeat text: fifty aliases of a 1 MB string are few nodes but 50 MB once a job's command is built
+ * from them. So the characters of text (keys and values) they add are capped too.
+ */
+export const MAX_ALIAS_EXPANSION_CHARS = 4_000_000;
+
 /** Collections may nest this deep; past it the reference runs out of Python recursion, and we would run out of stack. */
 export const MAX_DEPTH = 1000;
 
@@ -45,6 +51,8 @@ interface Anchored {
   value: PyValue;
   /** Nodes once aliases are expanded; -1 while the collection is still being read. */
   size: number;
+  /** Characters of text once aliases are expanded; counted when first aliased. */
+  chars?: number;
   kind: Kind;
   /** For scalars, the resolved tag (an anchored `<<` is still a merge key when aliased). */
   tag: string;
@@ -55,6 +63,7 @@ export class Composer {
   private anchors = new Map<string, Anchored>();
   private tagHandles = new Map<string, string>(DEFAULT_TAG_HANDLES);
   private aliasExpansion = 0;
+  private aliasExpansionChars = 0;
   private depth = 0;
   private deferred: YamlError | null = null;
   // Facts about the node just read, kept in fields rather than a wrapper object per node.
@@ -277,6 +286,16 @@ export class Composer {
         null,
         null,
         `found too many alias expansions: aliases expand the document by more than ${MAX_ALIAS_EXPANSION} nodes`,
+        token.start,
+      );
+    }
+    target.chars ??= expandedChars(target.value);
+    this.aliasExpansionChars += target.chars;
+    if (this.aliasExpansionChars > MAX_ALIAS_EXPANSION_CHARS) {
+      throw this.error(
+        null,
+        null,
+        `found too many alias expansions: aliases expand the document by more than ${MAX_ALIAS_EXPANSION_CHARS} characters of text`,
         token.start,
       );
     }
@@ -558,4 +577,20 @@ export class Composer {
   /** Lets a MappingBuilder hold back its construction errors. */
   private readonly deferError: DeferError = (context, contextMark, problem, problemMark) =>
     this.defer(context, contextMark, problem, problemMark);
+}
+
+/**
+ * The characters of text in a finished value, aliases expanded. Bounded: an anchored value's expanded size passed the
+ * node cap before it could be aliased, and each anchor is counted once.
+ */
+function expandedChars(value: PyValue): number {
+  let chars = 0;
+  const pending: PyValue[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    if (typeof next === "string") chars += next.length;
+    else if (Array.isArray(next)) for (const item of next) pending.push(item);
+    else if (next instanceof Map) for (const [key, item] of next) pending.push(key, item);
+  }
+  return chars;
 }

@@ -8,7 +8,7 @@ import { Composer } from "./composer.js";
 import { checkPrintable } from "./errors.js";
 import { Scanner } from "./scanner.js";
 
-export { MAX_ALIAS_EXPANSION, MAX_DEPTH } from "./composer.js";
+export { MAX_ALIAS_EXPANSION, MAX_ALIAS_EXPANSION_CHARS, MAX_DEPTH } from "./composer.js";
 export { YamlError } from "./errors.js";
 
 /** The value of the single YAML document in `source` (null when empty). Throws YamlError. */

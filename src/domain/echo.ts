@@ -1,0 +1,13 @@
+/**
+ * How much of a client's value a message repeats back (DESIGN DECISIONS 16): enough to recognise it, never the
+ * whole of a huge one, which would multiply a hostile request's size into the answer and the logs.
+ */
+export const ECHO_LIMIT = 200;
+
+/** The first `limit` characters of `text`, then `…` when anything was left out. */
+export function echo(text: string, limit = ECHO_LIMIT): string {
+  if (text.length <= limit) return text;
+  // Never cut a surrogate pair in half.
+  const end = /[\uD800-\uDBFF]/.test(text[limit - 1]!) ? limit - 1 : limit;
+  return `${text.slice(0, end)}…`;
+}
