@@ -3,6 +3,7 @@
  * into a frozen object. Secrets (the Task API token, database URLs, TLS keys, the GitHub token) live only here and
  * in the processes that need them; nothing logs this object.
  */
+
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import {
@@ -12,9 +13,9 @@ import {
   readNonNegativeNumber,
   readPositiveNumber,
   readString,
-  readTrue,
 } from "./env.js";
 import { ConfigError } from "./errors.js";
+import { type GitAccess, readGitAccess } from "./git-access.js";
 import { readBackends, readWorkdir } from "./index.js";
 import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
@@ -30,7 +31,7 @@ export interface AgentStorage {
   readonly dockerHostVolumeDir: string | null;
 }
 
-export interface AgentConfig {
+export interface AgentConfig extends GitAccess {
   readonly backends: readonly string[];
   /** BACKEND: the one backend this agent serves. */
   readonly backend: string;
@@ -62,11 +63,6 @@ export interface AgentConfig {
   readonly localExecutorCommands: Readonly<Record<string, string>>;
   /** MAX_TASK_RETRIES: consecutive failures of one task before it is reported as an agent error. */
   readonly maxTaskRetries: number;
-  readonly allowLocalGitRepos: boolean;
-  readonly allowedGithubOrgs: readonly string[];
-  readonly githubProxyDomain: string;
-  /** PRIVATE_REPO_ACCESS_TOKEN (secret); empty for none. */
-  readonly privateRepoAccessToken: string;
   /** OTEL_* settings, as the controller reads them. */
   readonly telemetry: TelemetryConfig;
 }
@@ -103,12 +99,7 @@ export function loadAgentConfig(env: Env, cwd: string): AgentConfig {
     executor: readExecutor(env),
     localExecutorCommands: Object.freeze(readCommandMap(env, "LOCAL_EXECUTOR_COMMANDS")),
     maxTaskRetries: readMaxRetries(env),
-    allowLocalGitRepos: readTrue(env, "ALLOW_LOCAL_GIT_REPOS"),
-    allowedGithubOrgs: Object.freeze(
-      readList(env, "ALLOWED_GITHUB_ORGS", ["opensafely", "opensafely-actions"]),
-    ),
-    githubProxyDomain: readString(env, "GITHUB_PROXY_DOMAIN", "github-proxy.opensafely.org"),
-    privateRepoAccessToken: readString(env, "PRIVATE_REPO_ACCESS_TOKEN", ""),
+    ...readGitAccess(env),
     telemetry: readTelemetry(env),
   });
 }

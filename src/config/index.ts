@@ -4,8 +4,9 @@
  * the request limits (limits.ts). No other module reads process.env.
  */
 import { resolve } from "node:path";
-import { type Env, readCount, readList, readPort, readString, readTrue } from "./env.js";
+import { type Env, readCount, readList, readPort, readString } from "./env.js";
 import { ConfigError } from "./errors.js";
+import { type GitAccess, readGitAccess } from "./git-access.js";
 import { type Limits, readLimits } from "./limits.js";
 import { readScheduler, type SchedulerConfig } from "./scheduler.js";
 import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
@@ -28,7 +29,7 @@ export interface BackendConfig {
 
 export type DatabaseLocation = { readonly dialect: "sqlite"; readonly path: string };
 
-export interface Config {
+export interface Config extends GitAccess {
   /** Known backends, in BACKENDS order. */
   readonly backends: readonly string[];
   readonly backend: Readonly<Record<string, BackendConfig>>;
@@ -38,10 +39,6 @@ export interface Config {
   readonly database: DatabaseLocation;
   readonly host: string;
   readonly port: number;
-  readonly allowLocalGitRepos: boolean;
-  readonly allowedGithubOrgs: readonly string[];
-  readonly githubProxyDomain: string;
-  readonly privateRepoAccessToken: string;
   readonly telemetry: TelemetryConfig;
   readonly scheduler: SchedulerConfig;
   /** pino level for process logs (LOGLEVEL, default info). */
@@ -135,12 +132,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     database: readDatabase(env, workdir),
     host: readString(env, "HOST", "127.0.0.1"),
     port: readPort(env, "PORT", 8000),
-    allowLocalGitRepos: readTrue(env, "ALLOW_LOCAL_GIT_REPOS"),
-    allowedGithubOrgs: Object.freeze(
-      readList(env, "ALLOWED_GITHUB_ORGS", ["opensafely", "opensafely-actions"]),
-    ),
-    githubProxyDomain: readString(env, "GITHUB_PROXY_DOMAIN", "github-proxy.opensafely.org"),
-    privateRepoAccessToken: readString(env, "PRIVATE_REPO_ACCESS_TOKEN", ""),
+    ...readGitAccess(env),
     telemetry: readTelemetry(env),
     scheduler: readScheduler(env, backends, workdir),
     logLevel: readLogLevel(env),

@@ -4,7 +4,6 @@
  * and starts no job twice.
  */
 import { spawn } from "node:child_process";
-import { join } from "node:path";
 import pino from "pino";
 import { afterEach, expect, test } from "vitest";
 import { createScheduler } from "../../src/app/scheduler.js";

@@ -26,9 +26,12 @@ export const SYSTEM_ENV: Env = {
   RESOLVE_IMAGE_DIGESTS: "false",
 };
 
+/** Parsed JSON, read freely by the tests (what JSON.parse returns). */
+type Json = ReturnType<typeof JSON.parse>;
+
 export interface Answer {
   status: number;
-  json: any;
+  json: Json;
 }
 
 export interface System {
@@ -42,7 +45,7 @@ export interface System {
   post(path: string, body: unknown, token?: string): Promise<Answer>;
   get(path: string, token?: string): Promise<Answer>;
   /** The RAP's jobs by action, as rap/status/ shows them. */
-  jobs(rapId: string, token?: string): Promise<Record<string, any>>;
+  jobs(rapId: string, token?: string): Promise<Record<string, Json>>;
   close(): Promise<void>;
 }
 
@@ -82,7 +85,7 @@ export async function startSystem(
     get: (path, token = "test_token") => call("GET", path, token),
     async jobs(rapId, token = "test_token") {
       const answer = await call("POST", "/rap/status/", token, { rap_ids: [rapId] });
-      return Object.fromEntries((answer.json.jobs as any[]).map((job) => [job.action, job]));
+      return Object.fromEntries((answer.json.jobs as Json[]).map((job) => [job.action, job]));
     },
     async close() {
       await controller.close();
