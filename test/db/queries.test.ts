@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { Db } from "../../src/db/index.js";
-import { getFlag, getFlags, getFlagsForBackends, setFlag } from "../../src/db/queries/flags.js";
+import { getFlag, getFlags, setFlag } from "../../src/db/queries/flags.js";
 import {
   actionsOfRap,
   cancelUnfinishedJobs,
@@ -49,7 +49,6 @@ describe("flags", () => {
     ]);
     expect(await getFlag(db, "test", "foo")).toBeUndefined();
     expect(await getFlags(db, "other", ["foo", "missing"])).toHaveLength(1);
-    expect(await getFlagsForBackends(db, ["test", "other"], ["mode"])).toHaveLength(1);
   });
 });
 

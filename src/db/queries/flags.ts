@@ -12,16 +12,6 @@ export async function getFlags(db: Db, backend: string, ids?: readonly string[])
   return query.orderBy("id").execute();
 }
 
-/** The named flags of several backends in one query (the backend status endpoint). */
-export async function getFlagsForBackends(
-  db: Db,
-  backends: readonly string[],
-  ids: readonly string[],
-): Promise<FlagValue[]> {
-  if (backends.length === 0 || ids.length === 0) return [];
-  return db.selectFrom("flags").selectAll().where("backend", "in", backends).where("id", "in", ids).execute();
-}
-
 export async function getFlag(db: Db, backend: string, id: string): Promise<FlagValue | undefined> {
   return db
     .selectFrom("flags")
