@@ -1,0 +1,132 @@
+/**
+ * The contract of the storage roles (src/db/storage.ts), as one suite every implementation must pass: SQLite today,
+ * PostgreSQL next. Each test gets a freshly migrated, empty storage from `open`.
+ */
+import { describe, expect, test } from "vitest";
+import type { Storage } from "../../src/db/storage.js";
+import { State, StatusCode } from "../../src/domain/status.js";
+import { runJobTaskId, TaskType } from "../../src/domain/task.js";
+import { transition } from "../../src/domain/transition.js";
+import { makeJob, rapId } from "../support/factories.js";
+
+export function storageConformance(
+  name: string,
+  open: () => Promise<{ storage: Storage; close(): Promise<void> }>,
+) {
+  describe(`${name} storage`, () => {
+    const withStorage = (run: (storage: Storage) => Promise<void>) => async () => {
+      const { storage, close } = await open();
+      try {
+        await run(storage);
+      } finally {
+        await close();
+      }
+    };
+
+    test(
+      "applyStatus writes only while the job is as it was read (status code and cancellation)",
+      withStorage(async (storage) => {
+        const job = makeJob();
+        await storage.jobs.insert([job]);
+        const started = transition(job, StatusCode.Initiated, "Job executing on the backend", 5e18);
+        if (started.kind !== "changed") throw new Error("expected a change");
+        const expected = { statusCode: job.statusCode, cancelled: false };
+        expect(await storage.jobs.applyStatus(job.id, expected, started.status)).toBe(true);
+        // A second writer that read the same status is refused.
+        expect(await storage.jobs.applyStatus(job.id, expected, started.status)).toBe(false);
+        const [stored] = await storage.jobs.forRaps([job.rapId], ["test"]);
+        expect(stored).toMatchObject({
+          state: State.Running,
+          statusCode: StatusCode.Initiated,
+          startedAt: 5e9,
+        });
+        // A cancel in between: a write that read the job uncancelled is refused, and `cancelled` is never written.
+        expect(await storage.jobs.markCancelled(job.rapId, [job.action], ["test"], 77)).toBe(1);
+        const next = { statusCode: StatusCode.Initiated, cancelled: false };
+        expect(
+          await storage.jobs.applyStatus(job.id, next, { ...stored!, statusCode: StatusCode.Executing }),
+        ).toBe(false);
+        // Read again, the job is cancelled: that write goes through, keeping the completion time the cancel set.
+        const [again] = await storage.jobs.forRaps([job.rapId], ["test"]);
+        const cancelled = transition(again!, StatusCode.CancelledByUser, "Cancelled by user", 6e18);
+        if (cancelled.kind !== "changed") throw new Error("expected a change");
+        expect(await storage.jobs.applyStatus(job.id, { ...next, cancelled: true }, cancelled.status)).toBe(
+          true,
+        );
+        expect((await storage.jobs.forRaps([job.rapId], ["test"]))[0]).toMatchObject({
+          cancelled: true,
+          completedAt: 77,
+          state: State.Failed,
+        });
+      }),
+    );
+
+    test(
+      "a task id is taken once: a job cannot be started twice",
+      withStorage(async (storage) => {
+        const job = makeJob();
+        await storage.jobs.insert([job]);
+        const task = {
+          id: runJobTaskId(job.id, 1),
+          backend: "test",
+          type: TaskType.RunJob,
+          jobId: job.id,
+          definition: { id: job.id },
+          attributes: { user: "u" },
+          createdAt: 10,
+        };
+        await storage.tasks.insert(task);
+        await expect(storage.tasks.insert(task)).rejects.toThrow();
+        expect((await storage.tasks.activeText("test")).map((t) => t.id)).toEqual([task.id]);
+      }),
+    );
+
+    test(
+      "a transaction commits all its writes or none",
+      withStorage(async (storage) => {
+        const job = makeJob();
+        await expect(
+          storage.transaction(async (stores) => {
+            await stores.jobs.insert([job]);
+            throw new Error("abandoned");
+          }),
+        ).rejects.toThrow("abandoned");
+        expect(await storage.jobs.forRaps([job.rapId], ["test"])).toEqual([]);
+        await storage.transaction((stores) => stores.jobs.insert([job]));
+        expect(await storage.jobs.forRaps([job.rapId], ["test"])).toHaveLength(1);
+      }),
+    );
+
+    test(
+      "the workspace lock serialises creates: the second sees the first's jobs",
+      withStorage(async (storage) => {
+        const seen: number[] = [];
+        const create = (action: string) =>
+          storage.withWorkspaceLock("test", "workspace", async ({ jobs }) => {
+            seen.push((await jobs.workspaceState("test", "workspace")).length);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            await jobs.insert([makeJob({ rapId: rapId(), action })]);
+          });
+        await Promise.all([create("a"), create("b")]);
+        expect(seen.sort()).toEqual([0, 1]);
+      }),
+    );
+
+    test(
+      "flags: the same value keeps its time; clearing keeps the row; all() lists every backend's",
+      withStorage(async (storage) => {
+        await storage.flags.set("test", "paused", "true", 100.5);
+        expect(await storage.flags.set("test", "paused", "true", 200)).toMatchObject({ timestamp: 100.5 });
+        expect(await storage.flags.set("test", "paused", null, 300)).toMatchObject({
+          value: null,
+          timestamp: 300,
+        });
+        await storage.flags.set("tpp", "mode", "db-maintenance", 400);
+        expect((await storage.flags.all()).map((f) => `${f.backend}/${f.id}`).sort()).toEqual([
+          "test/paused",
+          "tpp/mode",
+        ]);
+      }),
+    );
+  });
+}
