@@ -15,16 +15,22 @@ export class DatabaseNotFoundError extends Error {
 }
 
 /**
- * Loads the configuration and opens (upgrading) the database for the length of one command. The database must
- * exist: run from the wrong directory, or with WORKDIR unset, an operator command would otherwise create a second,
- * empty database and act on it without a word (the reference's `flags` refuses a missing table the same way).
+ * The configured database's file, which must exist: run from the wrong directory, or with WORKDIR unset, an operator
+ * command would otherwise create a second, empty database and act on it without a word (the reference's `flags`
+ * refuses a missing table the same way). Only `rap migrate` and the servers create a database.
  */
+export function requireDatabase(config: Config): string {
+  const { path } = config.database;
+  if (path !== ":memory:" && !existsSync(path)) throw new DatabaseNotFoundError(path);
+  return path;
+}
+
+/** Loads the configuration and opens (upgrading) the existing database for the length of one command. */
 export async function withStorage<T>(
   run: (storage: SqliteStorage, config: Config) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig();
-  const { path } = config.database;
-  if (path !== ":memory:" && !existsSync(path)) throw new DatabaseNotFoundError(path);
+  requireDatabase(config);
   const storage = new SqliteStorage(await openDatabase(config.database, { migrate: true }));
   try {
     return await run(storage, config);

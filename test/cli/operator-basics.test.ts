@@ -23,7 +23,14 @@ test("rap --version prints package.json's version", async () => {
 test("run where there is no ./workdir, an operator command refuses, naming WORKDIR, and creates nothing", async () => {
   const elsewhere = join(dir, "elsewhere");
   mkdirSync(elsewhere);
-  for (const args of [["pause", "on", "test"], ["flags", "get", "--backend", "test"], ["tick"]]) {
+  for (const args of [
+    ["pause", "on", "test"],
+    ["flags", "get", "--backend", "test"],
+    ["tick"],
+    ["jobs"],
+    ["logs", "x"],
+    ["cancel", "x"],
+  ]) {
     const result = await runCli(args, {}, undefined, elsewhere);
     expect(result.code, args.join(" ")).toBe(1);
     expect(result.stderr).toBe(
@@ -33,6 +40,9 @@ test("run where there is no ./workdir, an operator command refuses, naming WORKD
     );
   }
   expect(existsSync(join(elsewhere, "workdir"))).toBe(false);
+  expect((await runCli(["snapshot-db", "copy.sqlite"], {}, undefined, elsewhere)).stderr).toContain(
+    `No database at ${join(elsewhere, "workdir", "db.sqlite")}.`,
+  );
 
   // A WORKDIR naming a directory without a database is refused the same way.
   const typo = await runCli(["pause", "on", "test"], { WORKDIR: join(dir, "typo") });
