@@ -5,6 +5,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, expect, test } from "vitest";
+import { exchange, listenOnLoopback } from "./raw-http.js";
 import { API, createBody, startApi, type TestApi } from "./support.js";
 
 let api: TestApi | undefined;
@@ -103,4 +104,19 @@ test("a 5xx answer is logged as an error", async () => {
       level: 50,
     },
   ]);
+});
+
+test("a request refused before Fastify parsed it is logged with its status and code, never its headers", async () => {
+  const lines: Record<string, unknown>[] = [];
+  api = await startApi(undefined, { log: capture(lines), statusWorkers: 0 });
+  const port = await listenOnLoopback(api.app);
+  const answer = await exchange(
+    port,
+    "GET / HTTP/1.1\r\nhost: localhost\r\nauthorization: s3cret\u0001token\r\nconnection: close\r\n\r\n",
+  );
+  expect(answer.status).toBe(400);
+  expect(lines.filter((line) => line.msg === "request failed")).toEqual([
+    expect.objectContaining({ level: 40, status: 400, code: "BAD_REQUEST", reason: expect.any(String) }),
+  ]);
+  expect(JSON.stringify(lines)).not.toContain("s3cret");
 });
