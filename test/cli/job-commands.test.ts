@@ -89,6 +89,9 @@ test("rap jobs lists jobs newest first as a table, filters them, and prints rap/
   const badState = await runCli(["jobs", "--state", "sleeping"], env);
   expect(badState.code).not.toBe(0);
   expect(badState.stderr).toContain("Allowed choices are pending, running, failed, succeeded.");
+  expect((await runCli(["jobs", "--limit", "0"], env)).stderr).toContain(
+    "option '--limit <n>' argument '0' is invalid. Use a whole number of 1 or more.",
+  );
 
   const json = await runCli(["jobs", "--json"], env);
   expect(json.code).toBe(0);

@@ -1,4 +1,4 @@
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import type { SqliteStorage } from "../../db/sqlite-storage.js";
 import type { Job } from "../../domain/job.js";
 import { State } from "../../domain/status.js";
@@ -11,7 +11,7 @@ interface JobsOptions {
   workspace?: string;
   state?: State;
   backend?: string;
-  limit: string;
+  limit: number;
   json?: boolean;
 }
 
@@ -31,7 +31,7 @@ async function statusShaped(storage: SqliteStorage, jobs: readonly Job[]): Promi
 function limitArgument(text: string): number {
   const limit = Number(text);
   if (!Number.isInteger(limit) || limit < 1)
-    throw new Error(`--limit must be a whole number of 1 or more, got '${text}'`);
+    throw new InvalidArgumentError("Use a whole number of 1 or more.");
   return limit;
 }
 
@@ -43,10 +43,10 @@ export function registerJobs(program: Command): void {
     .option("--workspace <workspace>", "only this workspace's jobs")
     .addOption(new Option("--state <state>", "only jobs in this state").choices(Object.values(State)))
     .option("--backend <backend>", "only this backend's jobs")
-    .option("--limit <n>", "list at most this many", "100")
+    .option("--limit <n>", "list at most this many", limitArgument, 100)
     .option("--json", "print a JSON array of the jobs as POST rap/status/ shows them")
     .action(async (options: JobsOptions) => {
-      const limit = limitArgument(options.limit);
+      const { limit } = options;
       await withStorage(async (storage, config) => {
         const listing = await listJobs(storage.jobs, {
           limit,
