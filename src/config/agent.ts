@@ -138,6 +138,14 @@ function readEndpoint(env: Env): string {
   return raw;
 }
 
+/**
+ * Only where the agent keeps its files (HIGH_PRIVACY_STORAGE_BASE …, under WORKDIR by default): for operator
+ * commands on the agent's machine, which need none of the agent's other settings.
+ */
+export function loadAgentStorage(env: Env, cwd: string): AgentStorage {
+  return readStorage(env, readWorkdir(env, cwd));
+}
+
 function readStorage(env: Env, workdir: string): AgentStorage {
   const high = readAbsolute(env, "HIGH_PRIVACY_STORAGE_BASE", join(workdir, "high_privacy"));
   return Object.freeze({

@@ -13,10 +13,12 @@ import {
   applyStatus,
   cancelUnfinishedJobs,
   existingRap,
+  getJob,
   insertJobs,
   jobStates,
   jobsForRaps,
   latestJobByAction,
+  listJobs,
   runningJobs,
   workspaceState,
 } from "./queries/jobs.js";
@@ -34,6 +36,8 @@ import type { FlagStore, JobStore, Storage, Stores, TaskStore } from "./storage.
 function jobStore(db: Db): JobStore {
   return {
     insert: (jobs) => insertJobs(db, jobs),
+    get: (id) => getJob(db, id),
+    list: (filter) => listJobs(db, filter),
     existingRap: (rapId) => existingRap(db, rapId),
     workspaceState: (backend, workspace) => workspaceState(db, backend, workspace),
     latestJobByAction: (backend, workspace) => latestJobByAction(db, backend, workspace),

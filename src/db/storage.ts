@@ -12,10 +12,10 @@ import type { Job } from "../domain/job.js";
 import type { State } from "../domain/status.js";
 import type { Task, TaskType } from "../domain/task.js";
 import type { JobStatus } from "../domain/transition.js";
-import type { ExpectedStatus } from "./queries/jobs.js";
+import type { ExpectedStatus, JobFilter } from "./queries/jobs.js";
 import type { ActiveTaskText, AgentUpdate, NewTask } from "./queries/tasks.js";
 
-export type { ExpectedStatus } from "./queries/jobs.js";
+export type { ExpectedStatus, JobFilter } from "./queries/jobs.js";
 export type { ActiveTaskText, AgentUpdate, NewTask } from "./queries/tasks.js";
 
 export interface ExistingRap {
@@ -28,6 +28,9 @@ export interface ExistingRap {
 
 export interface JobStore {
   insert(jobs: readonly Job[]): Promise<void>;
+  get(id: string): Promise<Job | undefined>;
+  /** Jobs matching every field the filter gives, newest first, at most `filter.limit` (operator listings). */
+  list(filter: JobFilter): Promise<Job[]>;
   /** The first job's repo, workspace and commit of a rap_id on any backend, and its job count. */
   existingRap(rapId: string): Promise<ExistingRap | undefined>;
   /** The latest uncancelled job of each action in a workspace (create's rerun decisions). */

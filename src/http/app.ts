@@ -16,6 +16,7 @@ import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
 import { ClientTokens } from "./auth.js";
 import { answerClientErrors, answerFrameworkError } from "./client-errors.js";
 import { apiErrorFor, InternalError, NotFoundError } from "./errors.js";
+import { logFailedRequests, noteErrorCode } from "./failure-log.js";
 import { toAsciiJson } from "./json.js";
 import { loadApiDocument } from "./openapi.js";
 import { docs } from "./routes/docs.js";
@@ -59,25 +60,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     bodyLimit: limits.maxBodyBytes,
     clientErrorHandler: answerClientErrors(limits, () => app.log),
-    frameworkErrors: answerFrameworkError,
+    frameworkErrors: (error, request, reply) => {
+      noteErrorCode(request, answerFrameworkError(error, reply));
+    },
     // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the default one.
     ...(deps.log ? { loggerInstance: deps.log as FastifyBaseLogger } : { logger: false }),
-    // A line per request would cost more than a status answer; failures are logged where they happen.
+    // A line per request would cost more than a status answer; failed ones get theirs (failure-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
     // HEAD is not GET here: the reference answers 405 to it.
     exposeHeadRoutes: false,
   });
 
   if (deps.tracer) traceRequests(app, deps.tracer);
+  if (deps.log) logFailedRequests(app);
   app.setReplySerializer(toAsciiJson);
   app.setErrorHandler((error, request, reply) => {
     const answer = apiErrorFor(error, limits);
     if (answer instanceof InternalError)
       request.log.error({ err: error }, "unexpected error answering a request");
+    noteErrorCode(request, answer.code);
     return reply.code(answer.status).send(answer.body());
   });
   app.setNotFoundHandler((request, reply) => {
     const answer = new NotFoundError(request.method, request.url.split("?", 1)[0]!);
+    noteErrorCode(request, answer.code);
     return reply.code(answer.status).send(answer.body());
   });
 

@@ -6,12 +6,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyReply } from "fastify";
 import type { Limits } from "../config/index.js";
 import {
   type ApiError,
   apiErrorFor,
   BadRequestError,
+  type ErrorCode,
   HeadersTooLargeError,
   RequestTimeoutError,
 } from "./errors.js";
@@ -44,7 +45,8 @@ export function answerClientErrors(limits: Limits, log: () => FastifyBaseLogger)
   return (error: ClientError, socket: Socket): void => {
     if (error.code === "ECONNRESET" || socket.destroyed) return;
     const answer = clientErrorAnswer(error, limits);
-    log().debug({ err: error }, "refused a malformed or incomplete request");
+    // The failed-request line (failure-log.ts) of a request that never reached Fastify: no method or path to tell.
+    log().warn({ status: answer.status, code: answer.code, reason: error.code }, "request failed");
     const response = (socket as Socket & { _httpMessage?: ServerResponse<IncomingMessage> })._httpMessage;
     if (socket.writable && !response?.headersSent) {
       const body = toAsciiJson(answer.body());
@@ -57,8 +59,9 @@ export function answerClientErrors(limits: Limits, log: () => FastifyBaseLogger)
   };
 }
 
-/** Fastify's `frameworkErrors`: errors raised while routing (a URL with bad percent-encoding). */
-export function answerFrameworkError(error: Error, _request: FastifyRequest, reply: FastifyReply): void {
+/** Fastify's `frameworkErrors`: errors raised while routing (a URL with bad percent-encoding). Returns the code. */
+export function answerFrameworkError(error: Error, reply: FastifyReply): ErrorCode {
   const answer = apiErrorFor(error);
   reply.code(answer.status).send(answer.body());
+  return answer.code;
 }

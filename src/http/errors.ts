@@ -87,12 +87,19 @@ export class BodyInvalidError extends PlainApiError {
   }
 }
 
-/** Deliberately vague, as in the reference: a client learns nothing about backends it may not use. */
+/**
+ * The backend is unknown or not one the token may use. The reference answers `Unknown error`, which leaves the
+ * user guessing; this names the problem and the token's own backends, and the same words for an unknown backend
+ * and another token's, so a client learns nothing about backends it may not see.
+ */
 export class BackendNotAllowedError extends PlainApiError {
   readonly code = ErrorCode.BackendNotAllowed;
   readonly status = 400;
-  constructor() {
-    super("Error creating jobs", "Unknown error");
+  constructor(backend: string, allowed: readonly string[]) {
+    super(
+      "Error creating jobs",
+      `Backend '${echo(backend)}' is not one this token may use (it may use: ${allowed.join(", ")})`,
+    );
   }
 }
 

@@ -10,9 +10,10 @@ let workdir: string;
 let env: Record<string, string>;
 const TIMESTAMP = String.raw`\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z\)`;
 
-beforeAll(() => {
+beforeAll(async () => {
   workdir = mkdtempSync(join(tmpdir(), "rap-cli-"));
   env = { WORKDIR: workdir, BACKENDS: "test,tpp" };
+  await runCli(["migrate"], env);
 });
 afterAll(() => rmSync(workdir, { recursive: true, force: true }));
 

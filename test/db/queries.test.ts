@@ -5,8 +5,10 @@ import {
   actionsOfRap,
   cancelUnfinishedJobs,
   existingRap,
+  getJob,
   insertJobs,
   jobsForRaps,
+  listJobs,
 } from "../../src/db/queries/jobs.js";
 import {
   deactivateTask,
@@ -134,6 +136,37 @@ describe("jobs", () => {
     expect(byAction.pending).toMatchObject({ cancelled: true, completedAt: 99, state: "pending" });
     expect(byAction.running).toMatchObject({ cancelled: true, completedAt: 99, state: "running" });
     expect(byAction.done).toMatchObject({ cancelled: false, completedAt: 5, state: "succeeded" });
+  });
+
+  test("listJobs filters by every field given and answers newest first, at most `limit`", async () => {
+    const a = rapId();
+    const b = rapId();
+    await insertJobs(db, [
+      makeJob({ rapId: a, action: "old", createdAt: 100 }),
+      makeJob({
+        rapId: a,
+        action: "new",
+        createdAt: 200,
+        state: State.Running,
+        statusCode: StatusCode.Executing,
+      }),
+      makeJob({ rapId: a, action: "new_too", createdAt: 200 }),
+      makeJob({ rapId: b, action: "other", createdAt: 150, workspace: "ws2", backend: "tpp" }),
+    ]);
+    const actions = (jobs: { action: string }[]) => jobs.map((j) => j.action);
+    // Same second: the later insertion first.
+    expect(actions(await listJobs(db, { limit: 10 }))).toEqual(["new_too", "new", "other", "old"]);
+    expect(actions(await listJobs(db, { limit: 2 }))).toEqual(["new_too", "new"]);
+    expect(actions(await listJobs(db, { rapId: a, state: State.Pending, limit: 10 }))).toEqual([
+      "new_too",
+      "old",
+    ]);
+    expect(actions(await listJobs(db, { workspace: "ws2", limit: 10 }))).toEqual(["other"]);
+    expect(actions(await listJobs(db, { backend: "tpp", rapId: a, limit: 10 }))).toEqual([]);
+    const one = makeJob({ rapId: b, action: "one" });
+    await insertJobs(db, [one]);
+    expect(await getJob(db, one.id)).toEqual(one);
+    expect(await getJob(db, "nonexistent")).toBeUndefined();
   });
 });
 

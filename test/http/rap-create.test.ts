@@ -84,17 +84,28 @@ describe("validation (S035–S060)", () => {
 });
 
 describe("view-level answers", () => {
-  test("S062: a backend the token may not use → 400 Unknown error, and the pipeline is not run", async () => {
+  test("S062: a backend the token may not use → 400 naming the problem, and the pipeline is not run", async () => {
+    // The reference answers "Unknown error" (deliberately different: docs/api.md). The words are the same for an
+    // unknown backend and another token's, so the answer reveals nothing about backends the token may not see.
     const stub = pipeline({ kind: "created", count: 1 });
     api = await startApi(
-      { BACKENDS: "test,foo", TEST_CLIENT_TOKENS: "test_token" },
+      { BACKENDS: "test,foo", TEST_CLIENT_TOKENS: "test_token", FOO_CLIENT_TOKENS: "other" },
       { createJobs: stub.createJobs },
     );
     expect(await api.post("/rap/create/", createBody({ backend: "foo" }))).toMatchObject({
       status: 400,
-      json: { error: "Error creating jobs", details: "Unknown error" },
+      json: {
+        error: "Error creating jobs",
+        details: "Backend 'foo' is not one this token may use (it may use: test)",
+      },
     });
-    expect(await api.post("/rap/create/", createBody({ backend: "unknown" }))).toMatchObject({ status: 400 });
+    expect(await api.post("/rap/create/", createBody({ backend: "unknown" }))).toMatchObject({
+      status: 400,
+      json: {
+        error: "Error creating jobs",
+        details: "Backend 'unknown' is not one this token may use (it may use: test)",
+      },
+    });
     expect(stub.requests).toEqual([]);
   });
 

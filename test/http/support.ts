@@ -1,5 +1,6 @@
 import type { Tracer } from "@opentelemetry/api";
 import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
 import { type Config, type Env, loadConfig } from "../../src/config/index.js";
 import type { Db } from "../../src/db/index.js";
 import { SqliteStorage } from "../../src/db/sqlite-storage.js";
@@ -43,6 +44,8 @@ export interface ApiOptions {
   statusWorkers?: number;
   /** A stand-in create pipeline (tests of the view's own steps). */
   createJobs?: CreateJobs;
+  /** The process log (none by default). */
+  log?: Logger;
 }
 
 /** The app as src/app/controller.ts builds it, on `db`, with the test's clock and tracer. */
@@ -58,6 +61,7 @@ export async function appOn(db: Db, file: string | undefined, config: Config, op
     createJobs: options.createJobs ?? jobCreator(storage, config, clock),
     clock,
     ...(options.tracer ? { tracer: options.tracer } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
   return {
     app,

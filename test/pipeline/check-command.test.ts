@@ -114,4 +114,17 @@ describe("rap check", () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`cannot read ${join(dir, "missing.yaml")}`);
   });
+
+  it("reads DIR/project.yaml when given a directory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rap-check-"));
+    writeFileSync(join(dir, "project.yaml"), VALID);
+    const valid = await runCli(["check", dir], {});
+    expect(valid.code).toBe(0);
+    expect(valid.stdout).toContain(`${join(dir, "project.yaml")}: valid project (version 5.0, 2 actions)`);
+
+    const empty = mkdtempSync(join(tmpdir(), "rap-check-"));
+    const missing = await runCli(["check", empty], {});
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`cannot read ${join(empty, "project.yaml")}: ENOENT`);
+  });
 });

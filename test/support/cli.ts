@@ -12,14 +12,19 @@ export interface CliResult {
 
 /**
  * Runs the built `rap` command as a user would, with only the given environment (plus PATH), so the developer's
- * own variables never leak into a test.
+ * own variables never leak into a test; in `cwd` when given (else the test's own directory).
  */
-export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+  cwd?: string,
+): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = execFile(
       process.execPath,
       [cliPath, ...args],
-      { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 },
+      { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000, ...(cwd ? { cwd } : {}) },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
         resolvePromise({ code, stdout, stderr });

@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { checkProject, formatCheckJson, formatCheckText } from "../../pipeline/index.js";
 
@@ -6,11 +7,13 @@ export function registerCheck(program: Command): void {
   program
     .command("check")
     .description("validate a project.yaml; --json prints the parsed actions or the error")
-    .argument("<path>", "the project.yaml file")
+    .argument("<path>", "the project.yaml file, or a directory holding one")
     .option("--json", "print the result as JSON, in the shape of the corpus .expected.json files")
-    .action(async (path: string, options: { json?: boolean }) => {
+    .action(async (argument: string, options: { json?: boolean }) => {
+      let path = argument;
       let bytes: Uint8Array;
       try {
+        if ((await stat(argument)).isDirectory()) path = join(argument, "project.yaml");
         bytes = await readFile(path);
       } catch (error) {
         console.error(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);

@@ -143,6 +143,36 @@ export async function jobsForRaps(
   return jobs;
 }
 
+/** Which jobs `listJobs` returns: those matching every field given, newest first, at most `limit`. */
+export interface JobFilter {
+  rapId?: string;
+  backend?: string;
+  workspace?: string;
+  state?: State;
+  limit: number;
+}
+
+/** Jobs for an operator's listing (`rap jobs`): newest first (creation time, then insertion order). */
+export async function listJobs(db: Db, filter: JobFilter): Promise<Job[]> {
+  let query = db.selectFrom("job").selectAll();
+  if (filter.rapId !== undefined) query = query.where("rap_id", "=", filter.rapId);
+  if (filter.backend !== undefined) query = query.where("backend", "=", filter.backend);
+  if (filter.workspace !== undefined) query = query.where("workspace", "=", filter.workspace);
+  if (filter.state !== undefined) query = query.where("state", "=", filter.state);
+  const rows = await query
+    .orderBy("created_at", "desc")
+    .orderBy("rowid" as never, "desc")
+    .limit(filter.limit)
+    .execute();
+  return rows.map(toJob);
+}
+
+/** One job by its id, in any state. */
+export async function getJob(db: Db, id: string): Promise<Job | undefined> {
+  const row = await db.selectFrom("job").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && toJob(row);
+}
+
 /** The identity of an existing RAP (its first job's repo, workspace and commit) and how many jobs it has, on any backend. */
 export async function existingRap(
   db: Db,

@@ -1,5 +1,6 @@
-/** `POST rap/cancel/` (reference §7.8; DESIGN DECISIONS 3: jobs that already finished are left as they are). */
+/** `POST rap/cancel/` (reference §7.8): the answers for src/jobs/cancel.ts's outcomes. */
 import type { JobStore } from "../../db/storage.js";
+import { cancelActions } from "../../jobs/cancel.js";
 import { ActionsNotFoundError, RapNotFoundError } from "../errors.js";
 
 export interface CancelRequest {
@@ -17,11 +18,9 @@ export async function cancelRap(
   backends: readonly string[],
   now: number,
 ) {
-  const existing = await jobs.actionsOfRap(request.rapId, backends);
-  if (existing.size === 0) throw new RapNotFoundError(request.rapId);
-  const notFound = [...new Set(request.actions)].filter((action) => !existing.has(action)).sort();
-  if (notFound.length > 0) throw new ActionsNotFoundError(request.rapId, notFound);
-  await jobs.markCancelled(request.rapId, request.actions, backends, now);
+  const outcome = await cancelActions(jobs, request.rapId, request.actions, backends, now);
+  if (outcome.kind === "rap-not-found") throw new RapNotFoundError(request.rapId);
+  if (outcome.kind === "actions-not-found") throw new ActionsNotFoundError(request.rapId, outcome.notFound);
   const count = request.actions.length;
   return { result: "Success", details: `${count} actions cancelled`, count };
 }

@@ -85,7 +85,7 @@ export async function createRap(
 ): Promise<CreateAnswer> {
   const { rapId } = request;
   try {
-    if (!backends.includes(request.backend)) throw new BackendNotAllowedError();
+    if (!backends.includes(request.backend)) throw new BackendNotAllowedError(request.backend, backends);
     // A rap_id is checked on every backend: ids are global, and job-server retries a create it is unsure of. A RAP
     // on another backend is always "inconsistent", so the answer reveals nothing about a RAP the token may not see
     // (the reference compares only the three values, and answers "No change" with the RAP's job count).

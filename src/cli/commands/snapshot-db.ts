@@ -1,0 +1,21 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { loadConfig } from "../../config/index.js";
+import { snapshotSqlite } from "../../db/snapshot.js";
+import { requireDatabase } from "../context.js";
+
+export function registerSnapshotDb(program: Command): void {
+  program
+    .command("snapshot-db")
+    .description(
+      "write a consistent copy of the database to PATH while the server runs (SQLite online backup)",
+    )
+    .argument("<path>", "the file to write")
+    .option("--force", "replace PATH if it exists", false)
+    .action(async (path: string, options: { force: boolean }) => {
+      const source = requireDatabase(loadConfig());
+      const target = resolve(path);
+      const bytes = await snapshotSqlite(source, target, options.force);
+      console.log(`Snapshot of ${source} written to ${target} (${bytes} bytes)`);
+    });
+}
