@@ -3,9 +3,10 @@
  * not produce (or release an extract by labelling it anything but `highly_sensitive`). As in the reference, they
  * apply when the raw `run:` string starts with the image and exactly one space before the command.
  */
+
+import { orderedEntries } from "../python/ordered.js";
 import { RuleViolation } from "./errors.js";
 import type { RunCommand } from "./model.js";
-import { orderedEntries } from "./ordered.js";
 import { fnmatch, pathName, pathParent, pathWithName } from "./paths.js";
 
 const COHORTEXTRACTOR_GENERATE_COHORT = /^cohortextractor:\S+ generate_cohort/;

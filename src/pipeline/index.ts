@@ -19,8 +19,6 @@ export {
   type RunCommand,
 } from "./model.js";
 export { LATEST_VERSION, parseProject } from "./project.js";
-export { type JsonDumpsOptions, pythonJsonDumps } from "./pyjson.js";
-export { PythonFloat, PythonOpaque } from "./python.js";
 export { type CheckResult, checkProject, formatCheckJson, formatCheckText } from "./report.js";
 export { buildRunCommand } from "./run-command.js";
 export { actionImages, errorToExpectedJson, toExpectedJson } from "./serialize.js";
