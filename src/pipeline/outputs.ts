@@ -1,11 +1,11 @@
 /** The `outputs:` section of an action: its shape, and the rules every output path pattern must follow. */
 
 import { orderedObject } from "../python/ordered.js";
+import { normpath, pathSuffix, purePosix } from "../python/posix-path.js";
 import { pyStr } from "../python/repr.js";
 import type { PyValue } from "../python/values.js";
 import { RuleViolation } from "./errors.js";
 import { PRIVACY_LEVELS, type PrivacyLevel } from "./model.js";
-import { normpath, pathSuffix, purePosix } from "./paths.js";
 import { unexpectedParameters } from "./shape.js";
 
 /** File types that may be released for review (level 4); anything else must stay `highly_sensitive`. */

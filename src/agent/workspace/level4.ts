@@ -5,6 +5,7 @@
  */
 
 import { pyRound2Repr } from "../../python/float.js";
+import { pathSuffix } from "../../python/posix-path.js";
 import { CsvParseError, csvShape } from "./csv-shape.js";
 
 export interface Level4Limits {
@@ -68,14 +69,6 @@ export async function checkLevel4(
     rowCount,
     colCount,
   };
-}
-
-/** Python's `Path.suffix`: the last `.ext` of the file name, `""` for none or a dotfile without another dot. */
-export function pathSuffix(filename: string): string {
-  const name = filename.slice(filename.lastIndexOf("/") + 1);
-  const dot = name.lastIndexOf(".");
-  if (dot <= 0 || dot === name.length - 1) return "";
-  return name.slice(dot);
 }
 
 /** Bytes as MiB, `round(x, 2)` printed as Python prints a float (`1.0`, `0.5`, `16.21`). */
