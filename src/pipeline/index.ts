@@ -1,6 +1,6 @@
 /**
  * project.yaml: parsing and validation with the reference library's results (accept/reject decision, error texts,
- * parsed actions), plus the shell and JSON helpers the create pipeline needs to build command lines. Pure: no I/O.
+ * parsed actions), plus the shell helpers the create pipeline needs to build command lines. Pure: no I/O.
  */
 export { isDatabaseAction } from "./database.js";
 export {
