@@ -3,6 +3,7 @@
  * lists of outputs and unmatched names stay on the backend; only flags leave it, and a message or hint that could
  * name files is blanked.
  */
+import { pyTruthy } from "../python/truth.js";
 
 export function redactResults(results: Record<string, unknown> | null): Record<string, unknown> | null {
   if (!results || Object.keys(results).length === 0) return results;
@@ -14,19 +15,12 @@ export function redactResults(results: Record<string, unknown> | null): Record<s
     ...rest
   } = results;
   const redacted: Record<string, unknown> = { ...rest };
-  redacted.has_unmatched_outputs = truthy(unmatchedOutputs);
-  redacted.has_unmatched_patterns = truthy(unmatchedPatterns);
+  redacted.has_unmatched_outputs = pyTruthy(unmatchedOutputs);
+  redacted.has_unmatched_patterns = pyTruthy(unmatchedPatterns);
   if (redacted.has_unmatched_outputs || redacted.has_unmatched_patterns) {
     redacted.status_message = "";
     redacted.hint = "";
   }
-  redacted.has_level4_excluded_files = truthy(level4Excluded);
+  redacted.has_level4_excluded_files = pyTruthy(level4Excluded);
   return redacted;
-}
-
-/** Python truthiness of a JSON value. */
-export function truthy(value: unknown): boolean {
-  if (Array.isArray(value)) return value.length > 0;
-  if (value !== null && typeof value === "object") return Object.keys(value).length > 0;
-  return Boolean(value);
 }

@@ -2,7 +2,7 @@
  * The status message and hint of a finished job (reference/agent.md §3.6, §3.14): what the researcher reads about
  * how the job ended. Pure; first rule that applies wins.
  */
-import { pythonFixed2 } from "./workspace/python-format.js";
+import { pyFixed2 } from "../python/float.js";
 
 export interface JobEnding {
   /** Null when there was no container (a job cancelled or errored before it ran). */
@@ -41,9 +41,7 @@ export function statusMessage(ending: JobEnding): { message: string | null; hint
   if (exitCode === 137 && ending.cancelled) return { message: "Job cancelled by system", hint: null };
   if (exitCode === 137 && ending.oomKilled) {
     const limit =
-      ending.memoryLimitBytes > 0
-        ? ` (limit was ${pythonFixed2(ending.memoryLimitBytes / 1024 ** 3)}GB)`
-        : "";
+      ending.memoryLimitBytes > 0 ? ` (limit was ${pyFixed2(ending.memoryLimitBytes / 1024 ** 3)}GB)` : "";
     return { message: `Job ran out of memory${limit}`, hint: null };
   }
   return { message: EXIT_CODE_MESSAGES[exitCode] ?? null, hint: null };

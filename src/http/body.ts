@@ -3,14 +3,15 @@
  * integration test sends none); anything that is not UTF-8 JSON, an empty body included, is one parse error; the
  * parsed value is then checked against the operation's request schema.
  */
+
+import { type JsonValue, parsePythonJson } from "../python/json-loads.js";
 import { BodyInvalidError, BodyNotJsonError } from "./errors.js";
-import { type PyValue, parsePythonJson } from "./python-json.js";
 import { jsonPath, type Validator } from "./validate.js";
 
 // A UTF-8 byte-order mark is skipped, as Python does for bytes; invalid UTF-8 is an error, not replaced.
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-export function parseBody(raw: Buffer | undefined): PyValue {
+export function parseBody(raw: Buffer | undefined): JsonValue {
   try {
     return parsePythonJson(utf8.decode(raw ?? new Uint8Array()));
   } catch (error) {
@@ -19,12 +20,12 @@ export function parseBody(raw: Buffer | undefined): PyValue {
 }
 
 /** Parses and validates a body; returns it when it matches the schema. */
-export function validBody(raw: Buffer | undefined, validator: Validator): PyValue {
+export function validBody(raw: Buffer | undefined, validator: Validator): JsonValue {
   return validated(parseBody(raw), validator);
 }
 
 /** Returns a parsed body when it matches the schema. */
-export function validated(body: PyValue, validator: Validator): PyValue {
+export function validated(body: JsonValue, validator: Validator): JsonValue {
   const failure = validator(body);
   if (failure) {
     const where = failure.path.length === 0 ? "" : ` at ${jsonPath(failure.path)}`;

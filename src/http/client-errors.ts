@@ -8,6 +8,7 @@ import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyBaseLogger, FastifyReply } from "fastify";
 import type { Limits } from "../config/index.js";
+import { toAsciiJson } from "../python/ascii-json.js";
 import {
   type ApiError,
   apiErrorFor,
@@ -16,7 +17,6 @@ import {
   HeadersTooLargeError,
   RequestTimeoutError,
 } from "./errors.js";
-import { toAsciiJson } from "./json.js";
 
 type ClientError = Error & { code?: string; reason?: string };
 

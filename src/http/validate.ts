@@ -14,8 +14,10 @@
  * unlike Python, `$` does not match before a trailing newline. A message shows at most the first 200 characters of
  * the value's repr, then `…` (DESIGN DECISIONS 16).
  */
-import type { PyValue } from "./python-json.js";
-import { pythonRepr, reprString, shortRepr } from "./python-repr.js";
+import { echoRepr } from "../domain/echo.js";
+import type { JsonValue } from "../python/json-loads.js";
+import { pyRepr, pyStrRepr } from "../python/repr.js";
+import { PythonFloat } from "../python/values.js";
 
 export type JsonPath = readonly (string | number)[];
 
@@ -24,7 +26,7 @@ export interface ValidationFailure {
   readonly message: string;
 }
 
-export type Validator = (instance: PyValue) => ValidationFailure | null;
+export type Validator = (instance: JsonValue) => ValidationFailure | null;
 
 export class SchemaCompileError extends Error {
   readonly code = "SCHEMA_UNSUPPORTED";
@@ -37,7 +39,7 @@ export class SchemaCompileError extends Error {
 interface Found {
   path: JsonPath;
   matchesType: boolean;
-  instance: PyValue;
+  instance: JsonValue;
   describe: (instanceRepr: string) => string;
 }
 
@@ -47,7 +49,7 @@ interface Walk {
   readonly found: Found[];
 }
 
-type Check = (instance: PyValue, walk: Walk) => void;
+type Check = (instance: JsonValue, walk: Walk) => void;
 
 const ANNOTATIONS = new Set([
   "description",
@@ -59,14 +61,17 @@ const ANNOTATIONS = new Set([
   "deprecated",
 ]);
 
-const TYPES: Readonly<Record<string, (value: PyValue) => boolean>> = {
+const TYPES: Readonly<Record<string, (value: JsonValue) => boolean>> = {
   object: (v) => v instanceof Map,
   array: (v) => Array.isArray(v),
   string: (v) => typeof v === "string",
   boolean: (v) => typeof v === "boolean",
   null: (v) => v === null,
-  number: (v) => typeof v === "bigint" || typeof v === "number",
-  integer: (v) => typeof v === "bigint" || (typeof v === "number" && Number.isInteger(v)),
+  number: (v) => typeof v === "bigint" || typeof v === "number" || v instanceof PythonFloat,
+  // jsonschema counts a float with an integral value (`1.0`) as an integer.
+  integer: (v) =>
+    typeof v === "bigint" ||
+    ((typeof v === "number" || v instanceof PythonFloat) && Number.isInteger(Number(v))),
 };
 
 type Scalar = string | boolean | null;
@@ -89,10 +94,10 @@ function compileNode(raw: unknown, where: string): Check {
     throw new SchemaCompileError(where, `unsupported type ${JSON.stringify(type)}`);
   }
   const hasType = type === undefined ? undefined : TYPES[type]!;
-  const matchesType = (instance: PyValue) => hasType?.(instance) ?? false;
+  const matchesType = (instance: JsonValue) => hasType?.(instance) ?? false;
   const nullable = schema.nullable === true;
 
-  const report = (walk: Walk, instance: PyValue, describe: Found["describe"]) => {
+  const report = (walk: Walk, instance: JsonValue, describe: Found["describe"]) => {
     walk.found.push({ path: [...walk.path], matchesType: matchesType(instance), instance, describe });
   };
 
@@ -103,7 +108,7 @@ function compileNode(raw: unknown, where: string): Check {
       case "type":
         checks.push((instance, walk) => {
           if (!hasType!(instance))
-            report(walk, instance, (r) => `${r} is not of type ${reprString(type as string)}`);
+            report(walk, instance, (r) => `${r} is not of type ${pyStrRepr(type as string)}`);
         });
         break;
       case "nullable":
@@ -118,7 +123,7 @@ function compileNode(raw: unknown, where: string): Check {
           if (!(instance instanceof Map)) return;
           for (const name of names) {
             if (!instance.has(name))
-              report(walk, instance, () => `${reprString(name)} is a required property`);
+              report(walk, instance, () => `${pyStrRepr(name)} is a required property`);
           }
         });
         break;
@@ -166,7 +171,7 @@ function compileNode(raw: unknown, where: string): Check {
           throw new SchemaCompileError(at, "only lists of strings, booleans and null are supported");
         }
         const members = value as Scalar[];
-        const listed = pythonRepr(members);
+        const listed = pyRepr(members);
         checks.push((instance, walk) => {
           if (!members.some((m) => m === instance))
             report(walk, instance, (r) => `${r} is not one of ${listed}`);
@@ -181,7 +186,7 @@ function compileNode(raw: unknown, where: string): Check {
         } catch (error) {
           throw new SchemaCompileError(at, (error as Error).message);
         }
-        const shown = reprString(value);
+        const shown = pyStrRepr(value);
         checks.push((instance, walk) => {
           if (typeof instance === "string" && !regex.test(instance)) {
             report(walk, instance, (r) => `${r} does not match ${shown}`);
@@ -226,7 +231,7 @@ export function compileSchema(schema: unknown, where: string): Validator {
     let best: Found | undefined;
     for (const found of walk.found) if (!best || moreRelevant(found, best)) best = found;
     if (!best) return null;
-    return { path: best.path, message: best.describe(shortRepr(best.instance)) };
+    return { path: best.path, message: best.describe(echoRepr(best.instance)) };
   };
 }
 

@@ -5,7 +5,7 @@
 import type { FlagStore } from "../db/storage.js";
 import { type Clock, nowFractionalSeconds, systemClock } from "../domain/clock.js";
 import { DB_MAINTENANCE_MODE, Flag, type FlagValue } from "../domain/flags.js";
-import { isoFromUnixSeconds } from "../domain/time.js";
+import { isoFromUnixSeconds } from "../python/datetime.js";
 
 export class FlagAssignmentError extends Error {
   readonly code = "FLAG_ASSIGNMENT_INVALID";

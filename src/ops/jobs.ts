@@ -6,8 +6,8 @@ import type { JobFilter, JobStore } from "../db/storage.js";
 import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import { State } from "../domain/status.js";
-import { isoFromUnixSeconds } from "../domain/time.js";
 import { type CancelOutcome, cancelActions } from "../jobs/cancel.js";
+import { isoFromUnixSeconds } from "../python/datetime.js";
 
 export interface JobListing {
   /** Newest first. */

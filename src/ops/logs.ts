@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { JobStore } from "../db/storage.js";
 import type { Job } from "../domain/job.js";
 import { State } from "../domain/status.js";
-import { isoFromUnixSeconds } from "../domain/time.js";
+import { isoFromUnixSeconds } from "../python/datetime.js";
 
 /** Where the agent writes a job's log (src/agent/workspace/paths.ts `jobLogDir`, then `logs.txt`). */
 export type JobLogPath = (job: Pick<Job, "id" | "createdAt">) => string;

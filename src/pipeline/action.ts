@@ -1,14 +1,15 @@
 /** One entry of `actions:` → an Action, checking the reference's per-action rules in the reference's order. */
 
+import { pythonJsonKey } from "../python/json-dumps.js";
+import { orderedObject } from "../python/ordered.js";
+import { pyRepr } from "../python/repr.js";
+import type { PyValue } from "../python/values.js";
 import { parseRunCommand } from "./command.js";
 import { checkCommandOutputs } from "./command-checks.js";
 import { isDatabaseAction } from "./database.js";
 import { RuleViolation } from "./errors.js";
 import type { Action } from "./model.js";
-import { orderedObject } from "./ordered.js";
 import { readOutputs } from "./outputs.js";
-import { pythonJsonKey } from "./pyjson.js";
-import { type PyValue, pyRepr } from "./python.js";
 import { isMapping, requireMapping, unexpectedParameters } from "./shape.js";
 
 const ACTION_KEYS = ["run", "outputs", "needs", "config", "dummy_data_file"];
@@ -61,7 +62,7 @@ function readNeeds(needs: PyValue[], actionId: string): string[] {
     if (typeof need !== "string") {
       // The reference crashes on these (`needs: [2017]` where `2017:` names an action is a real case).
       throw new RuleViolation(
-        `\`needs\` section for action ${actionId} must list action names as strings, but contains ${pyRepr(need)} (quote names that look like numbers)`,
+        `\`needs\` section for action ${actionId} must list action names as strings, but contains ${pyRepr(need, "ordereddict")} (quote names that look like numbers)`,
       );
     }
     if (need.includes(" ")) {

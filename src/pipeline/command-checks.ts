@@ -3,10 +3,12 @@
  * not produce (or release an extract by labelling it anything but `highly_sensitive`). As in the reference, they
  * apply when the raw `run:` string starts with the image and exactly one space before the command.
  */
+
+import { fnmatch } from "../python/fnmatch.js";
+import { orderedEntries } from "../python/ordered.js";
+import { pathName, pathParent, pathWithName } from "../python/posix-path.js";
 import { RuleViolation } from "./errors.js";
 import type { RunCommand } from "./model.js";
-import { orderedEntries } from "./ordered.js";
-import { fnmatch, pathName, pathParent, pathWithName } from "./paths.js";
 
 const COHORTEXTRACTOR_GENERATE_COHORT = /^cohortextractor:\S+ generate_cohort/;
 const EHRQL_GENERATE_DATASET = /^(?:ehrql|databuilder):\S+ generate[-_]dataset/;

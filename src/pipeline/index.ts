@@ -1,6 +1,6 @@
 /**
  * project.yaml: parsing and validation with the reference library's results (accept/reject decision, error texts,
- * parsed actions), plus the shell and JSON helpers the create pipeline needs to build command lines. Pure: no I/O.
+ * parsed actions), plus the shell helpers the create pipeline needs to build command lines. Pure: no I/O.
  */
 export { isDatabaseAction } from "./database.js";
 export {
@@ -19,8 +19,6 @@ export {
   type RunCommand,
 } from "./model.js";
 export { LATEST_VERSION, parseProject } from "./project.js";
-export { type JsonDumpsOptions, pythonJsonDumps } from "./pyjson.js";
-export { PythonFloat, PythonOpaque } from "./python.js";
 export { type CheckResult, checkProject, formatCheckJson, formatCheckText } from "./report.js";
 export { buildRunCommand } from "./run-command.js";
 export { actionImages, errorToExpectedJson, toExpectedJson } from "./serialize.js";

@@ -1,9 +1,11 @@
 /** The `outputs:` section of an action: its shape, and the rules every output path pattern must follow. */
+
+import { orderedObject } from "../python/ordered.js";
+import { normpath, pathSuffix, purePosix } from "../python/posix-path.js";
+import { pyStr } from "../python/repr.js";
+import type { PyValue } from "../python/values.js";
 import { RuleViolation } from "./errors.js";
 import { PRIVACY_LEVELS, type PrivacyLevel } from "./model.js";
-import { orderedObject } from "./ordered.js";
-import { normpath, pathSuffix, purePosix } from "./paths.js";
-import { type PyValue, pyStr } from "./python.js";
 import { unexpectedParameters } from "./shape.js";
 
 /** File types that may be released for review (level 4); anything else must stay `highly_sensitive`. */
@@ -68,11 +70,13 @@ export function readOutputs(
     const patterns: Array<[string, string]> = [];
     for (const [name, pattern] of entries) {
       if (typeof pattern !== "string") {
-        throw new RuleViolation(`\`${pyStr(name)}\` output for action ${actionId} must be a string`);
+        throw new RuleViolation(
+          `\`${pyStr(name, "ordereddict")}\` output for action ${actionId} must be a string`,
+        );
       }
       const problem = outputPathProblem(pattern, level);
       if (problem !== null) throw new RuleViolation(`Output path ${pattern} is invalid: ${problem}`);
-      patterns.push([pyStr(name), pattern]);
+      patterns.push([pyStr(name, "ordereddict"), pattern]);
     }
     result[level] = orderedObject(patterns);
   }

@@ -2,12 +2,16 @@
  * `project.yaml` → Pipeline: the top-level rules, each action, then the whole-project rules, in the reference's
  * order (the first problem found is the one reported, so the order is part of the behaviour).
  */
+
+import { pyFloat, pyInt } from "../python/convert.js";
+import { pyFloatRepr } from "../python/float.js";
+import { orderedEntries } from "../python/ordered.js";
+import { pyStr } from "../python/repr.js";
+import type { PyValue } from "../python/values.js";
 import { buildAction } from "./action.js";
 import { findNeedsCycle } from "./cycles.js";
 import { ProjectValidationError, RuleViolation } from "./errors.js";
 import { type Action, type Expectations, type Pipeline, PRIVACY_LEVELS } from "./model.js";
-import { orderedEntries } from "./ordered.js";
-import { type PyValue, pyFloat, pyFloatRepr, pyInt, pyStr } from "./python.js";
 import { requireMapping, unexpectedParameters } from "./shape.js";
 import { decodeProjectText } from "./text.js";
 import { loadYaml, YamlError } from "./yaml/index.js";
@@ -69,7 +73,7 @@ function buildPipeline(data: PyValue, warnings: string[]): Pipeline {
   /** Names `needs` can refer to: only string keys (a `2017:` key is an int in YAML and Python). */
   const needable = new Set<string>();
   for (const [key, body] of actionSpecs) {
-    const name = pyStr(key);
+    const name = pyStr(key, "ordereddict");
     if (name === RUN_ALL && typeof key === "string") {
       if (version >= 5) {
         throw new RuleViolation(

@@ -1,10 +1,11 @@
 /** `rap check`: the outcome of validating one project file, as JSON or as text for people. */
+
+import { pyFloatRepr } from "../python/float.js";
+import { pythonJsonDumps } from "../python/json-dumps.js";
+import { orderedEntries } from "../python/ordered.js";
 import { ProjectValidationError } from "./errors.js";
 import type { Pipeline } from "./model.js";
-import { orderedEntries } from "./ordered.js";
 import { parseProject } from "./project.js";
-import { pythonJsonDumps } from "./pyjson.js";
-import { pyFloatRepr } from "./python.js";
 import { errorToExpectedJson, toExpectedJson } from "./serialize.js";
 
 export type CheckResult = { ok: true; pipeline: Pipeline } | { ok: false; error: ProjectValidationError };

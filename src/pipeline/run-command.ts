@@ -1,6 +1,7 @@
 /** The job's command line, built as the reference's create pipeline builds `run_command`. */
+
+import { pythonJsonDumps } from "../python/json-dumps.js";
 import type { Action } from "./model.js";
-import { pythonJsonDumps } from "./pyjson.js";
 import { shlexJoin } from "./shlex.js";
 
 /**

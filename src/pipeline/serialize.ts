@@ -2,10 +2,11 @@
  * The result of checking a project in the shape of the corpus `.expected.json` files (what the reference returns,
  * recorded by the corpus builder), so `rap check --json` output can be compared with them mechanically.
  */
+
+import { orderedObject } from "../python/ordered.js";
+import { PythonFloat } from "../python/values.js";
 import type { ProjectValidationError } from "./errors.js";
 import type { Action, Pipeline } from "./model.js";
-import { orderedObject } from "./ordered.js";
-import { PythonFloat } from "./python.js";
 
 /** `image:tag` of every action, sorted, with `latest` shown as `v1` (the reference's `action_images`). */
 export function actionImages(pipeline: Pipeline): string[] {

@@ -1,6 +1,8 @@
 /** Shape checks shared by the project, action and outputs rules, with the reference's wording. */
+
+import { pyStr } from "../python/repr.js";
+import type { PyValue } from "../python/values.js";
 import { RuleViolation } from "./errors.js";
-import { type PyValue, pyStr } from "./python.js";
 
 /** Throws `Unexpected parameters (a, b) in <location>` for keys outside `allowed`, listed in file order. */
 export function unexpectedParameters(
@@ -10,7 +12,7 @@ export function unexpectedParameters(
 ): void {
   const unexpected: string[] = [];
   for (const key of mapping.keys()) {
-    if (typeof key !== "string" || !allowed.includes(key)) unexpected.push(pyStr(key));
+    if (typeof key !== "string" || !allowed.includes(key)) unexpected.push(pyStr(key, "ordereddict"));
   }
   if (unexpected.length > 0) {
     throw new RuleViolation(`Unexpected parameters (${unexpected.join(", ")}) in ${location}`);

@@ -6,6 +6,7 @@ import type { SchedulerConfig } from "../config/index.js";
 import type { Job } from "../domain/job.js";
 import type { JobDefinition } from "../domain/task.js";
 import { shlexSplit } from "../pipeline/index.js";
+import { pythonJsonDumps } from "../python/json-dumps.js";
 
 /** The file types allowed in moderately_sensitive outputs, sorted (the pipeline library's set). */
 export const LEVEL4_FILE_TYPES = [
@@ -42,7 +43,7 @@ function flattenOutputs(spec: Job["outputSpec"]): Record<string, string> {
 /** The EHRQL_PERMISSIONS value: every permission of the analysis scope, as Python's json.dumps prints a list. */
 function ehrqlPermissions(scope: Record<string, unknown>): string {
   const values = Object.values(scope).flatMap((list) => (Array.isArray(list) ? list.map(String) : []));
-  return `[${values.map((v) => JSON.stringify(v)).join(", ")}]`;
+  return pythonJsonDumps(values);
 }
 
 export function jobDefinition(job: Job, config: SchedulerConfig, inputs: DefinitionInputs): JobDefinition {

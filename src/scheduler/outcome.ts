@@ -4,6 +4,8 @@
  */
 import { DATABASE_EXIT_CODES, StatusMessage } from "../domain/messages.js";
 import { StatusCode } from "../domain/status.js";
+import { pyInt } from "../python/convert.js";
+import { pyTruthy } from "../python/truth.js";
 
 export type TaskOutcome =
   | { readonly kind: "final"; readonly code: StatusCode; readonly message: string }
@@ -12,18 +14,7 @@ export type TaskOutcome =
 
 /** Python's int() of the exit code the agent sent (a string or number); null when it is not one. */
 export function parseExitCode(value: unknown): number | null {
-  if (typeof value === "number") return Number.isInteger(value) ? value : null;
-  if (typeof value !== "string") return null;
-  const text = value.trim().replaceAll("_", "");
-  return /^[-+]?\d+$/.test(text) ? Number(text) : null;
-}
-
-/** Python truthiness of a JSON value. */
-function truthy(value: unknown): boolean {
-  if (value === null || value === undefined || value === false || value === 0 || value === "") return false;
-  if (Array.isArray(value)) return value.length > 0;
-  if (typeof value === "object") return Object.keys(value).length > 0;
-  return true;
+  return pyInt(value) ?? null;
 }
 
 /**
@@ -33,7 +24,7 @@ function truthy(value: unknown): boolean {
 const FATAL_MARKER = "test_job_failure";
 
 export function outcomeOf(results: Record<string, unknown>, requiresDb: boolean): TaskOutcome {
-  if (truthy(results.error)) {
+  if (pyTruthy(results.error)) {
     return { kind: "agent-error", fatal: JSON.stringify(results.error).includes(FATAL_MARKER) };
   }
   const exitCode = parseExitCode(results.exit_code);
@@ -44,9 +35,9 @@ export function outcomeOf(results: Record<string, unknown>, requiresDb: boolean)
     const message = detail ? `${StatusMessage.NonzeroExit}: ${detail}` : StatusMessage.NonzeroExit;
     return { kind: "final", code: StatusCode.NonzeroExit, message };
   }
-  if (truthy(results.has_unmatched_patterns))
+  if (pyTruthy(results.has_unmatched_patterns))
     return { kind: "final", code: StatusCode.UnmatchedPatterns, message: StatusMessage.UnmatchedPatterns };
-  const message = truthy(results.has_level4_excluded_files)
+  const message = pyTruthy(results.has_level4_excluded_files)
     ? StatusMessage.SucceededWithExclusions
     : StatusMessage.Succeeded;
   return { kind: "final", code: StatusCode.Succeeded, message };

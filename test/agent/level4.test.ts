@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { csvShape } from "../../src/agent/workspace/csv-shape.js";
-import { checkLevel4, mb, pathSuffix } from "../../src/agent/workspace/level4.js";
+import { checkLevel4, mb } from "../../src/agent/workspace/level4.js";
 
 const LIMITS = { maxFilesize: 512 * 1024, maxCsvRows: 10, fileTypes: [".csv", ".txt"] };
 const bytes = (text: string) => async () => new TextEncoder().encode(text);
@@ -18,18 +18,6 @@ describe("mb: round(bytes / 1024², 2) printed as a Python float", () => {
   ])("%d bytes → %s", (size, text) => {
     expect(mb(size)).toBe(text);
   });
-});
-
-test.each([
-  ["output/a.csv", ".csv"],
-  ["a.csv.gz", ".gz"],
-  ["output/README", ""],
-  [".hidden", ""],
-  ["dir.d/file", ""],
-  ["a.", ""],
-  ["A.CSV", ".CSV"],
-])("pathSuffix(%j) = %j", (name, suffix) => {
-  expect(pathSuffix(name)).toBe(suffix);
 });
 
 describe("csvShape: csv.DictReader semantics", () => {

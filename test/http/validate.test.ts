@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { validBody } from "../../src/http/body.js";
 import { loadApiDocument } from "../../src/http/openapi.js";
-import { parsePythonJson } from "../../src/http/python-json.js";
 import { compileSchema, jsonPath, SchemaCompileError } from "../../src/http/validate.js";
+import { parsePythonJson } from "../../src/python/json-loads.js";
 
 interface GoldenCase {
   label: string;

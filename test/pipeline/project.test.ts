@@ -11,10 +11,10 @@ import {
   isDatabaseAction,
   type Pipeline,
   ProjectValidationError,
-  PythonFloat,
   parseProject,
   shlexQuote,
 } from "../../src/pipeline/index.js";
+import { PythonFloat } from "../../src/python/values.js";
 import { corpusDir, corpusRequirement, requires } from "../support/requirements.js";
 
 const corpus = requires(corpusRequirement());

@@ -3,7 +3,6 @@
  * wording, with the reference's `(line: N)` after each caret).
  */
 import { describe, expect, it } from "vitest";
-import { PythonFloat, PythonOpaque } from "../../src/pipeline/index.js";
 import {
   loadYaml,
   MAX_ALIAS_EXPANSION,
@@ -11,6 +10,7 @@ import {
   MAX_DEPTH,
   YamlError,
 } from "../../src/pipeline/yaml/index.js";
+import { PythonFloat, PythonOpaque } from "../../src/python/values.js";
 
 function only(text: string): unknown {
   return (loadYaml(`v: ${text}\n`) as Map<string, unknown>).get("v");

@@ -12,7 +12,10 @@ test.each([
   ["None", null],
   [null, null],
   [undefined, null],
-  [1.5, null],
+  [1.5, 1],
+  [true, 1],
+  ["1_0", 10],
+  ["1__0", null],
   ["1e3", null],
 ])("exit code %j → %j (Python int())", (value, expected) => {
   expect(parseExitCode(value)).toBe(expected);

@@ -1,6 +1,6 @@
 /** Shared steps of the scheduler scenarios: a study repository, a RAP created through the API, ISO times. */
 import { expect } from "vitest";
-import { isoFromUnixSeconds } from "../../src/domain/time.js";
+import { isoFromUnixSeconds } from "../../src/python/datetime.js";
 import { createStudyRepo } from "../support/git-fixtures.js";
 import type { System } from "../support/system.js";
 

@@ -7,6 +7,7 @@
  * dotfiles; a `**` segment is zero or more directories (`**` inside a segment is invalid and matches nothing); a
  * pattern ending in `**` or `/` names directories, so no file matches; empty and `.` segments are ignored.
  */
+import { fnmatcher } from "../../python/fnmatch.js";
 
 export interface VolumeEntry {
   /** Relative to the volume, `/`-separated. */
@@ -41,8 +42,7 @@ function segmentMatcher(segment: string): SegmentMatcher | null {
   if (segment === "**") return "**";
   if (segment.includes("**")) return null;
   if (!/[*?[]/.test(segment)) return (name) => name === segment;
-  const regex = fnmatchRegex(segment);
-  return regex === null ? null : (name) => regex.test(name);
+  return fnmatcher(segment);
 }
 
 function matchPath(pattern: SegmentMatcher[], i: number, path: string[], j: number): boolean {
@@ -54,51 +54,4 @@ function matchPath(pattern: SegmentMatcher[], i: number, path: string[], j: numb
     return false;
   }
   return j < path.length && matcher(path[j]!) && matchPath(pattern, i + 1, path, j + 1);
-}
-
-/** Python's `fnmatch.translate` for one segment, as a JavaScript regular expression (null if it cannot be). */
-export function fnmatchRegex(segment: string): RegExp | null {
-  let out = "";
-  let i = 0;
-  const n = segment.length;
-  while (i < n) {
-    const c = segment[i++]!;
-    if (c === "*") {
-      while (segment[i] === "*") i++;
-      out += ".*";
-    } else if (c === "?") {
-      out += ".";
-    } else if (c === "[") {
-      let j = i;
-      if (segment[j] === "!") j++;
-      if (segment[j] === "]") j++;
-      while (j < n && segment[j] !== "]") j++;
-      if (j >= n) {
-        out += "\\[";
-        continue;
-      }
-      let stuff = segment.slice(i, j);
-      i = j + 1;
-      if (stuff === "") {
-        out += "(?!)";
-        continue;
-      }
-      if (stuff === "!") {
-        out += ".";
-        continue;
-      }
-      stuff = stuff.replace(/\\/g, "\\\\");
-      if (stuff.startsWith("!")) stuff = `^${stuff.slice(1)}`;
-      else if (stuff.startsWith("^") || stuff.startsWith("[")) stuff = `\\${stuff}`;
-      out += `[${stuff.replace(/]/g, "\\]")}]`;
-    } else {
-      out += c.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
-    }
-  }
-  try {
-    return new RegExp(`^(?:${out})$`, "s");
-  } catch {
-    // A reversed range (`[z-a]`): Python drops it; matching nothing is the safe reading.
-    return null;
-  }
 }

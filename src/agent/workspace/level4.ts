@@ -3,8 +3,10 @@
  * files a `patient_id` column and the row limit. Messages are the reference's, character for character (typos
  * included): researchers and output checkers read them, and the short ones land in the manifest.
  */
+
+import { pyRound2Repr } from "../../python/float.js";
+import { pathSuffix } from "../../python/posix-path.js";
 import { CsvParseError, csvShape } from "./csv-shape.js";
-import { pythonRound2Repr } from "./python-format.js";
 
 export interface Level4Limits {
   readonly maxFilesize: number;
@@ -69,17 +71,9 @@ export async function checkLevel4(
   };
 }
 
-/** Python's `Path.suffix`: the last `.ext` of the file name, `""` for none or a dotfile without another dot. */
-export function pathSuffix(filename: string): string {
-  const name = filename.slice(filename.lastIndexOf("/") + 1);
-  const dot = name.lastIndexOf(".");
-  if (dot <= 0 || dot === name.length - 1) return "";
-  return name.slice(dot);
-}
-
 /** Bytes as MiB, `round(x, 2)` printed as Python prints a float (`1.0`, `0.5`, `16.21`). */
 export function mb(bytes: number): string {
-  return pythonRound2Repr(bytes / (1024 * 1024));
+  return pyRound2Repr(bytes / (1024 * 1024));
 }
 
 function sizeMessage(filename: string, size: string, limit: string): string {

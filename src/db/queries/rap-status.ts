@@ -84,7 +84,7 @@ const timesSql = sql<string>`coalesce(job.created_at, 'null') || ',' || coalesce
  *
  * The database writes each job's JSON and joins a RAP's jobs into one value: a row per RAP rather than per job,
  * several times faster (better-sqlite3 spends about as long on each row it hands over as SQLite does reading it).
- * Times are left for JavaScript to print: SQLite's date functions take longer than isoFromSeconds.
+ * Times are left for JavaScript to print: SQLite's date functions take longer than isoFromUnixSeconds.
  * Jobs come in the same order as a plain scan of the rap_id index gives (rap id, then insertion). The metrics are
  * extracted by the database, so no results document is parsed in JavaScript. The backend is filtered with a unary
  * `+`: given both lists, SQLite would otherwise prefer the backend index and read every job of the backend.

@@ -1,13 +1,13 @@
 /** `GET backend/status/`: the flags job-server shows about each backend the token may see (reference §7.2). */
 import type { Storage } from "../../db/storage.js";
 import { DB_MAINTENANCE_MODE, Flag, type FlagValue } from "../../domain/flags.js";
-import { isoFromSeconds } from "../iso-time.js";
-import { toAsciiJson } from "../json.js";
+import { toAsciiJson } from "../../python/ascii-json.js";
+import { isoFromUnixSeconds } from "../../python/datetime.js";
 
 const SHOWN_FLAGS = [Flag.LastSeenAt, Flag.Paused, Flag.Mode, Flag.ManualDbMaintenance];
 
 function since(flag: FlagValue | undefined): string | null {
-  return flag ? isoFromSeconds(flag.timestamp) : null;
+  return flag ? isoFromUnixSeconds(flag.timestamp) : null;
 }
 
 /**

@@ -6,11 +6,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
 import type { Limits } from "../../config/index.js";
 import type { Storage } from "../../db/storage.js";
+import type { JsonObject } from "../../python/json-loads.js";
 import type { ClientTokens } from "../auth.js";
 import { parseBody, validated, validBody } from "../body.js";
 import { TooManyRapIdsError } from "../errors.js";
 import type { ApiDocument } from "../openapi.js";
-import type { PyObject } from "../python-json.js";
 import { acceptRawBodies } from "../raw-body.js";
 import type { StatusReader } from "../status/reader.js";
 import { backendStatus } from "./backend-status.js";
@@ -100,20 +100,20 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
     if (Array.isArray(requested) && requested.length > limits.maxStatusRapIds) {
       throw new TooManyRapIdsError(requested.length, limits.maxStatusRapIds);
     }
-    const body = validated(parsed, api.validators.status) as PyObject;
+    const body = validated(parsed, api.validators.status) as JsonObject;
     const rapIds = body.get("rap_ids") as string[];
     const answer = await rapStatus(statusReader, rapIds, request.tokenBackends);
     return reply.type("application/json; charset=utf-8").send(answer);
   });
 
   endpoint("POST", "/rap/cancel/", async (request) => {
-    const body = validBody(bytes(request), api.validators.cancel) as PyObject;
+    const body = validBody(bytes(request), api.validators.cancel) as JsonObject;
     const cancel = { rapId: body.get("rap_id") as string, actions: body.get("actions") as string[] };
     return cancelRap(storage.jobs, cancel, request.tokenBackends, now());
   });
 
   endpoint("POST", "/rap/create/", async (request, reply) => {
-    const body = validBody(bytes(request), api.validators.create) as PyObject;
+    const body = validBody(bytes(request), api.validators.create) as JsonObject;
     const answer = await createRap(
       storage.jobs,
       createJobs,

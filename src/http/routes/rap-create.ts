@@ -6,13 +6,13 @@ import type { FastifyBaseLogger } from "fastify";
 import type { JobStore } from "../../db/storage.js";
 import { NothingToDoError } from "../../jobs/errors.js";
 import type { CreateRequest } from "../../jobs/request.js";
+import { type JsonObject, toPlain } from "../../python/json-loads.js";
 import {
   BackendNotAllowedError,
   CreateFailedError,
   createErrorFor,
   InconsistentRapError,
 } from "../errors.js";
-import { type PyObject, toPlain } from "../python-json.js";
 
 export type CreateJobsResult =
   | { readonly kind: "created"; readonly count: number }
@@ -33,7 +33,7 @@ export interface CreateAnswer {
 }
 
 /** The body, already checked against createRequestBody, as the pipeline's request. */
-export function createRequestFromBody(body: PyObject): CreateRequest {
+export function createRequestFromBody(body: JsonObject): CreateRequest {
   const field = <T>(name: string) => body.get(name) as T;
   const scope = body.get("analysis_scope");
   return {

@@ -15,7 +15,8 @@ import type { Storage } from "../../db/storage.js";
 import { type Clock, nowFractionalSeconds, nowSeconds } from "../../domain/clock.js";
 import { Flag, isTruthyFlag } from "../../domain/flags.js";
 import { TaskType } from "../../domain/task.js";
-import { isoWithOffsetFromUnixSeconds } from "../../domain/time.js";
+import { asciiJson } from "../../python/ascii-json.js";
+import { isoWithOffsetFromUnixSeconds } from "../../python/datetime.js";
 import {
   AgentInvalidTokenError,
   BackendNotFoundError,
@@ -24,7 +25,6 @@ import {
   TaskUpdateFailedError,
   TaskUpdateInvalidError,
 } from "../errors.js";
-import { asciiJson } from "../json.js";
 import { acceptRawBodies } from "../raw-body.js";
 
 export interface TaskApiDeps {

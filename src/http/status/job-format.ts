@@ -8,11 +8,11 @@
  */
 import { isAscii } from "node:buffer";
 import { type JobStatusBatch, type JobStatusRow, TIME_MARK } from "../../db/queries/rap-status.js";
-import { isoFromSeconds } from "../iso-time.js";
-import { asciiJson } from "../json.js";
+import { asciiJson } from "../../python/ascii-json.js";
+import { isoFromUnixSeconds } from "../../python/datetime.js";
 
 function isoOrNull(seconds: number | null): string {
-  return seconds === null ? "null" : `"${isoFromSeconds(seconds)}"`;
+  return seconds === null ? "null" : `"${isoFromUnixSeconds(seconds)}"`;
 }
 
 function jobJson(row: JobStatusRow): string {
@@ -98,7 +98,7 @@ export class JobList {
     let iso = time === "null" ? time : this.isoTimes.get(time);
     if (iso === undefined) {
       if (!INTEGER.test(time)) return undefined;
-      iso = `"${isoFromSeconds(Number(time))}"`;
+      iso = `"${isoFromUnixSeconds(Number(time))}"`;
       this.isoTimes.set(time, iso);
     }
     return iso;

@@ -8,7 +8,8 @@
  * construction error (a duplicate key, say). Construction errors are therefore held back until parsing succeeds;
  * the first one recorded is the one the reference raises, because it constructs depth first in file order too.
  */
-import { type PyValue, pyRepr, pyStrRepr } from "../python.js";
+import { pyRepr, pyStrRepr } from "../../python/repr.js";
+import type { PyValue } from "../../python/values.js";
 import type { Mark, YamlError } from "./errors.js";
 import { type DeferError, type Kind, MappingBuilder } from "./mapping.js";
 import { constructScalar, resolvePlainTag, TAG } from "./resolve.js";

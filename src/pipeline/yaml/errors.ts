@@ -3,7 +3,7 @@
  * line with its position, a problem line with its position, each position followed by the source line and a caret.
  * Users compare our messages with what the Python tools told them, so the layout is kept.
  */
-import { pyStrRepr } from "../python.js";
+import { pyStrRepr } from "../../python/repr.js";
 
 /** A position in the source. `column` counts UTF-16 units from the start of the line (converted for display). */
 export interface Mark {

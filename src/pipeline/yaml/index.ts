@@ -3,7 +3,7 @@
  * values, same accept/reject decision, same error text. We do not use a general-purpose YAML library here because
  * none reproduces the reference's error messages and positions, and the largest project files must load quickly.
  */
-import type { PyValue } from "../python.js";
+import type { PyValue } from "../../python/values.js";
 import { Composer } from "./composer.js";
 import { checkPrintable } from "./errors.js";
 import { Scanner } from "./scanner.js";

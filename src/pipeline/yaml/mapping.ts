@@ -3,7 +3,8 @@
  * key is an error that prints both values the Python way), then `<<` merge sources for the keys the mapping does
  * not set itself.
  */
-import { PythonFloat, PythonOpaque, type PyValue, pyRepr, pyStr } from "../python.js";
+import { pyRepr, pyStr } from "../../python/repr.js";
+import { PythonFloat, PythonOpaque, type PyValue } from "../../python/values.js";
 import type { Mark } from "./errors.js";
 import { TAG } from "./resolve.js";
 
@@ -58,7 +59,7 @@ export class MappingBuilder {
       this.deferError(
         "while constructing a mapping",
         this.start,
-        `found duplicate key "${pyStr(key)}" with value "${pyStr(value)}" (original value: "${pyStr(this.get(key))}")`,
+        `found duplicate key "${pyStr(key, "ordereddict")}" with value "${pyStr(value, "ordereddict")}" (original value: "${pyStr(this.get(key), "ordereddict")}")`,
         this.keyStart,
       );
       return;
@@ -138,5 +139,5 @@ function keyIdentity(key: PyValue): unknown {
     const n = Number(key);
     return Number.isNaN(n) ? undefined : n;
   }
-  return `${key instanceof PythonOpaque ? `${key.tag} ${key.text}` : pyRepr(key)}`;
+  return `${key instanceof PythonOpaque ? `${key.tag} ${key.text}` : pyRepr(key, "ordereddict")}`;
 }

@@ -3,7 +3,7 @@
  * mode) applies them. So `yes`, `on` and `off` stay strings, `3.0` is a float, `0o10` is 8 and `010` is 10,
  * `1_000` is 1000, `2020-01-01` is a date (not a string), `~`/`null`/empty are null.
  */
-import { PythonFloat, PythonOpaque, type PyValue } from "../python.js";
+import { PythonFloat, PythonOpaque, type PyValue } from "../../python/values.js";
 
 export const TAG = {
   str: "tag:yaml.org,2002:str",

@@ -3,8 +3,10 @@
  * character escaped as `\uXXXX`, floats printed the Python way (`1.0`, `1e-05`, `NaN`). The reference appends
  * `json.dumps(config)` to reusable actions' command lines, so the text must match byte for byte.
  */
+import { asciiJson } from "./ascii-json.js";
+import { pyFloatRepr, pyIntRepr } from "./float.js";
 import { orderedEntries } from "./ordered.js";
-import { isPyFloat, PythonFloat, PythonOpaque, pyFloatRepr, pyIntRepr } from "./python.js";
+import { isPyFloat, PythonFloat, PythonOpaque } from "./values.js";
 
 export interface JsonDumpsOptions {
   /** Like Python's `indent=`: pretty-print with this many spaces (then `","` separates items, as in Python). */
@@ -12,8 +14,8 @@ export interface JsonDumpsOptions {
 }
 
 /**
- * Serialises JSON-like data: null, booleans, strings, numbers (integral = Python int, else float), PythonFloat,
- * arrays, Maps and plain objects. PythonOpaque values (dates) print as their text, where Python would raise.
+ * Serialises JSON-like data: null, booleans, strings, ints (bigint, or integral numbers), floats (other numbers,
+ * PythonFloat), arrays, Maps and plain objects. PythonOpaque values (dates) print as their text, where Python would raise.
  */
 export function pythonJsonDumps(value: unknown, options: JsonDumpsOptions = {}): string {
   return dump(value, options.indent, "");
@@ -24,6 +26,7 @@ function dump(value: unknown, indent: number | undefined, prefix: string): strin
   if (value === true) return "true";
   if (value === false) return "false";
   if (typeof value === "string") return jsonString(value);
+  if (typeof value === "bigint") return pyIntRepr(value);
   if (typeof value === "number" || value instanceof PythonFloat) return jsonNumber(value);
   if (value instanceof PythonOpaque) return jsonString(value.text);
   if (Array.isArray(value)) {
@@ -80,27 +83,7 @@ export function pythonJsonKey(key: unknown): string {
   return dump(key, undefined, "");
 }
 
-const NEEDS_ESCAPE = /[^\x20-\x21\x23-\x5b\x5d-\x7e]/;
-const SHORT_ESCAPES: Record<string, string> = {
-  '"': '\\"',
-  "\\": "\\\\",
-  "\n": "\\n",
-  "\r": "\\r",
-  "\t": "\\t",
-  "\b": "\\b",
-  "\f": "\\f",
-};
-
+/** A JSON string literal with `ensure_ascii` escapes (JSON.stringify's short escapes are Python's too). */
 function jsonString(s: string): string {
-  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const ch = s[i] as string;
-    const code = s.charCodeAt(i);
-    const short = SHORT_ESCAPES[ch];
-    if (short !== undefined) out += short;
-    else if (code < 0x20 || code > 0x7e) out += `\\u${code.toString(16).padStart(4, "0")}`;
-    else out += ch;
-  }
-  return `${out}"`;
+  return asciiJson(JSON.stringify(s));
 }

@@ -1,16 +1,18 @@
 /**
  * Request bodies are parsed the way the reference's Python `json.loads` reads them, into values that keep what
  * JavaScript's JSON.parse loses but validation messages need to print faithfully (reference/scenarios.md §0.8):
- * integers stay exact (`bigint`, like Python `int`), floats are `number` (`1.0` stays a float), and objects are
- * `Map`s so keys keep their textual order (JSON.parse moves integer-like keys first).
+ * integers stay exact (`bigint`, like Python `int`), floats stay floats (`number`, or a PythonFloat where the
+ * number would read as an int: `1.0`, `NaN`), and objects are `Map`s so keys keep their textual order (JSON.parse
+ * moves integer-like keys first). These are values of the model in values.ts.
  *
  * Python's extensions are accepted too (`NaN`, `Infinity`, `-Infinity`). Nesting deeper than MAX_DEPTH is refused
  * rather than recursed into (Python would crash with RecursionError at about 1,000 levels). Integers of more than
  * 4,300 digits are refused as Python's json refuses them (converting them costs time quadratic in their length).
  */
+import { PythonFloat } from "./values.js";
 
-export type PyValue = null | boolean | bigint | number | string | PyValue[] | PyObject;
-export type PyObject = Map<string, PyValue>;
+export type JsonValue = null | boolean | bigint | number | PythonFloat | string | JsonValue[] | JsonObject;
+export type JsonObject = Map<string, JsonValue>;
 
 export class JsonSyntaxError extends Error {
   readonly code = "JSON_SYNTAX";
@@ -45,7 +47,7 @@ class Parser {
 
   constructor(private readonly text: string) {}
 
-  parseDocument(): PyValue {
+  parseDocument(): JsonValue {
     this.skipWhitespace();
     const value = this.parseValue(0);
     this.skipWhitespace();
@@ -68,7 +70,7 @@ class Parser {
     this.pos = pos;
   }
 
-  private parseValue(depth: number): PyValue {
+  private parseValue(depth: number): JsonValue {
     const c = this.text[this.pos];
     switch (c) {
       case "{":
@@ -84,23 +86,23 @@ class Parser {
       case "f":
         return this.literal("false", false);
       case "N":
-        return this.literal("NaN", Number.NaN);
+        return this.literal("NaN", new PythonFloat(Number.NaN));
       case "I":
-        return this.literal("Infinity", Number.POSITIVE_INFINITY);
+        return this.literal("Infinity", new PythonFloat(Number.POSITIVE_INFINITY));
       default:
         if (this.text.startsWith("-Infinity", this.pos))
-          return this.literal("-Infinity", Number.NEGATIVE_INFINITY);
+          return this.literal("-Infinity", new PythonFloat(Number.NEGATIVE_INFINITY));
         return this.parseNumber();
     }
   }
 
-  private literal<T extends PyValue>(word: string, value: T): T {
+  private literal<T extends JsonValue>(word: string, value: T): T {
     if (!this.text.startsWith(word, this.pos)) this.fail("Expecting value");
     this.pos += word.length;
     return value;
   }
 
-  private parseNumber(): bigint | number {
+  private parseNumber(): bigint | number | PythonFloat {
     NUMBER.lastIndex = this.pos;
     const match = NUMBER.exec(this.text);
     if (!match) this.fail("Expecting value");
@@ -113,7 +115,8 @@ class Parser {
       }
       return BigInt(match[0]);
     }
-    return Number(match[0]);
+    const float = Number(match[0]);
+    return Number.isInteger(float) || !Number.isFinite(float) ? new PythonFloat(float) : float;
   }
 
   private parseString(): string {
@@ -146,10 +149,10 @@ class Parser {
     }
   }
 
-  private parseArray(depth: number): PyValue[] {
+  private parseArray(depth: number): JsonValue[] {
     if (depth > MAX_DEPTH) this.fail("Nesting too deep");
     this.pos++;
-    const items: PyValue[] = [];
+    const items: JsonValue[] = [];
     this.skipWhitespace();
     if (this.text[this.pos] === "]") {
       this.pos++;
@@ -165,10 +168,10 @@ class Parser {
     }
   }
 
-  private parseObject(depth: number): PyObject {
+  private parseObject(depth: number): JsonObject {
     if (depth > MAX_DEPTH) this.fail("Nesting too deep");
     this.pos++;
-    const object: PyObject = new Map();
+    const object: JsonObject = new Map();
     this.skipWhitespace();
     if (this.text[this.pos] === "}") {
       this.pos++;
@@ -191,13 +194,14 @@ class Parser {
   }
 }
 
-export function parsePythonJson(text: string): PyValue {
+export function parsePythonJson(text: string): JsonValue {
   return new Parser(text).parseDocument();
 }
 
-/** The value as plain JSON data (objects for Maps, numbers for ints), for handing on to code outside HTTP. */
-export function toPlain(value: PyValue): unknown {
+/** The value as plain JSON data (objects for Maps, numbers for ints and floats), for code that needs no more. */
+export function toPlain(value: JsonValue): unknown {
   if (typeof value === "bigint") return Number(value);
+  if (value instanceof PythonFloat) return value.value;
   if (Array.isArray(value)) return value.map(toPlain);
   if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [k, toPlain(v)]));
   return value;
