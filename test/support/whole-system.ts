@@ -1,0 +1,165 @@
+/**
+ * The whole system for end-to-end tests: the real controller (startSystem, on real time, its scheduler loop
+ * running) and a real agent with a real runtime (Docker containers or host processes), both in one temp WORKDIR,
+ * talking only over HTTP on 127.0.0.1. The agent runs in this process (`startAgent`) or as the built `rap agent`
+ * command in a child process (`spawnAgent`), which a test can SIGKILL. Tests observe what job-server sees
+ * (rap/status/) and what lands on disk.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createAgent } from "../../src/agent/index.js";
+import { silentLogger } from "../../src/agent/log.js";
+import { createRuntime, type Runtime, type RuntimeKind } from "../../src/agent/runtime/index.js";
+import { loadAgentConfig } from "../../src/config/agent.js";
+import type { Env } from "../../src/config/index.js";
+import { type Clock, systemClock } from "../../src/domain/clock.js";
+import { cliPath } from "./cli.js";
+import { type System, startSystem } from "./system.js";
+
+/** Job states rap/status/ shows once a job will not change again. */
+const FINAL_STATES = new Set(["succeeded", "failed"]);
+const POLL_MS = 50;
+
+/** The controller's settings: a fast loop, room for every test job at once. */
+const CONTROLLER_ENV: Env = {
+  JOB_LOOP_INTERVAL: "0.05",
+  TEST_MAX_WORKERS: "10",
+};
+
+export interface RunningAgent {
+  /** Stops polling and waits for the handlers in flight. */
+  stop(): Promise<void>;
+}
+
+export interface ChildAgent {
+  readonly process: ChildProcess;
+  /** Everything the process wrote to stderr and stdout so far (for failure messages). */
+  output(): string;
+  /** Sends the signal and waits for the process to end. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+export interface WholeSystem {
+  readonly system: System<Clock>;
+  readonly runtimeKind: RuntimeKind;
+  /** The runtime the in-process agent uses (tests inspect containers through it). */
+  readonly runtime: Runtime;
+  /** The agent's environment, as the `rap agent` command reads it. */
+  readonly agentEnv: Env;
+  readonly highPrivacy: string;
+  readonly mediumPrivacy: string;
+  startAgent(): RunningAgent;
+  spawnAgent(): ChildAgent;
+  /** Polls rap/status/ until `done` holds for the RAP's jobs (by action); throws with the last answer on timeout. */
+  until(
+    rapId: string,
+    done: (jobs: Record<string, any>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, any>>;
+  /** Polls until every job of the RAP is succeeded or failed. */
+  untilFinal(rapId: string, timeoutMs?: number): Promise<Record<string, any>>;
+  close(): Promise<void>;
+}
+
+export interface WholeSystemOptions {
+  runtime: RuntimeKind;
+  controllerEnv?: Env;
+  agentEnv?: Env;
+}
+
+export async function startWholeSystem(options: WholeSystemOptions): Promise<WholeSystem> {
+  const system = await startSystem<Clock>(
+    { ...CONTROLLER_ENV, ...options.controllerEnv },
+    { clock: systemClock },
+  );
+  system.controller.scheduler.start();
+  const workdir = join(system.workdir, "agent");
+  const agentEnv: Env = {
+    BACKENDS: "test",
+    BACKEND: "test",
+    CONTROLLER_TASK_API_ENDPOINT: system.url,
+    CONTROLLER_TASK_API_TOKEN: "agent_token",
+    WORKDIR: workdir,
+    ALLOW_LOCAL_GIT_REPOS: "true",
+    EXECUTOR: options.runtime,
+    JOB_LOOP_INTERVAL: "0.05",
+    STATS_POLL_INTERVAL: "0.1",
+    ...options.agentEnv,
+  };
+  const config = loadAgentConfig(agentEnv, workdir);
+  // The runtime the `rap agent` command builds, so in-process and child agents share the local runtime's state.
+  const runtime = createRuntime(options.runtime, {
+    docker: { registry: config.dockerRegistry, proxy: config.dockerProxy },
+    local: { stateDir: join(workdir, "local-runtime") },
+  });
+  const agents = new Set<RunningAgent>();
+  const children = new Set<ChildAgent>();
+
+  const until: WholeSystem["until"] = async (rapId, done, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    let jobs: Record<string, any> = {};
+    while (Date.now() < deadline) {
+      jobs = await system.jobs(rapId);
+      if (done(jobs)) return jobs;
+      await sleep(POLL_MS);
+    }
+    throw new Error(`timed out waiting on RAP ${rapId}; last status:\n${JSON.stringify(jobs, null, 2)}`);
+  };
+
+  return {
+    system,
+    runtimeKind: options.runtime,
+    runtime,
+    agentEnv,
+    highPrivacy: config.storage.highPrivacyStorageBase,
+    mediumPrivacy: config.storage.mediumPrivacyStorageBase,
+    startAgent() {
+      const abort = new AbortController();
+      const { loop, sampler } = createAgent(config, runtime, { log: silentLogger, retryBaseMs: 50 });
+      const running = Promise.all([loop.run(abort.signal), sampler.run(abort.signal)]);
+      const agent: RunningAgent = {
+        async stop() {
+          agents.delete(agent);
+          abort.abort();
+          await running;
+        },
+      };
+      agents.add(agent);
+      return agent;
+    },
+    spawnAgent() {
+      const child = spawn(process.execPath, [cliPath, "agent", "--backend", "test"], {
+        env: { PATH: process.env.PATH ?? "", ...agentEnv },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout?.on("data", (chunk) => {
+        output += chunk;
+      });
+      child.stderr?.on("data", (chunk) => {
+        output += chunk;
+      });
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      const agent: ChildAgent = {
+        process: child,
+        output: () => output,
+        async kill(signal) {
+          children.delete(agent);
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          await exited;
+        },
+      };
+      children.add(agent);
+      return agent;
+    },
+    until,
+    untilFinal: (rapId, timeoutMs) =>
+      until(rapId, (jobs) => Object.values(jobs).every((job) => FINAL_STATES.has(job.status)), timeoutMs),
+    async close() {
+      for (const agent of [...agents]) await agent.stop();
+      for (const child of [...children]) await child.kill("SIGTERM");
+      await system.close();
+    },
+  };
+}
