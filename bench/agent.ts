@@ -13,7 +13,7 @@
  * docs/benchmarks.md (between markers). Needs a Docker engine and the test images (scripts/build-test-images.sh).
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,11 +46,9 @@ const oneOutput = (n: number) =>
 const MANY_OUTPUTS =
   "import os; os.makedirs('output/many', exist_ok=True)\n" +
   `for i in range(${MANY_FILES}): open('output/many/f%04d.txt' % i, 'w').write(str(i))`;
-const readInputs = (source: string) =>
-  `import os; n = ${source}; os.makedirs('output', exist_ok=True); open('output/count.txt', 'w').write(str(n))`;
-const READ_INPUTS = readInputs("len(os.listdir('output/many'))");
-// The bare run has no inputs to count.
-const READ_NOTHING = readInputs("0");
+const READ_INPUTS =
+  "import os; n = len(os.listdir('output/many')); os.makedirs('output', exist_ok=True); " +
+  "open('output/count.txt', 'w').write(str(n))";
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -182,14 +180,22 @@ try {
     );
     return { wall: performance.now() - offered, jobs: timings };
   };
-  const bare = async (code: string, count = 1): Promise<number> => {
+  /**
+   * `count` bare runs at once, each with a directory bind-mounted at /workspace as the agent's job gets its volume
+   * (a fresh empty one, or a copy of `template`, made before the clock starts).
+   */
+  const bare = async (code: string, count = 1, template?: string): Promise<number> => {
+    const dirs = Array.from({ length: count }, () => mkdtempSync(join(work, "bare-")));
+    if (template) for (const dir of dirs) cpSync(template, dir, { recursive: true });
     const started = performance.now();
     await Promise.all(
-      Array.from({ length: count }, () =>
-        run("docker", ["run", "--rm", "--network", "none", IMAGE, "-c", code]),
+      dirs.map((dir) =>
+        run("docker", ["run", "--rm", "--network", "none", "-v", `${dir}:/workspace`, IMAGE, "-c", code]),
       ),
     );
-    return performance.now() - started;
+    const elapsed = performance.now() - started;
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    return elapsed;
   };
   const oneJob = () => {
     const n = counter + 1;
@@ -247,6 +253,10 @@ try {
     summarise(`${BATCH} jobs at once`, BATCH, bares, runs);
   }
   {
+    // The inputs the bare run of the consuming job finds in its /workspace (the agent copies them in).
+    const inputs = mkdtempSync(join(work, "inputs-"));
+    mkdirSync(join(inputs, "output/many"), { recursive: true });
+    for (let i = 0; i < MANY_FILES; i++) writeFileSync(join(inputs, `output/many/f${i}.txt`), String(i));
     const produceBares: number[] = [];
     const consumeBares: number[] = [];
     const produceRuns: { wall: number; jobs: JobTiming[] }[] = [];
@@ -255,7 +265,7 @@ try {
       produceBares.push(await bare(MANY_OUTPUTS));
       const producer = definition(MANY_OUTPUTS, { "output/many/*.txt": "highly_sensitive" });
       produceRuns.push(await agentRun([producer]));
-      consumeBares.push(await bare(READ_NOTHING));
+      consumeBares.push(await bare(READ_INPUTS, 1, inputs));
       const consumer = definition(READ_INPUTS, { "output/count.txt": "moderately_sensitive" }, [producer.id]);
       consumeRuns.push(await agentRun([consumer]));
     }
@@ -272,8 +282,9 @@ try {
     `Measured by \`npm run bench:agent\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpu}, ` +
       `Node ${process.version}, Docker runtime. Medians of ${RUNS} runs (1 job) and ${BATCH_RUNS} runs (the others), ` +
       "bare and agent runs interleaved. Agent: from the task being offered on the Task API to its completing update " +
-      "being answered (polling every 50 ms). Bare: `docker run --rm --network none` of the same image and command " +
-      `(for the batch, ${BATCH} at once; for the input case, the same command without the files). ` +
+      "being answered (polling every 50 ms). Bare: `docker run --rm --network none -v {dir}:/workspace` of the same " +
+      `image and command, with a fresh directory mounted (for the batch, ${BATCH} at once; for the input case, ` +
+      `holding the ${MANY_FILES.toLocaleString("en")} files). ` +
       "Prepare: `preparing` → `prepared` reported; finalize: `finalizing` → complete reported.",
     "",
     `| case | bare | agent | overhead per job | ratio to bare | prepare | finalize | goal |`,

@@ -12,9 +12,11 @@ import type { RuntimeKind } from "../../src/agent/runtime/index.js";
 import { StatusMessage } from "../../src/domain/messages.js";
 import { createRap } from "../scheduler/support.js";
 import { createStudyRepo, removeDir } from "../support/git-fixtures.js";
-import { startWholeSystem, type WholeSystem } from "../support/whole-system.js";
+import { type StatusJob, startWholeSystem, type WholeSystem } from "../support/whole-system.js";
 
 const IMAGE = "python:v2";
+// Generous for a loaded CI machine; a test normally takes a second or two (the restart test about six).
+const TEST_TIMEOUT_MS = 60_000;
 
 /** A project.yaml from actions: run command, needs, and outputs by privacy level. */
 function projectYaml(
@@ -126,6 +128,7 @@ const CONTROLLER_RETRIES = 2;
 /** `YYYY-MM` of an ISO time, in UTC: the log directory of a job created then. */
 const month = (iso: string) => iso.slice(0, 7);
 
+// biome-ignore lint/suspicious/noExplicitAny: the files' shapes are what the assertions check.
 async function readJson(path: string): Promise<any> {
   return JSON.parse(await readFile(path, "utf8"));
 }
@@ -143,291 +146,305 @@ async function listFiles(dir: string): Promise<string[]> {
 export function wholeSystemSuite(runtime: RuntimeKind, available: boolean): void {
   const isolated = runtime === "docker";
 
-  describe.skipIf(!available)(`the whole system over the ${runtime} runtime`, () => {
-    let ws: WholeSystem;
-    let stopAgent: () => Promise<void>;
-    const repos: string[] = [];
-    beforeAll(async () => {
-      ws = await startWholeSystem({
-        runtime,
-        controllerEnv: { TEST_JOB_MEMORY_LIMIT: MEMORY_LIMIT, MAX_TASK_RETRIES: String(CONTROLLER_RETRIES) },
+  describe.skipIf(!available)(
+    `the whole system over the ${runtime} runtime`,
+    { timeout: TEST_TIMEOUT_MS },
+    () => {
+      let ws: WholeSystem;
+      let stopAgent: () => Promise<void>;
+      const repos: string[] = [];
+      beforeAll(async () => {
+        ws = await startWholeSystem({
+          runtime,
+          controllerEnv: {
+            TEST_JOB_MEMORY_LIMIT: MEMORY_LIMIT,
+            MAX_TASK_RETRIES: String(CONTROLLER_RETRIES),
+          },
+        });
+        const agent = ws.startAgent();
+        stopAgent = () => agent.stop();
       });
-      const agent = ws.startAgent();
-      stopAgent = () => agent.stop();
-    });
-    afterAll(async () => {
-      await stopAgent?.();
-      await ws?.close();
-      for (const repo of repos) await removeDir(repo);
-    });
+      afterAll(async () => {
+        await stopAgent?.();
+        await ws?.close();
+        for (const repo of repos) await removeDir(repo);
+      });
 
-    const logDir = (job: any) =>
-      join(ws.highPrivacy, "logs", month(job.created_at), `os-job-${job.identifier}`);
+      const logDir = (job: StatusJob) =>
+        join(ws.highPrivacy, "logs", month(job.created_at), `os-job-${job.identifier}`);
 
-    test("run_all: a dataset and two analyses succeed; outputs, level 4, manifest and logs on disk", async () => {
-      const repo = await studyRepo(STUDY);
-      repos.push(repo.path);
-      const rapId = await createRap(ws.system, repo, ["run_all"], { workspace: "study" });
-      const jobs = await ws.untilFinal(rapId);
+      test("run_all: a dataset and two analyses succeed; outputs, level 4, manifest and logs on disk", async () => {
+        const repo = await studyRepo(STUDY);
+        repos.push(repo.path);
+        const rapId = await createRap(ws.system, repo, ["run_all"], { workspace: "study" });
+        const jobs = await ws.untilFinal(rapId);
 
-      expect(Object.keys(jobs).sort()).toEqual(["count_patients", "list_patients", "make_dataset"]);
-      for (const action of ["make_dataset", "count_patients"]) {
-        expect(jobs[action], action).toMatchObject({
+        expect(Object.keys(jobs).sort()).toEqual(["count_patients", "list_patients", "make_dataset"]);
+        for (const action of ["make_dataset", "count_patients"]) {
+          expect(jobs[action], action).toMatchObject({
+            status: "succeeded",
+            status_code: "succeeded",
+            status_message: StatusMessage.Succeeded,
+          });
+        }
+        expect(jobs.list_patients).toMatchObject({
           status: "succeeded",
           status_code: "succeeded",
-          status_message: StatusMessage.Succeeded,
+          status_message:
+            "Completed successfully, but some file(s) marked as moderately_sensitive were excluded. See job log for details.",
         });
-      }
-      expect(jobs.list_patients).toMatchObject({
-        status: "succeeded",
-        status_code: "succeeded",
-        status_message:
-          "Completed successfully, but some file(s) marked as moderately_sensitive were excluded. See job log for details.",
-      });
-      // Jobs this short may end before the first resource sample: their metrics are then {}.
-      for (const job of Object.values(jobs)) {
-        expect(job.metrics).toBeTypeOf("object");
-        if (Object.keys(job.metrics).length > 0) expect(job.metrics).toHaveProperty("cpu_peak");
-      }
+        // Jobs this short may end before the first resource sample: their metrics are then {}.
+        for (const job of Object.values(jobs)) {
+          expect(job.metrics).toBeTypeOf("object");
+          if (Object.keys(job.metrics).length > 0) expect(job.metrics).toHaveProperty("cpu_peak");
+        }
 
-      const high = join(ws.highPrivacy, "workspaces", "study");
-      const medium = join(ws.mediumPrivacy, "workspaces", "study");
-      expect(await listFiles(high)).toEqual([
-        "metadata/count_patients.log",
-        "metadata/list_patients.log",
-        "metadata/make_dataset.log",
-        "output/counts.csv",
-        "output/dataset.csv",
-        "output/patients.csv",
-      ]);
-      expect(await readFile(join(high, "output/counts.csv"), "utf8")).toBe("patients\n3\n");
-      expect(await readFile(join(high, "output/patients.csv"), "utf8")).toBe(
-        "patient_id,age\n1,34\n2,51\n3,27\n",
-      );
-      expect(await listFiles(medium)).toEqual([
-        "metadata/count_patients.log",
-        "metadata/list_patients.log",
-        "metadata/make_dataset.log",
-        "metadata/manifest.json",
-        "output/counts.csv",
-        "output/patients.csv.txt",
-      ]);
-      expect(await readFile(join(medium, "output/counts.csv"), "utf8")).toBe("patients\n3\n");
-      expect(await readFile(join(medium, "output/patients.csv.txt"), "utf8")).toBe(PATIENT_ID_MESSAGE);
+        const high = join(ws.highPrivacy, "workspaces", "study");
+        const medium = join(ws.mediumPrivacy, "workspaces", "study");
+        expect(await listFiles(high)).toEqual([
+          "metadata/count_patients.log",
+          "metadata/list_patients.log",
+          "metadata/make_dataset.log",
+          "output/counts.csv",
+          "output/dataset.csv",
+          "output/patients.csv",
+        ]);
+        expect(await readFile(join(high, "output/counts.csv"), "utf8")).toBe("patients\n3\n");
+        expect(await readFile(join(high, "output/patients.csv"), "utf8")).toBe(
+          "patient_id,age\n1,34\n2,51\n3,27\n",
+        );
+        expect(await listFiles(medium)).toEqual([
+          "metadata/count_patients.log",
+          "metadata/list_patients.log",
+          "metadata/make_dataset.log",
+          "metadata/manifest.json",
+          "output/counts.csv",
+          "output/patients.csv.txt",
+        ]);
+        expect(await readFile(join(medium, "output/counts.csv"), "utf8")).toBe("patients\n3\n");
+        expect(await readFile(join(medium, "output/patients.csv.txt"), "utf8")).toBe(PATIENT_ID_MESSAGE);
 
-      const manifest = await readJson(join(medium, "metadata/manifest.json"));
-      expect(manifest.workspace).toBe("study");
-      expect(Object.keys(manifest.outputs).sort()).toEqual([
-        "output/counts.csv",
-        "output/dataset.csv",
-        "output/patients.csv",
-      ]);
-      const entry = (file: string, action: string) => ({
-        job_id: jobs[action].identifier,
-        job_request: rapId,
-        action,
-        commit: repo.commit,
-      });
-      expect(manifest.outputs["output/dataset.csv"]).toMatchObject({
-        ...entry("output/dataset.csv", "make_dataset"),
-        level: "highly_sensitive",
-        excluded: false,
-      });
-      expect(manifest.outputs["output/counts.csv"]).toMatchObject({
-        ...entry("output/counts.csv", "count_patients"),
-        level: "moderately_sensitive",
-        excluded: false,
-        message: null,
-        row_count: 1,
-        col_count: 1,
-        size: "patients\n3\n".length,
-      });
-      expect(manifest.outputs["output/patients.csv"]).toMatchObject({
-        ...entry("output/patients.csv", "list_patients"),
-        level: "moderately_sensitive",
-        excluded: true,
-        message: "File has patient_id column",
-      });
-
-      for (const [action, printed] of [
-        ["make_dataset", "dataset written"],
-        ["count_patients", "counted 3"],
-        ["list_patients", "listed"],
-      ] as const) {
-        const job = jobs[action];
-        const dir = logDir(job);
-        const logs = await readFile(join(dir, "logs.txt"), "utf8");
-        expect(logs).toContain(`${printed}\n`);
-        expect(logs).toContain("\n=============JOB SUMMARY=============\n");
-        expect(logs).toContain(`job_definition_id: ${job.identifier}\n`);
-        expect(logs).toContain(`job_definition_rap_id: ${rapId}\n`);
-        expect(logs).toContain("exit_code: 0\n");
-        expect(await readFile(join(high, "metadata", `${action}.log`), "utf8")).toBe(logs);
-        expect(await readFile(join(medium, "metadata", `${action}.log`), "utf8")).toBe(logs);
-        const metadata = await readJson(join(dir, "metadata.json"));
-        expect(metadata).toMatchObject({
-          job_definition_id: job.identifier,
-          job_definition_rap_id: rapId,
-          task_id: `${job.identifier}-001`,
-          exit_code: "0",
+        const manifest = await readJson(join(medium, "metadata/manifest.json"));
+        expect(manifest.workspace).toBe("study");
+        expect(Object.keys(manifest.outputs).sort()).toEqual([
+          "output/counts.csv",
+          "output/dataset.csv",
+          "output/patients.csv",
+        ]);
+        const entry = (action: string) => ({
+          job_id: jobs[action].identifier,
+          job_request: rapId,
+          action,
           commit: repo.commit,
-          cancelled: false,
-          error: null,
         });
-      }
-      const listLogs = await readFile(join(logDir(jobs.list_patients), "logs.txt"), "utf8");
-      expect(listLogs).toContain(
-        "\n\nInvalid moderately_sensitive outputs:\n  output/patients.csv  - File has patient_id column",
-      );
-      // Every job's volume is cleaned up.
-      expect(await readdir(join(ws.highPrivacy, "volumes"))).toEqual([]);
-    });
+        expect(manifest.outputs["output/dataset.csv"]).toMatchObject({
+          ...entry("make_dataset"),
+          level: "highly_sensitive",
+          excluded: false,
+        });
+        expect(manifest.outputs["output/counts.csv"]).toMatchObject({
+          ...entry("count_patients"),
+          level: "moderately_sensitive",
+          excluded: false,
+          message: null,
+          row_count: 1,
+          col_count: 1,
+          size: "patients\n3\n".length,
+        });
+        expect(manifest.outputs["output/patients.csv"]).toMatchObject({
+          ...entry("list_patients"),
+          level: "moderately_sensitive",
+          excluded: true,
+          message: "File has patient_id column",
+        });
 
-    test("failures: a nonzero exit, running out of memory, unmatched patterns and a cancelled job", async () => {
-      const repo = await studyRepo(FAILURES);
-      repos.push(repo.path);
-      const actions = ["exit_error", "unmatched", "sleeper", ...(isolated ? ["out_of_memory"] : [])];
-      const rapId = await createRap(ws.system, repo, actions, { workspace: "failures" });
+        for (const [action, printed] of [
+          ["make_dataset", "dataset written"],
+          ["count_patients", "counted 3"],
+          ["list_patients", "listed"],
+        ] as const) {
+          const job = jobs[action];
+          const dir = logDir(job);
+          const logs = await readFile(join(dir, "logs.txt"), "utf8");
+          expect(logs).toContain(`${printed}\n`);
+          expect(logs).toContain("\n=============JOB SUMMARY=============\n");
+          expect(logs).toContain(`job_definition_id: ${job.identifier}\n`);
+          expect(logs).toContain(`job_definition_rap_id: ${rapId}\n`);
+          expect(logs).toContain("exit_code: 0\n");
+          expect(await readFile(join(high, "metadata", `${action}.log`), "utf8")).toBe(logs);
+          expect(await readFile(join(medium, "metadata", `${action}.log`), "utf8")).toBe(logs);
+          const metadata = await readJson(join(dir, "metadata.json"));
+          expect(metadata).toMatchObject({
+            job_definition_id: job.identifier,
+            job_definition_rap_id: rapId,
+            task_id: `${job.identifier}-001`,
+            exit_code: "0",
+            commit: repo.commit,
+            cancelled: false,
+            error: null,
+          });
+        }
+        const listLogs = await readFile(join(logDir(jobs.list_patients), "logs.txt"), "utf8");
+        expect(listLogs).toContain(
+          "\n\nInvalid moderately_sensitive outputs:\n  output/patients.csv  - File has patient_id column",
+        );
+        // Every job's volume is cleaned up.
+        expect(await readdir(join(ws.highPrivacy, "volumes"))).toEqual([]);
+      });
 
-      const running = await ws.until(rapId, (jobs) => jobs.sleeper.status_code === "executing");
-      const cancel = await ws.system.post("/rap/cancel/", { rap_id: rapId, actions: ["sleeper"] });
-      expect(cancel.status, JSON.stringify(cancel.json)).toBe(200);
-      const jobs = await ws.untilFinal(rapId);
+      test("failures: a nonzero exit, running out of memory, unmatched patterns and a cancelled job", async () => {
+        const repo = await studyRepo(FAILURES);
+        repos.push(repo.path);
+        const actions = ["exit_error", "unmatched", "sleeper", ...(isolated ? ["out_of_memory"] : [])];
+        const rapId = await createRap(ws.system, repo, actions, { workspace: "failures" });
 
-      expect(jobs.exit_error).toMatchObject({
-        status: "failed",
-        status_code: "nonzero_exit",
-        status_message: "Job exited with an error",
-      });
-      expect(jobs.unmatched).toMatchObject({
-        status: "failed",
-        status_code: "unmatched_patterns",
-        status_message: StatusMessage.UnmatchedPatterns,
-      });
-      expect(jobs.sleeper).toMatchObject({
-        status: "failed",
-        status_code: "cancelled_by_user",
-        status_message: StatusMessage.CancelledByUser,
-      });
-      if (isolated) {
-        expect(jobs.out_of_memory).toMatchObject({
+        const running = await ws.until(rapId, (jobs) => jobs.sleeper.status_code === "executing");
+        const cancel = await ws.system.post("/rap/cancel/", { rap_id: rapId, actions: ["sleeper"] });
+        expect(cancel.status, JSON.stringify(cancel.json)).toBe(200);
+        const jobs = await ws.untilFinal(rapId);
+
+        expect(jobs.exit_error).toMatchObject({
           status: "failed",
           status_code: "nonzero_exit",
-          status_message: `Job exited with an error: Job ran out of memory (limit was ${MEMORY_LIMIT_GB}GB)`,
+          status_message: "Job exited with an error",
         });
-      }
-      // The cancelled job's container and volume are gone, and it left no outputs.
-      expect(await ws.runtime.inspect(`os-job-${running.sleeper.identifier}`)).toBeNull();
-      expect(existsSync(join(ws.highPrivacy, "volumes", running.sleeper.identifier))).toBe(false);
-      const high = join(ws.highPrivacy, "workspaces", "failures");
-      expect(existsSync(join(high, "output/slept.txt"))).toBe(false);
-      const cancelled = await readJson(join(logDir(jobs.sleeper), "metadata.json"));
-      expect(cancelled).toMatchObject({ cancelled: true, task_id: `${jobs.sleeper.identifier}-001-cancel` });
-
-      // A failed job's outputs still reach the high privacy workspace; the unmatched job's log explains.
-      expect(await readFile(join(high, "output/exit.txt"), "utf8")).toBe("partial\n");
-      const exitMetadata = await readJson(join(logDir(jobs.exit_error), "metadata.json"));
-      expect(exitMetadata).toMatchObject({ exit_code: "3", status_message: null });
-      const unmatchedLog = await readFile(join(logDir(jobs.unmatched), "logs.txt"), "utf8");
-      expect(unmatchedLog).toContain("No outputs found matching patterns:\n - output/right.txt");
-      expect(unmatchedLog).toContain(
-        "Did you mean to match one of these files instead?\n - output/wrong.txt",
-      );
-      if (isolated) {
-        const oom = await readJson(join(logDir(jobs.out_of_memory), "metadata.json"));
-        expect(oom).toMatchObject({ exit_code: "137", oom_killed: true });
-      }
-    });
-
-    test("an archived workspace: the agent reports its error, the controller retries, then gives up", async () => {
-      const repo = await studyRepo(STUDY);
-      repos.push(repo.path);
-      const archives = join(ws.highPrivacy, "archives");
-      await mkdir(archives, { recursive: true });
-      await writeFile(join(archives, `${ARCHIVED_WORKSPACE}.tar.gz`), "");
-      const rapId = await createRap(ws.system, repo, ["make_dataset"], { workspace: ARCHIVED_WORKSPACE });
-      const jobs = await ws.untilFinal(rapId);
-
-      expect(jobs.make_dataset).toMatchObject({
-        status: "failed",
-        status_code: "internal_error",
-        status_message: StatusMessage.InternalError,
-      });
-      const metadata = await readJson(join(logDir(jobs.make_dataset), "metadata.json"));
-      expect(metadata.task_id).toBe(`${jobs.make_dataset.identifier}-00${CONTROLLER_RETRIES}`);
-      expect(metadata.error).toMatchObject({
-        message: `Workspace ${ARCHIVED_WORKSPACE} has been archived. Contact the OpenSAFELY tech team to resolve`,
-      });
-      expect(existsSync(join(ws.highPrivacy, "workspaces", ARCHIVED_WORKSPACE))).toBe(false);
-    });
-  });
-
-  describe.skipIf(!available)(`an agent killed mid-job and restarted, over the ${runtime} runtime`, () => {
-    let ws: WholeSystem;
-    let repo: { path: string; commit: string };
-    beforeAll(async () => {
-      ws = await startWholeSystem({ runtime });
-      repo = await studyRepo(SLOW);
-    });
-    afterAll(async () => {
-      await ws?.close();
-      if (repo) await removeDir(repo.path);
-    });
-
-    test("the job carries on under the new agent and completes once, with its outputs", async () => {
-      const rapId = await createRap(ws.system, repo, ["after"], { workspace: "restart" });
-      const first = ws.spawnAgent();
-      const executing = await ws.until(rapId, (jobs) => jobs.slow.status_code === "executing");
-      await first.kill("SIGKILL");
-      // The job goes on without an agent.
-      const container = await ws.runtime.inspect(`os-job-${executing.slow.identifier}`);
-      expect(container, first.output()).toMatchObject({ running: true });
-
-      const second = ws.spawnAgent();
-      const jobs = await ws.untilFinal(rapId).catch((error) => {
-        throw new Error(`${error.message}\nagent output:\n${second.output()}`);
-      });
-      await second.kill("SIGTERM");
-
-      for (const action of ["slow", "after"]) {
-        expect(jobs[action], action).toMatchObject({
-          status: "succeeded",
-          status_message: StatusMessage.Succeeded,
+        expect(jobs.unmatched).toMatchObject({
+          status: "failed",
+          status_code: "unmatched_patterns",
+          status_message: StatusMessage.UnmatchedPatterns,
         });
-      }
-      // Sampled by both agents over its seconds of running.
-      expect(Object.keys(jobs.slow.metrics).sort()).toEqual([
-        "container_id",
-        "cpu_cumsum",
-        "cpu_mean",
-        "cpu_peak",
-        "cpu_sample",
-        "mem_mb_cumsum",
-        "mem_mb_mean",
-        "mem_mb_peak",
-        "mem_mb_sample",
-      ]);
-      const high = join(ws.highPrivacy, "workspaces", "restart");
-      expect(await readFile(join(high, "output/slow.csv"), "utf8")).toBe("n\n1\n");
-      expect(await readFile(join(high, "output/after.txt"), "utf8")).toBe("n\n1\n");
-      // One run of the job, on its first task: nothing repeated, nothing lost.
-      const log = await readFile(join(high, "metadata/slow.log"), "utf8");
-      expect(log.match(/slow started/g)).toHaveLength(1);
-      expect(log).toContain("slow done\n");
-      const metadata = await readJson(
-        join(
-          ws.highPrivacy,
-          "logs",
-          month(jobs.slow.created_at),
-          `os-job-${jobs.slow.identifier}`,
-          "metadata.json",
-        ),
-      );
-      expect(metadata).toMatchObject({ task_id: `${jobs.slow.identifier}-001`, exit_code: "0" });
-      const tasks = await fetch(`${ws.system.url}/test/tasks/`, {
-        headers: { authorization: "agent_token" },
+        expect(jobs.sleeper).toMatchObject({
+          status: "failed",
+          status_code: "cancelled_by_user",
+          status_message: StatusMessage.CancelledByUser,
+        });
+        if (isolated) {
+          expect(jobs.out_of_memory).toMatchObject({
+            status: "failed",
+            status_code: "nonzero_exit",
+            status_message: `Job exited with an error: Job ran out of memory (limit was ${MEMORY_LIMIT_GB}GB)`,
+          });
+        }
+        // The cancelled job's container and volume are gone, and it left no outputs.
+        expect(await ws.runtime.inspect(`os-job-${running.sleeper.identifier}`)).toBeNull();
+        expect(existsSync(join(ws.highPrivacy, "volumes", running.sleeper.identifier))).toBe(false);
+        const high = join(ws.highPrivacy, "workspaces", "failures");
+        expect(existsSync(join(high, "output/slept.txt"))).toBe(false);
+        const cancelled = await readJson(join(logDir(jobs.sleeper), "metadata.json"));
+        expect(cancelled).toMatchObject({
+          cancelled: true,
+          task_id: `${jobs.sleeper.identifier}-001-cancel`,
+        });
+
+        // A failed job's outputs still reach the high privacy workspace; the unmatched job's log explains.
+        expect(await readFile(join(high, "output/exit.txt"), "utf8")).toBe("partial\n");
+        const exitMetadata = await readJson(join(logDir(jobs.exit_error), "metadata.json"));
+        expect(exitMetadata).toMatchObject({ exit_code: "3", status_message: null });
+        const unmatchedLog = await readFile(join(logDir(jobs.unmatched), "logs.txt"), "utf8");
+        expect(unmatchedLog).toContain("No outputs found matching patterns:\n - output/right.txt");
+        expect(unmatchedLog).toContain(
+          "Did you mean to match one of these files instead?\n - output/wrong.txt",
+        );
+        if (isolated) {
+          const oom = await readJson(join(logDir(jobs.out_of_memory), "metadata.json"));
+          expect(oom).toMatchObject({ exit_code: "137", oom_killed: true });
+        }
       });
-      expect(await tasks.json()).toEqual({ tasks: [] });
-    });
-  });
+
+      test("an archived workspace: the agent reports its error, the controller retries, then gives up", async () => {
+        const repo = await studyRepo(STUDY);
+        repos.push(repo.path);
+        const archives = join(ws.highPrivacy, "archives");
+        await mkdir(archives, { recursive: true });
+        await writeFile(join(archives, `${ARCHIVED_WORKSPACE}.tar.gz`), "");
+        const rapId = await createRap(ws.system, repo, ["make_dataset"], { workspace: ARCHIVED_WORKSPACE });
+        const jobs = await ws.untilFinal(rapId);
+
+        expect(jobs.make_dataset).toMatchObject({
+          status: "failed",
+          status_code: "internal_error",
+          status_message: StatusMessage.InternalError,
+        });
+        const metadata = await readJson(join(logDir(jobs.make_dataset), "metadata.json"));
+        expect(metadata.task_id).toBe(`${jobs.make_dataset.identifier}-00${CONTROLLER_RETRIES}`);
+        expect(metadata.error).toMatchObject({
+          message: `Workspace ${ARCHIVED_WORKSPACE} has been archived. Contact the OpenSAFELY tech team to resolve`,
+        });
+        expect(existsSync(join(ws.highPrivacy, "workspaces", ARCHIVED_WORKSPACE))).toBe(false);
+      });
+    },
+  );
+
+  describe.skipIf(!available)(
+    `an agent killed mid-job and restarted, over the ${runtime} runtime`,
+    { timeout: TEST_TIMEOUT_MS },
+    () => {
+      let ws: WholeSystem;
+      let repo: { path: string; commit: string };
+      beforeAll(async () => {
+        ws = await startWholeSystem({ runtime });
+        repo = await studyRepo(SLOW);
+      });
+      afterAll(async () => {
+        await ws?.close();
+        if (repo) await removeDir(repo.path);
+      });
+
+      test("the job carries on under the new agent and completes once, with its outputs", async () => {
+        const rapId = await createRap(ws.system, repo, ["after"], { workspace: "restart" });
+        const first = ws.spawnAgent();
+        const executing = await ws.until(rapId, (jobs) => jobs.slow.status_code === "executing");
+        await first.kill("SIGKILL");
+        // The job goes on without an agent.
+        const container = await ws.runtime.inspect(`os-job-${executing.slow.identifier}`);
+        expect(container, first.output()).toMatchObject({ running: true });
+
+        const second = ws.spawnAgent();
+        const jobs = await ws.untilFinal(rapId).catch((error) => {
+          throw new Error(`${error.message}\nagent output:\n${second.output()}`);
+        });
+        await second.kill("SIGTERM");
+
+        for (const action of ["slow", "after"]) {
+          expect(jobs[action], action).toMatchObject({
+            status: "succeeded",
+            status_message: StatusMessage.Succeeded,
+          });
+        }
+        // Sampled by both agents over its seconds of running.
+        expect(Object.keys(jobs.slow.metrics).sort()).toEqual([
+          "container_id",
+          "cpu_cumsum",
+          "cpu_mean",
+          "cpu_peak",
+          "cpu_sample",
+          "mem_mb_cumsum",
+          "mem_mb_mean",
+          "mem_mb_peak",
+          "mem_mb_sample",
+        ]);
+        const high = join(ws.highPrivacy, "workspaces", "restart");
+        expect(await readFile(join(high, "output/slow.csv"), "utf8")).toBe("n\n1\n");
+        expect(await readFile(join(high, "output/after.txt"), "utf8")).toBe("n\n1\n");
+        // One run of the job, on its first task: nothing repeated, nothing lost.
+        const log = await readFile(join(high, "metadata/slow.log"), "utf8");
+        expect(log.match(/slow started/g)).toHaveLength(1);
+        expect(log).toContain("slow done\n");
+        const metadata = await readJson(
+          join(
+            ws.highPrivacy,
+            "logs",
+            month(jobs.slow.created_at),
+            `os-job-${jobs.slow.identifier}`,
+            "metadata.json",
+          ),
+        );
+        expect(metadata).toMatchObject({ task_id: `${jobs.slow.identifier}-001`, exit_code: "0" });
+        const tasks = await fetch(`${ws.system.url}/test/tasks/`, {
+          headers: { authorization: "agent_token" },
+        });
+        expect(await tasks.json()).toEqual({ tasks: [] });
+      });
+    },
+  );
 }

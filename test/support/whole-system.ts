@@ -27,6 +27,22 @@ const CONTROLLER_ENV: Env = {
   TEST_MAX_WORKERS: "10",
 };
 
+/** A job as rap/status/ shows it (scenarios.md §0.6), with the keys these tests read. */
+export interface StatusJob {
+  identifier: string;
+  rap_id: string;
+  action: string;
+  status: string;
+  status_code: string;
+  status_message: string;
+  created_at: string;
+  metrics: Record<string, unknown>;
+}
+
+/** A RAP's jobs by action (`any`: a test reads the actions it created, and an absent one fails its assertion). */
+// biome-ignore lint/suspicious/noExplicitAny: see above.
+export type StatusJobs = Record<string, any>;
+
 export interface RunningAgent {
   /** Stops polling and waits for the handlers in flight. */
   stop(): Promise<void>;
@@ -52,13 +68,9 @@ export interface WholeSystem {
   startAgent(): RunningAgent;
   spawnAgent(): ChildAgent;
   /** Polls rap/status/ until `done` holds for the RAP's jobs (by action); throws with the last answer on timeout. */
-  until(
-    rapId: string,
-    done: (jobs: Record<string, any>) => boolean,
-    timeoutMs?: number,
-  ): Promise<Record<string, any>>;
+  until(rapId: string, done: (jobs: StatusJobs) => boolean, timeoutMs?: number): Promise<StatusJobs>;
   /** Polls until every job of the RAP is succeeded or failed. */
-  untilFinal(rapId: string, timeoutMs?: number): Promise<Record<string, any>>;
+  untilFinal(rapId: string, timeoutMs?: number): Promise<StatusJobs>;
   close(): Promise<void>;
 }
 
@@ -96,9 +108,9 @@ export async function startWholeSystem(options: WholeSystemOptions): Promise<Who
   const agents = new Set<RunningAgent>();
   const children = new Set<ChildAgent>();
 
-  const until: WholeSystem["until"] = async (rapId, done, timeoutMs = 20_000) => {
+  const until: WholeSystem["until"] = async (rapId, done, timeoutMs = 40_000) => {
     const deadline = Date.now() + timeoutMs;
-    let jobs: Record<string, any> = {};
+    let jobs: StatusJobs = {};
     while (Date.now() < deadline) {
       jobs = await system.jobs(rapId);
       if (done(jobs)) return jobs;
