@@ -14,7 +14,7 @@
  */
 import { execFile } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -215,6 +215,8 @@ try {
     finalizeMs: number;
   }
   const rows: Row[] = [];
+  // For scale: how long the machine's own `cp -r` takes over the 1,000 small files.
+  const copies: number[] = [];
   const summarise = (
     name: string,
     count: number,
@@ -269,6 +271,13 @@ try {
       const consumer = definition(READ_INPUTS, { "output/count.txt": "moderately_sensitive" }, [producer.id]);
       consumeRuns.push(await agentRun([consumer]));
     }
+    for (let i = 0; i < BATCH_RUNS; i++) {
+      const dest = join(work, `cp-${i}`);
+      const started = performance.now();
+      await run("cp", ["-r", inputs, dest]);
+      copies.push(performance.now() - started);
+      rmSync(dest, { recursive: true, force: true });
+    }
     summarise(`1 job writing ${MANY_FILES.toLocaleString("en")} outputs`, 1, produceBares, produceRuns);
     summarise(`1 job with ${MANY_FILES.toLocaleString("en")} input files`, 1, consumeBares, consumeRuns);
   }
@@ -296,6 +305,11 @@ try {
         `${r.perJobOverheadMs < GOAL_MS ? "met" : "missed"} (< ${GOAL_MS} ms) |`,
     ),
   ];
+  lines.push(
+    "",
+    `For scale, \`cp -r\` of the ${MANY_FILES.toLocaleString("en")} files takes ${f(median(copies))} ms on this ` +
+      `machine (load average ${loadavg()[0]!.toFixed(1)} when the run ended).`,
+  );
   const measured = lines.join("\n");
   console.log(measured);
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });

@@ -302,6 +302,7 @@ export function wholeSystemSuite(runtime: RuntimeKind, available: boolean): void
         const cancel = await ws.system.post("/rap/cancel/", { rap_id: rapId, actions: ["sleeper"] });
         expect(cancel.status, JSON.stringify(cancel.json)).toBe(200);
         const jobs = await ws.untilFinal(rapId);
+        await ws.untilNoActiveTasks();
 
         expect(jobs.exit_error).toMatchObject({
           status: "failed",
@@ -440,10 +441,7 @@ export function wholeSystemSuite(runtime: RuntimeKind, available: boolean): void
           ),
         );
         expect(metadata).toMatchObject({ task_id: `${jobs.slow.identifier}-001`, exit_code: "0" });
-        const tasks = await fetch(`${ws.system.url}/test/tasks/`, {
-          headers: { authorization: "agent_token" },
-        });
-        expect(await tasks.json()).toEqual({ tasks: [] });
+        await ws.untilNoActiveTasks();
       });
     },
   );

@@ -71,6 +71,11 @@ export interface WholeSystem {
   until(rapId: string, done: (jobs: StatusJobs) => boolean, timeoutMs?: number): Promise<StatusJobs>;
   /** Polls until every job of the RAP is succeeded or failed. */
   untilFinal(rapId: string, timeoutMs?: number): Promise<StatusJobs>;
+  /**
+   * Polls the Task API until the agent has completed every task. A cancelled job is final as soon as the
+   * controller asks for the cancel; the agent kills and cleans up after that.
+   */
+  untilNoActiveTasks(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -166,6 +171,19 @@ export async function startWholeSystem(options: WholeSystemOptions): Promise<Who
       return agent;
     },
     until,
+    async untilNoActiveTasks(timeoutMs = 40_000) {
+      const deadline = Date.now() + timeoutMs;
+      let tasks: unknown[] = [];
+      while (Date.now() < deadline) {
+        const answer = await fetch(`${system.url}/test/tasks/`, {
+          headers: { authorization: "agent_token" },
+        });
+        tasks = ((await answer.json()) as { tasks: unknown[] }).tasks;
+        if (tasks.length === 0) return;
+        await sleep(POLL_MS);
+      }
+      throw new Error(`timed out waiting for the agent; active tasks:\n${JSON.stringify(tasks, null, 2)}`);
+    },
     untilFinal: (rapId, timeoutMs) =>
       until(rapId, (jobs) => Object.values(jobs).every((job) => FINAL_STATES.has(job.status)), timeoutMs),
     async close() {
