@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createAgent } from "../../src/agent/index.js";
+import { createAgent, runAgentOnce } from "../../src/agent/index.js";
 import { silentLogger } from "../../src/agent/log.js";
 import { createRuntime, type Runtime, type RuntimeKind } from "../../src/agent/runtime/index.js";
 import { loadAgentConfig } from "../../src/config/agent.js";
@@ -66,6 +66,10 @@ export interface WholeSystem {
   readonly highPrivacy: string;
   readonly mediumPrivacy: string;
   startAgent(): RunningAgent;
+  /** One pass of an in-process agent (created on first use): poll once and wait for the handlers it started. */
+  agentPass(): Promise<void>;
+  /** Agent passes until the agent has completed every active task (the controller not ticking meanwhile). */
+  agentUntilIdle(timeoutMs?: number): Promise<void>;
   spawnAgent(): ChildAgent;
   /** Polls rap/status/ until `done` holds for the RAP's jobs (by action); throws with the last answer on timeout. */
   until(rapId: string, done: (jobs: StatusJobs) => boolean, timeoutMs?: number): Promise<StatusJobs>;
@@ -81,6 +85,8 @@ export interface WholeSystem {
 
 export interface WholeSystemOptions {
   runtime: RuntimeKind;
+  /** Run the scheduler loop (default); false: the test calls `system.tick()`. */
+  loop?: boolean;
   controllerEnv?: Env;
   agentEnv?: Env;
 }
@@ -90,7 +96,7 @@ export async function startWholeSystem(options: WholeSystemOptions): Promise<Who
     { ...CONTROLLER_ENV, ...options.controllerEnv },
     { clock: systemClock },
   );
-  system.controller.scheduler.start();
+  if (options.loop ?? true) system.controller.scheduler.start();
   const workdir = join(system.workdir, "agent");
   const agentEnv: Env = {
     BACKENDS: "test",
@@ -108,9 +114,18 @@ export async function startWholeSystem(options: WholeSystemOptions): Promise<Who
   // The runtime the `rap agent` command builds, so in-process and child agents share the local runtime's state.
   const runtime = createRuntime(options.runtime, {
     docker: { registry: config.dockerRegistry, proxy: config.dockerProxy },
-    local: { stateDir: join(workdir, "local-runtime") },
+    local: { stateDir: join(workdir, "local-runtime"), commands: config.localExecutorCommands },
   });
   const agents = new Set<RunningAgent>();
+  let passAgent: ReturnType<typeof createAgent> | undefined;
+  const agentPass = async () => {
+    passAgent ??= createAgent(config, runtime, { log: silentLogger, retryBaseMs: 0 });
+    await runAgentOnce(passAgent);
+  };
+  const activeTasks = async (): Promise<unknown[]> => {
+    const answer = await fetch(`${system.url}/test/tasks/`, { headers: { authorization: "agent_token" } });
+    return ((await answer.json()) as { tasks: unknown[] }).tasks;
+  };
   const children = new Set<ChildAgent>();
 
   const until: WholeSystem["until"] = async (rapId, done, timeoutMs = 40_000) => {
@@ -145,6 +160,15 @@ export async function startWholeSystem(options: WholeSystemOptions): Promise<Who
       agents.add(agent);
       return agent;
     },
+    agentPass,
+    async agentUntilIdle(timeoutMs = 40_000) {
+      const deadline = Date.now() + timeoutMs;
+      while ((await activeTasks()).length > 0) {
+        if (Date.now() > deadline) throw new Error("the agent did not complete its tasks in time");
+        await agentPass();
+        await sleep(POLL_MS);
+      }
+    },
     spawnAgent() {
       const child = spawn(process.execPath, [cliPath, "agent", "--backend", "test"], {
         env: { PATH: process.env.PATH ?? "", ...agentEnv },
@@ -175,10 +199,7 @@ export async function startWholeSystem(options: WholeSystemOptions): Promise<Who
       const deadline = Date.now() + timeoutMs;
       let tasks: unknown[] = [];
       while (Date.now() < deadline) {
-        const answer = await fetch(`${system.url}/test/tasks/`, {
-          headers: { authorization: "agent_token" },
-        });
-        tasks = ((await answer.json()) as { tasks: unknown[] }).tasks;
+        tasks = await activeTasks();
         if (tasks.length === 0) return;
         await sleep(POLL_MS);
       }
