@@ -14,7 +14,13 @@ import type { MetricsStore } from "./metrics.js";
 import { pinnedHost } from "./network.js";
 import type { ContainerState, NetworkSpec, Runtime } from "./runtime/types.js";
 import { statusMessage } from "./status-message.js";
-import { copyFileAtomic, pathExists, writeFileAtomic } from "./workspace/files.js";
+import {
+  copyFileAtomic,
+  FILE_CONCURRENCY,
+  mapConcurrently,
+  pathExists,
+  writeFileAtomic,
+} from "./workspace/files.js";
 import { globFiles } from "./workspace/glob.js";
 import { jobSummary } from "./workspace/logs.js";
 import {
@@ -129,7 +135,7 @@ export class JobExecutor {
     const inputs = await this.inputFiles(job);
     await checkoutCommit(job.repo_url, job.commit, volume, git);
     const source = workspaceDir(layout, "high", job.workspace);
-    for (const file of inputs) {
+    await mapConcurrently(inputs, FILE_CONCURRENCY, async (file) => {
       const path = within(source, file, "input file");
       if (!(await pathExists(path))) {
         throw new JobPreparationError(
@@ -137,7 +143,7 @@ export class JobExecutor {
         );
       }
       await copyIn(path, volume, file);
-    }
+    });
     await writeTimestamp(volume, BigInt(nowNs()));
   }
 

@@ -1,5 +1,6 @@
 /** Shared steps of the scheduler scenarios: a study repository, a RAP created through the API, ISO times. */
 import { expect } from "vitest";
+import type { Clock } from "../../src/domain/clock.js";
 import { isoFromUnixSeconds } from "../../src/python/datetime.js";
 import { createStudyRepo } from "../support/git-fixtures.js";
 import type { System } from "../support/system.js";
@@ -18,7 +19,7 @@ export async function studyRepo(projectYaml: string): Promise<{ path: string; co
 
 /** Creates a RAP through the API (scenarios.md §0.3 defaults) and returns its id. */
 export async function createRap(
-  system: System,
+  system: System<Clock>,
   repo: { path: string; commit: string },
   actions: string[],
   overrides: Record<string, unknown> = {},

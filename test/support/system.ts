@@ -9,7 +9,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { type Controller, openController } from "../../src/app/controller.js";
 import { type Env, loadConfig } from "../../src/config/index.js";
-import { ManualClock } from "../../src/domain/clock.js";
+import { type Clock, ManualClock } from "../../src/domain/clock.js";
 import type { PassReport } from "../../src/scheduler/scheduler.js";
 import { TestAgent } from "./test-agent.js";
 
@@ -34,9 +34,9 @@ export interface Answer {
   json: Json;
 }
 
-export interface System {
+export interface System<C extends Clock = ManualClock> {
   controller: Controller;
-  clock: ManualClock;
+  clock: C;
   url: string;
   workdir: string;
   /** One scheduler pass (controller.main.handle_jobs + update_scheduled_tasks). */
@@ -49,14 +49,15 @@ export interface System {
   close(): Promise<void>;
 }
 
-export async function startSystem(
+/** Starts the controller; pass `clock: systemClock` (typed `System<Clock>`) for tests run on real time. */
+export async function startSystem<C extends Clock = ManualClock>(
   env: Env = {},
-  options: { files?: Record<string, string>; clock?: ManualClock } = {},
-): Promise<System> {
+  options: { files?: Record<string, string>; clock?: C } = {},
+): Promise<System<C>> {
   const workdir = await mkdtemp(join(tmpdir(), "rap-system-"));
   for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(workdir, name), text);
   const config = loadConfig({ ...SYSTEM_ENV, ...env, WORKDIR: workdir, PORT: "1" });
-  const clock = options.clock ?? new ManualClock(T0_MS);
+  const clock = options.clock ?? (new ManualClock(T0_MS) as Clock as C);
   const controller = await openController(config, {
     clock,
     log: pino({ level: "silent" }),

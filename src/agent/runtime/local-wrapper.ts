@@ -3,7 +3,8 @@
  * session), so it and the job outlive an agent restart; it starts the job in a process group of its own (what
  * `kill` signals), timestamps each line of output into `log.txt` the way `docker logs --timestamps` prints it, and
  * writes `exit.json` when the job ends: the exit code, or 128 + the signal number (137 for SIGKILL), as Docker
- * reports it. It tells the agent the job has started (or could not) with one line on stdout.
+ * reports it. As in a container, the job ends with its own process: anything it left running in its group is then
+ * killed. It tells the agent the job has started (or could not) with one line on stdout.
  *
  * It is plain JavaScript in a string, run with `node -e`, so it works the same from the TypeScript sources (tests)
  * and from dist/. Its only argument is the container's state directory; the job's environment is its own.
@@ -69,6 +70,7 @@ child.on("spawn", () => {
     wrapperPid: process.pid,
     startedAtNs: String(nowNs()),
     processStart: processStart(child.pid),
+    wrapperStart: processStart(process.pid),
   });
   tellAgent("started");
 });
@@ -86,6 +88,14 @@ function onOutput(stream, chunk) {
 }
 child.stdout.on("data", (chunk) => onOutput("stdout", chunk));
 child.stderr.on("data", (chunk) => onOutput("stderr", chunk));
+// Left running, they would also hold the output pipes open and so delay recording the end.
+child.on("exit", () => {
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // The group is already empty.
+  }
+});
 child.on("close", (code, signal) => {
   for (const rest of pending.values()) if (rest.length) writeLine(Buffer.concat([rest, Buffer.from("\n")]));
   finish(code !== null ? code : 128 + (os.constants.signals[signal] || 0));

@@ -67,6 +67,8 @@ interface PidFile {
   startedAtNs: string;
   /** Field 22 of /proc/{pid}/stat when the process started, to tell it from a later process with the same pid. */
   processStart: string | null;
+  /** The same for the watcher (absent in files written before it was recorded). */
+  wrapperStart?: string | null;
 }
 
 interface ExitFile {
@@ -157,7 +159,9 @@ export class LocalRuntime implements Runtime {
     const state = await this.readState(name);
     if (!state || (!state.pid && !state.exit)) return null;
     const { spec, pid, exit } = state;
-    const running = !exit && pid !== null && (await isAlive(pid));
+    // Between the job's process ending and its watcher writing exit.json, the job still counts as running: read
+    // as ended then, it would have no exit code.
+    const running = !exit && pid !== null && ((await isAlive(pid)) || (await watcherAlive(pid)));
     const startedAtNs = pid ? Number(pid.startedAtNs) : null;
     const finishedAtNs = exit ? Number(exit.finishedAtNs) : null;
     const exitCode = exit?.exitCode ?? null;
@@ -373,6 +377,10 @@ async function isAlive(pid: PidFile): Promise<boolean> {
   if (pid.processStart === null) return true;
   const stat = await readFile(`/proc/${pid.pid}/stat`, "utf8").catch(() => null);
   return stat === null || statFields(stat)[19] === pid.processStart;
+}
+
+function watcherAlive(pid: PidFile): Promise<boolean> {
+  return isAlive({ ...pid, pid: pid.wrapperPid, processStart: pid.wrapperStart ?? null });
 }
 
 /** SIGKILL to the job's process group (the job and anything it started); a group already gone is fine. */

@@ -43,3 +43,36 @@ export async function pathExists(path: string): Promise<boolean> {
     throw error;
   }
 }
+
+/**
+ * How many files a job's inputs or outputs are copied and hashed at once: one at a time, each file's few system
+ * calls wait in turn, and a job with a thousand files spends seconds on latency alone.
+ */
+export const FILE_CONCURRENCY = 16;
+
+/**
+ * `task` for every item, at most `limit` at a time; the results in the items' order. After a failure no new task
+ * starts; once the tasks in flight have settled, the failure of the earliest item is thrown.
+ */
+export async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  const failures = new Map<number, unknown>();
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && failures.size === 0) {
+      const index = next++;
+      try {
+        results[index] = await task(items[index]!);
+      } catch (error) {
+        failures.set(index, error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
+  return results;
+}

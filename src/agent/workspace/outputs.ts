@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, rm, stat } from "node:fs/promises";
 import type { JobDefinition } from "../../domain/task.js";
-import { copyFileAtomic, writeFileAtomic } from "./files.js";
+import { copyFileAtomic, FILE_CONCURRENCY, mapConcurrently, writeFileAtomic } from "./files.js";
 import { checkLevel4, type Level4Result } from "./level4.js";
 import { type ManifestEntry, readManifest, updateManifest, writeManifest } from "./manifest.js";
 import { type AgentLayout, manifestPath, within, workspaceDir } from "./paths.js";
@@ -29,10 +29,11 @@ export async function persistOutputs(
 ): Promise<Record<string, string>> {
   const high = workspaceDir(layout, "high", job.workspace);
   const medium = workspaceDir(layout, "medium", job.workspace);
-  const sizes = new Map<string, number>();
-  for (const file of Object.keys(outputs)) {
-    sizes.set(file, await copyOut(volume, file, within(high, file, "output path")));
-  }
+  const files = Object.keys(outputs);
+  const copied = await mapConcurrently(files, FILE_CONCURRENCY, (file) =>
+    copyOut(volume, file, within(high, file, "output path")),
+  );
+  const sizes = new Map(files.map((file, i) => [file, copied[i]!]));
   const limits = {
     maxFilesize: job.level4_max_filesize,
     maxCsvRows: job.level4_max_csv_rows,
@@ -55,27 +56,32 @@ export async function persistOutputs(
       await rm(`${mediumPath}.txt`, { force: true });
     }
   }
-  const entries: Record<string, ManifestEntry> = {};
-  for (const [file, level] of Object.entries(outputs)) {
-    const highPath = within(high, file, "output path");
-    const check = checks.get(file);
-    entries[file] = {
-      level,
-      job_id: job.id,
-      job_request: job.rap_id,
-      action: job.action,
-      user: job.user,
-      repo: job.study?.git_repo_url ?? null,
-      commit: job.study?.commit ?? null,
-      size: sizes.get(file)!,
-      timestamp: (await stat(highPath)).mtimeMs / 1000,
-      content_hash: await sha256File(highPath),
-      excluded: file in excluded,
-      message: excluded[file] ?? null,
-      row_count: check?.rowCount ?? null,
-      col_count: check?.colCount ?? null,
-    };
-  }
+  const described = await mapConcurrently(
+    Object.entries(outputs),
+    FILE_CONCURRENCY,
+    async ([file, level]) => {
+      const highPath = within(high, file, "output path");
+      const check = checks.get(file);
+      const entry: ManifestEntry = {
+        level,
+        job_id: job.id,
+        job_request: job.rap_id,
+        action: job.action,
+        user: job.user,
+        repo: job.study?.git_repo_url ?? null,
+        commit: job.study?.commit ?? null,
+        size: sizes.get(file)!,
+        timestamp: (await stat(highPath)).mtimeMs / 1000,
+        content_hash: await sha256File(highPath),
+        excluded: file in excluded,
+        message: excluded[file] ?? null,
+        row_count: check?.rowCount ?? null,
+        col_count: check?.colCount ?? null,
+      };
+      return [file, entry] as const;
+    },
+  );
+  const entries: Record<string, ManifestEntry> = Object.fromEntries(described);
   const path = manifestPath(layout, job.workspace);
   const manifest = await readManifest(path, job.workspace);
   const actions = Object.keys(manifest.outputs).length > 0 ? await currentActions() : null;

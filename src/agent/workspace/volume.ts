@@ -6,7 +6,7 @@
 import { lstat, mkdir, readdir, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UnsafePathError } from "../errors.js";
-import { copyFileAtomic } from "./files.js";
+import { copyFileAtomic, FILE_CONCURRENCY, mapConcurrently } from "./files.js";
 import type { VolumeEntry } from "./glob.js";
 import { isInside, within } from "./paths.js";
 
@@ -57,10 +57,13 @@ export async function listVolume(dir: string): Promise<VolumeFile[]> {
   const out: VolumeFile[] = [];
   const walk = async (rel: string): Promise<void> => {
     const names = (await readdir(rel ? join(root, rel) : root)).sort();
-    for (const name of names) {
+    const infos = await mapConcurrently(names, FILE_CONCURRENCY, (name) =>
+      lstat(join(root, rel ? `${rel}/${name}` : name)),
+    );
+    for (const [i, name] of names.entries()) {
       const path = rel ? `${rel}/${name}` : name;
       const full = join(root, path);
-      const info = await lstat(full);
+      const info = infos[i]!;
       if (info.isDirectory()) {
         out.push({ path, dir: true, mtimeMs: info.mtimeMs });
         await walk(path);
