@@ -138,12 +138,16 @@ export class DockerRuntime implements Runtime {
     if (!info || neverStarted(info)) return null;
     const state = info.State;
     const running = state.Running || state.Paused || state.Restarting;
+    const startedAtNs = parseDockerTimestampNs(state.StartedAt);
+    const finishedAtNs = running ? null : parseDockerTimestampNs(state.FinishedAt);
     return {
       running,
       exitCode: running ? null : state.ExitCode,
       oomKilled: state.OOMKilled,
-      startedAtNs: parseDockerTimestampNs(state.StartedAt),
-      finishedAtNs: running ? null : parseDockerTimestampNs(state.FinishedAt),
+      startedAtNs,
+      // Docker can stamp a very short container's end a little before its start; a job never ends before it began.
+      finishedAtNs:
+        finishedAtNs !== null && startedAtNs !== null ? Math.max(finishedAtNs, startedAtNs) : finishedAtNs,
       imageId: info.Image || null,
       memoryLimitBytes: info.HostConfig?.Memory ?? 0,
       metadata: info as unknown as Record<string, unknown>,
