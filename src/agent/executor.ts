@@ -224,7 +224,9 @@ export class JobExecutor {
       }
       unmatchedOutputs = newerFiles(listing).filter((file) => !(file in outputs));
     }
-    const exitCode = container ? (container.exitCode ?? 0) : null;
+    // A running container reports 0, as Docker does (a fatal error while executing); one that ended without a
+    // known exit code (a local process whose watcher died) is not a success: "None", as without a container.
+    const exitCode = container ? (container.running ? 0 : container.exitCode) : null;
     const { message, hint } = statusMessage({
       exitCode,
       oomKilled: container?.oomKilled ?? false,

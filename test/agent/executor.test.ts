@@ -238,6 +238,18 @@ describe("JobExecutor", () => {
     await f.runtime.finished(`os-job-${failing.id}`);
     await ex.finalize(failing);
     expect((await ex.getStatus(failing)).results).toMatchObject({ exit_code: "3", status_message: null });
+
+    // An ending whose exit code is unknown is never taken for a success.
+    const unknown = f.job();
+    f.runtime.program = () => () => null;
+    await ex.prepare(unknown);
+    await ex.execute(unknown);
+    await f.runtime.finished(`os-job-${unknown.id}`);
+    await ex.finalize(unknown);
+    expect((await ex.getStatus(unknown)).results).toMatchObject({
+      exit_code: "None",
+      status_message: "Job errored",
+    });
   });
 
   test("a symlinked directory out of the volume is not entered; a hostile pattern is refused", async () => {

@@ -20,7 +20,8 @@ export interface FakeProgramContext {
 }
 
 /** What a container does: resolves to its exit code. */
-export type FakeProgram = (context: FakeProgramContext) => Promise<number> | number;
+/** A program's exit code; null stands for an ending whose code is unknown (a local process whose watcher died). */
+export type FakeProgram = (context: FakeProgramContext) => Promise<number | null> | number | null;
 
 interface FakeContainer {
   spec: ContainerSpec;
@@ -88,7 +89,7 @@ export class FakeRuntime implements Runtime {
     this.containers.set(spec.name, container);
     const program = this.program(spec);
     container.finished = (async () => {
-      let code: number;
+      let code: number | null;
       try {
         code = await program({ spec, log: (line) => container.lines.push(line) });
       } catch (error) {
@@ -179,7 +180,7 @@ export class FakeRuntime implements Runtime {
     this.exit(c, 137);
   }
 
-  private exit(c: FakeContainer, code: number): void {
+  private exit(c: FakeContainer, code: number | null): void {
     c.running = false;
     c.exitCode = code;
     c.finishedAtNs = this.tick();
