@@ -13,10 +13,10 @@ import type { State } from "../domain/status.js";
 import type { Task, TaskType } from "../domain/task.js";
 import type { JobStatus } from "../domain/transition.js";
 import type { ExpectedStatus } from "./queries/jobs.js";
-import type { ActiveTaskText, AgentUpdate, NewTask } from "./queries/tasks.js";
+import type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
 export type { ExpectedStatus } from "./queries/jobs.js";
-export type { ActiveTaskText, AgentUpdate, NewTask } from "./queries/tasks.js";
+export type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
 export interface ExistingRap {
   repoUrl: string;
@@ -53,8 +53,8 @@ export interface JobStore {
 export interface TaskStore {
   insert(task: NewTask): Promise<void>;
   get(id: string): Promise<Task | undefined>;
-  /** Each job's RUNJOB tasks, oldest first. */
-  runJobTasksOf(jobIds: readonly string[]): Promise<Map<string, Task[]>>;
+  /** Each job's RUNJOB tasks, oldest first, without their definitions (the scheduler's read each pass). */
+  runJobTasksOf(jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>>;
   /** A backend's active tasks with their JSON columns as stored, DBSTATUS first. */
   activeText(backend: string): Promise<ActiveTaskText[]>;
   ofType(backend: string, type: TaskType): Promise<Task[]>;

@@ -194,6 +194,25 @@ describe("tasks", () => {
     expect(tasks.get(other.id)!.map((t) => t.id)).toEqual([runJobTaskId(other.id, 1)]);
   });
 
+  test("RUNJOB tasks of more jobs than one statement has placeholders for are all found", async () => {
+    const jobs = Array.from({ length: 1200 }, () => makeJob());
+    await insertJobs(db, jobs);
+    for (const job of jobs.slice(0, 1100))
+      await insertTask(db, {
+        id: runJobTaskId(job.id, 1),
+        backend: "test",
+        type: TaskType.RunJob,
+        jobId: job.id,
+        definition: { id: job.id },
+        attributes: {},
+        createdAt: 1,
+      });
+    const tasks = await runJobTasksOf(db, [...jobs.map((job) => job.id), ...jobs.map((job) => job.id)]);
+    expect(tasks.size).toBe(1100);
+    expect(tasks.get(jobs[1099]!.id)!.map((t) => t.id)).toEqual([runJobTaskId(jobs[1099]!.id, 1)]);
+    expect(tasks.has(jobs[1100]!.id)).toBe(false);
+  });
+
   test("an update is recorded only for a task of the reporting backend, and never re-activates a task", async () => {
     const job = makeJob();
     await insertJobs(db, [job]);
