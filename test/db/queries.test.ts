@@ -6,6 +6,7 @@ import {
   cancelUnfinishedJobs,
   existingRap,
   insertJobs,
+  jobStates,
   jobsForRaps,
 } from "../../src/db/queries/jobs.js";
 import {
@@ -192,6 +193,19 @@ describe("tasks", () => {
       agentResults: { job_metrics: { cpu_peak: 12.5 } },
     });
     expect(tasks.get(other.id)!.map((t) => t.id)).toEqual([runJobTaskId(other.id, 1)]);
+  });
+
+  test("the states of any number of jobs, in one read; ids that do not exist are absent", async () => {
+    const jobs = Array.from({ length: 700 }, (_, i) =>
+      makeJob(i % 2 === 0 ? {} : { state: State.Succeeded, statusCode: StatusCode.Succeeded }),
+    );
+    await insertJobs(db, jobs);
+    const states = await jobStates(db, [...jobs.map((job) => job.id), "nosuchjob", jobs[0]!.id]);
+    expect(states.size).toBe(700);
+    expect(states.get(jobs[0]!.id)).toBe(State.Pending);
+    expect(states.get(jobs[699]!.id)).toBe(State.Succeeded);
+    expect(states.has("nosuchjob")).toBe(false);
+    expect((await jobStates(db, [])).size).toBe(0);
   });
 
   test("RUNJOB tasks of more jobs than one statement has placeholders for are all found", async () => {

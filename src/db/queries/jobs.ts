@@ -5,6 +5,7 @@ import type { JobStatus } from "../../domain/transition.js";
 import { type Db, readDirectly } from "../index.js";
 import { chunked, fromJson, toJson } from "../json.js";
 import type { JobTable } from "../schema.js";
+import { anyOf } from "./id-list.js";
 
 function toJob(row: Selectable<JobTable>): Job {
   return {
@@ -286,14 +287,17 @@ export async function runningJobs(db: Db, backend: string): Promise<Job[]> {
   return rows.map(toJob);
 }
 
-/** The coarse state of each of these jobs that exists (ids that no longer exist are absent). */
+/** The coarse state of each of these jobs that exists (ids that no longer exist are absent). One statement. */
 export async function jobStates(db: Db, ids: readonly string[]): Promise<Map<string, State>> {
   const states = new Map<string, State>();
-  for (const batch of chunked([...new Set(ids)])) {
-    const query = db.selectFrom("job").select(["id", "state"]).where("id", "in", batch).compile();
-    const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-    for (const row of rows) states.set(row.id, row.state as State);
-  }
+  if (ids.length === 0) return states;
+  const query = db
+    .selectFrom("job")
+    .select(["id", "state"])
+    .where("id", "in", anyOf([...new Set(ids)]))
+    .compile();
+  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
+  for (const row of rows) states.set(row.id, row.state as State);
   return states;
 }
 
