@@ -264,11 +264,21 @@ const JOB_COLUMNS = [
  */
 const jobObjectSql = sql<string>`json_object(${sql.raw(JOB_COLUMNS.map((c) => `'${c}', "${c}"`).join(", "))})`;
 
-/** Every job the scheduler still handles (pending or running), across backends, in insertion order. */
+/**
+ * The condition of the partial index on active jobs (migration 0001, idx_job__state), word for word: SQLite uses a
+ * partial index only for a query that states its condition, with the same literals (not parameters).
+ */
+const notFinished = sql<boolean>`${sql.ref("state")} not in (${sql.lit(State.Failed)}, ${sql.lit(State.Succeeded)})`;
+
+/**
+ * Every job the scheduler still handles (pending or running), across backends, in insertion order. Without the
+ * index's condition (`notFinished`) every pass read the whole history of the table.
+ */
 export async function activeJobs(db: Db): Promise<Job[]> {
   const query = db
     .selectFrom("job")
     .select(jobObjectSql.as("row"))
+    .where(notFinished)
     .where("state", "in", [State.Pending, State.Running])
     .orderBy("rowid" as never)
     .compile();
