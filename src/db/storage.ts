@@ -42,8 +42,11 @@ export interface JobStore {
     now: number,
   ): Promise<number>;
   forRaps(rapIds: readonly string[], backends: readonly string[]): Promise<Job[]>;
-  /** Pending and running jobs of every backend, in insertion order. */
-  active(): Promise<Job[]>;
+  /**
+   * Pending and running jobs of every backend, in insertion order. Of jobs in `known` (read before: a job's columns
+   * other than its status never change) only the status may be read again.
+   */
+  active(known?: ReadonlyMap<string, Job>): Promise<Job[]>;
   running(backend: string): Promise<Job[]>;
   states(ids: readonly string[]): Promise<Map<string, State>>;
   /** Guarded status write (src/domain/transition.ts); false when the job no longer has the expected status. */

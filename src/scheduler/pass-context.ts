@@ -39,8 +39,9 @@ export class PassContext {
     }
   }
 
-  static async load(stores: Stores, config: Config): Promise<PassContext> {
-    const jobs = await stores.jobs.active();
+  /** `known`: jobs an earlier pass read, whose columns other than the status need not be read again. */
+  static async load(stores: Stores, config: Config, known?: ReadonlyMap<string, Job>): Promise<PassContext> {
+    const jobs = await stores.jobs.active(known);
     const tasks = await stores.tasks.runJobTasksOf(jobs.map((job) => job.id));
     const context = new PassContext(config, jobs, tasks, await readFlags(stores));
     const outside = jobs.flatMap((job) => job.waitForJobIds).filter((id) => !context.states.has(id));

@@ -65,6 +65,8 @@ export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
 export class Scheduler {
   private readonly failures = new Map<string, number>();
+  /** The jobs the last pass read, by id: the next pass reads only their status again (PassContext.load). */
+  private known: ReadonlyMap<string, Job> = new Map();
   private state: SchedulerState = "idle";
   private stopRequested: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -118,7 +120,8 @@ export class Scheduler {
   /** One pass: every active job, then the scheduled tasks. */
   async tick(): Promise<PassReport> {
     const { storage, config, log } = this.deps;
-    const context = await PassContext.load(storage, config);
+    const context = await PassContext.load(storage, config, this.known);
+    this.known = new Map(context.jobs.map((job) => [job.id, job]));
     const report: PassReport = { jobs: context.jobs.length, changed: 0, failed: 0 };
     const order = handlingOrder(context.jobs);
     for (let step = order.next(); !step.done; ) {

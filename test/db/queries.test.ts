@@ -3,6 +3,8 @@ import type { Db } from "../../src/db/index.js";
 import { getFlag, getFlags, getFlagsForBackends, setFlag } from "../../src/db/queries/flags.js";
 import {
   actionsOfRap,
+  activeJobs,
+  applyStatus,
   cancelUnfinishedJobs,
   existingRap,
   insertJobs,
@@ -193,6 +195,39 @@ describe("tasks", () => {
       agentResults: { job_metrics: { cpu_peak: 12.5 } },
     });
     expect(tasks.get(other.id)!.map((t) => t.id)).toEqual([runJobTaskId(other.id, 1)]);
+  });
+
+  test("active jobs read again after a pass: fresh status, the rest as known; new jobs read whole", async () => {
+    const [waiting, cancelled, finished] = [makeJob(), makeJob(), makeJob()];
+    await insertJobs(db, [waiting, cancelled, finished]);
+    const known = new Map((await activeJobs(db)).map((job) => [job.id, job]));
+    expect([...known.values()]).toEqual([waiting, cancelled, finished]);
+
+    const status = {
+      state: State.Pending,
+      statusCode: StatusCode.WaitingOnWorkers,
+      statusMessage: "Waiting on available workers",
+      updatedAt: 20,
+      startedAt: null,
+      completedAt: null,
+      statusCodeUpdatedAt: 20_000_000_000,
+    };
+    await applyStatus(db, waiting.id, { statusCode: StatusCode.Created, cancelled: false }, status);
+    await cancelUnfinishedJobs(db, cancelled.rapId, [cancelled.action], ["test"], 30);
+    await applyStatus(
+      db,
+      finished.id,
+      { statusCode: StatusCode.Created, cancelled: false },
+      { ...status, state: State.Failed, statusCode: StatusCode.InternalError, completedAt: 25 },
+    );
+    const added = makeJob({ outputSpec: { moderately_sensitive: { table: "output/t.csv" } } });
+    await insertJobs(db, [added]);
+
+    expect(await activeJobs(db, known)).toEqual([
+      { ...waiting, ...status },
+      { ...cancelled, cancelled: true, completedAt: 30 },
+      added,
+    ]);
   });
 
   test("the states of any number of jobs, in one read; ids that do not exist are absent", async () => {
