@@ -303,7 +303,8 @@ function plainSelectMs(path: string, sql: string, parameters: unknown[], runs: n
   }
 }
 
-const ACTIVE_JOBS_SQL = "select * from job where state not in ('failed', 'succeeded') and state in ('pending', 'running')";
+const ACTIVE_JOBS_SQL =
+  "select * from job where state not in ('failed', 'succeeded') and state in ('pending', 'running')";
 
 interface SteadyResult {
   jobs: number;
