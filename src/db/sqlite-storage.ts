@@ -44,7 +44,7 @@ function jobStore(db: Db): JobStore {
     actionsOfRap: (rapId, backends) => actionsOfRap(db, rapId, backends),
     markCancelled: (rapId, actions, backends, now) => cancelUnfinishedJobs(db, rapId, actions, backends, now),
     forRaps: (rapIds, backends) => jobsForRaps(db, rapIds, backends),
-    active: () => activeJobs(db),
+    active: (known) => activeJobs(db, known),
     running: (backend) => runningJobs(db, backend),
     states: (ids) => jobStates(db, ids),
     applyStatus: (id, expected, status) => applyStatus(db, id, expected, status),

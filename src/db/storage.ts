@@ -13,10 +13,10 @@ import type { State } from "../domain/status.js";
 import type { Task, TaskType } from "../domain/task.js";
 import type { JobStatus } from "../domain/transition.js";
 import type { ExpectedStatus, JobFilter } from "./queries/jobs.js";
-import type { ActiveTaskText, AgentUpdate, NewTask } from "./queries/tasks.js";
+import type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
 export type { ExpectedStatus, JobFilter } from "./queries/jobs.js";
-export type { ActiveTaskText, AgentUpdate, NewTask } from "./queries/tasks.js";
+export type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
 export interface ExistingRap {
   backend: string;
@@ -46,8 +46,11 @@ export interface JobStore {
     now: number,
   ): Promise<number>;
   forRaps(rapIds: readonly string[], backends: readonly string[]): Promise<Job[]>;
-  /** Pending and running jobs of every backend, in insertion order. */
-  active(): Promise<Job[]>;
+  /**
+   * Pending and running jobs of every backend, in insertion order. Of jobs in `known` (read before: a job's columns
+   * other than its status never change) only the status may be read again.
+   */
+  active(known?: ReadonlyMap<string, Job>): Promise<Job[]>;
   running(backend: string): Promise<Job[]>;
   states(ids: readonly string[]): Promise<Map<string, State>>;
   /** Guarded status write (src/domain/transition.ts); false when the job no longer has the expected status. */
@@ -57,8 +60,8 @@ export interface JobStore {
 export interface TaskStore {
   insert(task: NewTask): Promise<void>;
   get(id: string): Promise<Task | undefined>;
-  /** Each job's RUNJOB tasks, oldest first. */
-  runJobTasksOf(jobIds: readonly string[]): Promise<Map<string, Task[]>>;
+  /** Each job's RUNJOB tasks, oldest first, without their definitions (the scheduler's read each pass). */
+  runJobTasksOf(jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>>;
   /** A backend's active tasks with their JSON columns as stored, DBSTATUS first. */
   activeText(backend: string): Promise<ActiveTaskText[]>;
   ofType(backend: string, type: TaskType): Promise<Task[]>;

@@ -4,11 +4,10 @@
  * jobs they wait on, each backend's flags and its workers in use.
  */
 import type { Config } from "../config/index.js";
-import type { Stores } from "../db/storage.js";
+import type { Stores, TaskProgress } from "../db/storage.js";
 import { DB_MAINTENANCE_MODE, Flag, isPausedValue, isTruthyFlag } from "../domain/flags.js";
 import type { Job } from "../domain/job.js";
 import { State } from "../domain/status.js";
-import type { Task } from "../domain/task.js";
 import { jobWeight, NO_WEIGHTS } from "../domain/weights.js";
 
 export interface BackendFlags {
@@ -31,7 +30,7 @@ export class PassContext {
   private constructor(
     private readonly config: Config,
     readonly jobs: Job[],
-    readonly tasks: Map<string, Task[]>,
+    readonly tasks: Map<string, TaskProgress[]>,
     private readonly flags: Map<string, BackendFlags>,
   ) {
     for (const job of jobs) {
@@ -40,8 +39,9 @@ export class PassContext {
     }
   }
 
-  static async load(stores: Stores, config: Config): Promise<PassContext> {
-    const jobs = await stores.jobs.active();
+  /** `known`: jobs an earlier pass read, whose columns other than the status need not be read again. */
+  static async load(stores: Stores, config: Config, known?: ReadonlyMap<string, Job>): Promise<PassContext> {
+    const jobs = await stores.jobs.active(known);
     const tasks = await stores.tasks.runJobTasksOf(jobs.map((job) => job.id));
     const context = new PassContext(config, jobs, tasks, await readFlags(stores));
     const outside = jobs.flatMap((job) => job.waitForJobIds).filter((id) => !context.states.has(id));
@@ -71,11 +71,11 @@ export class PassContext {
     if (previous === State.Running && job.state !== State.Running) this.addUsage(job, -1);
   }
 
-  latestTask(job: Job): Task | undefined {
+  latestTask(job: Job): TaskProgress | undefined {
     return this.tasks.get(job.id)?.at(-1);
   }
 
-  addTask(task: Task): void {
+  addTask(task: TaskProgress): void {
     const list = this.tasks.get(task.jobId!);
     if (list) list.push(task);
     else this.tasks.set(task.jobId!, [task]);

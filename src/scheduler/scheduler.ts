@@ -57,6 +57,8 @@ export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
 export class Scheduler {
   private readonly failures = new Map<string, number>();
+  /** The jobs the last pass read, by id: the next pass reads only their status again (PassContext.load). */
+  private known: ReadonlyMap<string, Job> = new Map();
   private state: SchedulerState = "idle";
   private stopRequested: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -110,7 +112,8 @@ export class Scheduler {
   /** One pass: every active job, then the scheduled tasks. */
   async tick(): Promise<PassReport> {
     const { storage, config, log } = this.deps;
-    const context = await PassContext.load(storage, config);
+    const context = await PassContext.load(storage, config, this.known);
+    this.known = new Map(context.jobs.map((job) => [job.id, job]));
     const report: PassReport = { jobs: context.jobs.length, changed: 0, failed: 0 };
     const order = handlingOrder(context.jobs);
     for (let step = order.next(); !step.done; ) {
@@ -187,18 +190,25 @@ export class Scheduler {
       const keep = job.statusCode === StatusCode.WaitingOnReboot;
       const code = keep ? job.statusCode : StatusCode.WaitingPaused;
       const message = keep ? (job.statusMessage ?? "") : StatusMessage.Paused;
-      await storage.transaction((stores) => this.setCode(stores, context, job, code, message));
+      await this.write(context, job, this.transitionTo(job, code, message));
       return;
     }
     if (flags.dbMaintenance && job.requiresDb) {
+      if (job.state !== State.Running) {
+        const change = this.transitionTo(
+          job,
+          StatusCode.WaitingDbMaintenance,
+          StatusMessage.WaitingDbMaintenance,
+        );
+        await this.write(context, job, change);
+        return;
+      }
       await storage.transaction(async (stores) => {
-        if (job.state === State.Running) {
-          log.warn(
-            { job: job.id, action: job.action, workspace: job.workspace },
-            `DB maintenance mode active, killing db job ${job.id}`,
-          );
-          await this.cancelTask(stores, context, job);
-        }
+        log.warn(
+          { job: job.id, action: job.action, workspace: job.workspace },
+          `DB maintenance mode active, killing db job ${job.id}`,
+        );
+        await this.cancelTask(stores, context, job);
         await this.setCode(
           stores,
           context,
@@ -220,7 +230,7 @@ export class Scheduler {
       return state === undefined ? [] : [state];
     });
     const wait = (code: StatusCode, message: string) =>
-      storage.transaction((stores) => this.setCode(stores, context, job, code, message));
+      this.write(context, job, this.transitionTo(job, code, message));
     if (dependencies.includes(State.Failed))
       return wait(StatusCode.DependencyFailed, StatusMessage.DependencyFailed);
     if (dependencies.some((state) => state !== State.Succeeded))
@@ -244,8 +254,7 @@ export class Scheduler {
     } catch (error) {
       // The registry could not say which image to run: the job waits, saying why, and is tried next pass.
       if (!(error instanceof ImageDigestError)) throw error;
-      const note = annotate(job, error.message, nowNanos(this.deps.clock));
-      await storage.transaction((stores) => this.apply(stores, context, job, note));
+      await this.write(context, job, annotate(job, error.message, nowNanos(this.deps.clock)));
       return;
     }
     await storage.transaction(async (stores) => {
@@ -279,8 +288,10 @@ export class Scheduler {
     if (!task.agentComplete) {
       // The agent's stage moves the code; the message stays ("Job executing on the backend").
       const code = codeForStage(task.agentStage, job.statusCode);
-      await storage.transaction((stores) =>
-        this.setCode(stores, context, job, code, job.statusMessage ?? "", task.agentTimestampNs),
+      await this.write(
+        context,
+        job,
+        this.transitionTo(job, code, job.statusMessage ?? "", task.agentTimestampNs),
       );
       return;
     }
@@ -360,13 +371,21 @@ export class Scheduler {
     eventNs?: number | null,
     results?: Record<string, unknown>,
   ): Promise<void> {
-    return this.apply(
-      stores,
-      context,
-      job,
-      transition(job, code, message, nowNanos(this.deps.clock), eventNs),
-      results,
-    );
+    return this.apply(stores, context, job, this.transitionTo(job, code, message, eventNs), results);
+  }
+
+  private transitionTo(job: Job, code: StatusCode, message: string, eventNs?: number | null): Transition {
+    return transition(job, code, message, nowNanos(this.deps.clock), eventNs);
+  }
+
+  /**
+   * A status write with nothing else in its transaction: none at all when nothing changes, which is what most jobs
+   * of most passes come to (a job still waiting, a stage already recorded). A transaction that writes nothing would
+   * still take the write lock and cost two statements per job.
+   */
+  private async write(context: PassContext, job: Job, change: Transition): Promise<void> {
+    if (change.kind === "unchanged") return;
+    await this.deps.storage.transaction((stores) => this.apply(stores, context, job, change));
   }
 
   /** Writes a transition guarded by the status the job was read with, then updates the pass and tells observers. */

@@ -3,10 +3,13 @@ import type { Db } from "../../src/db/index.js";
 import { getFlag, getFlags, setFlag } from "../../src/db/queries/flags.js";
 import {
   actionsOfRap,
+  activeJobs,
+  applyStatus,
   cancelUnfinishedJobs,
   existingRap,
   getJob,
   insertJobs,
+  jobStates,
   jobsForRaps,
   listJobs,
 } from "../../src/db/queries/jobs.js";
@@ -225,6 +228,71 @@ describe("tasks", () => {
       agentResults: { job_metrics: { cpu_peak: 12.5 } },
     });
     expect(tasks.get(other.id)!.map((t) => t.id)).toEqual([runJobTaskId(other.id, 1)]);
+  });
+
+  test("active jobs read again after a pass: fresh status, the rest as known; new jobs read whole", async () => {
+    const [waiting, cancelled, finished] = [makeJob(), makeJob(), makeJob()];
+    await insertJobs(db, [waiting, cancelled, finished]);
+    const known = new Map((await activeJobs(db)).map((job) => [job.id, job]));
+    expect([...known.values()]).toEqual([waiting, cancelled, finished]);
+
+    const status = {
+      state: State.Pending,
+      statusCode: StatusCode.WaitingOnWorkers,
+      statusMessage: "Waiting on available workers",
+      updatedAt: 20,
+      startedAt: null,
+      completedAt: null,
+      statusCodeUpdatedAt: 20_000_000_000,
+    };
+    await applyStatus(db, waiting.id, { statusCode: StatusCode.Created, cancelled: false }, status);
+    await cancelUnfinishedJobs(db, cancelled.rapId, [cancelled.action], ["test"], 30);
+    await applyStatus(
+      db,
+      finished.id,
+      { statusCode: StatusCode.Created, cancelled: false },
+      { ...status, state: State.Failed, statusCode: StatusCode.InternalError, completedAt: 25 },
+    );
+    const added = makeJob({ outputSpec: { moderately_sensitive: { table: "output/t.csv" } } });
+    await insertJobs(db, [added]);
+
+    expect(await activeJobs(db, known)).toEqual([
+      { ...waiting, ...status },
+      { ...cancelled, cancelled: true, completedAt: 30 },
+      added,
+    ]);
+  });
+
+  test("the states of any number of jobs, in one read; ids that do not exist are absent", async () => {
+    const jobs = Array.from({ length: 700 }, (_, i) =>
+      makeJob(i % 2 === 0 ? {} : { state: State.Succeeded, statusCode: StatusCode.Succeeded }),
+    );
+    await insertJobs(db, jobs);
+    const states = await jobStates(db, [...jobs.map((job) => job.id), "nosuchjob", jobs[0]!.id]);
+    expect(states.size).toBe(700);
+    expect(states.get(jobs[0]!.id)).toBe(State.Pending);
+    expect(states.get(jobs[699]!.id)).toBe(State.Succeeded);
+    expect(states.has("nosuchjob")).toBe(false);
+    expect((await jobStates(db, [])).size).toBe(0);
+  });
+
+  test("RUNJOB tasks of more jobs than one statement has placeholders for are all found", async () => {
+    const jobs = Array.from({ length: 1200 }, () => makeJob());
+    await insertJobs(db, jobs);
+    for (const job of jobs.slice(0, 1100))
+      await insertTask(db, {
+        id: runJobTaskId(job.id, 1),
+        backend: "test",
+        type: TaskType.RunJob,
+        jobId: job.id,
+        definition: { id: job.id },
+        attributes: {},
+        createdAt: 1,
+      });
+    const tasks = await runJobTasksOf(db, [...jobs.map((job) => job.id), ...jobs.map((job) => job.id)]);
+    expect(tasks.size).toBe(1100);
+    expect(tasks.get(jobs[1099]!.id)!.map((t) => t.id)).toEqual([runJobTaskId(jobs[1099]!.id, 1)]);
+    expect(tasks.has(jobs[1100]!.id)).toBe(false);
   });
 
   test("an update is recorded only for a task of the reporting backend, and never re-activates a task", async () => {

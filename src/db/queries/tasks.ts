@@ -2,17 +2,33 @@
 import { type Selectable, sql } from "kysely";
 import { type Task, TaskType } from "../../domain/task.js";
 import { type Db, readDirectly } from "../index.js";
-import { chunked, fromJson, toJson } from "../json.js";
+import { fromJson, toJson } from "../json.js";
 import type { TaskTable } from "../schema.js";
+import { anyOf } from "./id-list.js";
 
-export function toTask(row: Selectable<TaskTable>): Task {
+/** A RUNJOB task without what its agent is sent (definition, attributes): its state and what the agent reported. */
+export type TaskProgress = Omit<Task, "definition" | "attributes">;
+
+const PROGRESS_COLUMNS = [
+  "id",
+  "backend",
+  "type",
+  "job_id",
+  "active",
+  "created_at",
+  "finished_at",
+  "agent_stage",
+  "agent_complete",
+  "agent_results",
+  "agent_timestamp_ns",
+] as const satisfies readonly (keyof TaskTable)[];
+
+function toProgress(row: Pick<Selectable<TaskTable>, (typeof PROGRESS_COLUMNS)[number]>): TaskProgress {
   return {
     id: row.id,
     backend: row.backend,
     type: row.type as TaskType,
     jobId: row.job_id,
-    definition: fromJson(row.definition, {}),
-    attributes: fromJson(row.attributes, {}),
     active: Boolean(row.active),
     createdAt: row.created_at,
     finishedAt: row.finished_at,
@@ -20,6 +36,14 @@ export function toTask(row: Selectable<TaskTable>): Task {
     agentComplete: Boolean(row.agent_complete),
     agentResults: fromJson(row.agent_results, null),
     agentTimestampNs: row.agent_timestamp_ns,
+  };
+}
+
+export function toTask(row: Selectable<TaskTable>): Task {
+  return {
+    ...toProgress(row),
+    definition: fromJson(row.definition, {}),
+    attributes: fromJson(row.attributes, {}),
   };
 }
 
@@ -58,28 +82,28 @@ export async function getTask(db: Db, id: string): Promise<Task | undefined> {
 }
 
 /**
- * Every RUNJOB task of these jobs, oldest first per job (ids sort in creation order within a job). One statement per
- * 500 jobs.
+ * Every RUNJOB task of these jobs, oldest first per job (ids sort in creation order within a job), without their
+ * definitions: the scheduler reads them for all its active jobs every pass and needs none, and reading and parsing
+ * them (a kilobyte of JSON each) was more than half of that read. One statement however many jobs.
  */
-export async function runJobTasksOf(db: Db, jobIds: readonly string[]): Promise<Map<string, Task[]>> {
-  const byJob = new Map<string, Task[]>();
-  for (const batch of chunked([...new Set(jobIds)])) {
-    const query = db
-      .selectFrom("tasks")
-      .selectAll()
-      .where("job_id", "in", batch)
-      .where("type", "=", TaskType.RunJob)
-      .orderBy("job_id")
-      .orderBy(sql`length(id)`)
-      .orderBy("id")
-      .compile();
-    const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-    for (const row of rows) {
-      const task = toTask(row);
-      const list = byJob.get(task.jobId!);
-      if (list) list.push(task);
-      else byJob.set(task.jobId!, [task]);
-    }
+export async function runJobTasksOf(db: Db, jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>> {
+  const byJob = new Map<string, TaskProgress[]>();
+  if (jobIds.length === 0) return byJob;
+  const query = db
+    .selectFrom("tasks")
+    .select(PROGRESS_COLUMNS)
+    .where("job_id", "in", anyOf([...new Set(jobIds)]))
+    .where("type", "=", TaskType.RunJob)
+    .orderBy("job_id")
+    .orderBy(sql`length(id)`)
+    .orderBy("id")
+    .compile();
+  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
+  for (const row of rows) {
+    const task = toProgress(row);
+    const list = byJob.get(row.job_id!);
+    if (list) list.push(task);
+    else byJob.set(row.job_id!, [task]);
   }
   return byJob;
 }
