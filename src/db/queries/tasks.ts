@@ -1,6 +1,7 @@
 /** The tasks table: what the controller asks of agents, and what they report back. */
 import { type Selectable, sql } from "kysely";
 import { type Task, TaskType } from "../../domain/task.js";
+import { toAsciiJson } from "../../python/ascii-json.js";
 import { type Db, readDirectly } from "../index.js";
 import { fromJson, toJson } from "../json.js";
 import type { TaskTable } from "../schema.js";
@@ -67,8 +68,9 @@ export async function insertTask(db: Db, task: NewTask): Promise<void> {
       backend: task.backend,
       type: task.type,
       job_id: task.jobId,
-      definition: toJson(task.definition),
-      attributes: toJson(task.attributes),
+      // ASCII JSON, as the Task API sends it: agents poll every second, so serving it needs no re-encoding.
+      definition: toAsciiJson(task.definition),
+      attributes: toAsciiJson(task.attributes),
       active: 1,
       created_at: task.createdAt,
       agent_complete: 0,

@@ -15,7 +15,6 @@ import type { Storage } from "../../db/storage.js";
 import { type Clock, nowFractionalSeconds, nowSeconds } from "../../domain/clock.js";
 import { Flag, isTruthyFlag } from "../../domain/flags.js";
 import { TaskType } from "../../domain/task.js";
-import { asciiJson } from "../../python/ascii-json.js";
 import { isoWithOffsetFromUnixSeconds } from "../../python/datetime.js";
 import {
   AgentInvalidTokenError,
@@ -104,7 +103,8 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
       .join(",")}]}`;
     const now = nowFractionalSeconds(clock);
     await storage.flags.set(backend, Flag.LastSeenAt, isoWithOffsetFromUnixSeconds(now), now);
-    return reply.type("application/json; charset=utf-8").send(asciiJson(body));
+    // Stored definitions and attributes are ASCII JSON already (src/db/queries/tasks.ts); ids and names are ASCII.
+    return reply.type("application/json; charset=utf-8").send(body);
   });
 
   const update = async (request: FastifyRequest, reply: FastifyReply) => {
