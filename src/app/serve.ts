@@ -57,6 +57,8 @@ export interface Serving {
   /** `http://host:port`, reachable from this machine. */
   readonly url: string;
   readonly runtime: Runtime;
+  /** The in-process agents' settings, one per backend in BACKENDS order. */
+  readonly agentConfigs: readonly AgentConfig[];
   /** The generated client token, when no client token was configured; null otherwise (never printed then). */
   readonly generatedClientToken: string | null;
   /** Stops the scheduler, then the agents, then the server; safe to call more than once. */
@@ -138,7 +140,7 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
     })();
     return stopping;
   };
-  return { config, controller, url, runtime, generatedClientToken, stop };
+  return { config, controller, url, runtime, agentConfigs, generatedClientToken, stop };
 }
 
 /** The token in WORKDIR/client-token, created (readable by this user only) on first use. */

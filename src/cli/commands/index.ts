@@ -4,6 +4,7 @@ import { registerAgent } from "./agent.js";
 import { registerCheck } from "./check.js";
 import { registerController } from "./controller.js";
 import { registerDbMaintenance } from "./db-maintenance.js";
+import { registerDemo } from "./demo.js";
 import { registerFlags } from "./flags.js";
 import { registerMigrate } from "./migrate.js";
 import { registerPause } from "./pause.js";
@@ -14,6 +15,7 @@ import { registerTick } from "./tick.js";
 /** Every sub-command registers itself on the program; keep this list in the order `rap --help` shows them. */
 export const commands: Array<(program: Command) => void> = [
   registerServe,
+  registerDemo,
   registerController,
   registerAgent,
   registerMigrate,
