@@ -16,13 +16,19 @@ import { promisify } from "node:util";
 import { pino } from "pino";
 import { agentLayout } from "../agent/workspace/paths.js";
 import { type Env, readWorkdir } from "../config/index.js";
-import { untilShutdownSignal } from "./run.js";
+import { docsUrl, untilShutdownSignal } from "./run.js";
 import { type Serving, startServe } from "./serve.js";
 
 const run = promisify(execFile);
 
 /** The example study shipped with the code (examples/study beside src/ and dist/). */
-export const EXAMPLE_STUDY = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "examples", "study");
+export const EXAMPLE_STUDY = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "examples",
+  "study",
+);
 export const DEMO_WORKSPACE = "demo";
 const POLL_MS = 500;
 const FINAL = new Set(["succeeded", "failed"]);
@@ -75,7 +81,7 @@ export async function runDemo(env: Env, cwd: string, options: DemoOptions): Prom
   if (options.exit) {
     await serving.stop();
   } else {
-    out.write(`\nStill serving the RAP API at ${serving.url}/controller/v1/ — press Ctrl-C to stop.\n`);
+    out.write(`\nStill serving the RAP API (${docsUrl(serving.url)}): press Ctrl-C to stop.\n`);
     await stopped;
   }
   return succeeded ? 0 : 1;
@@ -93,7 +99,15 @@ async function studyRepository(workdir: string): Promise<{ path: string; commit:
   const git = (...args: string[]) =>
     run(
       "git",
-      ["-c", "user.name=rap demo", "-c", "user.email=demo@example.invalid", "-c", "commit.gpgsign=false", ...args],
+      [
+        "-c",
+        "user.name=rap demo",
+        "-c",
+        "user.email=demo@example.invalid",
+        "-c",
+        "commit.gpgsign=false",
+        ...args,
+      ],
       { cwd: path },
     );
   await git("init", "-q", "-b", "main");
@@ -108,7 +122,11 @@ function clientToken(serving: Serving): string {
   return serving.generatedClientToken ?? serving.config.backend[backend]!.clientTokens[0]!;
 }
 
-async function api(serving: Serving, path: string, body: unknown): Promise<{ status: number; json: any }> {
+async function api(
+  serving: Serving,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; json: unknown }> {
   const response = await fetch(`${serving.url}/controller/v1/${path}`, {
     method: "POST",
     headers: { authorization: clientToken(serving), "content-type": "application/json" },
@@ -118,7 +136,9 @@ async function api(serving: Serving, path: string, body: unknown): Promise<{ sta
 }
 
 async function submitRunAll(serving: Serving, repoPath: string, commit: string): Promise<string> {
-  const rapId = Array.from({ length: 16 }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[randomInt(36)]).join("");
+  const rapId = Array.from({ length: 16 }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[randomInt(36)]).join(
+    "",
+  );
   const answer = await api(serving, "rap/create/", {
     backend: serving.config.backends[0],
     rap_id: rapId,
@@ -150,7 +170,7 @@ async function follow(
   const view = out.isTTY ? new TerminalView(out) : new LineView(out);
   while (!signal.aborted) {
     const answer = await api(serving, "rap/status/", { rap_ids: [rapId] });
-    const jobs = (answer.json.jobs as DemoJob[]).sort((a, b) => a.action.localeCompare(b.action));
+    const jobs = (answer.json as { jobs: DemoJob[] }).jobs.sort((a, b) => a.action.localeCompare(b.action));
     view.show(jobs);
     if (jobs.length > 0 && jobs.every((job) => FINAL.has(job.status))) return jobs;
     await new Promise((resolveWait) => setTimeout(resolveWait, POLL_MS));

@@ -27,6 +27,7 @@ import {
 } from "../config/index.js";
 import { type Controller, openController } from "./controller.js";
 import { createLogger } from "./logger.js";
+import { checkNodeVersion } from "./node-version.js";
 import { docsUrl, listen } from "./run.js";
 
 /** The file in WORKDIR holding the client token `rap serve` generated (kept across restarts). */
@@ -67,6 +68,7 @@ export interface Serving {
 
 /** Starts the controller and the agents; resolves once the server is listening and every loop runs. */
 export async function startServe(env: Env, cwd: string, options: ServeOptions = {}): Promise<Serving> {
+  checkNodeVersion();
   const say = options.say ?? ((line: string) => console.error(line));
   const defaulted = Object.keys(SERVE_DEFAULTS).filter((name) => env[name] === undefined);
   const base: Record<string, string | undefined> = { ...SERVE_DEFAULTS, ...env };
@@ -117,7 +119,7 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
   );
 
   say(`rap serve: the controller and an agent for ${config.backends.join(", ")}, in one process`);
-  say(`  RAP API:   ${url}/controller/v1/  (documentation: ${docsUrl(url)})`);
+  say(`  RAP API:   ${docsUrl(url)} (its documentation; the endpoints are under /controller/v1/)`);
   say(`  database:  ${config.database.path}`);
   say(`  executor:  ${executorNote(runtime, agentConfigs[0]!)}`);
   if (runtime.kind === "local") say(LOCAL_RUNTIME_WARNING);
