@@ -205,7 +205,8 @@ class TerminalView {
   constructor(private readonly out: DemoOutput) {}
 
   show(jobs: DemoJob[]): void {
-    const columns = this.out.columns ?? 80;
+    // A terminal of unknown size (no window size set, as under `script`) reports 0 columns.
+    const columns = this.out.columns || 80;
     const width = Math.max(...jobs.map((job) => job.action.length));
     const done = jobs.filter((job) => FINAL.has(job.status)).length;
     const barWidth = 30;

@@ -13,6 +13,8 @@ import { dockerRequirement, requires } from "../support/requirements.js";
 import { freePort, type Running, rapApi, startRap } from "./serve-support.js";
 
 const docker = requires(await dockerRequirement());
+/** Whole-system runs on a shared machine: generous, since no assertion is about time. */
+const TIMEOUT_MS = 180_000;
 const dirs: string[] = [];
 const running: Running[] = [];
 
@@ -32,7 +34,9 @@ async function serve(env: Record<string, string>, cwd?: string) {
   return { server, port, dir };
 }
 
-test("with no configuration: a test backend, a generated client token printed with a curl example that works", async () => {
+test("with no configuration: a test backend, a generated client token printed with a curl example that works", {
+  timeout: TIMEOUT_MS,
+}, async () => {
   const { server, port, dir } = await serve({ EXECUTOR: "local" });
   const output = server.output();
   const file = join(dir, "workdir", "client-token");
@@ -72,7 +76,9 @@ test("with no configuration: a test backend, a generated client token printed wi
   expect(await again.server.exited).toBe(0);
 });
 
-test("a configured client token is used and never printed; the executor is said", async () => {
+test("a configured client token is used and never printed; the executor is said", {
+  timeout: TIMEOUT_MS,
+}, async () => {
   const { server, port } = await serve({
     BACKENDS: "test",
     TEST_CLIENT_TOKENS: "my-own-token",
@@ -154,12 +160,16 @@ async function restartScenario(executor: "local" | "docker") {
   expect(await second.server.exited).toBe(0);
 }
 
-test("SIGTERM while a job runs (local executor): the job keeps running and the next start finishes it", async () => {
+test("SIGTERM while a job runs (local executor): the job keeps running and the next start finishes it", {
+  timeout: TIMEOUT_MS,
+}, async () => {
   await restartScenario("local");
 });
 
 describe.skipIf(!docker)("with Docker", () => {
-  test("SIGTERM while a job's container runs: the next start picks the container up and finishes the job", async () => {
+  test("SIGTERM while a job's container runs: the next start picks the container up and finishes the job", {
+    timeout: TIMEOUT_MS,
+  }, async () => {
     await restartScenario("docker");
   });
 });
