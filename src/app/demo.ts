@@ -30,6 +30,8 @@ export const EXAMPLE_STUDY = resolve(
   "study",
 );
 export const DEMO_WORKSPACE = "demo";
+/** The images examples/study runs. */
+const STUDY_IMAGES = ["python:v2"];
 const POLL_MS = 500;
 const FINAL = new Set(["succeeded", "failed"]);
 
@@ -61,7 +63,11 @@ export async function runDemo(env: Env, cwd: string, options: DemoOptions): Prom
   await mkdir(workdir, { recursive: true });
   const logFile = join(workdir, "rap.log");
   const log = pino({ level: "info" }, pino.destination({ dest: logFile, sync: false }));
-  const serving = await startServe(env, cwd, { log, say: (line) => out.write(`${line}\n`) });
+  const serving = await startServe(env, cwd, {
+    log,
+    say: (line) => out.write(`${line}\n`),
+    images: STUDY_IMAGES,
+  });
   const interrupted = new AbortController();
   const stopped = untilShutdownSignal(log, async () => {
     interrupted.abort();

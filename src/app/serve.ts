@@ -14,7 +14,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { agentRuntime, LOCAL_RUNTIME_WARNING, runAgent } from "../agent/index.js";
-import type { Runtime } from "../agent/runtime/index.js";
+import { ImageUnavailableError, type Runtime } from "../agent/runtime/index.js";
 import { type AgentConfig, loadAgentConfig } from "../config/agent.js";
 import {
   backendPrefix,
@@ -50,6 +50,12 @@ export interface ServeOptions {
   log?: Logger;
   /** Where the start-up notes for a person go (default: stderr). */
   say?: (line: string) => void;
+  /**
+   * Images (`python:v2`, under DOCKER_REGISTRY) the jobs will need. When the executor is chosen automatically and
+   * the Docker engine lacks one, the local executor is used instead (nothing can be pulled on a development
+   * machine, so every job would fail).
+   */
+  images?: readonly string[];
 }
 
 export interface Serving {
@@ -102,7 +108,7 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
       cwd,
     ),
   );
-  const runtime = await agentRuntime(agentConfigs[0]!);
+  const { runtime, missingImages } = await chooseRuntime(agentConfigs[0]!, options.images ?? []);
 
   const log = options.log ?? createLogger(config.logLevel);
   const controller = await openController(config, { log });
@@ -121,7 +127,7 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
   say(`rap serve: the controller and an agent for ${config.backends.join(", ")}, in one process`);
   say(`  RAP API:   ${docsUrl(url)} (its documentation; the endpoints are under /controller/v1/)`);
   say(`  database:  ${config.database.path}`);
-  say(`  executor:  ${executorNote(runtime, agentConfigs[0]!)}`);
+  say(`  executor:  ${executorNote(runtime, agentConfigs[0]!, missingImages)}`);
   if (runtime.kind === "local") say(LOCAL_RUNTIME_WARNING);
   if (defaulted.includes("ALLOW_LOCAL_GIT_REPOS")) {
     say("  ALLOW_LOCAL_GIT_REPOS=true: repo_url may be a local path (rap serve is a development command)");
@@ -166,7 +172,34 @@ function loopbackHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-function executorNote(runtime: Runtime, config: AgentConfig): string {
+/** The agents' runtime, and the needed images a Docker engine lacked when that made it the local one. */
+async function chooseRuntime(
+  config: AgentConfig,
+  images: readonly string[],
+): Promise<{ runtime: Runtime; missingImages: string[] }> {
+  const runtime = await agentRuntime(config);
+  if (runtime.kind !== "docker" || config.executor !== null) return { runtime, missingImages: [] };
+  const missingImages: string[] = [];
+  for (const image of images) {
+    const reference = `${config.dockerRegistry}/${image}`;
+    try {
+      await runtime.ensureImage(reference, null);
+    } catch (error) {
+      if (!(error instanceof ImageUnavailableError)) throw error;
+      missingImages.push(reference);
+    }
+  }
+  if (missingImages.length === 0) return { runtime, missingImages };
+  return { runtime: await agentRuntime({ ...config, executor: "local" }), missingImages };
+}
+
+function executorNote(runtime: Runtime, config: AgentConfig, missingImages: readonly string[]): string {
+  if (missingImages.length > 0) {
+    return (
+      `local (a Docker engine answered, but without ${missingImages.join(", ")}; ` +
+      "scripts/build-test-images.sh builds it)"
+    );
+  }
   if (runtime.kind === "docker") {
     return config.executor === "docker"
       ? "docker (EXECUTOR=docker)"
