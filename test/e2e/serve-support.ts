@@ -82,12 +82,32 @@ export function startRap(args: string[], options: { cwd: string; env: Record<str
   return start([process.execPath, cliPath, ...args], options);
 }
 
+/** The parts of RAP API answers these tests read. */
+export interface ApiAnswer {
+  status: number;
+  json: { jobs: Array<{ action: string; status: string; status_code: string }>; [key: string]: unknown };
+}
+
 /** POSTs JSON to the RAP API with a raw client token, as job-server does. */
-export async function rapApi(port: number, token: string, path: string, body: unknown) {
+export async function rapApi(port: number, token: string, path: string, body: unknown): Promise<ApiAnswer> {
   const response = await fetch(`http://127.0.0.1:${port}/controller/v1/${path}`, {
     method: "POST",
     headers: { authorization: token },
     body: JSON.stringify(body),
   });
-  return { status: response.status, json: (await response.json()) as any };
+  return { status: response.status, json: (await response.json()) as ApiAnswer["json"] };
+}
+
+type Job = ApiAnswer["json"]["jobs"][number];
+
+/** Polls rap/status/ until the RAP has jobs and every one is succeeded or failed (or a minute has passed). */
+export async function finalJobs(port: number, token: string, rapId: string): Promise<Job[]> {
+  const final = (jobs: Job[]) =>
+    jobs.length > 0 && jobs.every((j) => ["succeeded", "failed"].includes(j.status));
+  let jobs = (await rapApi(port, token, "rap/status/", { rap_ids: [rapId] })).json.jobs;
+  for (let i = 0; i < 600 && !final(jobs); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    jobs = (await rapApi(port, token, "rap/status/", { rap_ids: [rapId] })).json.jobs;
+  }
+  return jobs;
 }

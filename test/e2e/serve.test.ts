@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { createStudyRepo, createTempDir, removeDir } from "../support/git-fixtures.js";
 import { dockerRequirement, requires } from "../support/requirements.js";
-import { freePort, type Running, rapApi, startRap } from "./serve-support.js";
+import { finalJobs, freePort, type Running, rapApi, startRap } from "./serve-support.js";
 
 const docker = requires(await dockerRequirement());
 /** Whole-system runs on a shared machine: generous, since no assertion is about time. */
@@ -150,12 +150,9 @@ async function restartScenario(executor: "local" | "docker") {
   expect(first.server.output()).toContain('"msg":"agent stopped"');
 
   const second = await serve({ ...env, PORT: String(first.port) }, first.dir);
-  let final = await job(second.port);
-  for (let i = 0; i < 600 && final.status !== "succeeded" && final.status !== "failed"; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    final = await job(second.port);
-  }
-  expect(final).toMatchObject({ status: "succeeded", status_code: "succeeded" });
+  expect(await finalJobs(second.port, "client", rapId)).toMatchObject([
+    { action: "slow", status: "succeeded", status_code: "succeeded" },
+  ]);
   second.server.signal("SIGTERM");
   expect(await second.server.exited).toBe(0);
 }
