@@ -90,9 +90,13 @@ test("on a fresh copy of the repository, the README's first command runs the dem
   }
   await demo.exited;
   // The demo's own log goes to WORKDIR/rap.log, leaving the terminal to the progress.
-  expect(await readFile(join(clone, "workdir", "rap.log"), "utf8")).toContain(
-    "SIGINT received: shutting down",
-  );
+  // npm may return before the demo has finished shutting down: give its log a few seconds.
+  const log = join(clone, "workdir", "rap.log");
+  for (let i = 0; i < 100 && !(await readFile(log, "utf8")).includes('"msg":"agent stopped"'); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(await readFile(log, "utf8")).toContain("SIGINT received: shutting down");
+  expect(await readFile(log, "utf8")).toContain('"msg":"agent stopped"');
 });
 
 test("the walkthrough can be run twice from inside another repository: two RAPs succeed, that repository is untouched", {
