@@ -2,7 +2,8 @@
  * `rap demo --exit` as a newcomer runs it: the built command in a temp directory (WORKDIR defaults to ./workdir),
  * the example study (examples/study) through the RAP API, the controller and the in-process agent, to the files a
  * researcher and an output checker look at. With the local executor always (through a real terminal, for the
- * progress bar); with Docker when an engine and the test image are here (plain lines, as when piped).
+ * progress bar); with Docker when an engine and the test image are here (chosen automatically; plain lines, as
+ * when piped), and the fallback to the local executor when the engine lacks the image.
  */
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
@@ -153,14 +154,33 @@ describe.skipIf(!docker)("with Docker", () => {
     const workdir = join(dir, "elsewhere");
     const demo = startRap(["demo", "--exit"], {
       cwd: dir,
-      env: { PORT: port, EXECUTOR: "docker", WORKDIR: workdir },
+      // No EXECUTOR: the engine answers and has the image, so Docker is chosen.
+      env: { PORT: port, WORKDIR: workdir },
     });
     expect(await demo.exited, demo.output()).toBe(0);
     const output = demo.output();
-    expect(output).toContain("executor:  docker (EXECUTOR=docker)");
+    expect(output).toContain(
+      "executor:  docker (a Docker engine answered; EXECUTOR=local runs actions as host processes instead)",
+    );
     expect(output).not.toContain("\x1b[");
     expect(output).toMatch(/^model_outcomes\s+succeeded\s+Completed successfully$/m);
     expect(output).toContain("All 3 jobs succeeded.");
     await expectStudyOutputs(workdir);
+  });
+
+  test("an engine without the study's image: the demo says so and uses the local executor", {
+    timeout: TIMEOUT_MS,
+  }, async () => {
+    const { dir, port } = await demoDir();
+    const demo = startRap(["demo", "--exit"], {
+      cwd: dir,
+      env: { PORT: port, DOCKER_REGISTRY: "registry.invalid/nothing-here" },
+    });
+    expect(await demo.exited, demo.output()).toBe(0);
+    expect(demo.output()).toContain(
+      "executor:  local (a Docker engine answered, but without registry.invalid/nothing-here/python:v2; " +
+        "scripts/build-test-images.sh builds it)",
+    );
+    expect(demo.output()).toContain("All 3 jobs succeeded.");
   });
 });
