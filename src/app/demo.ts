@@ -74,10 +74,20 @@ export async function runDemo(env: Env, cwd: string, options: DemoOptions): Prom
     await serving.stop();
   });
 
-  const repo = await studyRepository(workdir);
-  const rapId = await submitRunAll(serving, repo.path, repo.commit);
-  out.write(`\nSubmitted run_all of ${repo.path} (commit ${repo.commit.slice(0, 7)}) as RAP ${rapId}\n\n`);
-  const jobs = await follow(serving, rapId, out, interrupted.signal);
+  let jobs: DemoJob[] | null;
+  try {
+    const repo = await studyRepository(workdir);
+    const rapId = await submitRunAll(serving, repo.path, repo.commit);
+    out.write(`\nSubmitted run_all of ${repo.path} (commit ${repo.commit.slice(0, 7)}) as RAP ${rapId}\n\n`);
+    jobs = await follow(serving, rapId, out, interrupted.signal);
+  } catch (error) {
+    // Interrupted mid-request (the server is closing), or a real failure: either way nothing may keep serving.
+    if (!interrupted.signal.aborted) {
+      await serving.stop();
+      throw error;
+    }
+    jobs = null;
+  }
   if (jobs === null) {
     await stopped;
     return 1;

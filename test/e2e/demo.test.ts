@@ -146,6 +146,18 @@ test("a study whose jobs fail: every job is final, and --exit ends with code 1",
   expect(output).toContain("3 of 3 jobs did not succeed: describe_population (dependency_failed)");
 });
 
+test("Ctrl-C while the jobs run: the demo shuts down, with exit code 1", {
+  timeout: TIMEOUT_MS,
+}, async () => {
+  const { dir, port } = await demoDir();
+  const demo = startRap(["demo"], { cwd: dir, env: { PORT: port, EXECUTOR: "local" } });
+  await demo.waitFor("Submitted run_all");
+  demo.child.kill("SIGINT");
+  expect(await demo.exited, demo.output()).toBe(1);
+  expect(demo.output()).not.toContain("jobs succeeded");
+  expect(await readFile(join(dir, "workdir", "rap.log"), "utf8")).toContain("SIGINT received: shutting down");
+});
+
 describe.skipIf(!docker)("with Docker", () => {
   test("the example study runs to success in containers, one plain line per change", {
     timeout: TIMEOUT_MS,
