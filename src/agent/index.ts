@@ -12,7 +12,8 @@ import { JobExecutor } from "./executor.js";
 import type { AgentLogger } from "./log.js";
 import { AgentLoop, type TaskApi } from "./loop.js";
 import { MetricsSampler, MetricsStore } from "./metrics.js";
-import type { Runtime } from "./runtime/types.js";
+import { createRuntime, detectRuntime, socketPathFromDockerHost } from "./runtime/index.js";
+import type { Runtime, RuntimeKind } from "./runtime/types.js";
 import { TaskApiClient } from "./task-api.js";
 import { agentLayout } from "./workspace/paths.js";
 
@@ -95,6 +96,29 @@ export function createAgent(config: AgentConfig, runtime: Runtime, options: Crea
     log,
   });
   return { loop, executor, sampler, api };
+}
+
+/** Said whenever the local runtime is chosen: it must never be mistaken for a secure executor. */
+export const LOCAL_RUNTIME_WARNING =
+  "warning: EXECUTOR=local runs every action as a process on this machine, as this user, with no isolation, " +
+  "no network or resource limits: for development only, never on a backend with real data";
+
+/** The runtime EXECUTOR names, or, when unset, Docker if an engine answers and the local runtime otherwise. */
+export async function agentRuntime(config: AgentConfig): Promise<Runtime> {
+  const socketPath = socketPathFromDockerHost(config.dockerHost ?? undefined);
+  const kind: RuntimeKind = config.executor ?? (await detectRuntime({ socketPath }));
+  return createRuntime(kind, {
+    docker: {
+      socketPath,
+      registry: config.dockerRegistry,
+      proxy: config.dockerProxy,
+      pullTimeoutMs: config.imagePullTimeoutMs,
+    },
+    local: {
+      stateDir: join(config.storage.workdir, "local-runtime"),
+      commands: config.localExecutorCommands,
+    },
+  });
 }
 
 /** Runs the agent until `signal` aborts; resolves once the handlers in flight have finished. */

@@ -51,8 +51,13 @@ const DEFAULT_MAX_WORKERS: Readonly<Record<string, number>> = { test: 2 };
 const FALLBACK_MAX_WORKERS = 10;
 const BACKEND_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
+/** The prefix of a backend's own variables: `tpp` → `TPP` (`TPP_CLIENT_TOKENS`), `my-db` → `MY_DB`. */
+export function backendPrefix(name: string): string {
+  return name.toUpperCase().replaceAll("-", "_");
+}
+
 function readBackend(env: Env, name: string): BackendConfig {
-  const prefix = name.toUpperCase().replaceAll("-", "_");
+  const prefix = backendPrefix(name);
   const maxWorkers = readCount(
     env,
     `${prefix}_MAX_WORKERS`,

@@ -1,18 +1,7 @@
 import type { Command } from "commander";
 import { pino } from "pino";
-import { runAgent } from "../../agent/index.js";
-import {
-  createRuntime,
-  detectRuntime,
-  type Runtime,
-  type RuntimeKind,
-  socketPathFromDockerHost,
-} from "../../agent/runtime/index.js";
-import { type AgentConfig, agentConfigWarnings, loadAgentConfig } from "../../config/agent.js";
-
-const LOCAL_RUNTIME_WARNING =
-  "warning: EXECUTOR=local runs every action as a process on this machine, as this user, with no isolation, " +
-  "no network or resource limits: for development only, never on a backend with real data";
+import { agentRuntime, LOCAL_RUNTIME_WARNING, runAgent } from "../../agent/index.js";
+import { agentConfigWarnings, loadAgentConfig } from "../../config/agent.js";
 
 export function registerAgent(program: Command): void {
   program
@@ -22,7 +11,7 @@ export function registerAgent(program: Command): void {
     .action(async (options: { backend: string }) => {
       const config = loadAgentConfig({ ...process.env, BACKEND: options.backend }, process.cwd());
       for (const warning of agentConfigWarnings(config)) console.error(`warning: ${warning}`);
-      const runtime = await buildRuntime(config);
+      const runtime = await agentRuntime(config);
       if (runtime.kind === "local") console.error(LOCAL_RUNTIME_WARNING);
       const stop = new AbortController();
       const onSignal = () => stop.abort();
@@ -36,21 +25,4 @@ export function registerAgent(program: Command): void {
         process.off("SIGTERM", onSignal);
       }
     });
-}
-
-async function buildRuntime(config: AgentConfig): Promise<Runtime> {
-  const socketPath = socketPathFromDockerHost(config.dockerHost ?? undefined);
-  const kind: RuntimeKind = config.executor ?? (await detectRuntime({ socketPath }));
-  return createRuntime(kind, {
-    docker: {
-      socketPath,
-      registry: config.dockerRegistry,
-      proxy: config.dockerProxy,
-      pullTimeoutMs: config.imagePullTimeoutMs,
-    },
-    local: {
-      stateDir: `${config.storage.workdir}/local-runtime`,
-      commands: config.localExecutorCommands,
-    },
-  });
 }

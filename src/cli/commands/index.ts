@@ -5,6 +5,7 @@ import { registerCancel } from "./cancel.js";
 import { registerCheck } from "./check.js";
 import { registerController } from "./controller.js";
 import { registerDbMaintenance } from "./db-maintenance.js";
+import { registerDemo } from "./demo.js";
 import { registerFlags } from "./flags.js";
 import { registerJobs } from "./jobs.js";
 import { registerLogs } from "./logs.js";
@@ -18,6 +19,7 @@ import { registerTick } from "./tick.js";
 /** Every sub-command registers itself on the program; keep this list in the order `rap --help` shows them. */
 export const commands: Array<(program: Command) => void> = [
   registerServe,
+  registerDemo,
   registerController,
   registerAgent,
   registerMigrate,

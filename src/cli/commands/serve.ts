@@ -1,17 +1,16 @@
 import type { Command } from "commander";
-import { runController } from "../../app/run.js";
-import { loadConfig } from "../../config/index.js";
-import { warnAboutConfig } from "../context.js";
+import { untilShutdownSignal } from "../../app/run.js";
+import { startServe } from "../../app/serve.js";
 
 export function registerServe(program: Command): void {
   program
     .command("serve")
     .description(
-      "run everything on one machine: for now the controller (API and scheduler); agents join it in a later release",
+      "run everything on one machine: the controller (API and scheduler) and an agent for each backend; " +
+        "with no configuration, a `test` backend and a generated client token",
     )
     .action(async () => {
-      const config = loadConfig();
-      warnAboutConfig(config);
-      await runController(config);
+      const serving = await startServe(process.env, process.cwd());
+      await untilShutdownSignal(serving.controller.log, serving.stop);
     });
 }
