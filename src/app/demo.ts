@@ -16,6 +16,7 @@ import { promisify } from "node:util";
 import { pino } from "pino";
 import { agentLayout } from "../agent/workspace/paths.js";
 import { type Env, readWorkdir } from "../config/index.js";
+import { RAP_API_PREFIX } from "../http/routes/rap-api.js";
 import { docsUrl, untilShutdownSignal } from "./run.js";
 import { type Serving, startServe } from "./serve.js";
 
@@ -143,7 +144,7 @@ async function api(
   path: string,
   body: unknown,
 ): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${serving.url}/controller/v1/${path}`, {
+  const response = await fetch(`${serving.url}${RAP_API_PREFIX}/${path}`, {
     method: "POST",
     headers: { authorization: clientToken(serving), "content-type": "application/json" },
     body: JSON.stringify(body),
