@@ -48,16 +48,11 @@ export function toTask(row: Selectable<TaskTable>): Task {
   };
 }
 
-export interface NewTask {
-  id: string;
-  backend: string;
-  type: TaskType;
-  jobId: string | null;
-  definition: Record<string, unknown>;
-  attributes: Record<string, string>;
-  /** Whole Unix seconds. */
-  createdAt: number;
-}
+/** A task as it is created: what is asked of the agent, before it is active or has reported anything. */
+export type NewTask = Pick<
+  Task,
+  "id" | "backend" | "type" | "jobId" | "definition" | "attributes" | "createdAt"
+>;
 
 /** Inserts an active task. A task id already taken fails (the primary key): a job is never started twice. */
 export async function insertTask(db: Db, task: NewTask): Promise<void> {
