@@ -132,15 +132,30 @@ export async function activeTasksText(db: Db, backend: string): Promise<ActiveTa
   return readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
 }
 
-/** The tasks of these types on a backend (for scheduling DBSTATUS/DBDATACHECK). */
-export async function tasksOfType(db: Db, backend: string, type: TaskType): Promise<Task[]> {
+/**
+ * The ids of a backend's active tasks of one type (scheduled DBSTATUS/DBDATACHECK tasks, cancels in progress). Read
+ * every scheduler pass: finished tasks, one more every interval and kept for ever, are not read.
+ */
+export async function activeTaskIdsOfType(db: Db, backend: string, type: TaskType): Promise<string[]> {
   const rows = await db
     .selectFrom("tasks")
-    .selectAll()
+    .select("id")
     .where("backend", "=", backend)
+    .where("active", "=", 1)
     .where("type", "=", type)
     .execute();
-  return rows.map(toTask);
+  return rows.map((row) => row.id);
+}
+
+/** When a backend's task of this type last finished (Unix seconds); null when none has. */
+export async function lastFinishedOfType(db: Db, backend: string, type: TaskType): Promise<number | null> {
+  const row = await db
+    .selectFrom("tasks")
+    .select((eb) => eb.fn.max("finished_at").as("last"))
+    .where("backend", "=", backend)
+    .where("type", "=", type)
+    .executeTakeFirst();
+  return row?.last ?? null;
 }
 
 /**
