@@ -23,14 +23,8 @@ import { type Serving, startServe } from "./serve.js";
 const run = promisify(execFile);
 
 /** The example study shipped with the code (examples/study beside src/ and dist/). */
-export const EXAMPLE_STUDY = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "examples",
-  "study",
-);
-export const DEMO_WORKSPACE = "demo";
+const EXAMPLE_STUDY = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "examples", "study");
+const DEMO_WORKSPACE = "demo";
 /** The images examples/study runs. */
 const STUDY_IMAGES = ["python:v2"];
 const POLL_MS = 500;

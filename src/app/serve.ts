@@ -32,7 +32,7 @@ import { checkNodeVersion } from "./node-version.js";
 import { docsUrl, listen } from "./run.js";
 
 /** The file in WORKDIR holding the client token `rap serve` generated (kept across restarts). */
-export const CLIENT_TOKEN_FILE = "client-token";
+const CLIENT_TOKEN_FILE = "client-token";
 
 /**
  * What `rap serve` sets when the variable is unset. Images cannot be pulled or looked up from a development

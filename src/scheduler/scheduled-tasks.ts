@@ -14,7 +14,7 @@ import type { ImageDigests } from "./scheduler.js";
 const UTILS_IMAGE = "tpp-database-utils:latest";
 
 /** `{type}-{local date}-{20 hex characters}`, as the reference names scheduled tasks. */
-export function scheduledTaskId(type: TaskType, nowMs: number): string {
+function scheduledTaskId(type: TaskType, nowMs: number): string {
   const date = new Date(nowMs);
   const day = `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${String(date.getDate()).padStart(2, "0")}`;
   return `${type}-${day}-${randomBytes(10).toString("hex")}`;

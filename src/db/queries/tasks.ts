@@ -40,7 +40,7 @@ function toProgress(row: Pick<Selectable<TaskTable>, (typeof PROGRESS_COLUMNS)[n
   };
 }
 
-export function toTask(row: Selectable<TaskTable>): Task {
+function toTask(row: Selectable<TaskTable>): Task {
   return {
     ...toProgress(row),
     definition: fromJson(row.definition, {}),

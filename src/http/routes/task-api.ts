@@ -33,7 +33,7 @@ export interface TaskApiDeps {
 }
 
 /** A valid TaskUpdate payload, or a TaskUpdateInvalidError saying what is wrong. */
-export function parseTaskUpdate(form: Buffer | undefined) {
+function parseTaskUpdate(form: Buffer | undefined) {
   const payload = new URLSearchParams((form ?? Buffer.alloc(0)).toString("utf8")).get("payload");
   if (payload === null) throw new TaskUpdateInvalidError("The form has no 'payload' field");
   let value: unknown;
