@@ -12,19 +12,11 @@ import type { Job } from "../domain/job.js";
 import type { State } from "../domain/status.js";
 import type { Task, TaskType } from "../domain/task.js";
 import type { JobStatus } from "../domain/transition.js";
-import type { ExpectedStatus, JobFilter } from "./queries/jobs.js";
+import type { ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 import type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
-export type { ExpectedStatus, JobFilter } from "./queries/jobs.js";
+export type { ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 export type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
-
-export interface ExistingRap {
-  backend: string;
-  repoUrl: string;
-  workspace: string;
-  commit: string;
-  count: number;
-}
 
 export interface JobStore {
   insert(jobs: readonly Job[]): Promise<void>;
