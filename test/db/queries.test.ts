@@ -14,11 +14,9 @@ import {
   listJobs,
 } from "../../src/db/queries/jobs.js";
 import {
-  activeTaskIdsOfType,
   deactivateTask,
   getTask,
   insertTask,
-  lastFinishedOfType,
   recordAgentUpdate,
   runJobTasksOf,
 } from "../../src/db/queries/tasks.js";
@@ -316,24 +314,6 @@ describe("tasks", () => {
     expect(await deactivateTask(db, id, 4)).toBe(false);
     expect(await recordAgentUpdate(db, "test", id, update, 5)).toBe(true);
     expect(await getTask(db, id)).toMatchObject({ active: false, finishedAt: 3, agentStage: "executing" });
-  });
-
-  test("a backend's tasks of one type: the active ones' ids, and when the last one finished", async () => {
-    const scheduled = (id: string, backend = "test", type: TaskType = TaskType.DbStatus) =>
-      insertTask(db, { id, backend, type, jobId: null, definition: {}, attributes: {}, createdAt: 1 });
-    expect(await lastFinishedOfType(db, "test", TaskType.DbStatus)).toBeNull();
-    for (const id of ["a", "b", "c", "d"]) await scheduled(id);
-    await scheduled("other-backend", "other");
-    await scheduled("other-type", "test", TaskType.DbDataCheck);
-    await deactivateTask(db, "a", 50);
-    await deactivateTask(db, "b", 20);
-    // Switched off, not finished: no finished_at.
-    await deactivateTask(db, "c", null);
-    await deactivateTask(db, "other-backend", 90);
-    await deactivateTask(db, "other-type", 90);
-    expect(await activeTaskIdsOfType(db, "test", TaskType.DbStatus)).toEqual(["d"]);
-    expect(await lastFinishedOfType(db, "test", TaskType.DbStatus)).toBe(50);
-    expect(await activeTaskIdsOfType(db, "other", TaskType.DbStatus)).toEqual([]);
   });
 
   test("an agent update for an unknown task changes nothing", async () => {
