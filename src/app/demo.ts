@@ -8,7 +8,6 @@
  * The process log goes to WORKDIR/rap.log so the terminal shows only the progress.
  */
 import { execFile } from "node:child_process";
-import { randomInt } from "node:crypto";
 import { cp, mkdir, rm } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +15,7 @@ import { promisify } from "node:util";
 import { pino } from "pino";
 import { agentLayout } from "../agent/workspace/paths.js";
 import { type Env, readWorkdir } from "../config/index.js";
+import { randomId } from "../domain/ids.js";
 import { RAP_API_PREFIX } from "../http/routes/rap-api.js";
 import { docsUrl, untilShutdownSignal } from "./run.js";
 import { type Serving, startServe } from "./serve.js";
@@ -147,9 +147,7 @@ async function api(
 }
 
 async function submitRunAll(serving: Serving, repoPath: string, commit: string): Promise<string> {
-  const rapId = Array.from({ length: 16 }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[randomInt(36)]).join(
-    "",
-  );
+  const rapId = randomId();
   const answer = await api(serving, "rap/create/", {
     backend: serving.config.backends[0],
     rap_id: rapId,
