@@ -1,7 +1,7 @@
 /**
- * The composition root of the controller: builds every service from the Config, in order (database, storage,
- * status reader, create pipeline, image digests, tracing, scheduler, HTTP app), and releases them in reverse order.
- * Nothing below src/app builds a service itself.
+ * The composition root of the controller: builds every service from the Config, in order (database and storage,
+ * status reader, tracing, scheduler with its image digests, HTTP app with the create pipeline), and releases them in
+ * reverse order. Nothing below src/app builds a service itself.
  */
 import { availableParallelism } from "node:os";
 import type { FastifyInstance } from "fastify";
@@ -38,7 +38,7 @@ export interface Controller {
   readonly app: FastifyInstance;
   readonly log: Logger;
   readonly state: ControllerState;
-  /** Stops the scheduler, the HTTP app, the status workers, tracing and the database, newest first. */
+  /** Closes the HTTP app, the scheduler (letting its pass finish), tracing, the status workers, the database. */
   close(): Promise<void>;
 }
 

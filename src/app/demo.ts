@@ -8,7 +8,6 @@
  * The process log goes to WORKDIR/rap.log so the terminal shows only the progress.
  */
 import { execFile } from "node:child_process";
-import { randomInt } from "node:crypto";
 import { cp, mkdir, rm } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,20 +15,16 @@ import { promisify } from "node:util";
 import { pino } from "pino";
 import { agentLayout } from "../agent/workspace/paths.js";
 import { type Env, readWorkdir } from "../config/index.js";
+import { randomId } from "../domain/ids.js";
+import { RAP_API_PREFIX } from "../http/routes/rap-api.js";
 import { docsUrl, untilShutdownSignal } from "./run.js";
 import { type Serving, startServe } from "./serve.js";
 
 const run = promisify(execFile);
 
 /** The example study shipped with the code (examples/study beside src/ and dist/). */
-export const EXAMPLE_STUDY = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "examples",
-  "study",
-);
-export const DEMO_WORKSPACE = "demo";
+const EXAMPLE_STUDY = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "examples", "study");
+const DEMO_WORKSPACE = "demo";
 /** The images examples/study runs. */
 const STUDY_IMAGES = ["python:v2"];
 const POLL_MS = 500;
@@ -143,7 +138,7 @@ async function api(
   path: string,
   body: unknown,
 ): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${serving.url}/controller/v1/${path}`, {
+  const response = await fetch(`${serving.url}${RAP_API_PREFIX}/${path}`, {
     method: "POST",
     headers: { authorization: clientToken(serving), "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -152,9 +147,7 @@ async function api(
 }
 
 async function submitRunAll(serving: Serving, repoPath: string, commit: string): Promise<string> {
-  const rapId = Array.from({ length: 16 }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[randomInt(36)]).join(
-    "",
-  );
+  const rapId = randomId();
   const answer = await api(serving, "rap/create/", {
     backend: serving.config.backends[0],
     rap_id: rapId,

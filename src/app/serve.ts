@@ -25,13 +25,14 @@ import {
   readBackends,
   readWorkdir,
 } from "../config/index.js";
+import { RAP_API_PREFIX } from "../http/routes/rap-api.js";
 import { type Controller, openController } from "./controller.js";
 import { createLogger } from "./logger.js";
 import { checkNodeVersion } from "./node-version.js";
 import { docsUrl, listen } from "./run.js";
 
 /** The file in WORKDIR holding the client token `rap serve` generated (kept across restarts). */
-export const CLIENT_TOKEN_FILE = "client-token";
+const CLIENT_TOKEN_FILE = "client-token";
 
 /**
  * What `rap serve` sets when the variable is unset. Images cannot be pulled or looked up from a development
@@ -125,7 +126,7 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
   );
 
   say(`rap serve: the controller and an agent for ${config.backends.join(", ")}, in one process`);
-  say(`  RAP API:   ${docsUrl(url)} (its documentation; the endpoints are under /controller/v1/)`);
+  say(`  RAP API:   ${docsUrl(url)} (its documentation; the endpoints are under ${RAP_API_PREFIX}/)`);
   say(`  database:  ${config.database.path}`);
   say(`  executor:  ${executorNote(runtime, agentConfigs[0]!, missingImages)}`);
   if (runtime.kind === "local") say(LOCAL_RUNTIME_WARNING);
@@ -135,7 +136,7 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
   if (generatedClientToken !== null) {
     say(`  client token (kept in ${join(workdir, CLIENT_TOKEN_FILE)}): ${generatedClientToken}`);
     say("  try it:");
-    say(`    curl -s -H 'Authorization: ${generatedClientToken}' ${url}/controller/v1/backend/status/`);
+    say(`    curl -s -H 'Authorization: ${generatedClientToken}' ${url}${RAP_API_PREFIX}/backend/status/`);
   }
 
   let stopping: Promise<void> | undefined;

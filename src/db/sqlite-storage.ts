@@ -23,13 +23,14 @@ import {
   workspaceState,
 } from "./queries/jobs.js";
 import {
+  activeTaskIdsOfType,
   activeTasksText,
   deactivateTask,
   getTask,
   insertTask,
+  lastFinishedOfType,
   recordAgentUpdate,
   runJobTasksOf,
-  tasksOfType,
 } from "./queries/tasks.js";
 import type { FlagStore, JobStore, Storage, Stores, TaskStore } from "./storage.js";
 
@@ -57,7 +58,8 @@ function taskStore(db: Db): TaskStore {
     get: (id) => getTask(db, id),
     runJobTasksOf: (jobIds) => runJobTasksOf(db, jobIds),
     activeText: (backend) => activeTasksText(db, backend),
-    ofType: (backend, type) => tasksOfType(db, backend, type),
+    activeIdsOfType: (backend, type) => activeTaskIdsOfType(db, backend, type),
+    lastFinishedOfType: (backend, type) => lastFinishedOfType(db, backend, type),
     deactivate: (id, finishedAt) => deactivateTask(db, id, finishedAt),
     recordAgentUpdate: (backend, id, update, now) => recordAgentUpdate(db, backend, id, update, now),
   };

@@ -12,19 +12,11 @@ import type { Job } from "../domain/job.js";
 import type { State } from "../domain/status.js";
 import type { Task, TaskType } from "../domain/task.js";
 import type { JobStatus } from "../domain/transition.js";
-import type { ExpectedStatus, JobFilter } from "./queries/jobs.js";
+import type { ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 import type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
-export type { ExpectedStatus, JobFilter } from "./queries/jobs.js";
+export type { ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 export type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
-
-export interface ExistingRap {
-  backend: string;
-  repoUrl: string;
-  workspace: string;
-  commit: string;
-  count: number;
-}
 
 export interface JobStore {
   insert(jobs: readonly Job[]): Promise<void>;
@@ -64,7 +56,10 @@ export interface TaskStore {
   runJobTasksOf(jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>>;
   /** A backend's active tasks with their JSON columns as stored, DBSTATUS first. */
   activeText(backend: string): Promise<ActiveTaskText[]>;
-  ofType(backend: string, type: TaskType): Promise<Task[]>;
+  /** The ids of a backend's active tasks of one type (no finished task is read). */
+  activeIdsOfType(backend: string, type: TaskType): Promise<string[]>;
+  /** When a backend's task of this type last finished (Unix seconds); null when none has. */
+  lastFinishedOfType(backend: string, type: TaskType): Promise<number | null>;
   /** Ends an active task; false when it was not active. */
   deactivate(id: string, finishedAt: number | null): Promise<boolean>;
   /** Records an agent's report; false when the backend has no such task. */

@@ -5,7 +5,7 @@
 import { reprPrefix } from "../python/repr.js";
 import type { PyValue } from "../python/values.js";
 
-export const ECHO_LIMIT = 200;
+const ECHO_LIMIT = 200;
 
 /** The first `limit` characters of `text`, then `…` when anything was left out. */
 export function echo(text: string, limit = ECHO_LIMIT): string {

@@ -7,6 +7,11 @@ export const State = {
 } as const;
 export type State = (typeof State)[keyof typeof State];
 
+/** Whether the scheduler still handles a job in this state (pending or running) rather than it having finished. */
+export function isActiveState(state: State): boolean {
+  return state === State.Pending || state === State.Running;
+}
+
 /**
  * The fine-grained job status code. Definition order matters: the reference compares codes by position, so keep
  * this object in the reference's order (pending codes, running codes, success, failure codes).

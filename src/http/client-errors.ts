@@ -21,7 +21,7 @@ import {
 type ClientError = Error & { code?: string; reason?: string };
 
 /** The answer for an error Node's HTTP server reports on a connection (its `clientError` event). */
-export function clientErrorAnswer(error: ClientError, limits: Pick<Limits, "requestTimeoutMs">): ApiError {
+function clientErrorAnswer(error: ClientError, limits: Pick<Limits, "requestTimeoutMs">): ApiError {
   switch (error.code) {
     case "ERR_HTTP_REQUEST_TIMEOUT":
       return new RequestTimeoutError(limits.requestTimeoutMs, { cause: error });

@@ -4,7 +4,7 @@
  */
 import { deterministicJobId } from "../domain/ids.js";
 import type { Job } from "../domain/job.js";
-import { State } from "../domain/status.js";
+import { isActiveState, State } from "../domain/status.js";
 import { createdStatus } from "../domain/transition.js";
 import { buildAnalysisScope } from "./analysis-scope.js";
 import { NothingToDoError, UnknownActionError } from "./errors.js";
@@ -28,12 +28,8 @@ interface Visit {
   waitForJobIds: string[];
 }
 
-function isActive(job: Job): boolean {
-  return job.state === State.Pending || job.state === State.Running;
-}
-
 function shouldRerun(job: Job, request: CreateRequest): boolean {
-  if (isActive(job)) return false;
+  if (isActiveState(job.state)) return false;
   // A literal `run_all` never names a real action, so with run_all nothing counts as explicitly requested.
   if (request.requestedActions.includes(job.action)) return true;
   if (request.forceRunDependencies) return true;
@@ -86,7 +82,7 @@ export function planNewJobs(
   /** After the dependency `frame.next` points at has been visited: the job waits for it if it is still to run. */
   const waitIfActive = (frame: Visit): void => {
     const dependency = jobsByAction.get(frame.action.needs[frame.next]!)!;
-    if (isActive(dependency)) frame.waitForJobIds.push(dependency.id);
+    if (isActiveState(dependency.state)) frame.waitForJobIds.push(dependency.id);
     frame.next += 1;
   };
 
@@ -132,7 +128,7 @@ export function planNewJobs(
 
 function nothingToDo(request: CreateRequest, jobsByAction: Map<string, Job>, runAll: boolean): Error {
   if (runAll) return new NothingToDoError("All actions have already completed successfully");
-  if (request.requestedActions.every((action) => isActive(jobsByAction.get(action)!))) {
+  if (request.requestedActions.every((action) => isActiveState(jobsByAction.get(action)!.state))) {
     return new NothingToDoError("All requested actions were already scheduled to run");
   }
   // Unreachable in practice: a requested action that is neither active nor rerun would have been rerun.

@@ -20,7 +20,7 @@ export function parseAssignment(text: string): [string, string | null] {
 }
 
 /** `[backend] id=value (timestamp)`, or `(never set)` for a flag with no row; a NULL value prints as None. */
-export function formatFlag(backend: string, id: string, flag: FlagValue | undefined): string {
+function formatFlag(backend: string, id: string, flag: FlagValue | undefined): string {
   const value = flag?.value ?? "None";
   const when = flag ? isoFromUnixSeconds(flag.timestamp) : "never set";
   return `[${backend}] ${id}=${value} (${when})`;

@@ -5,7 +5,7 @@
 import type { JobFilter, JobStore } from "../db/storage.js";
 import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
-import { State } from "../domain/status.js";
+import { isActiveState } from "../domain/status.js";
 import { type CancelOutcome, cancelActions } from "../jobs/cancel.js";
 import { isoFromUnixSeconds } from "../python/datetime.js";
 
@@ -38,8 +38,7 @@ const COLUMNS: ReadonlyArray<readonly [string, (job: Job) => string]> = [
 
 /** A job marked cancelled that the scheduler has not stopped yet shows as `cancelling`. */
 function state(job: Job): string {
-  const unfinished = job.state === State.Pending || job.state === State.Running;
-  return job.cancelled && unfinished ? "cancelling" : job.state;
+  return job.cancelled && isActiveState(job.state) ? "cancelling" : job.state;
 }
 
 function shorten(text: string): string {

@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { JobStore } from "../db/storage.js";
 import type { Job } from "../domain/job.js";
-import { State } from "../domain/status.js";
+import { isActiveState } from "../domain/status.js";
 import { isoFromUnixSeconds } from "../python/datetime.js";
 
 /** Where the agent writes a job's log (src/agent/workspace/paths.ts `jobLogDir`, then `logs.txt`). */
@@ -20,8 +20,6 @@ export type JobLog =
   | { readonly kind: "no-job" }
   | { readonly kind: "found"; readonly job: Job; readonly text: string }
   | { readonly kind: "missing"; readonly job: Job; readonly path: string };
-
-const finished = (job: Job) => job.state === State.Failed || job.state === State.Succeeded;
 
 async function readIfThere(path: string): Promise<string | undefined> {
   try {
@@ -42,7 +40,7 @@ export async function readJobLog(jobs: JobStore, jobId: string, logPath: JobLogP
 
 /** Why a job has no log here, in words for the operator. */
 export function missingLogMessage(job: Job, path: string): string {
-  if (!finished(job)) {
+  if (isActiveState(job.state)) {
     return (
       `Job ${job.id} has not finished (${job.statusCode}${job.statusMessage ? `: ${job.statusMessage}` : ""}): ` +
       `its agent writes the log when it finishes, to ${path} on backend '${job.backend}'. ` +
@@ -77,7 +75,7 @@ export async function followJobLog(
   for (;;) {
     const job = await jobs.get(jobId);
     if (!job) return { kind: "no-job" };
-    if (finished(job)) return readJobLog(jobs, jobId, logPath);
+    if (!isActiveState(job.state)) return readJobLog(jobs, jobId, logPath);
     const line = statusLine(job);
     if (line !== shown) print(line);
     shown = line;

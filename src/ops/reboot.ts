@@ -13,7 +13,7 @@ import { setPaused } from "./flags.js";
 export async function rebootStatus(storage: Storage, backend: string): Promise<string> {
   const paused = isPausedValue((await storage.flags.get(backend, Flag.Paused))?.value);
   const running = (await storage.jobs.running(backend)).length;
-  const cancelling = (await storage.tasks.ofType(backend, TaskType.CancelJob)).filter((t) => t.active).length;
+  const cancelling = (await storage.tasks.activeIdsOfType(backend, TaskType.CancelJob)).length;
   let text = `\n== PREPARING FOR REBOOT ==\n1) backend '${backend}' is ${paused ? "" : "not "}paused\n2) ${running} job(s) are running\n`;
   if (cancelling > 0) text += `3) ${cancelling} job(s) are being cancelled\n`;
   if (!paused)

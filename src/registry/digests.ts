@@ -19,7 +19,7 @@ import {
 import { BearerTokens } from "./tokens.js";
 
 /** The reference's Accept header, character for character: indexes first, so a multi-platform tag gives its index. */
-export const MANIFEST_ACCEPT =
+const MANIFEST_ACCEPT =
   "application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.docker.distribution.manifest.v2+json,application/vnd.oci.image.manifest.v1+json";
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;

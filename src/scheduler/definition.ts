@@ -9,7 +9,7 @@ import { shlexSplit } from "../pipeline/index.js";
 import { pythonJsonDumps } from "../python/json-dumps.js";
 
 /** The file types allowed in moderately_sensitive outputs, sorted (the pipeline library's set). */
-export const LEVEL4_FILE_TYPES = [
+const LEVEL4_FILE_TYPES = [
   ".csv",
   ".html",
   ".jpeg",

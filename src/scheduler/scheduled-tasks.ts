@@ -14,7 +14,7 @@ import type { ImageDigests } from "./scheduler.js";
 const UTILS_IMAGE = "tpp-database-utils:latest";
 
 /** `{type}-{local date}-{20 hex characters}`, as the reference names scheduled tasks. */
-export function scheduledTaskId(type: TaskType, nowMs: number): string {
+function scheduledTaskId(type: TaskType, nowMs: number): string {
   const date = new Date(nowMs);
   const day = `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${String(date.getDate()).padStart(2, "0")}`;
   return `${type}-${day}-${randomBytes(10).toString("hex")}`;
@@ -61,15 +61,16 @@ async function schedule(
   active: boolean,
   definition: () => Promise<Record<string, unknown>>,
 ): Promise<void> {
-  const tasks = await storage.tasks.ofType(backend, type);
+  const activeIds = await storage.tasks.activeIdsOfType(backend, type);
   if (!active) {
     // Switched off, not finished: finished_at stays as it was.
-    for (const task of tasks) if (task.active) await storage.tasks.deactivate(task.id, null);
+    for (const id of activeIds) await storage.tasks.deactivate(id, null);
     return;
   }
-  if (tasks.some((task) => task.active)) return;
+  if (activeIds.length > 0) return;
   const now = nowSeconds(clock);
-  if (tasks.some((task) => task.finishedAt !== null && task.finishedAt > Math.floor(now - intervalS))) return;
+  const lastFinished = await storage.tasks.lastFinishedOfType(backend, type);
+  if (lastFinished !== null && lastFinished > Math.floor(now - intervalS)) return;
   await storage.tasks.insert({
     id: scheduledTaskId(type, clock.nowMs()),
     backend,

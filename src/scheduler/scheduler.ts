@@ -11,13 +11,13 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import type { Storage, Stores } from "../db/storage.js";
+import type { NewTask, Storage, Stores } from "../db/storage.js";
 import { type Clock, nowNanos, nowSeconds } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
 import { StatusMessage } from "../domain/messages.js";
 import { State, StatusCode } from "../domain/status.js";
-import { cancelJobTaskId, runJobTaskId, type Task, TaskType } from "../domain/task.js";
+import { cancelJobTaskId, runJobTaskId, TaskType } from "../domain/task.js";
 import { annotate, codeForStage, type Transition, transition } from "../domain/transition.js";
 import { shlexSplit } from "../pipeline/index.js";
 import { ImageDigestError } from "../registry/index.js";
@@ -356,10 +356,7 @@ export class Scheduler {
       definition,
       attributes: taskAttributes(job),
       createdAt: nowSeconds(this.deps.clock),
-    } satisfies Omit<
-      Task,
-      "active" | "finishedAt" | "agentStage" | "agentComplete" | "agentResults" | "agentTimestampNs"
-    >;
+    } satisfies NewTask;
   }
 
   private setCode(

@@ -43,7 +43,7 @@ const RESULT_ATTRIBUTES: Record<string, string> = {
   base_created: "job.base_created",
 };
 
-export function jobAttributes(job: Job, results?: Record<string, unknown>): Attributes {
+function jobAttributes(job: Job, results?: Record<string, unknown>): Attributes {
   const attributes: Attributes = {
     "rap.backend": job.backend,
     "job.backend": job.backend,

@@ -3,12 +3,12 @@
  * change, `rap prepare-for-reboot` asks first and prints the reference's report, and `rap controller` runs the loop.
  */
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { afterEach, expect, test } from "vitest";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import { FX_ACT } from "../jobs/fixtures.js";
 import { createRap, studyRepo } from "../scheduler/support.js";
 import { cliPath, runCli } from "../support/cli.js";
+import { freePort } from "../support/ports.js";
 import { SYSTEM_ENV, type System, startSystem } from "../support/system.js";
 
 let system: System;
@@ -74,15 +74,6 @@ test("rap prepare-for-reboot asks before acting, then stops running jobs and pri
     "Unknown backend 'nowhere', allowed are: test",
   );
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 test("rap controller runs the scheduler loop: a created job starts without anyone calling tick", async () => {
   system = await startSystem();

@@ -113,6 +113,35 @@ export function storageConformance(
     );
 
     test(
+      "a backend's tasks of one type: the active ones' ids, and when the last one finished",
+      withStorage(async (storage) => {
+        const scheduled = (id: string, backend = "test", type: TaskType = TaskType.DbStatus) =>
+          storage.tasks.insert({
+            id,
+            backend,
+            type,
+            jobId: null,
+            definition: {},
+            attributes: {},
+            createdAt: 1,
+          });
+        expect(await storage.tasks.lastFinishedOfType("test", TaskType.DbStatus)).toBeNull();
+        for (const id of ["a", "b", "c", "d"]) await scheduled(id);
+        await scheduled("other-backend", "other");
+        await scheduled("other-type", "test", TaskType.DbDataCheck);
+        await storage.tasks.deactivate("a", 50);
+        await storage.tasks.deactivate("b", 20);
+        // Switched off, not finished: no finished_at.
+        await storage.tasks.deactivate("c", null);
+        await storage.tasks.deactivate("other-backend", 90);
+        await storage.tasks.deactivate("other-type", 90);
+        expect(await storage.tasks.activeIdsOfType("test", TaskType.DbStatus)).toEqual(["d"]);
+        expect(await storage.tasks.lastFinishedOfType("test", TaskType.DbStatus)).toBe(50);
+        expect(await storage.tasks.activeIdsOfType("other", TaskType.DbStatus)).toEqual([]);
+      }),
+    );
+
+    test(
       "flags: the same value keeps its time; clearing keeps the row; all() lists every backend's",
       withStorage(async (storage) => {
         await storage.flags.set("test", "paused", "true", 100.5);

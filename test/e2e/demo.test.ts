@@ -11,8 +11,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { cliPath } from "../support/cli.js";
 import { createTempDir, removeDir } from "../support/git-fixtures.js";
+import { freePort } from "../support/ports.js";
 import { dockerRequirement, requires } from "../support/requirements.js";
-import { freePort, start, startRap } from "./serve-support.js";
+import { start, startRap } from "./serve-support.js";
 
 const docker = requires(await dockerRequirement());
 const terminal = requires({

@@ -12,8 +12,9 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, expect, test } from "vitest";
 import { createTempDir, git, removeDir } from "../support/git-fixtures.js";
+import { freePort } from "../support/ports.js";
 import { repoRoot } from "../support/requirements.js";
-import { finalJobs, freePort, start, startRap } from "./serve-support.js";
+import { finalJobs, start, startRap } from "./serve-support.js";
 
 const run = promisify(execFile);
 /** `npm ci` compiles better-sqlite3 from source: minutes on a busy machine. No assertion is about time. */

@@ -4,7 +4,6 @@
  * its output collected, and helpers to wait for a line and to call the RAP API it serves.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { cliPath } from "../support/cli.js";
 
 export interface Running {
@@ -16,17 +15,6 @@ export interface Running {
   readonly exited: Promise<number | null>;
   /** Sends a signal to the whole process group. */
   signal(name: NodeJS.Signals): void;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs `command` (an argv) in `cwd` with `env`; `shell: true` runs a shell command line instead. */

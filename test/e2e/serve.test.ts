@@ -9,8 +9,9 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { createStudyRepo, createTempDir, removeDir } from "../support/git-fixtures.js";
+import { freePort } from "../support/ports.js";
 import { dockerRequirement, requires } from "../support/requirements.js";
-import { finalJobs, freePort, type Running, rapApi, startRap } from "./serve-support.js";
+import { finalJobs, type Running, rapApi, startRap } from "./serve-support.js";
 
 const docker = requires(await dockerRequirement());
 /** Whole-system runs on a shared machine: generous, since no assertion is about time. */

@@ -5,11 +5,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { cliPath, runCli } from "../support/cli.js";
+import { freePort } from "../support/ports.js";
 
 const TOKEN = "s3cret-client-token";
 const running: { child: ChildProcess; workdir: string }[] = [];
@@ -20,17 +20,6 @@ afterEach(() => {
     rmSync(workdir, { recursive: true, force: true });
   }
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function start(command: "controller" | "serve", extraEnv: Record<string, string> = {}) {
   const workdir = mkdtempSync(join(tmpdir(), "rap-cli-"));

@@ -32,7 +32,7 @@ export async function setFlag(
   value: string | null,
   timestamp: number,
 ): Promise<FlagValue> {
-  await db
+  const written = await db
     .insertInto("flags")
     .values({ id, backend, value, timestamp })
     .onConflict((oc) =>
@@ -44,6 +44,9 @@ export async function setFlag(
         })
         .where(sql<boolean>`flags.value is distinct from excluded.value`),
     )
-    .execute();
-  return (await getFlag(db, backend, id))!;
+    .returningAll()
+    .executeTakeFirst();
+  // No row comes back when the flag already had this value (nothing was written); the Task API's last-seen write
+  // on every agent poll always changes it, so reads nothing more.
+  return written ?? (await getFlag(db, backend, id))!;
 }

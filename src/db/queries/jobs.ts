@@ -174,13 +174,16 @@ export async function getJob(db: Db, id: string): Promise<Job | undefined> {
   return row && toJob(row);
 }
 
-/** The identity of an existing RAP (its first job's repo, workspace and commit) and how many jobs it has, on any backend. */
-export async function existingRap(
-  db: Db,
-  rapId: string,
-): Promise<
-  { repoUrl: string; workspace: string; commit: string; backend: string; count: number } | undefined
-> {
+/** The identity of an existing RAP (its first job's) and how many jobs it has, on any backend. */
+export interface ExistingRap {
+  backend: string;
+  repoUrl: string;
+  workspace: string;
+  commit: string;
+  count: number;
+}
+
+export async function existingRap(db: Db, rapId: string): Promise<ExistingRap | undefined> {
   const rows = await db
     .selectFrom("job")
     .select(["repo_url", "workspace", "commit", "backend"])

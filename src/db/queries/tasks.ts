@@ -40,7 +40,7 @@ function toProgress(row: Pick<Selectable<TaskTable>, (typeof PROGRESS_COLUMNS)[n
   };
 }
 
-export function toTask(row: Selectable<TaskTable>): Task {
+function toTask(row: Selectable<TaskTable>): Task {
   return {
     ...toProgress(row),
     definition: fromJson(row.definition, {}),
@@ -48,16 +48,11 @@ export function toTask(row: Selectable<TaskTable>): Task {
   };
 }
 
-export interface NewTask {
-  id: string;
-  backend: string;
-  type: TaskType;
-  jobId: string | null;
-  definition: Record<string, unknown>;
-  attributes: Record<string, string>;
-  /** Whole Unix seconds. */
-  createdAt: number;
-}
+/** A task as it is created: what is asked of the agent, before it is active or has reported anything. */
+export type NewTask = Pick<
+  Task,
+  "id" | "backend" | "type" | "jobId" | "definition" | "attributes" | "createdAt"
+>;
 
 /** Inserts an active task. A task id already taken fails (the primary key): a job is never started twice. */
 export async function insertTask(db: Db, task: NewTask): Promise<void> {
@@ -137,15 +132,30 @@ export async function activeTasksText(db: Db, backend: string): Promise<ActiveTa
   return readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
 }
 
-/** The tasks of these types on a backend (for scheduling DBSTATUS/DBDATACHECK). */
-export async function tasksOfType(db: Db, backend: string, type: TaskType): Promise<Task[]> {
+/**
+ * The ids of a backend's active tasks of one type (scheduled DBSTATUS/DBDATACHECK tasks, cancels in progress). Read
+ * every scheduler pass: finished tasks, one more every interval and kept for ever, are not read.
+ */
+export async function activeTaskIdsOfType(db: Db, backend: string, type: TaskType): Promise<string[]> {
   const rows = await db
     .selectFrom("tasks")
-    .selectAll()
+    .select("id")
     .where("backend", "=", backend)
+    .where("active", "=", 1)
     .where("type", "=", type)
     .execute();
-  return rows.map(toTask);
+  return rows.map((row) => row.id);
+}
+
+/** When a backend's task of this type last finished (Unix seconds); null when none has. */
+export async function lastFinishedOfType(db: Db, backend: string, type: TaskType): Promise<number | null> {
+  const row = await db
+    .selectFrom("tasks")
+    .select((eb) => eb.fn.max("finished_at").as("last"))
+    .where("backend", "=", backend)
+    .where("type", "=", type)
+    .executeTakeFirst();
+  return row?.last ?? null;
 }
 
 /**

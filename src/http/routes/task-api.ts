@@ -8,7 +8,6 @@
  * answered 400 with what is wrong (the reference answers 500); a task of another backend is refused (404, DESIGN
  * DECISIONS 7).
  */
-import { hash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config/index.js";
 import type { Storage } from "../../db/storage.js";
@@ -16,6 +15,7 @@ import { type Clock, nowFractionalSeconds, nowSeconds } from "../../domain/clock
 import { Flag, isTruthyFlag } from "../../domain/flags.js";
 import { TaskType } from "../../domain/task.js";
 import { isoWithOffsetFromUnixSeconds } from "../../python/datetime.js";
+import { TokenTable } from "../auth.js";
 import {
   AgentInvalidTokenError,
   BackendNotFoundError,
@@ -32,14 +32,8 @@ export interface TaskApiDeps {
   clock: Clock;
 }
 
-const BEARER = /^bearer\s+/i;
-
-function digest(token: string): Buffer {
-  return hash("sha256", token, "buffer");
-}
-
 /** A valid TaskUpdate payload, or a TaskUpdateInvalidError saying what is wrong. */
-export function parseTaskUpdate(form: Buffer | undefined) {
+function parseTaskUpdate(form: Buffer | undefined) {
   const payload = new URLSearchParams((form ?? Buffer.alloc(0)).toString("utf8")).get("payload");
   if (payload === null) throw new TaskUpdateInvalidError("The form has no 'payload' field");
   let value: unknown;
@@ -75,19 +69,19 @@ export function parseTaskUpdate(form: Buffer | undefined) {
 
 export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promise<void> {
   const { config, storage, clock } = deps;
-  const tokens = new Map(config.backends.map((b) => [b, digest(config.backend[b]!.jobServerToken)]));
+  const tokens = new Map(
+    config.backends.map((b) => [b, new TokenTable([[config.backend[b]!.jobServerToken, true]])]),
+  );
   acceptRawBodies(scope);
 
   /** The backend of the path, once the agent's token for it is checked. */
   const authenticate = (request: FastifyRequest): string => {
     const backend = (request.params as { backend: string }).backend;
-    const expected = tokens.get(backend);
-    if (!expected) throw new BackendNotFoundError(backend);
+    const token = tokens.get(backend);
+    if (!token) throw new BackendNotFoundError(backend);
     const header = request.headers.authorization;
     if (!header) throw new NoTokenError();
-    const matches = (token: string) => timingSafeEqual(digest(token), expected);
-    if (!matches(header) && !(BEARER.test(header) && matches(header.replace(BEARER, ""))))
-      throw new AgentInvalidTokenError(backend);
+    if (!token.match(header)) throw new AgentInvalidTokenError(backend);
     return backend;
   };
 
