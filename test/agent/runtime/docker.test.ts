@@ -195,7 +195,11 @@ describe.skipIf(!dockerOk)("DockerRuntime", () => {
     });
   });
 
-  it("reports a job killed for exceeding its memory limit: OOMKilled, exit 137 and the limit", async () => {
+  // Docker records OOMKilled from a kernel event that can land after the exit under heavy load (the reference notes
+  // the flag is unreliable): retried, so a load-dependent miss is not a failure while a broken report still is.
+  it("reports a job killed for exceeding its memory limit: OOMKilled, exit 137 and the limit", {
+    retry: 2,
+  }, async () => {
     const rt = create();
     const job = spec({ code: "block = b'x' * (256 * 1024 * 1024)", memoryLimit: "32m" });
     await rt.start(job);
