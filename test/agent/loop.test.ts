@@ -399,6 +399,15 @@ describe("agent loop (fake runtime; a recording test double of the controller's 
       expect(controller.updates[2]!.results).toMatchObject({ error: { type: "ValueError" } });
     });
 
+    test("an unknown database name is quoted as Python's KeyError prints it", async () => {
+      controller.tasks = [dbTask("dbstatus", { database_name: "a\\b'c\n" })];
+      await pass();
+      expect(controller.updates[0]!.results).toEqual({
+        results: null,
+        error: { type: "KeyError", message: '"a\\\\b\'c\\n"' },
+      });
+    });
+
     test("DBDATACHECK runs hes_cutoff_date_check {month}", async () => {
       f.runtime.oneOff = () => ({ exitCode: 0, stdout: "checking\nOK\n", stderr: "" });
       controller.tasks = [dbTask("dbdatacheck", { hes_expected_activity_month: "202304" })];
