@@ -16,6 +16,9 @@ import {
   type ContainerState,
   type ContainerStats,
   ImageUnavailableError,
+  JOB_CONTAINER_PREFIX,
+  jobLabels,
+  LOG_TAIL_LINES,
   type OneOffResult,
   type Runtime,
   RuntimeDiskSpaceError,
@@ -36,11 +39,9 @@ export interface DockerRuntimeOptions {
   callTimeoutMs?: number;
 }
 
-export const JOB_CONTAINER_PREFIX = "os-job-";
 const DEFAULT_SOCKET = "/var/run/docker.sock";
 const PULL_ATTEMPTS = 3;
 const PULL_RETRY_DELAY_MS = 1000;
-const LOG_TAIL_LINES = 100_000;
 /** RFC 5737 TEST-NET-1: Docker's embedded DNS forwards here and gets nothing, so job code cannot resolve names. */
 const BLACKHOLE_DNS = "192.0.2.0";
 
@@ -406,11 +407,6 @@ export class DockerRuntime implements Runtime {
 
 function neverStarted(info: Docker.ContainerInspectInfo): boolean {
   return info.State.Status === "created" && !info.State.Error;
-}
-
-function jobLabels(extra: Readonly<Record<string, string>>): Record<string, string> {
-  // Ops scripts filter on `jobrunner-local`; `job-runner` marks everything the agent made.
-  return { "job-runner": "", "jobrunner-local": "", ...extra };
 }
 
 type CreateSpec = Omit<ContainerSpec, "volumeDir" | "name" | "labels"> & { volumeDir?: string };

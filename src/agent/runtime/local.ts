@@ -24,6 +24,9 @@ import {
   type ContainerState,
   type ContainerStats,
   ImageUnavailableError,
+  JOB_CONTAINER_PREFIX,
+  jobLabels,
+  LOG_TAIL_LINES,
   type OneOffResult,
   type Runtime,
   RuntimeError,
@@ -43,8 +46,6 @@ export interface LocalRuntimeOptions {
 
 export const DEFAULT_LOCAL_COMMANDS: Readonly<Record<string, string>> = { python: "python3", r: "Rscript" };
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const JOB_PREFIX = "os-job-";
-const LOG_TAIL_LINES = 100_000;
 /** Linux's USER_HZ and page size on every platform Node supports there; /proc reports in these units. */
 const CLOCK_TICKS_PER_SECOND = 100;
 const PAGE_BYTES = 4096;
@@ -123,7 +124,7 @@ export class LocalRuntime implements Runtime {
       command,
       args: [...spec.args],
       cwd: spec.volumeDir,
-      labels: { "job-runner": "", "jobrunner-local": "", ...spec.labels },
+      labels: jobLabels(spec.labels),
       envNames: Object.keys(spec.env),
       createdAtNs: String(BigInt(Date.now()) * 1_000_000n),
     };
@@ -234,7 +235,7 @@ export class LocalRuntime implements Runtime {
 
   async stats(): Promise<ContainerStats[]> {
     const names = (await readdir(this.stateDir).catch(orIfMissing([] as string[]))).filter((n) =>
-      n.startsWith(JOB_PREFIX),
+      n.startsWith(JOB_CONTAINER_PREFIX),
     );
     const running: Array<{ name: string; spec: SpecFile; pid: PidFile }> = [];
     for (const name of names) {
@@ -254,7 +255,7 @@ export class LocalRuntime implements Runtime {
       const elapsedS = (nowMs - previous.atMs) / 1000;
       const cpuS = (ticks - previous.ticks) / CLOCK_TICKS_PER_SECOND;
       return {
-        jobId: name.slice(JOB_PREFIX.length),
+        jobId: name.slice(JOB_CONTAINER_PREFIX.length),
         containerId: name,
         cpuPercent: elapsedS > 0 ? Math.max(0, (cpuS / elapsedS) * 100) : 0,
         memoryBytes: group.reduce((sum, p) => sum + p.rssPages, 0) * PAGE_BYTES,

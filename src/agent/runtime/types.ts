@@ -20,6 +20,17 @@
 
 export type RuntimeKind = "docker" | "local";
 
+/** Job containers are `{prefix}{job id}`: `stats` finds them by it, and the ops scripts expect it. */
+export const JOB_CONTAINER_PREFIX = "os-job-";
+
+/** `logs` keeps the last this many lines, as the reference's `docker logs --tail` does. */
+export const LOG_TAIL_LINES = 100_000;
+
+/** The labels `start` puts on a job container: ops scripts filter on `jobrunner-local`; `job-runner` marks all. */
+export function jobLabels(extra: Readonly<Record<string, string>>): Record<string, string> {
+  return { "job-runner": "", "jobrunner-local": "", ...extra };
+}
+
 /** Network access for a job container. */
 export type NetworkSpec =
   /** No network at all (every job that may not reach the database). */
@@ -46,7 +57,7 @@ export interface ContainerSpec {
   network: NetworkSpec;
   /** `uid:gid` to run as; null for the runtime's default. */
   user: string | null;
-  /** Extra labels (`workspace`, `action`); implementations add `job-runner` and `jobrunner-local`. */
+  /** Extra labels (`workspace`, `action`). `start` adds `jobLabels`; a one-off never carries `jobrunner-local`. */
   labels: Readonly<Record<string, string>>;
 }
 
@@ -96,7 +107,10 @@ export interface Runtime {
   /** Starts the job's command detached. Idempotent (see the contract above). */
   start(spec: ContainerSpec): Promise<void>;
   inspect(name: string): Promise<ContainerState | null>;
-  /** The container's output, stdout and stderr merged, each line prefixed with an RFC 3339 timestamp and a space. */
+  /**
+   * The container's output (its last LOG_TAIL_LINES lines), stdout and stderr merged, each line prefixed with an
+   * RFC 3339 timestamp and a space.
+   */
   logs(name: string): Promise<string>;
   /** SIGKILL (exit 137); no wait. */
   kill(name: string): Promise<void>;
