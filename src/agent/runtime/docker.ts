@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import { parseImageRef } from "./image-ref.js";
 import { parseMemoryLimit } from "./memory.js";
+import { withTimeout } from "./timeout.js";
 import {
   type ContainerSpec,
   type ContainerState,
@@ -382,16 +383,8 @@ export class DockerRuntime implements Runtime {
     run: (signal: AbortSignal) => Promise<T>,
     timeoutMs = this.callTimeoutMs,
   ) {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(new RuntimeTimeoutError(`docker timed out after ${timeoutMs / 1000}s ${what}`));
-      }, timeoutMs);
-    });
     try {
-      return await Promise.race([run(controller.signal), timeout]);
+      return await withTimeout("docker", what, timeoutMs, run);
     } catch (error) {
       if (error instanceof RuntimeError) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -399,8 +392,6 @@ export class DockerRuntime implements Runtime {
         throw new RuntimeDiskSpaceError(`docker ran out of disk space ${what}: ${message}`, { cause: error });
       }
       throw new RuntimeError(`docker failed ${what}: ${message}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

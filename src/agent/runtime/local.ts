@@ -19,6 +19,7 @@ import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import { imageShortName } from "./image-ref.js";
 import { WRAPPER_SOURCE } from "./local-wrapper.js";
+import { withTimeout } from "./timeout.js";
 import {
   type ContainerSpec,
   type ContainerState,
@@ -145,7 +146,9 @@ export class LocalRuntime implements Runtime {
     });
     let answer: string;
     try {
-      answer = await this.withTimeout(`starting ${spec.name}`, firstLine(watcher.stdout));
+      answer = await withTimeout("local runtime", `starting ${spec.name}`, this.callTimeoutMs, () =>
+        firstLine(watcher.stdout),
+      );
     } finally {
       watcher.stdout.destroy();
       watcher.unref();
@@ -285,12 +288,15 @@ export class LocalRuntime implements Runtime {
         child.on("error", (error) => reject(new RuntimeError(`cannot run ${command}: ${error.message}`)));
         child.on("close", (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
       });
-      const exitCode = await this.withTimeout(`running ${spec.image}`, ended, spec.timeoutMs).catch(
-        (error) => {
-          if (error instanceof RuntimeTimeoutError && child.pid) killGroup(child.pid);
-          throw error;
-        },
-      );
+      const exitCode = await withTimeout(
+        "local runtime",
+        `running ${spec.image}`,
+        spec.timeoutMs,
+        () => ended,
+      ).catch((error) => {
+        if (error instanceof RuntimeTimeoutError && child.pid) killGroup(child.pid);
+        throw error;
+      });
       return {
         exitCode,
         stdout: Buffer.concat(stdout).toString("utf8"),
@@ -334,21 +340,6 @@ export class LocalRuntime implements Runtime {
     if (!spec) return null;
     const [pid, exit] = await Promise.all([read<PidFile>("pid.json"), read<ExitFile>("exit.json")]);
     return { spec, pid, exit };
-  }
-
-  private async withTimeout<T>(what: string, work: Promise<T>, timeoutMs = this.callTimeoutMs): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RuntimeTimeoutError(`local runtime timed out after ${timeoutMs / 1000}s ${what}`)),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([work, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 
