@@ -249,18 +249,13 @@ export class AgentLoop {
     const initial = await executor.getStatus(job, { cancelled: true });
     await this.report(task, job, initial, false);
     let final = initial;
-    switch (initial.state) {
-      case AgentStage.Finalized:
-        break;
-      case AgentStage.Executing:
-        await executor.terminate(job);
-        await this.report(task, job, await executor.getStatus(job), false);
-        await executor.finalize(job, { cancelled: true });
-        final = await executor.getStatus(job);
-        break;
-      default:
-        await executor.finalize(job, { cancelled: true });
-        final = await executor.getStatus(job);
+    if (initial.state === AgentStage.Executing) {
+      await executor.terminate(job);
+      await this.report(task, job, await executor.getStatus(job), false);
+    }
+    if (initial.state !== AgentStage.Finalized) {
+      await executor.finalize(job, { cancelled: true });
+      final = await executor.getStatus(job);
     }
     await executor.cleanup(job);
     await this.report(task, job, final, true);
