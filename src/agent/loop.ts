@@ -20,7 +20,7 @@ import type { JobError, JobExecutor, JobStatus } from "./executor.js";
 import { parseJobDefinition } from "./job-definition.js";
 import { type AgentLogger, nowNs } from "./log.js";
 import { redactResults } from "./redact.js";
-import { type Runtime, RuntimeTimeoutError } from "./runtime/types.js";
+import { type Runtime, RuntimeDiskSpaceError, RuntimeTimeoutError } from "./runtime/types.js";
 import { TaskApiError } from "./task-api.js";
 
 export interface TaskApi {
@@ -364,7 +364,7 @@ function isTransient(error: unknown): boolean {
   return (
     error instanceof TaskApiError ||
     error instanceof RuntimeTimeoutError ||
-    (error as { code?: unknown } | null)?.code === "RUNTIME_DISK_SPACE"
+    error instanceof RuntimeDiskSpaceError
   );
 }
 

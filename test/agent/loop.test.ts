@@ -4,6 +4,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@open
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { type AgentParts, createAgent, runAgentOnce } from "../../src/agent/index.js";
 import type { AgentLogger } from "../../src/agent/log.js";
+import { RuntimeDiskSpaceError, RuntimeTimeoutError } from "../../src/agent/runtime/types.js";
 import { volumeDir } from "../../src/agent/workspace/paths.js";
 import type { AgentTask, JobDefinition } from "../../src/domain/task.js";
 import { FakeController } from "./fake-controller.js";
@@ -282,6 +283,25 @@ describe("agent loop (fake runtime; a recording test double of the controller's 
     });
     expect(controller.stagesOf(good.task_id)).toEqual(["preparing", "prepared", "executing", "executing"]);
     expect(log.lines.filter((l) => l.msg === "task error: will retry")).toHaveLength(2);
+  });
+
+  test("an unresponsive runtime or its full disk is retried without counting towards MAX_TASK_RETRIES", async () => {
+    await controller.stop();
+    await f.cleanup();
+    await setUp({ MAX_TASK_RETRIES: "1" });
+    const job = f.job();
+    controller.tasks = [runTask(job)];
+    for (const error of [
+      new RuntimeDiskSpaceError("docker ran out of disk space inspecting container"),
+      new RuntimeTimeoutError("docker timed out after 30s inspecting container"),
+    ]) {
+      f.runtime.failNextInspect = error;
+      await pass();
+    }
+    expect(controller.updates).toEqual([]);
+    expect(log.lines.filter((l) => l.msg === "task error: will retry")).toHaveLength(2);
+    await pass();
+    expect(controller.stagesOf(job.task_id)).toEqual(["preparing", "prepared"]);
   });
 
   test("a slow prepare does not hold up other jobs", async () => {
