@@ -291,6 +291,26 @@ describe("JobExecutor", () => {
     });
   });
 
+  test("finalize records the container it read the state from: one inspect", async () => {
+    const job = f.job();
+    const ex = f.executor();
+    await ex.prepare(job);
+    await ex.execute(job);
+    await f.runtime.finished(`os-job-${job.id}`);
+    const inspect = f.runtime.inspect.bind(f.runtime);
+    let inspects = 0;
+    f.runtime.inspect = (name) => {
+      inspects++;
+      return inspect(name);
+    };
+    await ex.finalize(job);
+    expect(inspects).toBe(1);
+    expect((await ex.getStatus(job)).results).toMatchObject({
+      exit_code: "0",
+      docker_image_id: "sha256:localimageid",
+    });
+  });
+
   test("level 4: excluded file replaced by its message, then a valid re-run removes the message", async () => {
     const job = f.job({ level4_max_csv_rows: 1 });
     f.runtime.program = () => writes({ "output/counts.csv": "a,b\n1,2\n3,4\n" });
