@@ -12,7 +12,7 @@ import { errorClassName } from "./errors.js";
 import { pinnedHost } from "./network.js";
 import type { Runtime } from "./runtime/types.js";
 
-export const DB_STATUS_VALUES = [
+const DB_STATUS_VALUES = [
   "",
   "db-maintenance",
   "db-maintenance;0",
@@ -22,7 +22,7 @@ export const DB_STATUS_VALUES = [
   "none;1",
   "none;2",
 ];
-export const DB_DATA_CHECK_VALUES = ["OK", "FAILED"];
+const DB_DATA_CHECK_VALUES = ["OK", "FAILED"];
 
 const TIMEOUT_MS = 300_000;
 

@@ -403,7 +403,7 @@ function taskFields(task: AgentTask): Record<string, unknown> {
   return { task: task.id, task_type: task.type };
 }
 
-export function toJobError(error: unknown): JobError {
+function toJobError(error: unknown): JobError {
   if (error instanceof Error) {
     return { exception: errorClassName(error), message: error.message, traceback: error.stack ?? "" };
   }

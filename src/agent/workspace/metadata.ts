@@ -50,7 +50,7 @@ const SAFE_ENV = new Set([
   "EHRQL_PERMISSIONS",
 ]);
 
-export const REDACTED_VALUE = "xxxx-REDACTED-xxxx";
+const REDACTED_VALUE = "xxxx-REDACTED-xxxx";
 
 /** A copy of the runtime's container description with every `Config.Env` value not known to be safe redacted. */
 export function redactContainerMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
@@ -68,7 +68,7 @@ export function redactContainerMetadata(metadata: Record<string, unknown>): Reco
 }
 
 /** The job's metadata file, wherever its month directory is; null when there is none. */
-export async function findMetadataFile(layout: AgentLayout, jobId: string): Promise<string | null> {
+async function findMetadataFile(layout: AgentLayout, jobId: string): Promise<string | null> {
   let months: string[];
   try {
     months = await readdir(layout.jobLogDir);

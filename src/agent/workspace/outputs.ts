@@ -13,7 +13,7 @@ import { type ManifestEntry, readManifest, updateManifest, writeManifest } from 
 import { type AgentLayout, manifestPath, within, workspaceDir } from "./paths.js";
 import { copyOut } from "./volume.js";
 
-export const LEVEL4_PRIVACY = "moderately_sensitive";
+const LEVEL4_PRIVACY = "moderately_sensitive";
 
 /**
  * Copies the outputs and updates the manifest. `currentActions` reads the study's project.yaml (null when it cannot

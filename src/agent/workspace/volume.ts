@@ -10,7 +10,7 @@ import { copyFileAtomic, FILE_CONCURRENCY, mapConcurrently } from "./files.js";
 import type { VolumeEntry } from "./glob.js";
 import { isInside, within } from "./paths.js";
 
-export const TIMESTAMP_FILE = ".opensafely-timestamp";
+const TIMESTAMP_FILE = ".opensafely-timestamp";
 
 export interface VolumeFile extends VolumeEntry {
   /** Modification time in ms (fractional), of the file itself or a symlink's target. */
