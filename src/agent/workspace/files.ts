@@ -3,34 +3,29 @@ import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 
-function tmpPath(dest: string): string {
-  return `${dest}.${randomBytes(8).toString("hex")}.tmp`;
-}
-
-/** Writes `contents` to `{dest}.{16 hex}.tmp` beside dest, then renames it over dest. Creates parent dirs. */
-export async function writeFileAtomic(dest: string, contents: string | Uint8Array): Promise<void> {
+/**
+ * `fill` writes `{dest}.{16 hex}.tmp` beside dest (same filesystem, so the rename is atomic), which then replaces
+ * dest; on failure the temporary file is removed. Creates parent dirs.
+ */
+async function replaceAtomically(dest: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   await mkdir(dirname(dest), { recursive: true });
-  const tmp = tmpPath(dest);
+  const tmp = `${dest}.${randomBytes(8).toString("hex")}.tmp`;
   try {
-    await writeFile(tmp, contents);
+    await fill(tmp);
     await rename(tmp, dest);
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
   }
+}
+
+export async function writeFileAtomic(dest: string, contents: string | Uint8Array): Promise<void> {
+  await replaceAtomically(dest, (tmp) => writeFile(tmp, contents));
 }
 
 /** Copies `source` (a regular file; a symlink is followed) to dest atomically. Returns the size copied. */
 export async function copyFileAtomic(source: string, dest: string): Promise<number> {
-  await mkdir(dirname(dest), { recursive: true });
-  const tmp = tmpPath(dest);
-  try {
-    await copyFile(source, tmp);
-    await rename(tmp, dest);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await replaceAtomically(dest, (tmp) => copyFile(source, tmp));
   return (await stat(dest)).size;
 }
 
