@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { join } from "node:path";
+import { isErrno, orIfMissing } from "../workspace/files.js";
 import { imageShortName } from "./image-ref.js";
 import { WRAPPER_SOURCE } from "./local-wrapper.js";
 import { withTimeout } from "./timeout.js";
@@ -341,17 +342,6 @@ export class LocalRuntime implements Runtime {
     const [pid, exit] = await Promise.all([read<PidFile>("pid.json"), read<ExitFile>("exit.json")]);
     return { spec, pid, exit };
   }
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return typeof error === "object" && error !== null && (error as NodeJS.ErrnoException).code === code;
-}
-
-function orIfMissing<T>(value: T): (error: unknown) => T {
-  return (error) => {
-    if (isErrno(error, "ENOENT")) return value;
-    throw error;
-  };
 }
 
 function pidExists(pid: number): boolean {

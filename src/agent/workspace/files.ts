@@ -29,14 +29,20 @@ export async function copyFileAtomic(source: string, dest: string): Promise<numb
   return (await stat(dest)).size;
 }
 
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+export function isErrno(error: unknown, code: string): boolean {
+  return typeof error === "object" && error !== null && (error as NodeJS.ErrnoException).code === code;
+}
+
+/** For `.catch(...)`: answers `value` when the path is not there (ENOENT) and rethrows anything else. */
+export function orIfMissing<T>(value: T): (error: unknown) => T {
+  return (error) => {
+    if (isErrno(error, "ENOENT")) return value;
     throw error;
-  }
+  };
+}
+
+export function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, orIfMissing(false));
 }
 
 /**

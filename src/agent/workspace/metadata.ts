@@ -7,7 +7,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { JobDefinition } from "../../domain/task.js";
 import { AgentStateError } from "../errors.js";
-import { pathExists, writeFileAtomic } from "./files.js";
+import { orIfMissing, pathExists, writeFileAtomic } from "./files.js";
 import { type AgentLayout, containerName, jobLogDir } from "./paths.js";
 
 export type JobMetadata = Record<string, unknown>;
@@ -69,13 +69,8 @@ export function redactContainerMetadata(metadata: Record<string, unknown>): Reco
 
 /** The job's metadata file, wherever its month directory is; null when there is none. */
 async function findMetadataFile(layout: AgentLayout, jobId: string): Promise<string | null> {
-  let months: string[];
-  try {
-    months = await readdir(layout.jobLogDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
+  const months = await readdir(layout.jobLogDir).catch(orIfMissing(null));
+  if (months === null) return null;
   const found: string[] = [];
   for (const month of months.sort()) {
     const path = join(layout.jobLogDir, month, containerName(jobId), "metadata.json");
