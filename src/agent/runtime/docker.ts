@@ -9,6 +9,11 @@
  */
 import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
+import {
+  DEFAULT_DOCKER_PROXY,
+  DEFAULT_DOCKER_REGISTRY,
+  DEFAULT_IMAGE_PULL_TIMEOUT_MS,
+} from "../../config/agent.js";
 import { parseImageRef } from "./image-ref.js";
 import { parseMemoryLimit } from "./memory.js";
 import { withTimeout } from "./timeout.js";
@@ -84,9 +89,9 @@ export class DockerRuntime implements Runtime {
   constructor(options: DockerRuntimeOptions = {}) {
     // An explicit socket path keeps docker-modem from reading DOCKER_HOST or DOCKER_CERT_PATH itself.
     this.docker = new Docker({ socketPath: options.socketPath ?? DEFAULT_SOCKET });
-    this.registry = options.registry ?? "ghcr.io/opensafely-core";
-    this.proxy = options.proxy ?? "docker-proxy.opensafely.org/opensafely-core";
-    this.pullTimeoutMs = options.pullTimeoutMs ?? 1_200_000;
+    this.registry = options.registry ?? DEFAULT_DOCKER_REGISTRY;
+    this.proxy = options.proxy ?? DEFAULT_DOCKER_PROXY;
+    this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_IMAGE_PULL_TIMEOUT_MS;
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
   }
 
