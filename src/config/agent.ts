@@ -164,8 +164,7 @@ function readStorage(env: Env, workdir: string): AgentStorage {
     ),
     highPrivacyArchiveDir: readAbsolute(env, "HIGH_PRIVACY_ARCHIVE_DIR", join(high, "archives")),
     highPrivacyVolumeDir: readAbsolute(env, "HIGH_PRIVACY_VOLUME_DIR", join(high, "volumes")),
-    dockerHostVolumeDir:
-      readOptional(env, "DOCKER_HOST_VOLUME_DIR") && readAbsolute(env, "DOCKER_HOST_VOLUME_DIR", ""),
+    dockerHostVolumeDir: readAbsolute(env, "DOCKER_HOST_VOLUME_DIR", "") || null,
   });
 }
 
