@@ -15,9 +15,17 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { constants as osConstants } from "node:os";
 import { join } from "node:path";
 import { isErrno, orIfMissing } from "../workspace/files.js";
+import {
+  CLOCK_TICKS_PER_SECOND,
+  killGroup,
+  PAGE_BYTES,
+  pidExists,
+  processIsAlive,
+  readAllProcesses,
+  signalNumber,
+} from "./host-processes.js";
 import { imageShortName } from "./image-ref.js";
 import { WRAPPER_SOURCE } from "./local-wrapper.js";
 import { withTimeout } from "./timeout.js";
@@ -48,9 +56,6 @@ export interface LocalRuntimeOptions {
 
 export const DEFAULT_LOCAL_COMMANDS: Readonly<Record<string, string>> = { python: "python3", r: "Rscript" };
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/** Linux's USER_HZ and page size on every platform Node supports there; /proc reports in these units. */
-const CLOCK_TICKS_PER_SECOND = 100;
-const PAGE_BYTES = 4096;
 const POLL_MS = 20;
 
 interface SpecFile {
@@ -77,12 +82,6 @@ interface PidFile {
 interface ExitFile {
   exitCode: number;
   finishedAtNs: string;
-}
-
-interface ProcSample {
-  pgrp: number;
-  cpuTicks: number;
-  rssPages: number;
 }
 
 export class LocalRuntime implements Runtime {
@@ -344,65 +343,13 @@ export class LocalRuntime implements Runtime {
   }
 }
 
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return isErrno(error, "EPERM");
-  }
-}
-
 /** The job process is alive and is the one that was started (not a later process given the same pid). */
-async function isAlive(pid: PidFile): Promise<boolean> {
-  if (!pidExists(pid.pid)) return false;
-  if (pid.processStart === null) return true;
-  const stat = await readFile(`/proc/${pid.pid}/stat`, "utf8").catch(() => null);
-  return stat === null || statFields(stat)[19] === pid.processStart;
+function isAlive(pid: PidFile): Promise<boolean> {
+  return processIsAlive(pid.pid, pid.processStart);
 }
 
 function watcherAlive(pid: PidFile): Promise<boolean> {
-  return isAlive({ ...pid, pid: pid.wrapperPid, processStart: pid.wrapperStart ?? null });
-}
-
-/** SIGKILL to the job's process group (the job and anything it started); a group already gone is fine. */
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch (error) {
-    if (!isErrno(error, "ESRCH")) throw error;
-  }
-}
-
-function signalNumber(signal: NodeJS.Signals | null): number {
-  return signal ? (osSignals[signal] ?? 0) : 0;
-}
-
-const osSignals = osConstants.signals as Partial<Record<string, number>>;
-
-/** Fields 3… of /proc/{pid}/stat (after the parenthesised command name, which may contain spaces). */
-function statFields(stat: string): string[] {
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-}
-
-/** Every process's group, CPU time and resident pages from /proc; [] where there is no /proc. */
-async function readAllProcesses(): Promise<ProcSample[]> {
-  const entries = await readdir("/proc").catch(() => [] as string[]);
-  const samples = await Promise.all(
-    entries
-      .filter((entry) => /^\d+$/.test(entry))
-      .map(async (entry) => {
-        const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => null);
-        if (stat === null) return null;
-        const fields = statFields(stat);
-        return {
-          pgrp: Number(fields[2]),
-          cpuTicks: Number(fields[11]) + Number(fields[12]),
-          rssPages: Number(fields[21]),
-        };
-      }),
-  );
-  return samples.filter((sample): sample is ProcSample => sample !== null);
+  return processIsAlive(pid.wrapperPid, pid.wrapperStart ?? null);
 }
 
 /** Resolves with the first line a stream writes (or at its end). */
