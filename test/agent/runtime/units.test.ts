@@ -1,9 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  demultiplex,
-  parseDockerTimestampNs,
-  socketPathFromDockerHost,
-} from "../../../src/agent/runtime/docker.js";
+import { socketPathFromDockerHost } from "../../../src/agent/runtime/docker.js";
+import { demultiplex, parseDockerTimestampNs } from "../../../src/agent/runtime/docker-api.js";
 import { imageShortName, parseImageRef } from "../../../src/agent/runtime/image-ref.js";
 import { createRuntime, detectRuntime } from "../../../src/agent/runtime/index.js";
 import { parseMemoryLimit } from "../../../src/agent/runtime/memory.js";
