@@ -5,11 +5,12 @@
  * the last one stopped. Every transition is guarded by the current state and may be repeated.
  */
 import { join } from "node:path";
+import { nowNanos } from "../domain/clock.js";
 import { AgentStage, type JobDefinition } from "../domain/task.js";
 import { checkoutCommit, type GitSettings, readFileFromRepo } from "../git/index.js";
 import { parseProject } from "../pipeline/index.js";
 import { ArchivedWorkspaceError, JobPreparationError } from "./errors.js";
-import { type AgentLogger, nowNs } from "./log.js";
+import type { AgentLogger } from "./log.js";
 import type { MetricsStore } from "./metrics.js";
 import { pinnedHost } from "./network.js";
 import type { ContainerState, NetworkSpec, Runtime } from "./runtime/types.js";
@@ -123,7 +124,7 @@ export class JobExecutor {
       }
       await copyIn(path, volume, file);
     });
-    await writeTimestamp(volume, BigInt(nowNs()));
+    await writeTimestamp(volume, BigInt(nowNanos()));
   }
 
   /** Starts the job's container. `secrets` (database URL …) go only into the running container's environment. */
@@ -204,12 +205,12 @@ export class JobExecutor {
     if (container === null) {
       if (options.cancelled) {
         return (await volumeExists(volume))
-          ? observed(AgentStage.Prepared, nowNs(), metadata)
-          : observed(AgentStage.Unknown, nowNs(), {});
+          ? observed(AgentStage.Prepared, nowNanos(), metadata)
+          : observed(AgentStage.Unknown, nowNanos(), {});
       }
       const timestamp = await readTimestamp(volume);
       return timestamp === null
-        ? observed(AgentStage.Unknown, nowNs(), {})
+        ? observed(AgentStage.Unknown, nowNanos(), {})
         : observed(AgentStage.Prepared, timestamp, {});
     }
     return container.running
@@ -253,7 +254,7 @@ export class JobExecutor {
       unmatchedPatterns,
       unmatchedOutputs,
     });
-    const now = nowNs();
+    const now = nowNanos();
     const metadata: JobMetadata = {
       outputs,
       unmatched_patterns: unmatchedPatterns,

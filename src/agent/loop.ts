@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import type { AgentConfig } from "../config/agent.js";
+import { nowNanos } from "../domain/clock.js";
 import { AgentStage, type AgentTask, type JobDefinition, TaskType, type TaskUpdate } from "../domain/task.js";
 import { checkRepository, type GitSettings } from "../git/index.js";
 import { dbSecrets } from "./db-secrets.js";
@@ -18,7 +19,7 @@ import { runDbTask } from "./db-tasks.js";
 import { AgentError, errorClassName } from "./errors.js";
 import type { JobError, JobExecutor, JobStatus } from "./executor.js";
 import { parseJobDefinition } from "./job-definition.js";
-import { type AgentLogger, nowNs } from "./log.js";
+import type { AgentLogger } from "./log.js";
 import { redactResults } from "./redact.js";
 import { type Runtime, RuntimeDiskSpaceError, RuntimeTimeoutError } from "./runtime/types.js";
 import { TaskApiError } from "./task-api.js";
@@ -215,7 +216,7 @@ export class AgentLoop {
         await this.report(
           task,
           job,
-          { state: AgentStage.Preparing, timestampNs: nowNs(), results: {} },
+          { state: AgentStage.Preparing, timestampNs: nowNanos(), results: {} },
           false,
         );
         await executor.prepare(job);
@@ -229,7 +230,7 @@ export class AgentLoop {
         await this.report(
           task,
           job,
-          { state: AgentStage.Finalizing, timestampNs: nowNs(), results: {} },
+          { state: AgentStage.Finalizing, timestampNs: nowNanos(), results: {} },
           false,
         );
         await executor.finalize(job);
@@ -305,7 +306,7 @@ export class AgentLoop {
         { ...taskFields(task), err: describeError(finalizeError) },
         "could not record the error in the job's metadata",
       );
-      status = { state: AgentStage.Error, timestampNs: nowNs(), results: { error: jobError } };
+      status = { state: AgentStage.Error, timestampNs: nowNanos(), results: { error: jobError } };
     }
     await this.report(task, job, status, true);
   }
