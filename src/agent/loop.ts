@@ -16,7 +16,7 @@ import { AgentStage, type AgentTask, type JobDefinition, TaskType, type TaskUpda
 import { checkRepository, type GitSettings } from "../git/index.js";
 import { dbSecrets } from "./db-secrets.js";
 import { runDbTask } from "./db-tasks.js";
-import { AgentError, errorClassName } from "./errors.js";
+import { AgentError, describeError, errorClassName } from "./errors.js";
 import type { JobError, JobExecutor, JobStatus } from "./executor.js";
 import { parseJobDefinition } from "./job-definition.js";
 import type { AgentLogger } from "./log.js";
@@ -409,8 +409,4 @@ function toJobError(error: unknown): JobError {
     return { exception: errorClassName(error), message: error.message, traceback: error.stack ?? "" };
   }
   return { exception: "Error", message: String(error), traceback: "" };
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${errorClassName(error)}: ${error.message}` : String(error);
 }
