@@ -67,15 +67,17 @@ export function redactContainerMetadata(metadata: Record<string, unknown>): Reco
   return copy;
 }
 
-/** The job's metadata file, wherever its month directory is; null when there is none. */
+/**
+ * The job's metadata file, wherever its month directory is; null when there is none. Every job status reads this
+ * (each running job, every poll), so the month directories are looked at together rather than one by one.
+ */
 async function findMetadataFile(layout: AgentLayout, jobId: string): Promise<string | null> {
   const months = await readdir(layout.jobLogDir).catch(orIfMissing(null));
   if (months === null) return null;
-  const found: string[] = [];
-  for (const month of months.sort()) {
-    const path = join(layout.jobLogDir, month, containerName(jobId), "metadata.json");
-    if (await pathExists(path)) found.push(path);
-  }
+  const name = containerName(jobId);
+  const paths = months.sort().map((month) => join(layout.jobLogDir, month, name, "metadata.json"));
+  const exists = await Promise.all(paths.map(pathExists));
+  const found = paths.filter((_, i) => exists[i]);
   if (found.length > 1)
     throw new AgentStateError(`Expected at most one path for job ${jobId}: ${found.join(", ")}`);
   return found[0] ?? null;
