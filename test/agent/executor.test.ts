@@ -144,6 +144,9 @@ describe("JobExecutor", () => {
       level: "highly_sensitive",
       row_count: null,
     });
+    // Size and timestamp are the high-privacy copy's own (mtime in float seconds).
+    const copy = await stat(join(high, "output/summary.txt"));
+    expect(manifest.outputs["output/summary.txt"]).toMatchObject({ size: 4, timestamp: copy.mtimeMs / 1000 });
 
     const logs = await f.read(join(jobLogDir(f.layout, job), "logs.txt"));
     expect(logs).toContain("Z wrote output/dataset.csv\n");

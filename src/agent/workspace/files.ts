@@ -1,5 +1,6 @@
 /** File operations the workspace code shares: atomic writes and copies (a reader never sees half a file). */
 import { randomBytes } from "node:crypto";
+import type { Stats } from "node:fs";
 import { copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 
@@ -23,10 +24,13 @@ export async function writeFileAtomic(dest: string, contents: string | Uint8Arra
   await replaceAtomically(dest, (tmp) => writeFile(tmp, contents));
 }
 
-/** Copies `source` (a regular file; a symlink is followed) to dest atomically. Returns the size copied. */
-export async function copyFileAtomic(source: string, dest: string): Promise<number> {
+/**
+ * Copies `source` (a regular file; a symlink is followed) to dest atomically. Returns the copy's stat, which the
+ * manifest needs (size, mtime), so it is not asked for twice.
+ */
+export async function copyFileAtomic(source: string, dest: string): Promise<Stats> {
   await replaceAtomically(dest, (tmp) => copyFile(source, tmp));
-  return (await stat(dest)).size;
+  return stat(dest);
 }
 
 export function isErrno(error: unknown, code: string): boolean {
