@@ -166,7 +166,10 @@ export class JobExecutor {
     await this.finalizeJob(job, container, cancelled, error);
   }
 
-  /** Kills a running job's container (exit 137); no wait. A job that is not running is left alone. */
+  /**
+   * Kills the job's container (exit 137); no wait. Also in ERROR, since finalizing with an error leaves a running
+   * container running, and in PREPARED (nothing to kill yet), as the reference allows; any other state is a no-op.
+   */
   async terminate(job: JobDefinition): Promise<void> {
     const state = (await this.getStatus(job)).state;
     if (state === AgentStage.Executing || state === AgentStage.Error || state === AgentStage.Prepared) {
