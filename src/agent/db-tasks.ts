@@ -7,11 +7,12 @@
  */
 import type { AgentConfig } from "../config/agent.js";
 import { type AgentTask, TaskType } from "../domain/task.js";
+import { pyStrRepr } from "../python/repr.js";
 import { errorClassName } from "./errors.js";
 import { pinnedHost } from "./network.js";
 import type { Runtime } from "./runtime/types.js";
 
-export const DB_STATUS_VALUES = [
+const DB_STATUS_VALUES = [
   "",
   "db-maintenance",
   "db-maintenance;0",
@@ -21,7 +22,7 @@ export const DB_STATUS_VALUES = [
   "none;1",
   "none;2",
 ];
-export const DB_DATA_CHECK_VALUES = ["OK", "FAILED"];
+const DB_DATA_CHECK_VALUES = ["OK", "FAILED"];
 
 const TIMEOUT_MS = 300_000;
 
@@ -81,7 +82,7 @@ async function runUtility(
   args: string[],
 ): Promise<string> {
   const url = settings.databaseUrls[databaseName];
-  if (url === undefined) throw new DbTaskError("KeyError", pythonStringRepr(databaseName));
+  if (url === undefined) throw new DbTaskError("KeyError", pyStrRepr(databaseName));
   const image = await runtime.ensureImage(
     String(definition.image),
     typeof definition.image_sha === "string" ? definition.image_sha : null,
@@ -111,8 +112,4 @@ function checkAllowed(status: string, allowed: readonly string[]): void {
   if (!allowed.includes(status)) {
     throw new DbTaskError("ValueError", `Invalid status, expected one of: ${allowed.join(", ")}`);
   }
-}
-
-function pythonStringRepr(value: string): string {
-  return value.includes("'") && !value.includes('"') ? `"${value}"` : `'${value.replaceAll("'", "\\'")}'`;
 }

@@ -51,3 +51,8 @@ export class AgentStateError extends AgentError {
 export function errorClassName(error: Error): string {
   return error.name !== "Error" ? error.name : error.constructor.name;
 }
+
+/** `{class}: {message}` for a log line, so an error class that never set `name` is still told apart. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${errorClassName(error)}: ${error.message}` : String(error);
+}

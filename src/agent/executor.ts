@@ -5,11 +5,12 @@
  * the last one stopped. Every transition is guarded by the current state and may be repeated.
  */
 import { join } from "node:path";
+import { nowNanos } from "../domain/clock.js";
 import { AgentStage, type JobDefinition } from "../domain/task.js";
 import { checkoutCommit, type GitSettings, readFileFromRepo } from "../git/index.js";
 import { parseProject } from "../pipeline/index.js";
 import { ArchivedWorkspaceError, JobPreparationError } from "./errors.js";
-import { type AgentLogger, nowNs } from "./log.js";
+import type { AgentLogger } from "./log.js";
 import type { MetricsStore } from "./metrics.js";
 import { pinnedHost } from "./network.js";
 import type { ContainerState, NetworkSpec, Runtime } from "./runtime/types.js";
@@ -100,28 +101,7 @@ export class JobExecutor {
 
   /** The job's state, from the runtime and the filesystem only (§2.3). */
   async getStatus(job: JobDefinition, options: { cancelled?: boolean } = {}): Promise<JobStatus> {
-    const { runtime, layout } = this.deps;
-    const container = await runtime.inspect(containerName(job.id));
-    const metadata = await readTaskMetadata(layout, job);
-    if (metadata.error) return status(AgentStage.Error, numberOrNull(metadata.timestamp_ns), metadata);
-    if (Object.keys(metadata).length > 0) {
-      return status(AgentStage.Finalized, numberOrNull(metadata.timestamp_ns), metadata);
-    }
-    const volume = volumeDir(layout, job.id);
-    if (container === null) {
-      if (options.cancelled) {
-        return (await volumeExists(volume))
-          ? status(AgentStage.Prepared, nowNs(), metadata)
-          : status(AgentStage.Unknown, nowNs(), {});
-      }
-      const timestamp = await readTimestamp(volume);
-      return timestamp === null
-        ? status(AgentStage.Unknown, nowNs(), {})
-        : status(AgentStage.Prepared, timestamp, {});
-    }
-    return container.running
-      ? status(AgentStage.Executing, container.startedAtNs, {})
-      : status(AgentStage.Executed, container.finishedAtNs, {});
+    return (await this.observe(job, options)).status;
   }
 
   /** Makes the volume: the code at the job's commit, the input files, and the timestamp that marks it prepared. */
@@ -144,7 +124,7 @@ export class JobExecutor {
       }
       await copyIn(path, volume, file);
     });
-    await writeTimestamp(volume, BigInt(nowNs()));
+    await writeTimestamp(volume, BigInt(nowNanos()));
   }
 
   /** Starts the job's container. `secrets` (database URL …) go only into the running container's environment. */
@@ -180,13 +160,16 @@ export class JobExecutor {
   ): Promise<void> {
     const cancelled = options.cancelled ?? false;
     const error = options.error ?? null;
-    const state = (await this.getStatus(job)).state;
-    if (state === AgentStage.Finalized || state === AgentStage.Error) return;
-    if (!cancelled && !error && state !== AgentStage.Executed) return;
-    await this.finalizeJob(job, cancelled, error);
+    const { status, container } = await this.observe(job);
+    if (status.state === AgentStage.Finalized || status.state === AgentStage.Error) return;
+    if (!cancelled && !error && status.state !== AgentStage.Executed) return;
+    await this.finalizeJob(job, container, cancelled, error);
   }
 
-  /** Kills a running job's container (exit 137); no wait. A job that is not running is left alone. */
+  /**
+   * Kills the job's container (exit 137); no wait. Also in ERROR, since finalizing with an error leaves a running
+   * container running, and in PREPARED (nothing to kill yet), as the reference allows; any other state is a no-op.
+   */
   async terminate(job: JobDefinition): Promise<void> {
     const state = (await this.getStatus(job)).state;
     if (state === AgentStage.Executing || state === AgentStage.Error || state === AgentStage.Prepared) {
@@ -205,10 +188,47 @@ export class JobExecutor {
     return this.getStatus(job);
   }
 
-  private async finalizeJob(job: JobDefinition, cancelled: boolean, error: JobError | null) {
+  /** The state and the container it was worked out from (finalize records that same container). */
+  private async observe(
+    job: JobDefinition,
+    options: { cancelled?: boolean } = {},
+  ): Promise<{ status: JobStatus; container: ContainerState | null }> {
+    const { runtime, layout } = this.deps;
+    const container = await runtime.inspect(containerName(job.id));
+    const observed = (state: AgentStage, timestampNs: number | null, results: Record<string, unknown>) => ({
+      status: { state, timestampNs, results },
+      container,
+    });
+    const metadata = await readTaskMetadata(layout, job);
+    if (metadata.error) return observed(AgentStage.Error, numberOrNull(metadata.timestamp_ns), metadata);
+    if (Object.keys(metadata).length > 0) {
+      return observed(AgentStage.Finalized, numberOrNull(metadata.timestamp_ns), metadata);
+    }
+    const volume = volumeDir(layout, job.id);
+    if (container === null) {
+      if (options.cancelled) {
+        return (await volumeExists(volume))
+          ? observed(AgentStage.Prepared, nowNanos(), metadata)
+          : observed(AgentStage.Unknown, nowNanos(), {});
+      }
+      const timestamp = await readTimestamp(volume);
+      return timestamp === null
+        ? observed(AgentStage.Unknown, nowNanos(), {})
+        : observed(AgentStage.Prepared, timestamp, {});
+    }
+    return container.running
+      ? observed(AgentStage.Executing, container.startedAtNs, {})
+      : observed(AgentStage.Executed, container.finishedAtNs, {});
+  }
+
+  private async finalizeJob(
+    job: JobDefinition,
+    container: ContainerState | null,
+    cancelled: boolean,
+    error: JobError | null,
+  ) {
     const { runtime, layout, metrics } = this.deps;
     const name = containerName(job.id);
-    const container = await runtime.inspect(name);
     const volume = volumeDir(layout, job.id);
     const success = !cancelled && !error;
     const outputs: Record<string, string> = {};
@@ -237,7 +257,7 @@ export class JobExecutor {
       unmatchedPatterns,
       unmatchedOutputs,
     });
-    const now = nowNs();
+    const now = nowNanos();
     const metadata: JobMetadata = {
       outputs,
       unmatched_patterns: unmatchedPatterns,
@@ -341,10 +361,6 @@ export class JobExecutor {
       return null;
     }
   }
-}
-
-function status(state: AgentStage, timestampNs: number | null, results: Record<string, unknown>): JobStatus {
-  return { state, timestampNs, results };
 }
 
 function numberOrNull(value: unknown): number | null {

@@ -40,7 +40,7 @@ export interface CreateAgentOptions {
   readonly retryMaxMs?: number;
 }
 
-export function agentGitSettings(config: AgentConfig, log: AgentLogger): GitSettings {
+function agentGitSettings(config: AgentConfig, log: AgentLogger): GitSettings {
   return {
     reposDir: join(config.storage.workdir, "repos"),
     githubProxyDomain: config.githubProxyDomain,

@@ -12,8 +12,3 @@ export const silentLogger: AgentLogger = {
   warn() {},
   error() {},
 };
-
-/** Unix time in nanoseconds (millisecond precision: Number cannot hold more at this size anyway). */
-export function nowNs(): number {
-  return Date.now() * 1_000_000;
-}

@@ -11,16 +11,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import type { AgentConfig } from "../config/agent.js";
+import { nowNanos } from "../domain/clock.js";
 import { AgentStage, type AgentTask, type JobDefinition, TaskType, type TaskUpdate } from "../domain/task.js";
 import { checkRepository, type GitSettings } from "../git/index.js";
 import { dbSecrets } from "./db-secrets.js";
 import { runDbTask } from "./db-tasks.js";
-import { AgentError, errorClassName } from "./errors.js";
+import { AgentError, describeError, errorClassName } from "./errors.js";
 import type { JobError, JobExecutor, JobStatus } from "./executor.js";
 import { parseJobDefinition } from "./job-definition.js";
-import { type AgentLogger, nowNs } from "./log.js";
+import type { AgentLogger } from "./log.js";
 import { redactResults } from "./redact.js";
-import { type Runtime, RuntimeTimeoutError } from "./runtime/types.js";
+import { type Runtime, RuntimeDiskSpaceError, RuntimeTimeoutError } from "./runtime/types.js";
 import { TaskApiError } from "./task-api.js";
 
 export interface TaskApi {
@@ -215,7 +216,7 @@ export class AgentLoop {
         await this.report(
           task,
           job,
-          { state: AgentStage.Preparing, timestampNs: nowNs(), results: {} },
+          { state: AgentStage.Preparing, timestampNs: nowNanos(), results: {} },
           false,
         );
         await executor.prepare(job);
@@ -229,7 +230,7 @@ export class AgentLoop {
         await this.report(
           task,
           job,
-          { state: AgentStage.Finalizing, timestampNs: nowNs(), results: {} },
+          { state: AgentStage.Finalizing, timestampNs: nowNanos(), results: {} },
           false,
         );
         await executor.finalize(job);
@@ -249,18 +250,13 @@ export class AgentLoop {
     const initial = await executor.getStatus(job, { cancelled: true });
     await this.report(task, job, initial, false);
     let final = initial;
-    switch (initial.state) {
-      case AgentStage.Finalized:
-        break;
-      case AgentStage.Executing:
-        await executor.terminate(job);
-        await this.report(task, job, await executor.getStatus(job), false);
-        await executor.finalize(job, { cancelled: true });
-        final = await executor.getStatus(job);
-        break;
-      default:
-        await executor.finalize(job, { cancelled: true });
-        final = await executor.getStatus(job);
+    if (initial.state === AgentStage.Executing) {
+      await executor.terminate(job);
+      await this.report(task, job, await executor.getStatus(job), false);
+    }
+    if (initial.state !== AgentStage.Finalized) {
+      await executor.finalize(job, { cancelled: true });
+      final = await executor.getStatus(job);
     }
     await executor.cleanup(job);
     await this.report(task, job, final, true);
@@ -310,7 +306,7 @@ export class AgentLoop {
         { ...taskFields(task), err: describeError(finalizeError) },
         "could not record the error in the job's metadata",
       );
-      status = { state: AgentStage.Error, timestampNs: nowNs(), results: { error: jobError } };
+      status = { state: AgentStage.Error, timestampNs: nowNanos(), results: { error: jobError } };
     }
     await this.report(task, job, status, true);
   }
@@ -369,7 +365,7 @@ function isTransient(error: unknown): boolean {
   return (
     error instanceof TaskApiError ||
     error instanceof RuntimeTimeoutError ||
-    (error as { code?: unknown } | null)?.code === "RUNTIME_DISK_SPACE"
+    error instanceof RuntimeDiskSpaceError
   );
 }
 
@@ -408,13 +404,9 @@ function taskFields(task: AgentTask): Record<string, unknown> {
   return { task: task.id, task_type: task.type };
 }
 
-export function toJobError(error: unknown): JobError {
+function toJobError(error: unknown): JobError {
   if (error instanceof Error) {
     return { exception: errorClassName(error), message: error.message, traceback: error.stack ?? "" };
   }
   return { exception: "Error", message: String(error), traceback: "" };
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${errorClassName(error)}: ${error.message}` : String(error);
 }

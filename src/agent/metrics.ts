@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { describeError } from "./errors.js";
 import type { AgentLogger } from "./log.js";
 import type { ContainerStats, Runtime } from "./runtime/types.js";
 import { writeFileAtomic } from "./workspace/files.js";
@@ -99,7 +100,7 @@ export class MetricsSampler {
     try {
       stats = await this.options.runtime.stats();
     } catch (error) {
-      this.options.log.warn({ err: errorText(error) }, "could not read container stats");
+      this.options.log.warn({ err: describeError(error) }, "could not read container stats");
       return;
     }
     const durationS = Math.trunc((now - last) / 1000);
@@ -124,7 +125,7 @@ export class MetricsSampler {
       try {
         await this.tick();
       } catch (error) {
-        this.options.log.error({ err: errorText(error) }, "Exception in metrics sampler");
+        this.options.log.error({ err: describeError(error) }, "Exception in metrics sampler");
       }
       // The reference pauses at least 2 s between ticks (less only when the interval itself is shorter).
       const interval = this.options.intervalMs;
@@ -132,8 +133,4 @@ export class MetricsSampler {
       await sleep(wait, undefined, { signal }).catch(() => undefined);
     }
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

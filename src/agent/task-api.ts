@@ -109,6 +109,7 @@ export class TaskApiClient {
   ): Promise<unknown> {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(timeoutMs);
+    const path = new URL(url).pathname;
     let response: Response;
     try {
       response = await fetch(url, {
@@ -125,12 +126,12 @@ export class TaskApiClient {
     } catch (error) {
       if (signal?.aborted) throw error;
       const reason = timeout.aborted ? `timed out after ${timeoutMs} ms` : describe(error);
-      throw new TaskApiError(`${method} ${new URL(url).pathname} failed: ${reason}`, null, { cause: error });
+      throw new TaskApiError(`${method} ${path} failed: ${reason}`, null, { cause: error });
     }
     const text = await response.text().catch(() => "");
     if (!response.ok) {
       throw new TaskApiError(
-        `${method} ${new URL(url).pathname} answered ${response.status}: ${text.slice(0, 200)}`,
+        `${method} ${path} answered ${response.status}: ${text.slice(0, 200)}`,
         response.status,
       );
     }
@@ -138,7 +139,7 @@ export class TaskApiClient {
       return JSON.parse(text);
     } catch {
       throw new TaskApiResponseError(
-        `${method} ${new URL(url).pathname} answered something that is not JSON`,
+        `${method} ${path} answered something that is not JSON`,
         response.status,
       );
     }

@@ -67,6 +67,11 @@ export interface AgentConfig extends GitAccess {
   readonly telemetry: TelemetryConfig;
 }
 
+/** The reference's defaults, also the Docker runtime's when it is built without a configuration. */
+export const DEFAULT_DOCKER_REGISTRY = "ghcr.io/opensafely-core";
+export const DEFAULT_DOCKER_PROXY = "docker-proxy.opensafely.org/opensafely-core";
+export const DEFAULT_IMAGE_PULL_TIMEOUT_MS = 1_200_000;
+
 /** The reference's only database name (`VALID_DATABASE_NAMES`). */
 export const VALID_DATABASE_NAMES: readonly string[] = ["default"];
 
@@ -82,9 +87,10 @@ export function loadAgentConfig(env: Env, cwd: string): AgentConfig {
     taskApiEndpoint: readEndpoint(env),
     taskApiToken: readString(env, "CONTROLLER_TASK_API_TOKEN", "token"),
     storage: readStorage(env, workdir),
-    dockerRegistry: readString(env, "DOCKER_REGISTRY", "ghcr.io/opensafely-core"),
-    dockerProxy: readString(env, "DOCKER_PROXY", "docker-proxy.opensafely.org/opensafely-core"),
-    imagePullTimeoutMs: readPositiveNumber(env, "IMAGE_PULL_TIMEOUT", 1200) * 1000,
+    dockerRegistry: readString(env, "DOCKER_REGISTRY", DEFAULT_DOCKER_REGISTRY),
+    dockerProxy: readString(env, "DOCKER_PROXY", DEFAULT_DOCKER_PROXY),
+    imagePullTimeoutMs:
+      readPositiveNumber(env, "IMAGE_PULL_TIMEOUT", DEFAULT_IMAGE_PULL_TIMEOUT_MS / 1000) * 1000,
     usingDummyDataBackend: readYes(env, "USING_DUMMY_DATA_BACKEND"),
     databaseAccessNetwork: readString(env, "DATABASE_ACCESS_NETWORK", "jobrunner-db"),
     databaseUrls: Object.freeze(readDatabaseUrls(env)),
@@ -158,8 +164,7 @@ function readStorage(env: Env, workdir: string): AgentStorage {
     ),
     highPrivacyArchiveDir: readAbsolute(env, "HIGH_PRIVACY_ARCHIVE_DIR", join(high, "archives")),
     highPrivacyVolumeDir: readAbsolute(env, "HIGH_PRIVACY_VOLUME_DIR", join(high, "volumes")),
-    dockerHostVolumeDir:
-      readOptional(env, "DOCKER_HOST_VOLUME_DIR") && readAbsolute(env, "DOCKER_HOST_VOLUME_DIR", ""),
+    dockerHostVolumeDir: readAbsolute(env, "DOCKER_HOST_VOLUME_DIR", "") || null,
   });
 }
 

@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { ArchivedWorkspaceError, JobPreparationError } from "../../src/agent/errors.js";
+import type { JobExecutor } from "../../src/agent/executor.js";
 import { jobLogDir, volumeDir, workspaceDir } from "../../src/agent/workspace/paths.js";
-import { AgentStage } from "../../src/domain/task.js";
+import { AgentStage, type JobDefinition } from "../../src/domain/task.js";
 import { deferred } from "./fake-runtime.js";
 import { type AgentFixture, agentFixture, writes } from "./support.js";
 
@@ -16,6 +17,17 @@ describe("JobExecutor", () => {
     f = await agentFixture();
   });
   afterEach(() => f.cleanup());
+
+  /** prepare, execute, and wait for the container's program to end: the job is then EXECUTED. */
+  const runUntilExited = async (ex: JobExecutor, job: JobDefinition) => {
+    await ex.prepare(job);
+    await ex.execute(job);
+    await f.runtime.finished(`os-job-${job.id}`);
+  };
+  const runToEnd = async (ex: JobExecutor, job: JobDefinition) => {
+    await runUntilExited(ex, job);
+    await ex.finalize(job);
+  };
 
   const metadataOf = async (job: { id: string; created_at: number }) =>
     JSON.parse(await f.read(join(jobLogDir(f.layout, job), "metadata.json")));
@@ -144,6 +156,9 @@ describe("JobExecutor", () => {
       level: "highly_sensitive",
       row_count: null,
     });
+    // Size and timestamp are the high-privacy copy's own (mtime in float seconds).
+    const copy = await stat(join(high, "output/summary.txt"));
+    expect(manifest.outputs["output/summary.txt"]).toMatchObject({ size: 4, timestamp: copy.mtimeMs / 1000 });
 
     const logs = await f.read(join(jobLogDir(f.layout, job), "logs.txt"));
     expect(logs).toContain("Z wrote output/dataset.csv\n");
@@ -163,10 +178,7 @@ describe("JobExecutor", () => {
     const first = f.job({ action: "generate_dataset", output_spec: { "output/*.csv": "highly_sensitive" } });
     f.runtime.program = () => writes({ "output/input.csv": "a\n1\n" });
     const ex = f.executor();
-    await ex.prepare(first);
-    await ex.execute(first);
-    await f.runtime.finished(`os-job-${first.id}`);
-    await ex.finalize(first);
+    await runToEnd(ex, first);
 
     const second = f.job({ input_job_ids: [first.id] });
     await ex.prepare(second);
@@ -215,10 +227,7 @@ describe("JobExecutor", () => {
       return 0;
     };
     const ex = f.executor();
-    await ex.prepare(job);
-    await ex.execute(job);
-    await f.runtime.finished(`os-job-${job.id}`);
-    await ex.finalize(job);
+    await runToEnd(ex, job);
     const results = (await ex.getStatus(job)).results;
     expect(results.outputs).toEqual({});
     expect(results.unmatched_patterns).toEqual(["output/*.csv", "output/escape.txt"]);
@@ -233,19 +242,13 @@ describe("JobExecutor", () => {
 
     const failing = f.job();
     f.runtime.program = () => () => 3;
-    await ex.prepare(failing);
-    await ex.execute(failing);
-    await f.runtime.finished(`os-job-${failing.id}`);
-    await ex.finalize(failing);
+    await runToEnd(ex, failing);
     expect((await ex.getStatus(failing)).results).toMatchObject({ exit_code: "3", status_message: null });
 
     // An ending whose exit code is unknown is never taken for a success.
     const unknown = f.job();
     f.runtime.program = () => () => null;
-    await ex.prepare(unknown);
-    await ex.execute(unknown);
-    await f.runtime.finished(`os-job-${unknown.id}`);
-    await ex.finalize(unknown);
+    await runToEnd(ex, unknown);
     expect((await ex.getStatus(unknown)).results).toMatchObject({
       exit_code: "None",
       status_message: "Job errored",
@@ -259,19 +262,14 @@ describe("JobExecutor", () => {
       return 0;
     };
     const ex = f.executor();
-    await ex.prepare(job);
-    await ex.execute(job);
-    await f.runtime.finished(`os-job-${job.id}`);
-    await ex.finalize(job);
+    await runToEnd(ex, job);
     const results = (await ex.getStatus(job)).results;
     expect(results.outputs).toEqual({});
     expect(results.unmatched_patterns).toEqual(["outdir/*", "**/hostname"]);
 
     const hostile = f.job({ output_spec: { "../../etc/passwd": "highly_sensitive" } });
     f.runtime.program = () => () => 0;
-    await ex.prepare(hostile);
-    await ex.execute(hostile);
-    await f.runtime.finished(`os-job-${hostile.id}`);
+    await runUntilExited(ex, hostile);
     await expect(ex.finalize(hostile)).rejects.toThrow(/Unsafe output pattern/);
     expect((await ex.getStatus(hostile)).state).toBe(AgentStage.Executed);
   });
@@ -291,14 +289,29 @@ describe("JobExecutor", () => {
     });
   });
 
+  test("finalize records the container it read the state from: one inspect", async () => {
+    const job = f.job();
+    const ex = f.executor();
+    await runUntilExited(ex, job);
+    const inspect = f.runtime.inspect.bind(f.runtime);
+    let inspects = 0;
+    f.runtime.inspect = (name) => {
+      inspects++;
+      return inspect(name);
+    };
+    await ex.finalize(job);
+    expect(inspects).toBe(1);
+    expect((await ex.getStatus(job)).results).toMatchObject({
+      exit_code: "0",
+      docker_image_id: "sha256:localimageid",
+    });
+  });
+
   test("level 4: excluded file replaced by its message, then a valid re-run removes the message", async () => {
     const job = f.job({ level4_max_csv_rows: 1 });
     f.runtime.program = () => writes({ "output/counts.csv": "a,b\n1,2\n3,4\n" });
     const ex = f.executor();
-    await ex.prepare(job);
-    await ex.execute(job);
-    await f.runtime.finished(`os-job-${job.id}`);
-    await ex.finalize(job);
+    await runToEnd(ex, job);
     const medium = workspaceDir(f.layout, "medium", "testing");
     const results = (await ex.getStatus(job)).results;
     expect(results.level4_excluded_files).toEqual({
@@ -321,10 +334,7 @@ describe("JobExecutor", () => {
 
     const rerun = f.job();
     f.runtime.program = () => writes({ "output/counts.csv": "a,b\n1,2\n" });
-    await ex.prepare(rerun);
-    await ex.execute(rerun);
-    await f.runtime.finished(`os-job-${rerun.id}`);
-    await ex.finalize(rerun);
+    await runToEnd(ex, rerun);
     expect((await ex.getStatus(rerun)).results.level4_excluded_files).toEqual({});
     await expect(stat(join(medium, "output/counts.csv.txt"))).rejects.toThrow();
     expect(await f.read(join(medium, "output/counts.csv"))).toBe("a,b\n1,2\n");

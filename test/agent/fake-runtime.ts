@@ -4,6 +4,7 @@
  * `start` is idempotent, `kill`/`remove`/`inspect` of a missing container are no-ops/null. A "container" runs a JS
  * program that may write files into the volume and returns an exit code; a test decides when it ends.
  */
+import { parseMemoryLimit } from "../../src/agent/runtime/memory.js";
 import {
   type ContainerSpec,
   type ContainerState,
@@ -19,8 +20,10 @@ export interface FakeProgramContext {
   log(line: string): void;
 }
 
-/** What a container does: resolves to its exit code. */
-/** A program's exit code; null stands for an ending whose code is unknown (a local process whose watcher died). */
+/**
+ * What a container does: resolves to its exit code; null stands for an ending whose code is unknown (a local process
+ * whose watcher died).
+ */
 export type FakeProgram = (context: FakeProgramContext) => Promise<number | null> | number | null;
 
 interface FakeContainer {
@@ -116,7 +119,8 @@ export class FakeRuntime implements Runtime {
       startedAtNs: c.startedAtNs,
       finishedAtNs: c.finishedAtNs,
       imageId: "sha256:localimageid",
-      memoryLimitBytes: parseMemory(c.spec.memoryLimit),
+      // As Docker reports it: the limit the job was started with, in bytes.
+      memoryLimitBytes: c.spec.memoryLimit === null ? 0 : parseMemoryLimit(c.spec.memoryLimit),
       metadata: {
         Name: `/${name}`,
         Image: "sha256:localimageid",
@@ -190,16 +194,6 @@ export class FakeRuntime implements Runtime {
     this.clock += 1_000_000_000;
     return this.clock;
   }
-}
-
-function parseMemory(limit: string | null): number {
-  if (!limit) return 0;
-  const match = /^(\d+(?:\.\d+)?)([kmg]?)b?$/i.exec(limit);
-  if (!match) return 0;
-  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[
-    match[2]!.toLowerCase() as "" | "k" | "m" | "g"
-  ];
-  return Math.round(Number(match[1]) * unit);
 }
 
 /** A promise a test resolves by hand (to end a "running" job when it chooses). */

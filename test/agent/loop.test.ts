@@ -4,6 +4,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@open
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { type AgentParts, createAgent, runAgentOnce } from "../../src/agent/index.js";
 import type { AgentLogger } from "../../src/agent/log.js";
+import { RuntimeDiskSpaceError, RuntimeTimeoutError } from "../../src/agent/runtime/types.js";
 import { volumeDir } from "../../src/agent/workspace/paths.js";
 import type { AgentTask, JobDefinition } from "../../src/domain/task.js";
 import { FakeController } from "./fake-controller.js";
@@ -284,6 +285,25 @@ describe("agent loop (fake runtime; a recording test double of the controller's 
     expect(log.lines.filter((l) => l.msg === "task error: will retry")).toHaveLength(2);
   });
 
+  test("an unresponsive runtime or its full disk is retried without counting towards MAX_TASK_RETRIES", async () => {
+    await controller.stop();
+    await f.cleanup();
+    await setUp({ MAX_TASK_RETRIES: "1" });
+    const job = f.job();
+    controller.tasks = [runTask(job)];
+    for (const error of [
+      new RuntimeDiskSpaceError("docker ran out of disk space inspecting container"),
+      new RuntimeTimeoutError("docker timed out after 30s inspecting container"),
+    ]) {
+      f.runtime.failNextInspect = error;
+      await pass();
+    }
+    expect(controller.updates).toEqual([]);
+    expect(log.lines.filter((l) => l.msg === "task error: will retry")).toHaveLength(2);
+    await pass();
+    expect(controller.stagesOf(job.task_id)).toEqual(["preparing", "prepared"]);
+  });
+
   test("a slow prepare does not hold up other jobs", async () => {
     const slow = f.job({ image: "ghcr.io/opensafely-core/slow:v1" });
     const fast = f.job();
@@ -397,6 +417,15 @@ describe("agent loop (fake runtime; a recording test double of the controller's 
       await pass();
       expect(JSON.stringify(controller.updates[2])).not.toContain("unexpected value");
       expect(controller.updates[2]!.results).toMatchObject({ error: { type: "ValueError" } });
+    });
+
+    test("an unknown database name is quoted as Python's KeyError prints it", async () => {
+      controller.tasks = [dbTask("dbstatus", { database_name: "a\\b'c\n" })];
+      await pass();
+      expect(controller.updates[0]!.results).toEqual({
+        results: null,
+        error: { type: "KeyError", message: '"a\\\\b\'c\\n"' },
+      });
     });
 
     test("DBDATACHECK runs hes_cutoff_date_check {month}", async () => {

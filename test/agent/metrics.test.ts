@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { expect, test } from "vitest";
 import { silentLogger } from "../../src/agent/log.js";
 import { type JobMetrics, MetricsSampler, MetricsStore, updateMetrics } from "../../src/agent/metrics.js";
+import { RuntimeError } from "../../src/agent/runtime/types.js";
 
 const MIB = 1024 * 1024;
 
@@ -70,4 +71,24 @@ test("the sampler skips its first tick, then stores aggregates that a new store 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("a failing stats call is logged with the error's class, even one that never set its name", async () => {
+  const warnings: Array<Record<string, unknown>> = [];
+  let now = 0;
+  const sampler = new MetricsSampler({
+    runtime: {
+      stats: async () => {
+        throw new RuntimeError("docker failed listing job containers: boom");
+      },
+    },
+    store: new MetricsStore(join(tmpdir(), "rap-metrics-unused")),
+    intervalMs: 10_000,
+    log: { ...silentLogger, warn: (fields) => warnings.push(fields) },
+    now: () => now,
+  });
+  await sampler.tick();
+  now += 10_000;
+  await sampler.tick();
+  expect(warnings).toEqual([{ err: "RuntimeError: docker failed listing job containers: boom" }]);
 });

@@ -9,13 +9,29 @@
  */
 import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
+import {
+  DEFAULT_DOCKER_PROXY,
+  DEFAULT_DOCKER_REGISTRY,
+  DEFAULT_IMAGE_PULL_TIMEOUT_MS,
+} from "../../config/agent.js";
+import {
+  cpuPercent,
+  createOptions,
+  demultiplex,
+  memoryUsage,
+  neverStarted,
+  parseDockerTimestampNs,
+} from "./docker-api.js";
 import { parseImageRef } from "./image-ref.js";
-import { parseMemoryLimit } from "./memory.js";
+import { withTimeout } from "./timeout.js";
 import {
   type ContainerSpec,
   type ContainerState,
   type ContainerStats,
   ImageUnavailableError,
+  JOB_CONTAINER_PREFIX,
+  jobLabels,
+  LOG_TAIL_LINES,
   type OneOffResult,
   type Runtime,
   RuntimeDiskSpaceError,
@@ -36,13 +52,9 @@ export interface DockerRuntimeOptions {
   callTimeoutMs?: number;
 }
 
-export const JOB_CONTAINER_PREFIX = "os-job-";
 const DEFAULT_SOCKET = "/var/run/docker.sock";
 const PULL_ATTEMPTS = 3;
 const PULL_RETRY_DELAY_MS = 1000;
-const LOG_TAIL_LINES = 100_000;
-/** RFC 5737 TEST-NET-1: Docker's embedded DNS forwards here and gets nothing, so job code cannot resolve names. */
-const BLACKHOLE_DNS = "192.0.2.0";
 
 /** The socket path named by a `DOCKER_HOST` value (`unix:///run/docker.sock`); only Unix sockets are supported. */
 export function socketPathFromDockerHost(dockerHost: string | undefined): string {
@@ -82,9 +94,9 @@ export class DockerRuntime implements Runtime {
   constructor(options: DockerRuntimeOptions = {}) {
     // An explicit socket path keeps docker-modem from reading DOCKER_HOST or DOCKER_CERT_PATH itself.
     this.docker = new Docker({ socketPath: options.socketPath ?? DEFAULT_SOCKET });
-    this.registry = options.registry ?? "ghcr.io/opensafely-core";
-    this.proxy = options.proxy ?? "docker-proxy.opensafely.org/opensafely-core";
-    this.pullTimeoutMs = options.pullTimeoutMs ?? 1_200_000;
+    this.registry = options.registry ?? DEFAULT_DOCKER_REGISTRY;
+    this.proxy = options.proxy ?? DEFAULT_DOCKER_PROXY;
+    this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_IMAGE_PULL_TIMEOUT_MS;
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
   }
 
@@ -381,16 +393,8 @@ export class DockerRuntime implements Runtime {
     run: (signal: AbortSignal) => Promise<T>,
     timeoutMs = this.callTimeoutMs,
   ) {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(new RuntimeTimeoutError(`docker timed out after ${timeoutMs / 1000}s ${what}`));
-      }, timeoutMs);
-    });
     try {
-      return await Promise.race([run(controller.signal), timeout]);
+      return await withTimeout("docker", what, timeoutMs, run);
     } catch (error) {
       if (error instanceof RuntimeError) throw error;
       const message = error instanceof Error ? error.message : String(error);
@@ -398,110 +402,6 @@ export class DockerRuntime implements Runtime {
         throw new RuntimeDiskSpaceError(`docker ran out of disk space ${what}: ${message}`, { cause: error });
       }
       throw new RuntimeError(`docker failed ${what}: ${message}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
     }
   }
-}
-
-function neverStarted(info: Docker.ContainerInspectInfo): boolean {
-  return info.State.Status === "created" && !info.State.Error;
-}
-
-function jobLabels(extra: Readonly<Record<string, string>>): Record<string, string> {
-  // Ops scripts filter on `jobrunner-local`; `job-runner` marks everything the agent made.
-  return { "job-runner": "", "jobrunner-local": "", ...extra };
-}
-
-type CreateSpec = Omit<ContainerSpec, "volumeDir" | "name" | "labels"> & { volumeDir?: string };
-
-/** The create request equivalent to the reference's `docker run` flags (reference/agent.md §3.4). */
-function createOptions(spec: CreateSpec, labels: Record<string, string>): Docker.ContainerCreateOptions {
-  const hostConfig: Docker.HostConfig = {
-    Init: true,
-    LogConfig: { Type: "local", Config: { "max-file": "200", "max-size": "20m", compress: "true" } },
-    CapDrop: ["ALL"],
-    SecurityOpt: ["no-new-privileges"],
-    NetworkMode: "default",
-  };
-  if (spec.cpuCount !== null) hostConfig.NanoCpus = Math.round(spec.cpuCount * 1e9);
-  if (spec.memoryLimit !== null) hostConfig.Memory = parseMemoryLimit(spec.memoryLimit);
-  if (spec.volumeDir !== undefined) {
-    hostConfig.Mounts = [{ Type: "bind", Source: spec.volumeDir, Target: "/workspace" }];
-  }
-  const network = spec.network;
-  if (network.kind === "none") hostConfig.NetworkMode = "none";
-  if (network.kind === "database") {
-    hostConfig.NetworkMode = network.network;
-    hostConfig.Dns = [BLACKHOLE_DNS];
-    hostConfig.ExtraHosts = network.extraHosts.map(({ host, ip }) => `${host}:${ip}`);
-  }
-  const options: Docker.ContainerCreateOptions = {
-    Image: spec.image,
-    Cmd: [...spec.args],
-    Env: ["HOME=/tmp", ...Object.entries(spec.env).map(([key, value]) => `${key}=${value}`)],
-    Labels: labels,
-    HostConfig: hostConfig,
-  };
-  if (spec.volumeDir !== undefined) options.WorkingDir = "/workspace";
-  if (spec.user !== null) options.User = spec.user;
-  return options;
-}
-
-export interface LogFrame {
-  /** 1 stdout, 2 stderr (0 stdin never occurs in logs). */
-  stream: number;
-  data: Buffer;
-}
-
-/**
- * Splits Docker's multiplexed stream (a container without a TTY): frames of an 8-byte header — stream type, three
- * zero bytes, big-endian payload length — and the payload, in the order the daemon recorded them. A truncated last
- * frame keeps what arrived.
- */
-export function demultiplex(raw: Buffer): LogFrame[] {
-  const frames: LogFrame[] = [];
-  let offset = 0;
-  while (offset + 8 <= raw.length) {
-    const stream = raw.readUInt8(offset);
-    const length = raw.readUInt32BE(offset + 4);
-    const start = offset + 8;
-    frames.push({ stream, data: raw.subarray(start, Math.min(start + length, raw.length)) });
-    offset = start + length;
-  }
-  return frames;
-}
-
-/**
- * Unix nanoseconds of a Docker timestamp (RFC 3339 with 0–9 fraction digits, `Z` or an offset), or null for the
- * zero time Docker reports for "never" (`0001-01-01T00:00:00Z`) and anything unparseable. The reference's parser
- * fails on 7- and 8-digit fractions (§3.13); this one does not. Precision is that of a double (~0.25 µs today).
- */
-export function parseDockerTimestampNs(text: string | undefined): number | null {
-  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(text ?? "");
-  if (!match) return null;
-  const seconds = Date.parse(`${match[1]}${match[3]}`);
-  if (Number.isNaN(seconds) || seconds <= 0) return null;
-  const fraction = Number((match[2] ?? "").padEnd(9, "0"));
-  return seconds * 1e6 + fraction;
-}
-
-/** CPU share as `docker stats` computes it: the container's CPU time over the host's, times the CPUs (100 = one). */
-function cpuPercent(sample: Docker.ContainerStats): number {
-  const cpu = sample.cpu_stats;
-  const previous = sample.precpu_stats;
-  const cpuDelta = cpu.cpu_usage.total_usage - (previous?.cpu_usage?.total_usage ?? 0);
-  const systemDelta = (cpu.system_cpu_usage ?? 0) - (previous?.system_cpu_usage ?? 0);
-  const cpus = cpu.online_cpus || cpu.cpu_usage.percpu_usage?.length || 1;
-  if (cpuDelta <= 0 || systemDelta <= 0) return 0;
-  return (cpuDelta / systemDelta) * cpus * 100;
-}
-
-/** Memory in use without the page cache that can be dropped, as `docker stats` shows it (cgroup v1 and v2). */
-function memoryUsage(sample: Docker.ContainerStats): number {
-  const memory = sample.memory_stats;
-  const usage = memory.usage ?? 0;
-  const stats = (memory.stats ?? {}) as Partial<Record<string, number>>;
-  const inactive = stats.total_inactive_file ?? stats.inactive_file ?? 0;
-  return inactive < usage ? usage - inactive : usage;
 }

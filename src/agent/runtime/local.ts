@@ -15,15 +15,28 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { constants as osConstants } from "node:os";
 import { join } from "node:path";
+import { isErrno, orIfMissing } from "../workspace/files.js";
+import {
+  CLOCK_TICKS_PER_SECOND,
+  killGroup,
+  PAGE_BYTES,
+  pidExists,
+  processIsAlive,
+  readAllProcesses,
+  signalNumber,
+} from "./host-processes.js";
 import { imageShortName } from "./image-ref.js";
 import { WRAPPER_SOURCE } from "./local-wrapper.js";
+import { withTimeout } from "./timeout.js";
 import {
   type ContainerSpec,
   type ContainerState,
   type ContainerStats,
   ImageUnavailableError,
+  JOB_CONTAINER_PREFIX,
+  jobLabels,
+  LOG_TAIL_LINES,
   type OneOffResult,
   type Runtime,
   RuntimeError,
@@ -43,11 +56,6 @@ export interface LocalRuntimeOptions {
 
 export const DEFAULT_LOCAL_COMMANDS: Readonly<Record<string, string>> = { python: "python3", r: "Rscript" };
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const JOB_PREFIX = "os-job-";
-const LOG_TAIL_LINES = 100_000;
-/** Linux's USER_HZ and page size on every platform Node supports there; /proc reports in these units. */
-const CLOCK_TICKS_PER_SECOND = 100;
-const PAGE_BYTES = 4096;
 const POLL_MS = 20;
 
 interface SpecFile {
@@ -74,12 +82,6 @@ interface PidFile {
 interface ExitFile {
   exitCode: number;
   finishedAtNs: string;
-}
-
-interface ProcSample {
-  pgrp: number;
-  cpuTicks: number;
-  rssPages: number;
 }
 
 export class LocalRuntime implements Runtime {
@@ -123,7 +125,7 @@ export class LocalRuntime implements Runtime {
       command,
       args: [...spec.args],
       cwd: spec.volumeDir,
-      labels: { "job-runner": "", "jobrunner-local": "", ...spec.labels },
+      labels: jobLabels(spec.labels),
       envNames: Object.keys(spec.env),
       createdAtNs: String(BigInt(Date.now()) * 1_000_000n),
     };
@@ -144,7 +146,9 @@ export class LocalRuntime implements Runtime {
     });
     let answer: string;
     try {
-      answer = await this.withTimeout(`starting ${spec.name}`, firstLine(watcher.stdout));
+      answer = await withTimeout("local runtime", `starting ${spec.name}`, this.callTimeoutMs, () =>
+        firstLine(watcher.stdout),
+      );
     } finally {
       watcher.stdout.destroy();
       watcher.unref();
@@ -234,7 +238,7 @@ export class LocalRuntime implements Runtime {
 
   async stats(): Promise<ContainerStats[]> {
     const names = (await readdir(this.stateDir).catch(orIfMissing([] as string[]))).filter((n) =>
-      n.startsWith(JOB_PREFIX),
+      n.startsWith(JOB_CONTAINER_PREFIX),
     );
     const running: Array<{ name: string; spec: SpecFile; pid: PidFile }> = [];
     for (const name of names) {
@@ -254,7 +258,7 @@ export class LocalRuntime implements Runtime {
       const elapsedS = (nowMs - previous.atMs) / 1000;
       const cpuS = (ticks - previous.ticks) / CLOCK_TICKS_PER_SECOND;
       return {
-        jobId: name.slice(JOB_PREFIX.length),
+        jobId: name.slice(JOB_CONTAINER_PREFIX.length),
         containerId: name,
         cpuPercent: elapsedS > 0 ? Math.max(0, (cpuS / elapsedS) * 100) : 0,
         memoryBytes: group.reduce((sum, p) => sum + p.rssPages, 0) * PAGE_BYTES,
@@ -284,12 +288,15 @@ export class LocalRuntime implements Runtime {
         child.on("error", (error) => reject(new RuntimeError(`cannot run ${command}: ${error.message}`)));
         child.on("close", (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
       });
-      const exitCode = await this.withTimeout(`running ${spec.image}`, ended, spec.timeoutMs).catch(
-        (error) => {
-          if (error instanceof RuntimeTimeoutError && child.pid) killGroup(child.pid);
-          throw error;
-        },
-      );
+      const exitCode = await withTimeout(
+        "local runtime",
+        `running ${spec.image}`,
+        spec.timeoutMs,
+        () => ended,
+      ).catch((error) => {
+        if (error instanceof RuntimeTimeoutError && child.pid) killGroup(child.pid);
+        throw error;
+      });
       return {
         exitCode,
         stdout: Buffer.concat(stdout).toString("utf8"),
@@ -334,93 +341,15 @@ export class LocalRuntime implements Runtime {
     const [pid, exit] = await Promise.all([read<PidFile>("pid.json"), read<ExitFile>("exit.json")]);
     return { spec, pid, exit };
   }
-
-  private async withTimeout<T>(what: string, work: Promise<T>, timeoutMs = this.callTimeoutMs): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RuntimeTimeoutError(`local runtime timed out after ${timeoutMs / 1000}s ${what}`)),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([work, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return typeof error === "object" && error !== null && (error as NodeJS.ErrnoException).code === code;
-}
-
-function orIfMissing<T>(value: T): (error: unknown) => T {
-  return (error) => {
-    if (isErrno(error, "ENOENT")) return value;
-    throw error;
-  };
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return isErrno(error, "EPERM");
-  }
 }
 
 /** The job process is alive and is the one that was started (not a later process given the same pid). */
-async function isAlive(pid: PidFile): Promise<boolean> {
-  if (!pidExists(pid.pid)) return false;
-  if (pid.processStart === null) return true;
-  const stat = await readFile(`/proc/${pid.pid}/stat`, "utf8").catch(() => null);
-  return stat === null || statFields(stat)[19] === pid.processStart;
+function isAlive(pid: PidFile): Promise<boolean> {
+  return processIsAlive(pid.pid, pid.processStart);
 }
 
 function watcherAlive(pid: PidFile): Promise<boolean> {
-  return isAlive({ ...pid, pid: pid.wrapperPid, processStart: pid.wrapperStart ?? null });
-}
-
-/** SIGKILL to the job's process group (the job and anything it started); a group already gone is fine. */
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch (error) {
-    if (!isErrno(error, "ESRCH")) throw error;
-  }
-}
-
-function signalNumber(signal: NodeJS.Signals | null): number {
-  return signal ? (osSignals[signal] ?? 0) : 0;
-}
-
-const osSignals = osConstants.signals as Partial<Record<string, number>>;
-
-/** Fields 3… of /proc/{pid}/stat (after the parenthesised command name, which may contain spaces). */
-function statFields(stat: string): string[] {
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-}
-
-/** Every process's group, CPU time and resident pages from /proc; [] where there is no /proc. */
-async function readAllProcesses(): Promise<ProcSample[]> {
-  const entries = await readdir("/proc").catch(() => [] as string[]);
-  const samples = await Promise.all(
-    entries
-      .filter((entry) => /^\d+$/.test(entry))
-      .map(async (entry) => {
-        const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => null);
-        if (stat === null) return null;
-        const fields = statFields(stat);
-        return {
-          pgrp: Number(fields[2]),
-          cpuTicks: Number(fields[11]) + Number(fields[12]),
-          rssPages: Number(fields[21]),
-        };
-      }),
-  );
-  return samples.filter((sample): sample is ProcSample => sample !== null);
+  return processIsAlive(pid.wrapperPid, pid.wrapperStart ?? null);
 }
 
 /** Resolves with the first line a stream writes (or at its end). */

@@ -11,7 +11,8 @@
  * - `start` is idempotent: a container of that name that already exists (running or exited) is left alone. One
  *   whose start was interrupted (created, never started, no error: the agent died in between) reads as absent in
  *   `inspect`, and the next `start` completes it.
- * - `kill`, `remove` and `inspect` of a missing container are not errors (`inspect` answers null).
+ * - `kill`, `remove`, `inspect` and `logs` of a missing container are not errors (`inspect` answers null, `logs`
+ *   an empty string).
  * - Environment values never appear on a command line or in a process title; `inspect().metadata` is what the
  *   reference stores as `container_metadata` (Docker's inspect document; for local, an equivalent) and the caller
  *   redacts env values before storing it.
@@ -19,6 +20,17 @@
  */
 
 export type RuntimeKind = "docker" | "local";
+
+/** Job containers are `{prefix}{job id}`: `stats` finds them by it, and the ops scripts expect it. */
+export const JOB_CONTAINER_PREFIX = "os-job-";
+
+/** `logs` keeps the last this many lines, as the reference's `docker logs --tail` does. */
+export const LOG_TAIL_LINES = 100_000;
+
+/** The labels `start` puts on a job container: ops scripts filter on `jobrunner-local`; `job-runner` marks all. */
+export function jobLabels(extra: Readonly<Record<string, string>>): Record<string, string> {
+  return { "job-runner": "", "jobrunner-local": "", ...extra };
+}
 
 /** Network access for a job container. */
 export type NetworkSpec =
@@ -46,7 +58,7 @@ export interface ContainerSpec {
   network: NetworkSpec;
   /** `uid:gid` to run as; null for the runtime's default. */
   user: string | null;
-  /** Extra labels (`workspace`, `action`); implementations add `job-runner` and `jobrunner-local`. */
+  /** Extra labels (`workspace`, `action`). `start` adds `jobLabels`; a one-off never carries `jobrunner-local`. */
   labels: Readonly<Record<string, string>>;
 }
 
@@ -86,17 +98,21 @@ export interface OneOffResult {
 export interface Runtime {
   readonly kind: RuntimeKind;
   /**
-   * Makes the image available and returns the reference to run. With a digest: `{image}@{sha}` as present locally,
-   * or pulled from the proxy when it is not; without one (null): the local tag `image` as it is. Throws
+   * Makes the image available and returns the reference to run. With a digest: a local reference to that digest
+   * (any repository holding it, or the image id itself), else `{proxy repository}@{sha}` after pulling it; without
+   * one (null): the local tag `image` as it is. The local runtime ignores the digest and answers `image`. Throws
    * ImageUnavailableError with a message a researcher can read when it cannot be had.
    */
   ensureImage(image: string, sha: string | null): Promise<string>;
-  /** Labels of a local image (`org.opencontainers.image.version` …); {} when it has none. */
+  /** Labels of a local image (`org.opencontainers.image.version` …); {} when it has none or is not there. */
   imageLabels(reference: string): Promise<Record<string, string>>;
   /** Starts the job's command detached. Idempotent (see the contract above). */
   start(spec: ContainerSpec): Promise<void>;
   inspect(name: string): Promise<ContainerState | null>;
-  /** The container's output, stdout and stderr merged, each line prefixed with an RFC 3339 timestamp and a space. */
+  /**
+   * The container's output (its last LOG_TAIL_LINES lines), stdout and stderr merged, each line prefixed with an
+   * RFC 3339 timestamp and a space.
+   */
   logs(name: string): Promise<string>;
   /** SIGKILL (exit 137); no wait. */
   kill(name: string): Promise<void>;

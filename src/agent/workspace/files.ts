@@ -1,47 +1,52 @@
 /** File operations the workspace code shares: atomic writes and copies (a reader never sees half a file). */
 import { randomBytes } from "node:crypto";
+import type { Stats } from "node:fs";
 import { copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 
-function tmpPath(dest: string): string {
-  return `${dest}.${randomBytes(8).toString("hex")}.tmp`;
+/**
+ * `fill` writes `{dest}.{16 hex}.tmp` beside dest (same filesystem, so the rename is atomic), which then replaces
+ * dest; on failure the temporary file is removed. Creates parent dirs.
+ */
+async function replaceAtomically(dest: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = `${dest}.${randomBytes(8).toString("hex")}.tmp`;
+  try {
+    await fill(tmp);
+    await rename(tmp, dest);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
 }
 
-/** Writes `contents` to `{dest}.{16 hex}.tmp` beside dest, then renames it over dest. Creates parent dirs. */
 export async function writeFileAtomic(dest: string, contents: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(dest), { recursive: true });
-  const tmp = tmpPath(dest);
-  try {
-    await writeFile(tmp, contents);
-    await rename(tmp, dest);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await replaceAtomically(dest, (tmp) => writeFile(tmp, contents));
 }
 
-/** Copies `source` (a regular file; a symlink is followed) to dest atomically. Returns the size copied. */
-export async function copyFileAtomic(source: string, dest: string): Promise<number> {
-  await mkdir(dirname(dest), { recursive: true });
-  const tmp = tmpPath(dest);
-  try {
-    await copyFile(source, tmp);
-    await rename(tmp, dest);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
-  return (await stat(dest)).size;
+/**
+ * Copies `source` (a regular file; a symlink is followed) to dest atomically. Returns the copy's stat, which the
+ * manifest needs (size, mtime), so it is not asked for twice.
+ */
+export async function copyFileAtomic(source: string, dest: string): Promise<Stats> {
+  await replaceAtomically(dest, (tmp) => copyFile(source, tmp));
+  return stat(dest);
 }
 
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+export function isErrno(error: unknown, code: string): boolean {
+  return typeof error === "object" && error !== null && (error as NodeJS.ErrnoException).code === code;
+}
+
+/** For `.catch(...)`: answers `value` when the path is not there (ENOENT) and rethrows anything else. */
+export function orIfMissing<T>(value: T): (error: unknown) => T {
+  return (error) => {
+    if (isErrno(error, "ENOENT")) return value;
     throw error;
-  }
+  };
+}
+
+export function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, orIfMissing(false));
 }
 
 /**

@@ -4,7 +4,7 @@
  * project.yaml (`out_of_date_action`) or which the action's latest run did not produce (`out_of_date_output`).
  */
 import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "./files.js";
+import { orIfMissing, writeFileAtomic } from "./files.js";
 
 export interface ManifestEntry {
   level: string;
@@ -34,13 +34,8 @@ export interface Manifest {
 }
 
 export async function readManifest(path: string, workspace: string): Promise<Manifest> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { workspace, repo: null, outputs: {} };
-    throw error;
-  }
+  const text = await readFile(path, "utf8").catch(orIfMissing(null));
+  if (text === null) return { workspace, repo: null, outputs: {} };
   const manifest = JSON.parse(text) as Manifest;
   manifest.outputs ??= {};
   return manifest;

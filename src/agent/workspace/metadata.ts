@@ -7,7 +7,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { JobDefinition } from "../../domain/task.js";
 import { AgentStateError } from "../errors.js";
-import { pathExists, writeFileAtomic } from "./files.js";
+import { orIfMissing, pathExists, writeFileAtomic } from "./files.js";
 import { type AgentLayout, containerName, jobLogDir } from "./paths.js";
 
 export type JobMetadata = Record<string, unknown>;
@@ -50,7 +50,7 @@ const SAFE_ENV = new Set([
   "EHRQL_PERMISSIONS",
 ]);
 
-export const REDACTED_VALUE = "xxxx-REDACTED-xxxx";
+const REDACTED_VALUE = "xxxx-REDACTED-xxxx";
 
 /** A copy of the runtime's container description with every `Config.Env` value not known to be safe redacted. */
 export function redactContainerMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
@@ -67,20 +67,17 @@ export function redactContainerMetadata(metadata: Record<string, unknown>): Reco
   return copy;
 }
 
-/** The job's metadata file, wherever its month directory is; null when there is none. */
-export async function findMetadataFile(layout: AgentLayout, jobId: string): Promise<string | null> {
-  let months: string[];
-  try {
-    months = await readdir(layout.jobLogDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
-  const found: string[] = [];
-  for (const month of months.sort()) {
-    const path = join(layout.jobLogDir, month, containerName(jobId), "metadata.json");
-    if (await pathExists(path)) found.push(path);
-  }
+/**
+ * The job's metadata file, wherever its month directory is; null when there is none. Every job status reads this
+ * (each running job, every poll), so the month directories are looked at together rather than one by one.
+ */
+async function findMetadataFile(layout: AgentLayout, jobId: string): Promise<string | null> {
+  const months = await readdir(layout.jobLogDir).catch(orIfMissing(null));
+  if (months === null) return null;
+  const name = containerName(jobId);
+  const paths = months.sort().map((month) => join(layout.jobLogDir, month, name, "metadata.json"));
+  const exists = await Promise.all(paths.map(pathExists));
+  const found = paths.filter((_, i) => exists[i]);
   if (found.length > 1)
     throw new AgentStateError(`Expected at most one path for job ${jobId}: ${found.join(", ")}`);
   return found[0] ?? null;

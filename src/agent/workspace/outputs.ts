@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile, rm, stat } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import type { JobDefinition } from "../../domain/task.js";
 import { copyFileAtomic, FILE_CONCURRENCY, mapConcurrently, writeFileAtomic } from "./files.js";
 import { checkLevel4, type Level4Result } from "./level4.js";
@@ -13,7 +13,7 @@ import { type ManifestEntry, readManifest, updateManifest, writeManifest } from 
 import { type AgentLayout, manifestPath, within, workspaceDir } from "./paths.js";
 import { copyOut } from "./volume.js";
 
-export const LEVEL4_PRIVACY = "moderately_sensitive";
+const LEVEL4_PRIVACY = "moderately_sensitive";
 
 /**
  * Copies the outputs and updates the manifest. `currentActions` reads the study's project.yaml (null when it cannot
@@ -33,7 +33,7 @@ export async function persistOutputs(
   const copied = await mapConcurrently(files, FILE_CONCURRENCY, (file) =>
     copyOut(volume, file, within(high, file, "output path")),
   );
-  const sizes = new Map(files.map((file, i) => [file, copied[i]!]));
+  const copies = new Map(files.map((file, i) => [file, copied[i]!]));
   const limits = {
     maxFilesize: job.level4_max_filesize,
     maxCsvRows: job.level4_max_csv_rows,
@@ -45,7 +45,7 @@ export async function persistOutputs(
     if (level !== LEVEL4_PRIVACY) continue;
     const highPath = within(high, file, "output path");
     const mediumPath = within(medium, file, "output path");
-    const check = await checkLevel4(file, sizes.get(file)!, limits, () => readFile(highPath));
+    const check = await checkLevel4(file, copies.get(file)!.size, limits, () => readFile(highPath));
     checks.set(file, check);
     if (check.shortMessage !== null) {
       excluded[file] = check.shortMessage;
@@ -70,8 +70,8 @@ export async function persistOutputs(
         user: job.user,
         repo: job.study?.git_repo_url ?? null,
         commit: job.study?.commit ?? null,
-        size: sizes.get(file)!,
-        timestamp: (await stat(highPath)).mtimeMs / 1000,
+        size: copies.get(file)!.size,
+        timestamp: copies.get(file)!.mtimeMs / 1000,
         content_hash: await sha256File(highPath),
         excluded: file in excluded,
         message: excluded[file] ?? null,

@@ -8,6 +8,7 @@ import { join, relative, sep } from "node:path";
 import type { AgentStorage } from "../../config/agent.js";
 import type { JobDefinition } from "../../domain/task.js";
 import { UnsafePathError } from "../errors.js";
+import { JOB_CONTAINER_PREFIX } from "../runtime/types.js";
 
 export type Privacy = "high" | "medium";
 
@@ -87,7 +88,7 @@ export function workspaceDir(layout: AgentLayout, privacy: Privacy, workspace: s
 }
 
 export function containerName(jobId: string): string {
-  return `os-job-${safeSegment(jobId, "job")}`;
+  return `${JOB_CONTAINER_PREFIX}${safeSegment(jobId, "job")}`;
 }
 
 export function volumeDir(layout: AgentLayout, jobId: string): string {

@@ -3,6 +3,7 @@
  * likes into it, symlinks included, so everything read back out is checked to stay inside it: a symlink that
  * leads outside the volume is never listed as an output and never followed when copying.
  */
+import type { Stats } from "node:fs";
 import { lstat, mkdir, readdir, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UnsafePathError } from "../errors.js";
@@ -10,7 +11,7 @@ import { copyFileAtomic, FILE_CONCURRENCY, mapConcurrently } from "./files.js";
 import type { VolumeEntry } from "./glob.js";
 import { isInside, within } from "./paths.js";
 
-export const TIMESTAMP_FILE = ".opensafely-timestamp";
+const TIMESTAMP_FILE = ".opensafely-timestamp";
 
 export interface VolumeFile extends VolumeEntry {
   /** Modification time in ms (fractional), of the file itself or a symlink's target. */
@@ -90,9 +91,9 @@ export function newerFiles(entries: readonly VolumeFile[]): string[] {
 
 /**
  * Copies `{volume}/{relPath}` to dest atomically, refusing (UnsafePathError) a path whose real location is outside
- * the volume. Returns the size.
+ * the volume. Returns the copy's stat.
  */
-export async function copyOut(volume: string, relPath: string, dest: string): Promise<number> {
+export async function copyOut(volume: string, relPath: string, dest: string): Promise<Stats> {
   const root = await realpath(volume);
   const source = await resolveInside(root, within(root, relPath, "output path"));
   if (source === null) throw new UnsafePathError(`Output ${relPath} leads outside the job's volume`);
@@ -100,8 +101,8 @@ export async function copyOut(volume: string, relPath: string, dest: string): Pr
 }
 
 /** Copies a file into the volume at relPath (an input from an earlier job). */
-export async function copyIn(source: string, volume: string, relPath: string): Promise<number> {
-  return copyFileAtomic(source, within(volume, relPath, "input file"));
+export async function copyIn(source: string, volume: string, relPath: string): Promise<void> {
+  await copyFileAtomic(source, within(volume, relPath, "input file"));
 }
 
 /** Removes the volume; never throws (a failure is returned for the caller to log). */

@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
-import {
-  demultiplex,
-  parseDockerTimestampNs,
-  socketPathFromDockerHost,
-} from "../../../src/agent/runtime/docker.js";
+import { socketPathFromDockerHost } from "../../../src/agent/runtime/docker.js";
+import { demultiplex, parseDockerTimestampNs } from "../../../src/agent/runtime/docker-api.js";
 import { imageShortName, parseImageRef } from "../../../src/agent/runtime/image-ref.js";
 import { createRuntime, detectRuntime } from "../../../src/agent/runtime/index.js";
 import { parseMemoryLimit } from "../../../src/agent/runtime/memory.js";
-import { RuntimeError } from "../../../src/agent/runtime/types.js";
+import { withTimeout } from "../../../src/agent/runtime/timeout.js";
+import { RuntimeError, RuntimeTimeoutError } from "../../../src/agent/runtime/types.js";
 
 describe("parseMemoryLimit (Docker's --memory syntax)", () => {
   it.each([
@@ -117,5 +115,20 @@ describe("createRuntime and detectRuntime", () => {
     expect(createRuntime("local", { local: { stateDir: "/tmp/unused" } }).kind).toBe("local");
     expect(() => createRuntime("local")).toThrow("the local runtime needs its options (at least stateDir)");
     expect(await detectRuntime({ socketPath: "/nonexistent/docker.sock" })).toBe("local");
+  });
+});
+
+describe("withTimeout (both runtimes' call timeout)", () => {
+  it("answers the work's result, or aborts its signal and rejects with RuntimeTimeoutError worded for the runtime", async () => {
+    expect(await withTimeout("docker", "pinging", 1000, async () => 42)).toBe(42);
+    let seen: AbortSignal | undefined;
+    const never = (signal: AbortSignal) => {
+      seen = signal;
+      return new Promise<never>(() => {});
+    };
+    const error = await withTimeout("local runtime", "starting os-job-x", 20, never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeTimeoutError);
+    expect((error as Error).message).toBe("local runtime timed out after 0.02s starting os-job-x");
+    expect(seen?.aborted).toBe(true);
   });
 });
