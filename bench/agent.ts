@@ -13,7 +13,7 @@
  * docs/benchmarks.md (between markers). Needs a Docker engine and the test images (scripts/build-test-images.sh).
  */
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +27,7 @@ import { loadAgentConfig } from "../src/config/agent.js";
 import type { AgentTask, JobDefinition, TaskUpdate } from "../src/domain/task.js";
 import { FakeController } from "../test/agent/fake-controller.js";
 import { createStudyRepo } from "../test/support/git-fixtures.js";
+import { writeDocsSection } from "./docs-section.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const BATCH_RUNS = Number(process.env.BENCH_BATCH_RUNS ?? 3);
@@ -36,9 +37,6 @@ const IMAGE = "ghcr.io/opensafely-core/python:v2";
 const GOAL_MS = 300;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const run = promisify(execFile);
-const DOCS_START = "<!-- bench:agent: written by `npm run bench:agent` -->";
-const DOCS_END = "<!-- /bench:agent -->";
-
 // The same Python for the agent's job and the bare run: it writes one output file (one name per job, as each
 // action of a workspace has its own outputs).
 const oneOutput = (n: number) =>
@@ -317,23 +315,9 @@ try {
     join(ROOT, "bench/results/agent.json"),
     `${JSON.stringify({ runs: RUNS, batchRuns: BATCH_RUNS, rows }, null, 2)}\n`,
   );
-  updateDocs(measured);
+  writeDocsSection("bench:agent", "Agent", measured);
 } finally {
   abort.abort();
   await controller.stop();
   rmSync(work, { recursive: true, force: true });
-}
-
-/** Replaces the measured part of the "## Agent" section of docs/benchmarks.md; adds the section if missing. */
-function updateDocs(measured: string): void {
-  const path = join(ROOT, "docs", "benchmarks.md");
-  const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n";
-  const block = `${DOCS_START}\n${measured}\n${DOCS_END}`;
-  const start = current.indexOf(DOCS_START);
-  const end = current.indexOf(DOCS_END);
-  const next =
-    start === -1 || end < start
-      ? `${current.trimEnd()}\n\n## Agent\n\n${block}\n`
-      : current.slice(0, start) + block + current.slice(end + DOCS_END.length);
-  writeFileSync(path, next);
 }

@@ -10,7 +10,7 @@
  * results under bench/results/ and rewrites the "## RAP API" section of docs/benchmarks.md.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -29,6 +29,7 @@ import { buildApp } from "../src/http/app.js";
 import { statusReader } from "../src/http/status/reader.js";
 import { StatusWorkers } from "../src/http/status/workers.js";
 import { jobCreator } from "../src/jobs/index.js";
+import { writeDocsSection } from "./docs-section.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const TOKEN = "bench-token";
@@ -297,26 +298,6 @@ function table(results: Measured[]): string {
   return lines.join("\n");
 }
 
-const DOCS_START = "<!-- bench:api: written by `npm run bench:api` -->";
-const DOCS_END = "<!-- /bench:api -->";
-
-/**
- * Replaces the measured part of docs/benchmarks.md (between DOCS_START and DOCS_END); the analysis around it is
- * written by hand. Without the markers, a "## RAP API" section with them is added at the end.
- */
-function updateDocs(measured: string): void {
-  const path = join(ROOT, "docs", "benchmarks.md");
-  const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n";
-  const block = `${DOCS_START}\n${measured}\n${DOCS_END}`;
-  const start = current.indexOf(DOCS_START);
-  const end = current.indexOf(DOCS_END);
-  const next =
-    start === -1 || end < start
-      ? `${current.trimEnd()}\n\n## RAP API\n\n${block}\n`
-      : current.slice(0, start) + block + current.slice(end + DOCS_END.length);
-  writeFileSync(path, next);
-}
-
 const BACKEND_STATUS: Case = {
   name: "GET backend/status/ (4 backends)",
   method: "GET",
@@ -411,7 +392,9 @@ async function main(): Promise<void> {
     `${JSON.stringify({ date, machine, ratios, medians: results, rounds }, null, 2)}\n`,
   );
 
-  updateDocs(
+  writeDocsSection(
+    "bench:api",
+    "RAP API",
     [
       `Measured by \`npm run bench:api\` on ${date}, ${machine}; loopback, each server in its own process, SQLite`,
       "file database. Throughput: autocannon, 10 connections, 5 s (its latencies are whole milliseconds). One client:",

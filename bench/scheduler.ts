@@ -15,15 +15,7 @@
  * in one transaction. Prints the table, saves bench/results/scheduler.json and rewrites the measured part of the
  * "## Scheduler" section of docs/benchmarks.md.
  */
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -45,6 +37,7 @@ import { jobCreator } from "../src/jobs/index.js";
 import { createImageDigests } from "../src/registry/index.js";
 import { jobDefinition, taskAttributes } from "../src/scheduler/definition.js";
 import { Scheduler } from "../src/scheduler/scheduler.js";
+import { writeDocsSection } from "./docs-section.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const BACKENDS = ["test", "tpp", "emis", "ted"] as const;
@@ -592,23 +585,6 @@ function statementTable(steady: SteadyResult[], start: StartResult[]): string {
   return lines.join("\n");
 }
 
-const DOCS_START = "<!-- bench:scheduler: written by `npm run bench:scheduler` -->";
-const DOCS_END = "<!-- /bench:scheduler -->";
-
-/** Replaces the measured part of the "## Scheduler" section (adding the section at the end the first time). */
-function updateDocs(measured: string): void {
-  const path = join(ROOT, "docs", "benchmarks.md");
-  const current = existsSync(path) ? readFileSync(path, "utf8") : "# Benchmarks\n";
-  const block = `${DOCS_START}\n${measured}\n${DOCS_END}`;
-  const start = current.indexOf(DOCS_START);
-  const end = current.indexOf(DOCS_END);
-  const next =
-    start === -1 || end < start
-      ? `${current.trimEnd()}\n\n## Scheduler\n\n${block}\n`
-      : current.slice(0, start) + block + current.slice(end + DOCS_END.length);
-  writeFileSync(path, next);
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "rap-bench-scheduler-"));
   const only = process.env.BENCH_ONLY;
@@ -643,7 +619,9 @@ async function main(): Promise<void> {
       join(ROOT, "bench", "results", "scheduler.json"),
       `${JSON.stringify({ date, machine, rounds: ROUNDS, steady, start, tasks }, null, 2)}\n`,
     );
-    updateDocs(
+    writeDocsSection(
+      "bench:scheduler",
+      "Scheduler",
       [
         `Measured by \`npm run bench:scheduler\` on ${date}, ${machine}; SQLite file database, the scheduler in`,
         "process with a clock that stands still. Steady pass: half the jobs running (an active RUNJOB task, the agent",
