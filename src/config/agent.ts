@@ -16,7 +16,7 @@ import {
 } from "./env.js";
 import { ConfigError } from "./errors.js";
 import { type GitAccess, readGitAccess } from "./git-access.js";
-import { readBackends, readWorkdir } from "./index.js";
+import { readBackends, readLogLevel, readWorkdir } from "./index.js";
 import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
 export type ExecutorKind = "docker" | "local";
@@ -65,6 +65,8 @@ export interface AgentConfig extends GitAccess {
   readonly maxTaskRetries: number;
   /** OTEL_* settings, as the controller reads them. */
   readonly telemetry: TelemetryConfig;
+  /** pino level for the agent's log (LOGLEVEL, default info). */
+  readonly logLevel: string;
 }
 
 /** The reference's defaults, also the Docker runtime's when it is built without a configuration. */
@@ -107,6 +109,7 @@ export function loadAgentConfig(env: Env, cwd: string): AgentConfig {
     maxTaskRetries: readMaxRetries(env),
     ...readGitAccess(env),
     telemetry: readTelemetry(env),
+    logLevel: readLogLevel(env),
   });
 }
 

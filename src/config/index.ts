@@ -147,7 +147,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
-function readLogLevel(env: Env): string {
+/** LOGLEVEL, as the reference reads it (Python's level names too); the controller and the agent share it. */
+export function readLogLevel(env: Env): string {
   const level = (env.LOGLEVEL ?? "info").trim().toLowerCase() || "info";
   // Python's name for warn.
   const normalised = level === "warning" ? "warn" : level === "critical" ? "fatal" : level;

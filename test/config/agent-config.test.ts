@@ -26,6 +26,12 @@ describe("loadAgentConfig", () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  test("LOGLEVEL sets the agent's log level as it does the controller's (Python's names too)", () => {
+    expect(loadAgentConfig(BASE, "/srv/rap").logLevel).toBe("info");
+    expect(loadAgentConfig({ ...BASE, LOGLEVEL: "WARNING" }, "/srv/rap").logLevel).toBe("warn");
+    expect(configError({ LOGLEVEL: "loud" }).variable).toBe("LOGLEVEL");
+  });
+
   test("the reference's defaults, storage under WORKDIR", () => {
     const config = loadAgentConfig(BASE, "/srv/rap");
     expect(config.backend).toBe("test");

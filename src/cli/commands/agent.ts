@@ -17,7 +17,7 @@ export function registerAgent(program: Command): void {
       const onSignal = () => stop.abort();
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
-      const log = pino({ base: { service: "agent", backend: config.backend } });
+      const log = pino({ level: config.logLevel, base: { service: "agent", backend: config.backend } });
       try {
         await runAgent(config, runtime, { signal: stop.signal, log });
       } finally {
