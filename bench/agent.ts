@@ -27,6 +27,7 @@ import { loadAgentConfig } from "../src/config/agent.js";
 import type { AgentTask, JobDefinition, TaskUpdate } from "../src/domain/task.js";
 import { FakeController } from "../test/agent/fake-controller.js";
 import { createStudyRepo } from "../test/support/git-fixtures.js";
+import { jobDefinition, runJobTask } from "../test/support/job-definitions.js";
 import { writeDocsSection } from "./docs-section.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -122,41 +123,20 @@ try {
   ): JobDefinition => {
     counter += 1;
     const id = `bench${process.pid.toString(36)}x${counter}`.padEnd(16, "a").slice(0, 16);
-    return {
+    return jobDefinition(repo, {
       id,
       rap_id: "benchbenchbench1",
-      task_id: `${id}-001`,
-      repo_url: repo.path,
-      commit: repo.commits[0]!,
-      study: { git_repo_url: repo.path, commit: repo.commits[0]!, branch: "main" },
       workspace: "bench",
       action: `a${counter}`,
       created_at: Math.floor(Date.now() / 1000),
       image: IMAGE,
-      image_sha: null,
       args: ["-c", code],
-      env: { OPENSAFELY_BACKEND: "test" },
-      inputs: [],
       input_job_ids: inputJobIds,
       output_spec: outputs,
-      allow_database_access: false,
-      level4_max_csv_rows: 5000,
-      level4_max_filesize: 16 * 1024 * 1024,
       user: "bench",
-      database_name: null,
-      cpu_count: 2,
-      memory_limit: "4G",
-      level4_file_types: [".csv", ".txt"],
-    };
+    });
   };
-  const task = (job: JobDefinition): AgentTask => ({
-    id: job.task_id,
-    backend: "test",
-    type: "runjob",
-    definition: job as unknown as Record<string, unknown>,
-    attributes: {},
-    created_at: Math.floor(Date.now() / 1000),
-  });
+  const task = (job: JobDefinition) => runJobTask(job, { createdAt: Math.floor(Date.now() / 1000) });
 
   /** Offers the jobs' tasks at once; resolves with each job's timing once all are complete. */
   const agentRun = async (jobs: JobDefinition[]): Promise<{ wall: number; jobs: JobTiming[] }> => {

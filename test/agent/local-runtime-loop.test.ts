@@ -12,8 +12,9 @@ import { createAgent } from "../../src/agent/index.js";
 import { silentLogger } from "../../src/agent/log.js";
 import { LocalRuntime } from "../../src/agent/runtime/local.js";
 import { loadAgentConfig } from "../../src/config/agent.js";
-import type { AgentTask, JobDefinition } from "../../src/domain/task.js";
+import type { JobDefinition } from "../../src/domain/task.js";
 import { createStudyRepo, createTempDir, removeDir, type StudyRepo } from "../support/git-fixtures.js";
+import { jobDefinition, runJobTask } from "../support/job-definitions.js";
 import { requires } from "../support/requirements.js";
 import { FakeController } from "./fake-controller.js";
 
@@ -60,41 +61,17 @@ describe.skipIf(!python)("agent loop over the local runtime", () => {
   });
 
   function job(id: string, action: string, outputs: Record<string, string>, inputs: string[]): JobDefinition {
-    return {
+    return jobDefinition(repo, {
       id,
-      rap_id: "12345678abcdefgh",
-      task_id: `${id}-001`,
-      repo_url: repo.path,
-      commit: repo.commits[0]!,
-      study: { git_repo_url: repo.path, commit: repo.commits[0]!, branch: "main" },
-      workspace: "testing",
       action,
-      created_at: 1_750_000_000,
-      image: "ghcr.io/opensafely-core/python:v2",
-      image_sha: null,
       args: [`analysis/${action}.py`],
-      env: { OPENSAFELY_BACKEND: "test" },
-      inputs: [],
       input_job_ids: inputs,
       output_spec: outputs,
-      allow_database_access: false,
-      level4_max_csv_rows: 5000,
-      level4_max_filesize: 16 * 1024 * 1024,
-      user: "alice",
-      database_name: null,
       cpu_count: null,
       memory_limit: null,
-      level4_file_types: [".csv", ".txt"],
-    };
+    });
   }
-  const task = (definition: JobDefinition): AgentTask => ({
-    id: definition.task_id,
-    backend: "test",
-    type: "runjob",
-    definition: definition as unknown as Record<string, unknown>,
-    attributes: {},
-    created_at: 1,
-  });
+  const task = (definition: JobDefinition) => runJobTask(definition);
 
   test("two dependent jobs run to finalized; outputs, level 4 copy, logs and manifest on disk", async () => {
     const config = loadAgentConfig(

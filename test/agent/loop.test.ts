@@ -7,6 +7,7 @@ import type { AgentLogger } from "../../src/agent/log.js";
 import { RuntimeDiskSpaceError, RuntimeTimeoutError } from "../../src/agent/runtime/types.js";
 import { volumeDir } from "../../src/agent/workspace/paths.js";
 import type { AgentTask, JobDefinition } from "../../src/domain/task.js";
+import { runJobTask } from "../support/job-definitions.js";
 import { FakeController } from "./fake-controller.js";
 import { deferred } from "./fake-runtime.js";
 import { type AgentFixture, agentFixture, writes } from "./support.js";
@@ -21,14 +22,7 @@ function recordingLog(): AgentLogger & {
 }
 
 function runTask(job: JobDefinition): AgentTask {
-  return {
-    id: job.task_id,
-    backend: "test",
-    type: "runjob",
-    definition: job as unknown as Record<string, unknown>,
-    attributes: { user: "alice", project: "p", orgs: "o" },
-    created_at: 1,
-  };
+  return runJobTask(job, { attributes: { user: "alice", project: "p", orgs: "o" } });
 }
 
 function cancelTask(job: JobDefinition): AgentTask {

@@ -9,6 +9,7 @@ import { type AgentConfig, loadAgentConfig } from "../../src/config/agent.js";
 import type { JobDefinition } from "../../src/domain/task.js";
 import type { GitSettings } from "../../src/git/index.js";
 import { createStudyRepo, createTempDir, removeDir, type StudyRepo } from "../support/git-fixtures.js";
+import { jobDefinition } from "../support/job-definitions.js";
 import { FakeRuntime } from "./fake-runtime.js";
 
 export const PROJECT_YAML = `version: '3.0'
@@ -95,33 +96,7 @@ export async function agentFixture(env: Record<string, string> = {}): Promise<Ag
     job(overrides = {}) {
       counter++;
       const id = overrides.id ?? `job${String(counter).padStart(4, "0")}abcdefgh`.slice(0, 16);
-      return {
-        id,
-        rap_id: "12345678abcdefgh",
-        task_id: `${id}-001`,
-        repo_url: repo.path,
-        commit: repo.commits[0]!,
-        study: { git_repo_url: repo.path, commit: repo.commits[0]!, branch: "main" },
-        workspace: "testing",
-        action: "analyse",
-        created_at: 1_750_000_000,
-        image: "ghcr.io/opensafely-core/python:v2",
-        image_sha: "sha256:abc",
-        args: ["analysis/analyse.py"],
-        env: { OPENSAFELY_BACKEND: "test" },
-        inputs: [],
-        input_job_ids: [],
-        output_spec: { "output/counts.csv": "moderately_sensitive" },
-        allow_database_access: false,
-        level4_max_csv_rows: 5000,
-        level4_max_filesize: 16 * 1024 * 1024,
-        user: "alice",
-        database_name: null,
-        cpu_count: 2,
-        memory_limit: "4G",
-        level4_file_types: [".csv", ".txt"],
-        ...overrides,
-      };
+      return jobDefinition(repo, { image_sha: "sha256:abc", ...overrides, id });
     },
     read: (path) => readFile(path, "utf8"),
     async cleanup() {
