@@ -160,10 +160,10 @@ export class JobExecutor {
   ): Promise<void> {
     const cancelled = options.cancelled ?? false;
     const error = options.error ?? null;
-    const { status, container } = await this.observe(job);
+    const { status, container, vanished } = await this.observe(job);
     if (status.state === AgentStage.Finalized || status.state === AgentStage.Error) return;
     if (!cancelled && !error && status.state !== AgentStage.Executed) return;
-    await this.finalizeJob(job, container, cancelled, error);
+    await this.finalizeJob(job, container, cancelled, error, vanished);
   }
 
   /**
@@ -188,17 +188,23 @@ export class JobExecutor {
     return this.getStatus(job);
   }
 
-  /** The state and the container it was worked out from (finalize records that same container). */
+  /**
+   * The state and the container it was worked out from (finalize records that same container). `vanished`: the
+   * runtime started the container and it is gone, removed by someone else mid-run; the job counts as EXECUTED so
+   * it is finalized as failed, never started again from the same volume.
+   */
   private async observe(
     job: JobDefinition,
     options: { cancelled?: boolean } = {},
-  ): Promise<{ status: JobStatus; container: ContainerState | null }> {
+  ): Promise<{ status: JobStatus; container: ContainerState | null; vanished: boolean }> {
     const { runtime, layout } = this.deps;
     const container = await runtime.inspect(containerName(job.id));
-    const observed = (state: AgentStage, timestampNs: number | null, results: Record<string, unknown>) => ({
-      status: { state, timestampNs, results },
-      container,
-    });
+    const observed = (
+      state: AgentStage,
+      timestampNs: number | null,
+      results: Record<string, unknown>,
+      vanished = false,
+    ) => ({ status: { state, timestampNs, results }, container, vanished });
     const metadata = await readTaskMetadata(layout, job);
     if (metadata.error) return observed(AgentStage.Error, numberOrNull(metadata.timestamp_ns), metadata);
     if (Object.keys(metadata).length > 0) {
@@ -206,6 +212,9 @@ export class JobExecutor {
     }
     const volume = volumeDir(layout, job.id);
     if (container === null) {
+      if (!options.cancelled && (await runtime.wasStarted(containerName(job.id)))) {
+        return observed(AgentStage.Executed, nowNanos(), {}, true);
+      }
       if (options.cancelled) {
         return (await volumeExists(volume))
           ? observed(AgentStage.Prepared, nowNanos(), metadata)
@@ -226,11 +235,12 @@ export class JobExecutor {
     container: ContainerState | null,
     cancelled: boolean,
     error: JobError | null,
+    vanished: boolean,
   ) {
     const { runtime, layout, metrics } = this.deps;
     const name = containerName(job.id);
     const volume = volumeDir(layout, job.id);
-    const success = !cancelled && !error;
+    const success = !cancelled && !error && !vanished;
     const outputs: Record<string, string> = {};
     const unmatchedPatterns: string[] = [];
     let unmatchedOutputs: string[] = [];
@@ -253,6 +263,7 @@ export class JobExecutor {
       memoryLimitBytes: container?.memoryLimitBytes ?? 0,
       cancelled,
       errored: error !== null,
+      vanished,
       outputCount: Object.keys(outputs).length,
       unmatchedPatterns,
       unmatchedOutputs,

@@ -113,10 +113,14 @@ export async function agentRuntime(config: AgentConfig): Promise<Runtime> {
       registry: config.dockerRegistry,
       proxy: config.dockerProxy,
       pullTimeoutMs: config.imagePullTimeoutMs,
+      logMaxBytes: config.jobLogMaxBytes,
+      pidsLimit: config.dockerPidsLimit,
+      stateDir: join(config.storage.workdir, "docker-runtime"),
     },
     local: {
       stateDir: join(config.storage.workdir, "local-runtime"),
       commands: config.localExecutorCommands,
+      logMaxBytes: config.jobLogMaxBytes,
     },
   });
 }

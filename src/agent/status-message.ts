@@ -12,6 +12,8 @@ export interface JobEnding {
   readonly memoryLimitBytes: number;
   readonly cancelled: boolean;
   readonly errored: boolean;
+  /** The container was removed by someone else while the job ran (there is no exit code to read). */
+  readonly vanished?: boolean;
   readonly outputCount: number;
   readonly unmatchedPatterns: readonly string[];
   readonly unmatchedOutputs: readonly string[];
@@ -21,10 +23,16 @@ const EXIT_CODE_MESSAGES: Readonly<Record<number, string>> = {
   137: "Job killed by OpenSAFELY admin or memory limits",
 };
 
+/** Ours (the reference re-ran such a job): the controller reports it as `Job exited with an error: …`. */
+export const CONTAINER_VANISHED =
+  "The job's container disappeared while the job was running (it was removed from outside the agent), so the " +
+  "job was stopped and not run again";
+
 export function statusMessage(ending: JobEnding): { message: string | null; hint: string | null } {
   const { exitCode } = ending;
   if (exitCode === null) {
     if (ending.cancelled) return { message: "Job cancelled by system", hint: null };
+    if (ending.vanished) return { message: CONTAINER_VANISHED, hint: null };
     return { message: "Job errored", hint: null };
   }
   if (exitCode === 0 && ending.outputCount > 0 && ending.unmatchedPatterns.length === 0) {

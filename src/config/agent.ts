@@ -54,6 +54,12 @@ export interface AgentConfig extends GitAccess {
   /** `--user` for job containers. */
   readonly dockerUserId: string;
   readonly dockerGroupId: string;
+  /** True when DOCKER_USER_ID and DOCKER_GROUP_ID are both left to default to the agent's own ids. */
+  readonly dockerUserDefaulted: boolean;
+  /** DOCKER_PIDS_LIMIT: processes a job container may have at once; null (0) for no limit. */
+  readonly dockerPidsLimit: number | null;
+  /** JOB_LOG_MAX_BYTES: the most of a job's output its log keeps (the last bytes; the rest is counted). */
+  readonly jobLogMaxBytes: number;
   readonly jobLoopIntervalMs: number;
   /** DOCKER_HOST (the Docker client's own variable); null for the default socket. */
   readonly dockerHost: string | null;
@@ -73,6 +79,10 @@ export interface AgentConfig extends GitAccess {
 export const DEFAULT_DOCKER_REGISTRY = "ghcr.io/opensafely-core";
 export const DEFAULT_DOCKER_PROXY = "docker-proxy.opensafely.org/opensafely-core";
 export const DEFAULT_IMAGE_PULL_TIMEOUT_MS = 1_200_000;
+/** Ours: enough for any real job's processes and threads, well short of a fork bomb exhausting the host. */
+export const DEFAULT_DOCKER_PIDS_LIMIT = 4096;
+/** Ours: 100,000 lines of 80 characters, about what the reference's `--tail 100000` keeps of a normal log. */
+export const DEFAULT_JOB_LOG_MAX_BYTES = 8 * 1024 * 1024;
 
 /** The reference's only database name (`VALID_DATABASE_NAMES`). */
 export const VALID_DATABASE_NAMES: readonly string[] = ["default"];
@@ -102,6 +112,9 @@ export function loadAgentConfig(env: Env, cwd: string): AgentConfig {
     statsPollIntervalMs: readPositiveNumber(env, "STATS_POLL_INTERVAL", 10) * 1000,
     dockerUserId: readId(env, "DOCKER_USER_ID", process.getuid?.() ?? 0),
     dockerGroupId: readId(env, "DOCKER_GROUP_ID", process.getgid?.() ?? 0),
+    dockerUserDefaulted: isUnset(env, "DOCKER_USER_ID") && isUnset(env, "DOCKER_GROUP_ID"),
+    dockerPidsLimit: readCount(env, "DOCKER_PIDS_LIMIT", DEFAULT_DOCKER_PIDS_LIMIT) || null,
+    jobLogMaxBytes: readJobLogMaxBytes(env),
     jobLoopIntervalMs: readNonNegativeNumber(env, "JOB_LOOP_INTERVAL", 1.0) * 1000,
     dockerHost: readOptional(env, "DOCKER_HOST"),
     executor: readExecutor(env),
@@ -119,7 +132,27 @@ export function agentConfigWarnings(config: AgentConfig): string[] {
   if (config.taskApiToken === "token") {
     warnings.push("CONTROLLER_TASK_API_TOKEN is not set: the agent uses the insecure default token");
   }
+  // Warned, not refused: the reference defaults to the agent's ids too, and existing root deployments must keep
+  // starting. Set explicitly (even to 0) it is the operator's decision and said nothing about.
+  if (config.executor !== "local" && config.dockerUserDefaulted && config.dockerUserId === "0") {
+    warnings.push(
+      "the agent runs as root and DOCKER_USER_ID/DOCKER_GROUP_ID are not set: jobs run as root (uid 0) in " +
+        "their containers; run the agent as a dedicated user, or set DOCKER_USER_ID and DOCKER_GROUP_ID to one " +
+        "(docs/deployment.md)",
+    );
+  }
   return warnings;
+}
+
+function isUnset(env: Env, name: string): boolean {
+  return (env[name]?.trim() ?? "") === "";
+}
+
+/** At least 64 KiB: a log must have room for its last lines and the note of what was left out. */
+function readJobLogMaxBytes(env: Env): number {
+  const value = readCount(env, "JOB_LOG_MAX_BYTES", DEFAULT_JOB_LOG_MAX_BYTES);
+  if (value < 65_536) throw new ConfigError("JOB_LOG_MAX_BYTES", `must be 65536 or more, got '${value}'`);
+  return value;
 }
 
 function readAgentBackend(env: Env, backends: readonly string[]): string {

@@ -4,8 +4,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { ArchivedWorkspaceError, JobPreparationError } from "../../src/agent/errors.js";
 import type { JobExecutor } from "../../src/agent/executor.js";
+import { CONTAINER_VANISHED } from "../../src/agent/status-message.js";
 import { jobLogDir, volumeDir, workspaceDir } from "../../src/agent/workspace/paths.js";
+import { StatusCode } from "../../src/domain/status.js";
 import { AgentStage, type JobDefinition } from "../../src/domain/task.js";
+import { outcomeOf } from "../../src/scheduler/outcome.js";
 import { deferred } from "./fake-runtime.js";
 import { type AgentFixture, agentFixture, writes } from "./support.js";
 
@@ -390,6 +393,36 @@ describe("JobExecutor", () => {
     await expect(
       stat(join(workspaceDir(f.layout, "high", "testing"), "metadata/analyse.log")),
     ).rejects.toThrow();
+  });
+
+  test("a container removed from outside mid-run fails the job, and is never started again from its volume", async () => {
+    const job = f.job({ output_spec: { "output/*.csv": "highly_sensitive" } });
+    f.runtime.program = () => async (ctx) => {
+      await writes({ "output/half.csv": "1,2\n" })(ctx);
+      return new Promise<number>(() => {});
+    };
+    await f.executor().prepare(job);
+    await f.executor().execute(job);
+    f.runtime.vanish(`os-job-${job.id}`);
+    // After an agent restart too: the runtime, not the executor object, remembers the start.
+    const ex = f.executor();
+    expect((await ex.getStatus(job)).state).toBe(AgentStage.Executed);
+    await ex.execute(job);
+    expect(f.runtime.started).toHaveLength(1);
+    await ex.finalize(job);
+    const results = (await ex.getStatus(job)).results;
+    expect(results).toMatchObject({ exit_code: "None", status_message: CONTAINER_VANISHED, outputs: {} });
+    expect(outcomeOf(results, false)).toEqual({
+      kind: "final",
+      code: StatusCode.NonzeroExit,
+      message:
+        "Job exited with an error: The job's container disappeared while the job was running (it was removed " +
+        "from outside the agent), so the job was stopped and not run again",
+    });
+    expect(await readdir(jobLogDir(f.layout, job))).toEqual(["metadata.json"]);
+    // Cleanup forgets the start: a later task of the job starts afresh.
+    await ex.cleanup(job);
+    expect(await f.runtime.wasStarted(`os-job-${job.id}`)).toBe(false);
   });
 
   test("finalize with an error: ERROR, persisted; exit None without a container, 0 for a running one", async () => {

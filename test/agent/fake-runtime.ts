@@ -63,6 +63,8 @@ export class FakeRuntime implements Runtime {
   /** Makes the next inspect of any container throw this (then clears it). */
   failNextInspect: Error | null = null;
   private readonly containers = new Map<string, FakeContainer>();
+  /** What `wasStarted` answers: survives `vanish`, as the real runtimes' records on disk do. */
+  private readonly startedNames = new Set<string>();
   private clock = 1_750_000_000_000_000_000;
 
   async ensureImage(image: string, sha: string | null): Promise<string> {
@@ -78,6 +80,7 @@ export class FakeRuntime implements Runtime {
 
   async start(spec: ContainerSpec): Promise<void> {
     this.started.push(spec);
+    this.startedNames.add(spec.name);
     if (this.containers.has(spec.name)) return;
     const container: FakeContainer = {
       spec,
@@ -143,8 +146,13 @@ export class FakeRuntime implements Runtime {
   }
 
   async remove(name: string): Promise<void> {
+    this.startedNames.delete(name);
     await this.kill(name);
     this.containers.delete(name);
+  }
+
+  async wasStarted(name: string): Promise<boolean> {
+    return this.startedNames.has(name);
   }
 
   async stats(): Promise<ContainerStats[]> {
@@ -174,6 +182,13 @@ export class FakeRuntime implements Runtime {
   /** Waits until the container's program has returned (or it was killed). */
   async finished(name: string): Promise<void> {
     await this.containers.get(name)?.finished;
+  }
+
+  /** Removes a container behind the runtime's back (`docker rm -f` by someone else): `wasStarted` still holds. */
+  vanish(name: string): void {
+    const c = this.containers.get(name);
+    if (c) c.running = false;
+    this.containers.delete(name);
   }
 
   /** Ends a container as the kernel's OOM killer would. */

@@ -60,6 +60,9 @@ describe("loadAgentConfig", () => {
       dockerHost: null,
       localExecutorCommands: {},
       maxTaskRetries: 5,
+      dockerUserDefaulted: true,
+      dockerPidsLimit: 4096,
+      jobLogMaxBytes: 8 * 1024 * 1024,
       allowLocalGitRepos: false,
       allowedGithubOrgs: ["opensafely", "opensafely-actions"],
       githubProxyDomain: "github-proxy.opensafely.org",
@@ -67,9 +70,38 @@ describe("loadAgentConfig", () => {
     });
     expect(config.dockerUserId).toBe(String(process.getuid!()));
     expect(Object.isFrozen(config)).toBe(true);
-    expect(agentConfigWarnings(config)).toEqual([
+    expect(agentConfigWarnings({ ...config, dockerUserId: "1000", dockerGroupId: "1000" })).toEqual([
       "CONTROLLER_TASK_API_TOKEN is not set: the agent uses the insecure default token",
     ]);
+  });
+
+  test("warns when job containers would run as root because the ids default to a root agent's", () => {
+    const asRoot = {
+      ...loadAgentConfig({ ...BASE, CONTROLLER_TASK_API_TOKEN: "t" }, "/"),
+      dockerUserId: "0",
+    };
+    const rootWarning =
+      "the agent runs as root and DOCKER_USER_ID/DOCKER_GROUP_ID are not set: jobs run as root (uid 0) in their " +
+      "containers; run the agent as a dedicated user, or set DOCKER_USER_ID and DOCKER_GROUP_ID to one " +
+      "(docs/deployment.md)";
+    expect(agentConfigWarnings(asRoot)).toEqual([rootWarning]);
+    // Set explicitly, even to 0, it is the operator's choice; the local runtime runs no containers.
+    const explicit = loadAgentConfig({ ...BASE, CONTROLLER_TASK_API_TOKEN: "t", DOCKER_USER_ID: "0" }, "/");
+    expect(explicit.dockerUserDefaulted).toBe(false);
+    expect(agentConfigWarnings({ ...explicit, dockerUserId: "0" })).toEqual([]);
+    expect(agentConfigWarnings({ ...asRoot, executor: "local" })).toEqual([]);
+  });
+
+  test("DOCKER_PIDS_LIMIT (0 for none) and JOB_LOG_MAX_BYTES (at least 64 KiB)", () => {
+    const config = loadAgentConfig({ ...BASE, DOCKER_PIDS_LIMIT: "100", JOB_LOG_MAX_BYTES: "65536" }, "/");
+    expect(config).toMatchObject({ dockerPidsLimit: 100, jobLogMaxBytes: 65_536 });
+    expect(loadAgentConfig({ ...BASE, DOCKER_PIDS_LIMIT: "0" }, "/").dockerPidsLimit).toBeNull();
+    expect(configError({ DOCKER_PIDS_LIMIT: "-1" }).message).toBe(
+      "Invalid configuration: DOCKER_PIDS_LIMIT must be a whole number of 0 or more, got '-1'",
+    );
+    expect(configError({ JOB_LOG_MAX_BYTES: "1000" }).message).toBe(
+      "Invalid configuration: JOB_LOG_MAX_BYTES must be 65536 or more, got '1000'",
+    );
   });
 
   test("every setting read under its reference name", () => {

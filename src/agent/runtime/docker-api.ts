@@ -5,13 +5,81 @@
  */
 import type Docker from "dockerode";
 import { parseMemoryLimit } from "./memory.js";
-import type { ContainerSpec } from "./types.js";
+import type { ContainerSpec, ContainerState } from "./types.js";
 
 /** RFC 5737 TEST-NET-1: Docker's embedded DNS forwards here and gets nothing, so job code cannot resolve names. */
 const BLACKHOLE_DNS = "192.0.2.0";
 
-export function neverStarted(info: Docker.ContainerInspectInfo): boolean {
-  return info.State.Status === "created" && !info.State.Error;
+/**
+ * What the runtime reads of Docker's answers, every field optional: a container that goes away between two calls
+ * (or a daemon of another version) answers with parts missing, and a missing part must never throw.
+ */
+export interface InspectDocument {
+  Image?: string;
+  State?: {
+    Status?: string;
+    Error?: string;
+    Running?: boolean;
+    Paused?: boolean;
+    Restarting?: boolean;
+    ExitCode?: number;
+    OOMKilled?: boolean;
+    StartedAt?: string;
+    FinishedAt?: string;
+  };
+  HostConfig?: { Memory?: number };
+}
+
+interface CpuStats {
+  cpu_usage?: { total_usage?: number; percpu_usage?: number[] };
+  system_cpu_usage?: number;
+  online_cpus?: number;
+}
+
+export interface StatsDocument {
+  cpu_stats?: CpuStats;
+  precpu_stats?: CpuStats;
+  memory_stats?: { usage?: number; stats?: Partial<Record<string, number>> };
+}
+
+export interface ListedContainer {
+  Id?: string;
+  Names?: string[];
+  Created?: number;
+}
+
+export function neverStarted(info: InspectDocument): boolean {
+  return info.State?.Status === "created" && !info.State.Error;
+}
+
+/** The state of a container that has started, from its inspect document; a missing field reads as unknown. */
+export function containerState(info: InspectDocument): ContainerState {
+  const state = info.State ?? {};
+  const running = Boolean(state.Running || state.Paused || state.Restarting);
+  const startedAtNs = parseDockerTimestampNs(state.StartedAt);
+  const finishedAtNs = running ? null : parseDockerTimestampNs(state.FinishedAt);
+  return {
+    running,
+    exitCode: running || typeof state.ExitCode !== "number" ? null : state.ExitCode,
+    oomKilled: state.OOMKilled === true,
+    startedAtNs,
+    // Docker can stamp a very short container's end a little before its start; a job never ends before it began.
+    finishedAtNs:
+      finishedAtNs !== null && startedAtNs !== null ? Math.max(finishedAtNs, startedAtNs) : finishedAtNs,
+    imageId: info.Image || null,
+    memoryLimitBytes: finiteOr(info.HostConfig?.Memory, 0),
+    metadata: info as Record<string, unknown>,
+  };
+}
+
+/** The job container's name (without Docker's leading `/`) and id of a listed container, or null. */
+export function listedJob(
+  entry: ListedContainer,
+  prefix: string,
+): { name: string; id: string; created: number } | null {
+  const name = (entry.Names ?? []).map((n) => n.replace(/^\//, "")).find((n) => n.startsWith(prefix));
+  if (!name || !entry.Id) return null;
+  return { name, id: entry.Id, created: finiteOr(entry.Created, 0) };
 }
 
 export type CreateSpec = Omit<ContainerSpec, "volumeDir" | "name" | "labels"> & { volumeDir?: string };
@@ -20,6 +88,7 @@ export type CreateSpec = Omit<ContainerSpec, "volumeDir" | "name" | "labels"> & 
 export function createOptions(
   spec: CreateSpec,
   labels: Record<string, string>,
+  pidsLimit: number | null,
 ): Docker.ContainerCreateOptions {
   const hostConfig: Docker.HostConfig = {
     Init: true,
@@ -28,6 +97,8 @@ export function createOptions(
     SecurityOpt: ["no-new-privileges"],
     NetworkMode: "default",
   };
+  // A fork bomb stops at the limit instead of exhausting the host's process table.
+  if (pidsLimit !== null) hostConfig.PidsLimit = pidsLimit;
   if (spec.cpuCount !== null) hostConfig.NanoCpus = Math.round(spec.cpuCount * 1e9);
   if (spec.memoryLimit !== null) hostConfig.Memory = parseMemoryLimit(spec.memoryLimit);
   if (spec.volumeDir !== undefined) {
@@ -52,30 +123,6 @@ export function createOptions(
   return options;
 }
 
-export interface LogFrame {
-  /** 1 stdout, 2 stderr (0 stdin never occurs in logs). */
-  stream: number;
-  data: Buffer;
-}
-
-/**
- * Splits Docker's multiplexed stream (a container without a TTY): frames of an 8-byte header — stream type, three
- * zero bytes, big-endian payload length — and the payload, in the order the daemon recorded them. A truncated last
- * frame keeps what arrived.
- */
-export function demultiplex(raw: Buffer): LogFrame[] {
-  const frames: LogFrame[] = [];
-  let offset = 0;
-  while (offset + 8 <= raw.length) {
-    const stream = raw.readUInt8(offset);
-    const length = raw.readUInt32BE(offset + 4);
-    const start = offset + 8;
-    frames.push({ stream, data: raw.subarray(start, Math.min(start + length, raw.length)) });
-    offset = start + length;
-  }
-  return frames;
-}
-
 /**
  * Unix nanoseconds of a Docker timestamp (RFC 3339 with 0–9 fraction digits, `Z` or an offset), or null for the
  * zero time Docker reports for "never" (`0001-01-01T00:00:00Z`) and anything unparseable. The reference's parser
@@ -91,21 +138,26 @@ export function parseDockerTimestampNs(text: string | undefined): number | null 
 }
 
 /** CPU share as `docker stats` computes it: the container's CPU time over the host's, times the CPUs (100 = one). */
-export function cpuPercent(sample: Docker.ContainerStats): number {
+export function cpuPercent(sample: StatsDocument): number {
   const cpu = sample.cpu_stats;
   const previous = sample.precpu_stats;
-  const cpuDelta = cpu.cpu_usage.total_usage - (previous?.cpu_usage?.total_usage ?? 0);
-  const systemDelta = (cpu.system_cpu_usage ?? 0) - (previous?.system_cpu_usage ?? 0);
-  const cpus = cpu.online_cpus || cpu.cpu_usage.percpu_usage?.length || 1;
+  const cpuDelta = finiteOr(cpu?.cpu_usage?.total_usage, 0) - finiteOr(previous?.cpu_usage?.total_usage, 0);
+  const systemDelta = finiteOr(cpu?.system_cpu_usage, 0) - finiteOr(previous?.system_cpu_usage, 0);
+  const cpus = finiteOr(cpu?.online_cpus, 0) || cpu?.cpu_usage?.percpu_usage?.length || 1;
   if (cpuDelta <= 0 || systemDelta <= 0) return 0;
   return (cpuDelta / systemDelta) * cpus * 100;
 }
 
 /** Memory in use without the page cache that can be dropped, as `docker stats` shows it (cgroup v1 and v2). */
-export function memoryUsage(sample: Docker.ContainerStats): number {
+export function memoryUsage(sample: StatsDocument): number {
   const memory = sample.memory_stats;
-  const usage = memory.usage ?? 0;
-  const stats = (memory.stats ?? {}) as Partial<Record<string, number>>;
-  const inactive = stats.total_inactive_file ?? stats.inactive_file ?? 0;
+  const usage = finiteOr(memory?.usage, 0);
+  const stats = memory?.stats ?? {};
+  const inactive = finiteOr(stats.total_inactive_file ?? stats.inactive_file, 0);
   return inactive < usage ? usage - inactive : usage;
+}
+
+/** `value` when it is a finite number, else the fallback (a field missing or of another type). */
+function finiteOr(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }

@@ -8,21 +8,33 @@
  * Every call has a timeout (RuntimeTimeoutError); missing containers are answers, not errors (see types.ts).
  */
 import { randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { addAbortSignal } from "node:stream";
 import Docker from "dockerode";
 import {
+  DEFAULT_DOCKER_PIDS_LIMIT,
   DEFAULT_DOCKER_PROXY,
   DEFAULT_DOCKER_REGISTRY,
   DEFAULT_IMAGE_PULL_TIMEOUT_MS,
+  DEFAULT_JOB_LOG_MAX_BYTES,
 } from "../../config/agent.js";
 import {
+  containerState,
   cpuPercent,
   createOptions,
-  demultiplex,
+  type InspectDocument,
+  type ListedContainer,
+  listedJob,
   memoryUsage,
   neverStarted,
   parseDockerTimestampNs,
+  type StatsDocument,
 } from "./docker-api.js";
 import { parseImageRef } from "./image-ref.js";
+import { FrameReader, type LogLimits, LogTail } from "./log-tail.js";
+import { StartRecords } from "./start-records.js";
 import { withTimeout } from "./timeout.js";
 import {
   type ContainerSpec,
@@ -50,6 +62,15 @@ export interface DockerRuntimeOptions {
   pullTimeoutMs?: number;
   /** Timeout of every other API call. Default 30 s. */
   callTimeoutMs?: number;
+  /** JOB_LOG_MAX_BYTES: the most of a container's output `logs` keeps. */
+  logMaxBytes?: number;
+  /** DOCKER_PIDS_LIMIT: processes a job container may have at once; null for no limit. Default 4,096. */
+  pidsLimit?: number | null;
+  /**
+   * Where the runtime records which containers it started (`wasStarted`); must outlive the agent process. The agent
+   * passes `{WORKDIR}/docker-runtime`; the default, under the system's temp directory, is for tests and tools.
+   */
+  stateDir?: string;
 }
 
 const DEFAULT_SOCKET = "/var/run/docker.sock";
@@ -90,6 +111,9 @@ export class DockerRuntime implements Runtime {
   private readonly proxy: string;
   private readonly pullTimeoutMs: number;
   private readonly callTimeoutMs: number;
+  private readonly logLimits: LogLimits;
+  private readonly pidsLimit: number | null;
+  private readonly startRecords: StartRecords;
 
   constructor(options: DockerRuntimeOptions = {}) {
     // An explicit socket path keeps docker-modem from reading DOCKER_HOST or DOCKER_CERT_PATH itself.
@@ -98,6 +122,9 @@ export class DockerRuntime implements Runtime {
     this.proxy = options.proxy ?? DEFAULT_DOCKER_PROXY;
     this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_IMAGE_PULL_TIMEOUT_MS;
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.logLimits = { maxBytes: options.logMaxBytes ?? DEFAULT_JOB_LOG_MAX_BYTES, maxLines: LOG_TAIL_LINES };
+    this.pidsLimit = options.pidsLimit === undefined ? DEFAULT_DOCKER_PIDS_LIMIT : options.pidsLimit;
+    this.startRecords = new StartRecords(options.stateDir ?? join(tmpdir(), "rap-runner-docker-runtime"));
   }
 
   /** True when the daemon answers a ping within the call timeout. */
@@ -132,55 +159,37 @@ export class DockerRuntime implements Runtime {
 
   async start(spec: ContainerSpec): Promise<void> {
     const container = this.docker.getContainer(spec.name);
-    const created = await this.create(spec.name, spec.image, createOptions(spec, jobLabels(spec.labels)));
-    if (!created) {
-      // It exists. Only a container whose start was interrupted (created, never started, no error) is ours to
-      // finish; anything else is left exactly as it is.
-      const info = await this.inspectRaw(spec.name);
-      if (!info || !neverStarted(info)) return;
-    }
-    await this.call(`starting container ${spec.name}`, (abortSignal) =>
-      container.start({ abortSignal }).catch(onStatus([NOT_MODIFIED], undefined)),
+    const created = await this.create(
+      spec.name,
+      spec.image,
+      createOptions(spec, jobLabels(spec.labels), this.pidsLimit),
     );
+    // It exists: only a container whose start was interrupted (created, never started, no error) is ours to
+    // finish; anything else is left exactly as it is.
+    const finish = created || neverStarted((await this.inspectRaw(spec.name)) ?? {});
+    if (finish) {
+      await this.call(`starting container ${spec.name}`, (abortSignal) =>
+        container.start({ abortSignal }).catch(onStatus([NOT_MODIFIED], undefined)),
+      );
+    }
+    await this.startRecords.record(spec.name);
+  }
+
+  wasStarted(name: string): Promise<boolean> {
+    return this.startRecords.has(name);
   }
 
   async inspect(name: string): Promise<ContainerState | null> {
     const info = await this.inspectRaw(name);
     // A container that was created but never started is not yet a job that ran: `start` will complete it.
     if (!info || neverStarted(info)) return null;
-    const state = info.State;
-    const running = state.Running || state.Paused || state.Restarting;
-    const startedAtNs = parseDockerTimestampNs(state.StartedAt);
-    const finishedAtNs = running ? null : parseDockerTimestampNs(state.FinishedAt);
-    return {
-      running,
-      exitCode: running ? null : state.ExitCode,
-      oomKilled: state.OOMKilled,
-      startedAtNs,
-      // Docker can stamp a very short container's end a little before its start; a job never ends before it began.
-      finishedAtNs:
-        finishedAtNs !== null && startedAtNs !== null ? Math.max(finishedAtNs, startedAtNs) : finishedAtNs,
-      imageId: info.Image || null,
-      memoryLimitBytes: info.HostConfig?.Memory ?? 0,
-      metadata: info as unknown as Record<string, unknown>,
-    };
+    return containerState(info);
   }
 
   async logs(name: string): Promise<string> {
-    const raw = await this.call(`reading the logs of container ${name}`, (abortSignal) =>
-      this.docker
-        .getContainer(name)
-        .logs({
-          stdout: true,
-          stderr: true,
-          timestamps: true,
-          tail: LOG_TAIL_LINES,
-          follow: false,
-          abortSignal,
-        })
-        .catch(onStatus([NOT_FOUND], Buffer.alloc(0))),
-    );
-    return Buffer.concat(demultiplex(raw).map((frame) => frame.data)).toString("utf8");
+    const tail = new LogTail(this.logLimits);
+    await this.readLogs(name, { timestamps: true, tail: LOG_TAIL_LINES }, (_stream, data) => tail.push(data));
+    return tail.text();
   }
 
   async kill(name: string): Promise<void> {
@@ -193,6 +202,8 @@ export class DockerRuntime implements Runtime {
   }
 
   async remove(name: string): Promise<void> {
+    // Forgotten first: a removal cut short leaves a container that still exists, never a record of a vanished one.
+    await this.startRecords.forget(name);
     // 409: a removal already in progress.
     await this.call(`removing container ${name}`, (abortSignal) =>
       this.docker
@@ -203,27 +214,27 @@ export class DockerRuntime implements Runtime {
   }
 
   async stats(): Promise<ContainerStats[]> {
-    const listed = await this.call("listing job containers", (abortSignal) =>
+    const listed: ListedContainer[] = await this.call("listing job containers", (abortSignal) =>
       this.docker.listContainers({
         filters: { name: [JOB_CONTAINER_PREFIX], status: ["running"] },
         abortSignal,
       }),
     );
-    const jobs = listed.flatMap((entry) => {
-      const name = entry.Names.map((n) => n.replace(/^\//, "")).find((n) =>
-        n.startsWith(JOB_CONTAINER_PREFIX),
-      );
-      return name ? [{ name, id: entry.Id, created: entry.Created }] : [];
+    const jobs = (Array.isArray(listed) ? listed : []).flatMap((entry) => {
+      const job = listedJob(entry, JOB_CONTAINER_PREFIX);
+      return job ? [job] : [];
     });
     const samples = await Promise.all(
       jobs.map(async (job) => {
         // Not streamed: the daemon takes two samples a moment apart, so precpu_stats is filled and the CPU share
         // is a rate, as `docker stats` shows it. A container that stops meanwhile is simply left out.
-        const sample = await this.call(`reading stats of container ${job.name}`, (abortSignal) =>
-          this.docker
-            .getContainer(job.id)
-            .stats({ stream: false, abortSignal } as { stream: false })
-            .catch(onStatus([NOT_FOUND, CONFLICT], null)),
+        const sample: StatsDocument | null = await this.call(
+          `reading stats of container ${job.name}`,
+          (abortSignal) =>
+            this.docker
+              .getContainer(job.id)
+              .stats({ stream: false, abortSignal } as { stream: false })
+              .catch(onStatus([NOT_FOUND, CONFLICT], null)),
         );
         if (!sample) return [];
         const stats: ContainerStats = {
@@ -245,7 +256,11 @@ export class DockerRuntime implements Runtime {
     // Not `os-job-…`: metrics and the ops scripts must not mistake a status check for a job.
     const name = `os-run-${randomBytes(6).toString("hex")}`;
     const container = this.docker.getContainer(name);
-    await this.create(name, spec.image, createOptions(spec, { "job-runner": "", ...spec.labels }));
+    await this.create(
+      name,
+      spec.image,
+      createOptions(spec, { "job-runner": "", ...spec.labels }, this.pidsLimit),
+    );
     try {
       await this.call(`starting container ${name}`, (abortSignal) => container.start({ abortSignal }));
       const ended = await this.call(
@@ -253,13 +268,10 @@ export class DockerRuntime implements Runtime {
         (abortSignal) => container.wait({ abortSignal }) as Promise<{ StatusCode: number }>,
         spec.timeoutMs,
       );
-      const raw = await this.call(`reading the logs of container ${name}`, (abortSignal) =>
-        container.logs({ stdout: true, stderr: true, follow: false, abortSignal }),
-      );
-      const frames = demultiplex(raw);
-      const text = (stream: 1 | 2) =>
-        Buffer.concat(frames.filter((f) => f.stream === stream).map((f) => f.data)).toString("utf8");
-      return { exitCode: ended.StatusCode, stdout: text(1), stderr: text(2) };
+      const stdout = new LogTail(this.logLimits);
+      const stderr = new LogTail(this.logLimits);
+      await this.readLogs(name, {}, (stream, data) => (stream === 2 ? stderr : stdout).push(data));
+      return { exitCode: ended.StatusCode, stdout: stdout.text(), stderr: stderr.text() };
     } finally {
       await this.remove(name);
     }
@@ -287,7 +299,38 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private inspectRaw(name: string): Promise<Docker.ContainerInspectInfo | null> {
+  /**
+   * Streams a container's output (not following it) frame by frame to `onPayload`. Never one buffer or string:
+   * dockerode's `logs` gathers the whole answer and decodes it, which throws, uncaught, past V8's string limit.
+   * A missing container has no output.
+   */
+  private async readLogs(
+    name: string,
+    query: { timestamps?: boolean; tail?: number },
+    onPayload: (stream: number, data: Buffer) => void,
+  ): Promise<void> {
+    const frames = new FrameReader(onPayload);
+    await this.call(`reading the logs of container ${name}`, async (abortSignal) => {
+      const response = await new Promise<IncomingMessage | null>((resolve, reject) => {
+        this.docker.modem.dial(
+          {
+            path: `/containers/${encodeURIComponent(name)}/logs?`,
+            method: "GET",
+            isStream: true,
+            abortSignal,
+            statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+            options: { stdout: true, stderr: true, follow: false, ...query },
+          },
+          (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as IncomingMessage)),
+        );
+      }).catch(onStatus([NOT_FOUND], null));
+      if (!response) return;
+      // Async iteration turns the stream's 'error' into a rejection; the signal ends it at the timeout.
+      for await (const chunk of addAbortSignal(abortSignal, response)) frames.push(chunk as Buffer);
+    });
+  }
+
+  private inspectRaw(name: string): Promise<InspectDocument | null> {
     return this.call(`inspecting container ${name}`, (abortSignal) =>
       this.docker
         .getContainer(name)

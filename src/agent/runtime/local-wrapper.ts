@@ -6,6 +6,11 @@
  * reports it. As in a container, the job ends with its own process: anything it left running in its group is then
  * killed. It tells the agent the job has started (or could not) with one line on stdout.
  *
+ * Output is never gathered: a line longer than 16 KiB is written in pieces, each with its own timestamp, as Docker's
+ * log drivers split long messages, so a job printing hundreds of megabytes without a newline costs no memory. The
+ * log on disk is bounded too: past `logMaxBytes` (from spec.json) log.txt becomes log.1.txt, replacing the one
+ * before, whose size is added to `log-dropped.json` so the agent can say how much was left out.
+ *
  * It is plain JavaScript in a string, run with `node -e`, so it works the same from the TypeScript sources (tests)
  * and from dist/. Its only argument is the container's state directory; the job's environment is its own.
  */
@@ -18,7 +23,10 @@ const path = require("node:path");
 
 const dir = process.argv[1];
 const spec = JSON.parse(fs.readFileSync(path.join(dir, "spec.json"), "utf8"));
-const log = fs.openSync(path.join(dir, "log.txt"), "a");
+const logFile = path.join(dir, "log.txt");
+let log = fs.openSync(logFile, "a");
+let logBytes = fs.fstatSync(log).size;
+let droppedBytes = 0;
 const wallStart = BigInt(Date.now()) * 1000000n;
 const hrStart = process.hrtime.bigint();
 const nowNs = () => wallStart + (process.hrtime.bigint() - hrStart);
@@ -35,7 +43,23 @@ function tellAgent(line) {
   process.stdout.end();
 }
 function writeLine(bytes) {
-  fs.writeSync(log, Buffer.concat([Buffer.from(stamp(nowNs()) + " "), bytes]));
+  const line = Buffer.concat([Buffer.from(stamp(nowNs()) + " "), bytes]);
+  if (logBytes > 0 && logBytes + line.length > spec.logMaxBytes) rotateLog();
+  fs.writeSync(log, line);
+  logBytes += line.length;
+}
+function rotateLog() {
+  const previous = path.join(dir, "log.1.txt");
+  try {
+    droppedBytes += fs.statSync(previous).size;
+  } catch {
+    // The first rotation: nothing was dropped yet.
+  }
+  fs.closeSync(log);
+  fs.renameSync(logFile, previous);
+  writeAtomic("log-dropped.json", { bytes: droppedBytes });
+  log = fs.openSync(logFile, "a");
+  logBytes = 0;
 }
 function processStart(pid) {
   try {
@@ -75,14 +99,20 @@ child.on("spawn", () => {
   tellAgent("started");
 });
 
+const PIECE_BYTES = 16384;
 const pending = new Map();
 function onOutput(stream, chunk) {
-  let buffer = Buffer.concat([pending.get(stream) || Buffer.alloc(0), chunk]);
+  const rest = pending.get(stream);
+  let buffer = rest && rest.length ? Buffer.concat([rest, chunk]) : chunk;
   let end = buffer.indexOf(10);
   while (end >= 0) {
     writeLine(buffer.subarray(0, end + 1));
     buffer = buffer.subarray(end + 1);
     end = buffer.indexOf(10);
+  }
+  if (buffer.length >= PIECE_BYTES) {
+    writeLine(buffer);
+    buffer = Buffer.alloc(0);
   }
   pending.set(stream, buffer);
 }

@@ -9,13 +9,16 @@
  * runs in its volume directory, with only its own environment plus PATH and a private HOME: never the agent's.
  *
  * State survives an agent restart: `{stateDir}/{name}/` holds spec.json (what was started), pid.json (written once
- * the process runs), exit.json (written by the watcher in local-wrapper.ts when it ends) and log.txt. Environment
+ * the process runs), exit.json (written by the watcher in local-wrapper.ts when it ends) and the log (log.txt, the
+ * log.1.txt before it, and log-dropped.json); `{stateDir}/.started/{name}` records that it was started. Environment
  * values are not written there.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { DEFAULT_JOB_LOG_MAX_BYTES } from "../../config/agent.js";
 import { isErrno, orIfMissing } from "../workspace/files.js";
 import {
   CLOCK_TICKS_PER_SECOND,
@@ -28,6 +31,8 @@ import {
 } from "./host-processes.js";
 import { imageShortName } from "./image-ref.js";
 import { WRAPPER_SOURCE } from "./local-wrapper.js";
+import { type LogLimits, LogTail } from "./log-tail.js";
+import { StartRecords } from "./start-records.js";
 import { withTimeout } from "./timeout.js";
 import {
   type ContainerSpec,
@@ -52,6 +57,8 @@ export interface LocalRuntimeOptions {
   path?: string;
   /** How long to wait for a job process to start, and for a killed one to go. Default 30 s. */
   callTimeoutMs?: number;
+  /** JOB_LOG_MAX_BYTES: the most of a job's output `logs` keeps (and its log files hold, twice that on disk). */
+  logMaxBytes?: number;
 }
 
 export const DEFAULT_LOCAL_COMMANDS: Readonly<Record<string, string>> = { python: "python3", r: "Rscript" };
@@ -67,6 +74,8 @@ interface SpecFile {
   labels: Record<string, string>;
   envNames: string[];
   createdAtNs: string;
+  /** Where the watcher starts a new log file (absent in files written before it was recorded). */
+  logMaxBytes?: number;
 }
 
 interface PidFile {
@@ -90,6 +99,8 @@ export class LocalRuntime implements Runtime {
   private readonly commands: Readonly<Record<string, string>>;
   private readonly path: string;
   private readonly callTimeoutMs: number;
+  private readonly logLimits: LogLimits;
+  private readonly startRecords: StartRecords;
   /** The previous CPU reading per job process, so `stats` reports a rate since the last call. */
   private readonly lastCpu = new Map<number, { ticks: number; atMs: number }>();
 
@@ -98,6 +109,8 @@ export class LocalRuntime implements Runtime {
     this.commands = { ...DEFAULT_LOCAL_COMMANDS, ...options.commands };
     this.path = options.path ?? DEFAULT_PATH;
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.logLimits = { maxBytes: options.logMaxBytes ?? DEFAULT_JOB_LOG_MAX_BYTES, maxLines: LOG_TAIL_LINES };
+    this.startRecords = new StartRecords(join(this.stateDir, ".started"));
   }
 
   async ensureImage(image: string, _sha: string | null): Promise<string> {
@@ -113,7 +126,7 @@ export class LocalRuntime implements Runtime {
     const command = this.commandFor(spec.image);
     const dir = this.containerDir(spec.name);
     const existing = await this.readState(spec.name);
-    if (existing && (existing.pid || existing.exit)) return;
+    if (existing && (existing.pid || existing.exit)) return this.startRecords.record(spec.name);
     // An interrupted start (the agent died before the process ran) is started again from scratch.
     if (existing) await rm(dir, { recursive: true, force: true });
 
@@ -128,6 +141,7 @@ export class LocalRuntime implements Runtime {
       labels: jobLabels(spec.labels),
       envNames: Object.keys(spec.env),
       createdAtNs: String(BigInt(Date.now()) * 1_000_000n),
+      logMaxBytes: this.logLimits.maxBytes,
     };
     await writeFile(join(staging, "spec.json"), JSON.stringify(file));
     try {
@@ -135,7 +149,7 @@ export class LocalRuntime implements Runtime {
     } catch (error) {
       await rm(staging, { recursive: true, force: true });
       // Another start of the same name got there first: the contract makes this a no-op.
-      if (isErrno(error, "EEXIST") || isErrno(error, "ENOTEMPTY")) return;
+      if (isErrno(error, "EEXIST") || isErrno(error, "ENOTEMPTY")) return this.startRecords.record(spec.name);
       throw error;
     }
 
@@ -144,6 +158,8 @@ export class LocalRuntime implements Runtime {
       stdio: ["ignore", "pipe", "ignore"],
       env: this.jobEnv(spec.env, join(dir, "home")),
     });
+    // Without a listener, a watcher that cannot be spawned would be an uncaught 'error'; its silence says enough.
+    watcher.on("error", () => {});
     let answer: string;
     try {
       answer = await withTimeout("local runtime", `starting ${spec.name}`, this.callTimeoutMs, () =>
@@ -157,6 +173,11 @@ export class LocalRuntime implements Runtime {
     if (answer !== "started" && answer !== "ended") {
       throw new RuntimeError(`the local runtime could not start ${spec.name}: its watcher process failed`);
     }
+    await this.startRecords.record(spec.name);
+  }
+
+  wasStarted(name: string): Promise<boolean> {
+    return this.startRecords.has(name);
   }
 
   async inspect(name: string): Promise<ContainerState | null> {
@@ -208,9 +229,22 @@ export class LocalRuntime implements Runtime {
   }
 
   async logs(name: string): Promise<string> {
-    const text = await readFile(join(this.containerDir(name), "log.txt"), "utf8").catch(orIfMissing(""));
-    const lines = text.split(/(?<=\n)/);
-    return lines.length > LOG_TAIL_LINES ? lines.slice(-LOG_TAIL_LINES).join("") : text;
+    const dir = this.containerDir(name);
+    const tail = new LogTail(this.logLimits);
+    const dropped = await readFile(join(dir, "log-dropped.json"), "utf8").then(
+      (text) => Number((JSON.parse(text) as { bytes?: unknown }).bytes) || 0,
+      orIfMissing(0),
+    );
+    tail.skip(dropped);
+    // Streamed in order, never read whole: the files are bounded, but only by the watcher's own arithmetic.
+    for (const file of ["log.1.txt", "log.txt"]) {
+      try {
+        for await (const chunk of createReadStream(join(dir, file))) tail.push(chunk as Buffer);
+      } catch (error) {
+        if (!isErrno(error, "ENOENT")) throw error;
+      }
+    }
+    return tail.text();
   }
 
   async kill(name: string): Promise<void> {
@@ -221,6 +255,7 @@ export class LocalRuntime implements Runtime {
 
   async remove(name: string): Promise<void> {
     const state = await this.readState(name);
+    await this.startRecords.forget(name);
     if (!state) return;
     if (state.pid && !state.exit && (await isAlive(state.pid))) {
       killGroup(state.pid.pid);
@@ -280,8 +315,8 @@ export class LocalRuntime implements Runtime {
         stdio: ["ignore", "pipe", "pipe"],
         env: this.jobEnv(spec.env, scratch),
       });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
+      const stdout = new LogTail(this.logLimits);
+      const stderr = new LogTail(this.logLimits);
       child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
       child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
       const ended = new Promise<number>((resolve, reject) => {
@@ -297,11 +332,7 @@ export class LocalRuntime implements Runtime {
         if (error instanceof RuntimeTimeoutError && child.pid) killGroup(child.pid);
         throw error;
       });
-      return {
-        exitCode,
-        stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-      };
+      return { exitCode, stdout: stdout.text(), stderr: stderr.text() };
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

@@ -13,6 +13,13 @@
  *   `inspect`, and the next `start` completes it.
  * - `kill`, `remove`, `inspect` and `logs` of a missing container are not errors (`inspect` answers null, `logs`
  *   an empty string).
+ * - The runtime remembers, across an agent restart, which containers `start` ran (`wasStarted`) until its own
+ *   `remove` removes them. A container gone from `inspect` while `wasStarted` holds was removed by someone else
+ *   mid-run: the executor fails that job, never starts it again from the same volume.
+ * - `logs` is bounded whatever the job printed: at most `LogLimits` (the last lines and bytes) is read into memory,
+ *   the rest counted and noted in the text; the one-off output of `runToCompletion` likewise.
+ * - Nothing one container does (its output, a stats or inspect answer with parts missing because it went away
+ *   meanwhile) can throw outside the call that reads it, nor leave an error event or rejection unhandled.
  * - Environment values never appear on a command line or in a process title; `inspect().metadata` is what the
  *   reference stores as `container_metadata` (Docker's inspect document; for local, an equivalent) and the caller
  *   redacts env values before storing it.
@@ -110,13 +117,15 @@ export interface Runtime {
   start(spec: ContainerSpec): Promise<void>;
   inspect(name: string): Promise<ContainerState | null>;
   /**
-   * The container's output (its last LOG_TAIL_LINES lines), stdout and stderr merged, each line prefixed with an
-   * RFC 3339 timestamp and a space.
+   * The container's output (its last LOG_TAIL_LINES lines, at most the runtime's JOB_LOG_MAX_BYTES, preceded by a
+   * note of what was left out), stdout and stderr merged, each line prefixed with an RFC 3339 timestamp and a space.
    */
   logs(name: string): Promise<string>;
+  /** True when `start` ran this container and this runtime's `remove` has not removed it since (see above). */
+  wasStarted(name: string): Promise<boolean>;
   /** SIGKILL (exit 137); no wait. */
   kill(name: string): Promise<void>;
-  /** Removes the container (killing it if needed). */
+  /** Removes the container (killing it if needed) and forgets that it was started. */
   remove(name: string): Promise<void>;
   /** Current usage of every running job container (`os-job-*`). */
   stats(): Promise<ContainerStats[]>;

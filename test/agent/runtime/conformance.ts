@@ -17,7 +17,9 @@ import {
 
 export interface ConformanceTarget {
   /** A runtime object; called again to stand for the agent after a restart (same daemon, same state on disk). */
-  create(): Runtime;
+  create(options?: { logMaxBytes?: number }): Runtime;
+  /** Removes a running container behind the runtime's back, as `docker rm -f` by someone else would. */
+  removeFromOutside(name: string): Promise<void>;
   /** The image the jobs name; python3 is its entrypoint (Docker) or its mapped command (local). */
   image: string;
 }
@@ -96,11 +98,35 @@ async function waitForFile(path: string, timeoutMs = 20_000): Promise<void> {
   }
 }
 
+/**
+ * That a runtime remembers which containers it started (`wasStarted`), the part of the contract the in-memory fake
+ * can keep too: it runs against every runtime, the fake included.
+ */
+export function describeStartRecordConformance(target: () => ConformanceTarget): void {
+  const runtime = () => target().create();
+  const fixtures = jobFixtures(runtime);
+
+  it("remembers that it started a container, across a restart, until its own remove", async () => {
+    const job = jobSpec(target().image, fixtures, { code: "import time; time.sleep(120)" });
+    expect(await runtime().wasStarted(job.name)).toBe(false);
+    await runtime().start(job);
+    expect(await runtime().inspect(job.name)).not.toBeNull();
+    expect(await runtime().wasStarted(job.name)).toBe(true);
+    // Removed by someone else mid-run: gone from inspect, still known to have been started (after a restart too).
+    await target().removeFromOutside(job.name);
+    expect(await runtime().inspect(job.name)).toBeNull();
+    expect(await runtime().wasStarted(job.name)).toBe(true);
+    await runtime().remove(job.name);
+    expect(await runtime().wasStarted(job.name)).toBe(false);
+  });
+}
+
 export function describeRuntimeConformance(target: () => ConformanceTarget): void {
   const runtime = () => target().create();
   const fixtures = jobFixtures(runtime);
   const spec = (overrides: Partial<ContainerSpec> & { code: string }) =>
     jobSpec(target().image, fixtures, overrides);
+  describeStartRecordConformance(target);
 
   it("runs a job in its volume: the file it writes is there and it exits 0", async () => {
     const rt = runtime();
@@ -192,6 +218,26 @@ export function describeRuntimeConformance(target: () => ConformanceTarget): voi
     for (const line of lines) expect(line).toMatch(RFC3339_NANO_LINE);
     // The same text after an agent restart.
     expect(await runtime().logs(job.name)).toBe(`${lines.join("\n")}\n`);
+  });
+
+  it("keeps at most JOB_LOG_MAX_BYTES of a job's output printed without a newline, noting what was left out", async () => {
+    const rt = target().create({ logMaxBytes: 256 * 1024 });
+    // 8 MiB on one line, then a last line: the end of the log is what a researcher needs.
+    const job = spec({
+      code: "import sys\nfor _ in range(128): sys.stdout.write('x' * 65536)\nsys.stdout.write('\\nthe end\\n')",
+    });
+    await rt.start(job);
+    expect((await waitForExit(rt, job.name)).exitCode).toBe(0);
+    const text = await rt.logs(job.name);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(256 * 1024 + 300);
+    const [note] = text.split("\n", 1);
+    expect(note).toMatch(
+      /^\[… [\d,]+ bytes of earlier output were left out of this log: it keeps the job's last 100,000 lines, at most 262,144 bytes \(JOB_LOG_MAX_BYTES\) …\]$/,
+    );
+    const left = Number(/[\d,]+/.exec(note ?? "")?.[0]?.replaceAll(",", ""));
+    expect(left).toBeGreaterThan(8 * 1024 * 1024 - 256 * 1024);
+    // Docker stamps each 16 KiB piece of a long line; how the pieces join differs by runtime, the end does not.
+    expect(text.slice(-60)).toMatch(/\d{4}-\d\d-\d\dT[\d:.]+Z the end\n$/);
   });
 
   it("kills a running job with SIGKILL: exit code 137", async () => {

@@ -42,7 +42,11 @@ async function drain(stream: NodeJS.ReadableStream): Promise<Array<Record<string
 }
 
 describe.skipIf(!dockerOk)("DockerRuntime conformance", () => {
-  describeRuntimeConformance(() => ({ create, image: testImage }));
+  describeRuntimeConformance(() => ({
+    create: (options) => new DockerRuntime({ socketPath: dockerSocket, ...options }),
+    removeFromOutside: (name) => docker.getContainer(name).remove({ force: true }),
+    image: testImage,
+  }));
 });
 
 describe.skipIf(!dockerOk)("DockerRuntime", () => {
@@ -82,11 +86,56 @@ describe.skipIf(!dockerOk)("DockerRuntime", () => {
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
       NetworkMode: "none",
+      PidsLimit: 4096,
     });
     expect(info.HostConfig.CapAdd ?? null).toBeNull();
     expect(info.Mounts).toEqual([
       expect.objectContaining({ Type: "bind", Source: job.volumeDir, Destination: "/workspace" }),
     ]);
+  });
+
+  it("reads stats while job containers are removed at the same moment, leaving the removed ones out", async () => {
+    const rt = create();
+    const jobs = [1, 2, 3, 4].map(() => spec({ code: "import time; time.sleep(120)" }));
+    for (const job of jobs) await rt.start(job);
+    // Each removal races a stats read that has already listed the container.
+    const reads = await Promise.all(
+      jobs.map(async (job) => {
+        const [stats] = await Promise.all([
+          rt.stats(),
+          docker.getContainer(job.name).remove({ force: true }),
+        ]);
+        return stats;
+      }),
+    );
+    for (const stats of reads) for (const s of stats) expect(s.cpuPercent).toBeGreaterThanOrEqual(0);
+    const names = new Set(jobs.map((job) => job.name.slice("os-job-".length)));
+    expect((await rt.stats()).filter((s) => names.has(s.jobId))).toEqual([]);
+  });
+
+  it("stops a fork bomb at DOCKER_PIDS_LIMIT: forks past the limit fail inside the job", async () => {
+    const rt = new DockerRuntime({ socketPath: dockerSocket, pidsLimit: 64 });
+    const job = spec({
+      code: [
+        "import os, time",
+        "forked = failed = 0",
+        "for _ in range(200):",
+        "    try:",
+        "        if os.fork() == 0:",
+        "            time.sleep(30)",
+        "            os._exit(0)",
+        "        forked += 1",
+        "    except OSError:",
+        "        failed += 1",
+        "open('forks.txt', 'w').write(f'{forked} {failed}')",
+      ].join("\n"),
+    });
+    await rt.start(job);
+    await waitForExit(rt, job.name, 60_000);
+    const [forked, failed] = readFileSync(join(job.volumeDir, "forks.txt"), "utf8").split(" ").map(Number);
+    // tini and python count too: fewer than 64 children, and every fork past that failed.
+    expect(forked).toBeLessThan(64);
+    expect(failed).toBe(200 - forked!);
   });
 
   it("runs the job as the given user, with no capabilities and no new privileges", async () => {

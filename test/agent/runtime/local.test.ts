@@ -12,8 +12,23 @@ afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 const image = "ghcr.io/opensafely-core/python:v2";
 const create = () => new LocalRuntime({ stateDir });
 
+/** What someone removing a container's state by hand does: the job's processes killed, its directory gone. */
+async function removeFromOutside(name: string): Promise<void> {
+  const { pid } = JSON.parse(readFileSync(join(stateDir, name, "pid.json"), "utf8")) as { pid: number };
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // Already ended.
+  }
+  rmSync(join(stateDir, name), { recursive: true, force: true });
+}
+
 describe("LocalRuntime conformance", () => {
-  describeRuntimeConformance(() => ({ create, image }));
+  describeRuntimeConformance(() => ({
+    create: (options) => new LocalRuntime({ stateDir, ...options }),
+    removeFromOutside,
+    image,
+  }));
 });
 
 describe("LocalRuntime", () => {

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { socketPathFromDockerHost } from "../../../src/agent/runtime/docker.js";
-import { demultiplex, parseDockerTimestampNs } from "../../../src/agent/runtime/docker-api.js";
+import {
+  containerState,
+  cpuPercent,
+  createOptions,
+  listedJob,
+  memoryUsage,
+  parseDockerTimestampNs,
+} from "../../../src/agent/runtime/docker-api.js";
 import { imageShortName, parseImageRef } from "../../../src/agent/runtime/image-ref.js";
 import { createRuntime, detectRuntime } from "../../../src/agent/runtime/index.js";
 import { parseMemoryLimit } from "../../../src/agent/runtime/memory.js";
@@ -47,31 +54,6 @@ describe("parseDockerTimestampNs", () => {
       expect(parseDockerTimestampNs(text)).toBeNull();
     },
   );
-});
-
-describe("demultiplex", () => {
-  const frame = (stream: number, text: string) => {
-    const payload = Buffer.from(text);
-    const header = Buffer.alloc(8);
-    header.writeUInt8(stream, 0);
-    header.writeUInt32BE(payload.length, 4);
-    return Buffer.concat([header, payload]);
-  };
-
-  it("splits frames in order, keeping which stream each came from", () => {
-    const raw = Buffer.concat([frame(1, "out 1\n"), frame(2, "err é\n"), frame(1, "out 2\n")]);
-    expect(demultiplex(raw).map((f) => [f.stream, f.data.toString()])).toEqual([
-      [1, "out 1\n"],
-      [2, "err é\n"],
-      [1, "out 2\n"],
-    ]);
-  });
-
-  it("keeps what arrived of a truncated last frame and ignores a partial header", () => {
-    const raw = Buffer.concat([frame(1, "whole\n"), frame(2, "cut short").subarray(0, 12)]);
-    expect(demultiplex(raw).map((f) => f.data.toString())).toEqual(["whole\n", "cut "]);
-    expect(demultiplex(frame(1, "x").subarray(0, 5))).toEqual([]);
-  });
 });
 
 describe("image references", () => {
@@ -130,5 +112,69 @@ describe("withTimeout (both runtimes' call timeout)", () => {
     expect(error).toBeInstanceOf(RuntimeTimeoutError);
     expect((error as Error).message).toBe("local runtime timed out after 0.02s starting os-job-x");
     expect(seen?.aborted).toBe(true);
+  });
+});
+
+describe("Docker answers with parts missing (a container removed between two calls)", () => {
+  it("reads stats without cpu_usage, precpu_stats or memory_stats as no usage, never throwing", () => {
+    // What the daemon answered for a container removed while its stats were read: `cpu_usage` undefined.
+    const partials = [{}, { cpu_stats: {} }, { cpu_stats: { system_cpu_usage: 5 } }, { memory_stats: {} }];
+    for (const sample of partials) {
+      expect(cpuPercent(sample)).toBe(0);
+      expect(memoryUsage(sample)).toBe(0);
+    }
+    const sample = {
+      cpu_stats: { cpu_usage: { total_usage: 300 }, system_cpu_usage: 1000, online_cpus: 2 },
+      precpu_stats: { cpu_usage: { total_usage: 100 }, system_cpu_usage: 600 },
+      memory_stats: { usage: 1000, stats: { inactive_file: 200 } },
+    };
+    expect(cpuPercent(sample)).toBe(100);
+    expect(memoryUsage(sample)).toBe(800);
+    expect(cpuPercent({ ...sample, precpu_stats: undefined })).toBe(60);
+  });
+
+  it("reads an inspect document without State, HostConfig or Image as a container in an unknown state", () => {
+    expect(containerState({})).toEqual({
+      running: false,
+      exitCode: null,
+      oomKilled: false,
+      startedAtNs: null,
+      finishedAtNs: null,
+      imageId: null,
+      memoryLimitBytes: 0,
+      metadata: {},
+    });
+    expect(containerState({ State: { Running: true, ExitCode: 0 } })).toMatchObject({
+      running: true,
+      exitCode: null,
+    });
+    expect(containerState({ State: { ExitCode: 3 }, HostConfig: {} })).toMatchObject({ exitCode: 3 });
+  });
+
+  it("skips a listed container without names or id", () => {
+    expect(listedJob({}, "os-job-")).toBeNull();
+    expect(listedJob({ Names: ["/os-job-a"] }, "os-job-")).toBeNull();
+    expect(listedJob({ Id: "c1", Names: ["/other"] }, "os-job-")).toBeNull();
+    expect(listedJob({ Id: "c1", Names: ["/os-job-a"] }, "os-job-")).toEqual({
+      name: "os-job-a",
+      id: "c1",
+      created: 0,
+    });
+  });
+});
+
+describe("createOptions", () => {
+  const spec = {
+    image: "python",
+    args: [],
+    env: {},
+    cpuCount: null,
+    memoryLimit: null,
+    network: { kind: "none" } as const,
+    user: null,
+  };
+  it("sets the pids limit it is given, and none for null", () => {
+    expect(createOptions(spec, {}, 4096).HostConfig?.PidsLimit).toBe(4096);
+    expect(createOptions(spec, {}, null).HostConfig).not.toHaveProperty("PidsLimit");
   });
 });
