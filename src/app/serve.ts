@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { agentRuntime, LOCAL_RUNTIME_WARNING, runAgent } from "../agent/index.js";
 import { ImageUnavailableError, type Runtime } from "../agent/runtime/index.js";
-import { type AgentConfig, loadAgentConfig } from "../config/agent.js";
+import { type AgentConfig, agentConfigWarnings, loadAgentConfig } from "../config/agent.js";
 import {
   backendPrefix,
   type Config,
@@ -110,6 +110,9 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
     ),
   );
   const { runtime, missingImages } = await chooseRuntime(agentConfigs[0]!, options.images ?? []);
+  // The agents' own warnings (jobs running as root) concern containers only.
+  if (runtime.kind === "docker")
+    for (const warning of agentConfigWarnings(agentConfigs[0]!)) say(`warning: ${warning}`);
 
   const log = options.log ?? createLogger(config.logLevel);
   const controller = await openController(config, { log });

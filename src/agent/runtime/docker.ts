@@ -76,6 +76,11 @@ export interface DockerRuntimeOptions {
 const DEFAULT_SOCKET = "/var/run/docker.sock";
 const PULL_ATTEMPTS = 3;
 const PULL_RETRY_DELAY_MS = 1000;
+/**
+ * Reading a container's output may take far longer than any other call: for the last lines of a log whose lines
+ * are huge, the daemon streams all of it (up to the log driver's 200 × 20 MB), while only the tail is kept.
+ */
+const LOG_READ_TIMEOUT_MS = 10 * 60_000;
 
 /** The socket path named by a `DOCKER_HOST` value (`unix:///run/docker.sock`); only Unix sockets are supported. */
 export function socketPathFromDockerHost(dockerHost: string | undefined): string {
@@ -310,24 +315,29 @@ export class DockerRuntime implements Runtime {
     onPayload: (stream: number, data: Buffer) => void,
   ): Promise<void> {
     const frames = new FrameReader(onPayload);
-    await this.call(`reading the logs of container ${name}`, async (abortSignal) => {
-      const response = await new Promise<IncomingMessage | null>((resolve, reject) => {
-        this.docker.modem.dial(
-          {
-            path: `/containers/${encodeURIComponent(name)}/logs?`,
-            method: "GET",
-            isStream: true,
-            abortSignal,
-            statusCodes: { 200: true, 404: "no such container", 500: "server error" },
-            options: { stdout: true, stderr: true, follow: false, ...query },
-          },
-          (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as IncomingMessage)),
-        );
-      }).catch(onStatus([NOT_FOUND], null));
-      if (!response) return;
-      // Async iteration turns the stream's 'error' into a rejection; the signal ends it at the timeout.
-      for await (const chunk of addAbortSignal(abortSignal, response)) frames.push(chunk as Buffer);
-    });
+    const timeoutMs = Math.max(this.callTimeoutMs, LOG_READ_TIMEOUT_MS);
+    await this.call(
+      `reading the logs of container ${name}`,
+      async (abortSignal) => {
+        const response = await new Promise<IncomingMessage | null>((resolve, reject) => {
+          this.docker.modem.dial(
+            {
+              path: `/containers/${encodeURIComponent(name)}/logs?`,
+              method: "GET",
+              isStream: true,
+              abortSignal,
+              statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+              options: { stdout: true, stderr: true, follow: false, ...query },
+            },
+            (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as IncomingMessage)),
+          );
+        }).catch(onStatus([NOT_FOUND], null));
+        if (!response) return;
+        // Async iteration turns the stream's 'error' into a rejection; the signal ends it at the timeout.
+        for await (const chunk of addAbortSignal(abortSignal, response)) frames.push(chunk as Buffer);
+      },
+      timeoutMs,
+    );
   }
 
   private inspectRaw(name: string): Promise<InspectDocument | null> {
