@@ -3,7 +3,8 @@
  * process of its own (bench/hostile-agent-worker.ts) so the code under test may die of it, and the bench reports
  * whether it survived, how long it took, its peak RSS (VmHWM, polled from /proc) and what it saw. With
  * HOSTILE_AGENT_BEFORE=<a checkout's src> (e.g. `git archive f882cf6 src | tar -x -C /tmp/orig`), every attack runs
- * against that code too, so each figure stands beside its baseline from the same run. Writes
+ * against that code too (HOSTILE_AGENT_BEFORE_NAME names it in the docs), so each figure stands beside its baseline
+ * from the same run. Writes
  * bench/results/hostile-agent.json and its section of docs/benchmarks.md.
  *
  * Attacks: a job printing HOSTILE_LOG_MB (default 600) MiB without a newline (past V8's longest string, ~512 MiB),
@@ -110,8 +111,9 @@ async function main(): Promise<void> {
   console.log(table);
   mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
   writeFileSync(join(ROOT, "bench", "results", "hostile-agent.json"), `${JSON.stringify(rows, null, 2)}\n`);
+  const beforeName = process.env.HOSTILE_AGENT_BEFORE_NAME ?? before;
   const baseline = before
-    ? `"before" is ${before}, "after" this tree, in the same run.`
+    ? `"before" is ${beforeName}, "after" this tree, in the same run.`
     : "No baseline this run.";
   writeDocsSection("bench:hostile-agent", "Hostile jobs against the agent", `${baseline}\n\n${table}`);
 }
