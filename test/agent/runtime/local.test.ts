@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -119,5 +119,21 @@ describe("LocalRuntime", () => {
     process.kill(-pids.pid, "SIGKILL");
     const state = await waitForExit(rt, job.name);
     expect(state).toMatchObject({ running: false, exitCode: null, finishedAtNs: null });
+  });
+
+  it("keeps a job's log files on disk within twice JOB_LOG_MAX_BYTES, however much it prints without a newline", async () => {
+    const rt = new LocalRuntime({ stateDir, logMaxBytes: 65_536 });
+    const job = jobSpec(image, fixtures, {
+      code: "import sys\nfor _ in range(64): sys.stdout.write('y' * 65536)",
+    });
+    await rt.start(job);
+    expect((await waitForExit(rt, job.name)).exitCode).toBe(0);
+    const dir = join(stateDir, job.name);
+    const onDisk = ["log.txt", "log.1.txt"].reduce((sum, file) => sum + statSync(join(dir, file)).size, 0);
+    expect(onDisk).toBeLessThanOrEqual(2 * 65_536);
+    // Every byte printed is either kept or counted.
+    const dropped = (JSON.parse(readFileSync(join(dir, "log-dropped.json"), "utf8")) as { bytes: number })
+      .bytes;
+    expect(dropped + onDisk).toBeGreaterThan(64 * 65_536);
   });
 });
