@@ -12,7 +12,7 @@ export interface JobEnding {
   readonly memoryLimitBytes: number;
   readonly cancelled: boolean;
   readonly errored: boolean;
-  /** The container was removed by someone else while the job ran (there is no exit code to read). */
+  /** The container was removed by someone else before its end was recorded (there is no exit code to read). */
   readonly vanished?: boolean;
   readonly outputCount: number;
   readonly unmatchedPatterns: readonly string[];
@@ -25,8 +25,8 @@ const EXIT_CODE_MESSAGES: Readonly<Record<number, string>> = {
 
 /** Ours (the reference re-ran such a job): the controller reports it as `Job exited with an error: …`. */
 export const CONTAINER_VANISHED =
-  "The job's container disappeared while the job was running (it was removed from outside the agent), so the " +
-  "job was stopped and not run again";
+  "The job's container disappeared before the job's end was recorded (it was removed from outside the agent), " +
+  "so the job failed and was not run again";
 
 export function statusMessage(ending: JobEnding): { message: string | null; hint: string | null } {
   const { exitCode } = ending;

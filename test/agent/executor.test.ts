@@ -416,8 +416,8 @@ describe("JobExecutor", () => {
       kind: "final",
       code: StatusCode.NonzeroExit,
       message:
-        "Job exited with an error: The job's container disappeared while the job was running (it was removed " +
-        "from outside the agent), so the job was stopped and not run again",
+        "Job exited with an error: The job's container disappeared before the job's end was recorded (it was " +
+        "removed from outside the agent), so the job failed and was not run again",
     });
     expect(await readdir(jobLogDir(f.layout, job))).toEqual(["metadata.json"]);
     // Cleanup forgets the start: a later task of the job starts afresh.
