@@ -5,7 +5,7 @@
  * one JSON line of what it saw. Run by the bench with `node --import tsx`, never on its own.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createStudyRepo, createTempDir, removeDir } from "../test/support/git-fixtures.js";
@@ -64,6 +64,55 @@ async function noNewlineLog(): Promise<Record<string, unknown>> {
   } finally {
     await runtime.remove(name).catch(() => {});
     await removeDir(volume);
+  }
+}
+
+/**
+ * The local runtime's watcher under the same attack: `size` bytes without a newline. Its peak RSS (polled from
+ * /proc), how long the job took to be recorded as ended, the log on disk and what `logs` returns.
+ */
+async function localNoNewlineLog(): Promise<Record<string, unknown>> {
+  const { LocalRuntime } = await load("agent/runtime/local.ts");
+  const stateDir = await createTempDir("rap-hostile-local-");
+  const volume = await createTempDir("rap-hostile-");
+  const runtime = new LocalRuntime({ stateDir });
+  const name = `os-job-local${process.pid}`;
+  try {
+    const mib = Math.ceil(Number(size) / 2 ** 20);
+    const start = performance.now();
+    await runtime.start(
+      spec(name, `import sys\nfor _ in range(${mib}): sys.stdout.write('x' * ${2 ** 20})`, volume),
+    );
+    const { wrapperPid } = JSON.parse(readFileSync(join(stateDir, name, "pid.json"), "utf8")) as {
+      wrapperPid: number;
+    };
+    let watcherPeakKb = 0;
+    for (;;) {
+      try {
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${wrapperPid}/status`, "utf8"));
+        if (hwm) watcherPeakKb = Math.max(watcherPeakKb, Number(hwm[1]));
+      } catch {
+        // The watcher has exited.
+      }
+      const state = await runtime.inspect(name);
+      if (state && !state.running) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const endedS = (performance.now() - start) / 1000;
+    const onDisk = readdirSync(join(stateDir, name))
+      .filter((file) => file.startsWith("log"))
+      .reduce((sum, file) => sum + statSync(join(stateDir, name, file)).size, 0);
+    const text: string = await runtime.logs(name);
+    return {
+      endedS: Math.round(endedS * 10) / 10,
+      watcherPeakRssMb: Math.round(watcherPeakKb / 1024),
+      logBytesOnDisk: onDisk,
+      logChars: text.length,
+    };
+  } finally {
+    await runtime.remove(name).catch(() => {});
+    await removeDir(volume);
+    await removeDir(stateDir);
   }
 }
 
@@ -176,6 +225,7 @@ async function removedMidRun(): Promise<Record<string, unknown>> {
 
 const attacks: Record<string, () => Promise<Record<string, unknown>>> = {
   "no-newline-log": noNewlineLog,
+  "local-no-newline-log": localNoNewlineLog,
   "fork-bomb": forkBomb,
   "removed-mid-run": removedMidRun,
 };

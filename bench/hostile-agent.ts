@@ -8,6 +8,7 @@
  * bench/results/hostile-agent.json and its section of docs/benchmarks.md.
  *
  * Attacks: a job printing HOSTILE_LOG_MB (default 600) MiB without a newline (past V8's longest string, ~512 MiB),
+ * the local runtime's watcher under HOSTILE_LOCAL_LOG_MB (default 64) MiB without a newline,
  * a job forking 6,000 processes, a job whose container is removed (`docker rm -f`) while it runs and an agent that
  * restarts. Needs a Docker engine and the test image (scripts/build-test-images.sh).
  */
@@ -19,6 +20,8 @@ import { writeDocsSection } from "./docs-section.js";
 const ROOT = resolve(import.meta.dirname, "..");
 const LOG_MB = Number(process.env.HOSTILE_LOG_MB ?? 600);
 const FORKS = 6000;
+/** The local runtime's watcher once gathered a line in one growing buffer: quadratic, so a smaller size tells. */
+const LOCAL_LOG_MB = Number(process.env.HOSTILE_LOCAL_LOG_MB ?? 64);
 
 interface Outcome {
   survived: boolean;
@@ -76,6 +79,9 @@ function describe(attack: string, outcome: Outcome): string {
   if (attack === "no-newline-log") {
     return `log of ${Number(saw.logChars).toLocaleString("en-US")} characters read in ${saw.readMs} ms${saw.note ? `; ${saw.note}` : ""}`;
   }
+  if (attack === "local-no-newline-log") {
+    return `job recorded as ended after ${saw.endedS} s; watcher peak RSS ${saw.watcherPeakRssMb} MB; ${Number(saw.logBytesOnDisk).toLocaleString("en-US")} bytes of log on disk; logs() ${Number(saw.logChars).toLocaleString("en-US")} characters`;
+  }
   if (attack === "fork-bomb") return `${saw.forked} forks succeeded, ${saw.failed} failed`;
   return `ran ${saw.runs} time(s); exit_code ${saw.exitCode}; ${saw.statusMessage}; outputs ${JSON.stringify(saw.outputs)}`;
 }
@@ -88,6 +94,7 @@ async function main(): Promise<void> {
   ];
   const attacks: Array<[string, string, number]> = [
     ["no-newline-log", `${LOG_MB} MiB printed without a newline`, LOG_MB * 2 ** 20],
+    ["local-no-newline-log", `local runtime: ${LOCAL_LOG_MB} MiB without a newline`, LOCAL_LOG_MB * 2 ** 20],
     ["fork-bomb", `${FORKS.toLocaleString("en-US")} forks in one job`, FORKS],
     ["removed-mid-run", "container removed mid-run, agent restarted", 0],
   ];
