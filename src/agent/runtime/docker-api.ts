@@ -161,3 +161,15 @@ export function memoryUsage(sample: StatsDocument): number {
 function finiteOr(value: unknown, fallback: number): number {
   return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }
+
+/** The error a line of the daemon's pull progress (one JSON object) reports, or null (none, or not JSON). */
+export function pullEventError(line: string): string | null {
+  try {
+    const event = JSON.parse(line) as unknown;
+    const error =
+      typeof event === "object" && event !== null ? (event as { error?: unknown }).error : undefined;
+    return typeof error === "string" && error !== "" ? error : null;
+  } catch {
+    return null;
+  }
+}

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addAbortSignal } from "node:stream";
+import { addAbortSignal, type Readable } from "node:stream";
 import Docker from "dockerode";
 import {
   DEFAULT_DOCKER_PIDS_LIMIT,
@@ -30,6 +30,7 @@ import {
   memoryUsage,
   neverStarted,
   parseDockerTimestampNs,
+  pullEventError,
   type StatsDocument,
 } from "./docker-api.js";
 import { parseImageRef } from "./image-ref.js";
@@ -81,6 +82,7 @@ const PULL_RETRY_DELAY_MS = 1000;
  * are huge, the daemon streams all of it (up to the log driver's 200 × 20 MB), while only the tail is kept.
  */
 const LOG_READ_TIMEOUT_MS = 10 * 60_000;
+const PROGRESS_LINE_MAX = 64 * 1024;
 
 /** The socket path named by a `DOCKER_HOST` value (`unix:///run/docker.sock`); only Unix sockets are supported. */
 export function socketPathFromDockerHost(dockerHost: string | undefined): string {
@@ -412,14 +414,18 @@ export class DockerRuntime implements Runtime {
 
   private async pullOnce(repository: string, sha: string, abortSignal: AbortSignal): Promise<void> {
     const stream = await this.docker.createImage({ fromImage: repository, tag: sha, abortSignal });
-    const events = await new Promise<Array<{ error?: string }>>((resolve, reject) => {
-      this.docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) =>
-        error ? reject(error) : resolve(output),
-      );
-    });
-    // The daemon reports a failed pull inside the stream, after a 200 answer.
-    const failed = events.find((event) => event.error);
-    if (failed) throw new RuntimeError(failed.error);
+    // The daemon reports a failed pull inside the stream, after a 200 answer. Read here rather than with
+    // docker-modem's followProgress, whose JSON.parse of a malformed line throws outside any caller.
+    let pending = "";
+    let failure: string | null = null;
+    for await (const chunk of addAbortSignal(abortSignal, stream as NodeJS.ReadableStream & Readable)) {
+      const lines = (pending + String(chunk)).split("\n");
+      // A progress line is short: an endless one is dropped rather than gathered.
+      pending = (lines.pop() ?? "").slice(0, PROGRESS_LINE_MAX);
+      for (const line of lines) failure ??= pullEventError(line);
+    }
+    failure ??= pullEventError(pending);
+    if (failure !== null) throw new RuntimeError(failure);
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   listedJob,
   memoryUsage,
   parseDockerTimestampNs,
+  pullEventError,
 } from "../../../src/agent/runtime/docker-api.js";
 import { imageShortName, parseImageRef } from "../../../src/agent/runtime/image-ref.js";
 import { createRuntime, detectRuntime } from "../../../src/agent/runtime/index.js";
@@ -176,5 +177,15 @@ describe("createOptions", () => {
   it("sets the pids limit it is given, and none for null", () => {
     expect(createOptions(spec, {}, 4096).HostConfig?.PidsLimit).toBe(4096);
     expect(createOptions(spec, {}, null).HostConfig).not.toHaveProperty("PidsLimit");
+  });
+});
+
+describe("pullEventError (a line of the daemon's pull progress)", () => {
+  it("answers the error an event reports, and null for progress, an empty error or a line that is not JSON", () => {
+    expect(pullEventError('{"error":"manifest unknown","errorDetail":{}}')).toBe("manifest unknown");
+    expect(pullEventError('{"status":"Downloading","progress":"[==>  ]"}')).toBeNull();
+    expect(pullEventError('{"error":""}')).toBeNull();
+    expect(pullEventError("{not json")).toBeNull();
+    expect(pullEventError("null")).toBeNull();
   });
 });
