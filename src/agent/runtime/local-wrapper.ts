@@ -110,9 +110,9 @@ function onOutput(stream, chunk) {
     buffer = buffer.subarray(end + 1);
     end = buffer.indexOf(10);
   }
-  if (buffer.length >= PIECE_BYTES) {
-    writeLine(buffer);
-    buffer = Buffer.alloc(0);
+  while (buffer.length >= PIECE_BYTES) {
+    writeLine(buffer.subarray(0, PIECE_BYTES));
+    buffer = buffer.subarray(PIECE_BYTES);
   }
   pending.set(stream, buffer);
 }
