@@ -12,7 +12,7 @@
  * a job forking 6,000 processes, a job whose container is removed (`docker rm -f`) while it runs and an agent that
  * restarts. Needs a Docker engine and the test image (scripts/build-test-images.sh).
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeDocsSection } from "./docs-section.js";
@@ -60,6 +60,10 @@ function runWorker(srcDir: string, attack: string, size: number): Promise<Outcom
     });
     worker.on("close", (code) => {
       clearInterval(poll);
+      // A worker that died left its containers behind (the names it gives them carry its pid).
+      const pid = String(worker.pid);
+      const names = [`os-job-hostile${pid}`, `os-job-forks${pid}`, `os-job-hostile${pid.padStart(9, "0")}`];
+      spawnSync("docker", ["rm", "-f", ...names], { stdio: "ignore" });
       const line = stdout.trim().split("\n").at(-1) ?? "";
       const errorLine = stderr.split("\n").find((l) => /Error|ERR_/.test(l)) ?? "";
       done({
