@@ -60,9 +60,8 @@ export interface CopiedFile {
 }
 
 /** Copies `source` (a regular file; a symlink is followed) to dest atomically and sparsely (copySparse). */
-export async function copyFileAtomic(source: string, dest: string): Promise<CopiedFile> {
-  const sha256 = await replaceAtomically(dest, (tmp) => copySparse(source, tmp));
-  return { stats: await stat(dest), sha256 };
+export function copyFileAtomic(source: string, dest: string): Promise<CopiedFile> {
+  return replaceAtomically(dest, (tmp) => copySparse(source, tmp));
 }
 
 const COPY_CHUNK = 1024 * 1024;
@@ -72,39 +71,51 @@ const ZERO_BLOCK = Buffer.alloc(BLOCK);
 /**
  * Copies source to dest (created with source's permissions) block by block, leaving every all-zero 4 KiB block a
  * hole: a sparse output stays sparse instead of becoming real disk (Node has no SEEK_DATA, and copyFile fills
- * holes). Returns the contents' sha256.
+ * holes). Hashes the contents on the way. Few system calls per file, as a job may have thousands of small ones.
  */
-async function copySparse(source: string, dest: string): Promise<string> {
+async function copySparse(source: string, dest: string): Promise<CopiedFile> {
   const hash = createHash("sha256");
   const input = await open(source, "r");
   try {
-    const output = await open(dest, "w", (await input.stat()).mode & 0o777);
+    const { mode, size } = await input.stat();
+    const output = await open(dest, "w", mode & 0o777);
     try {
-      const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+      // No bigger than the file: a megabyte for each of a thousand small outputs costs more than the copying.
+      const buffer = Buffer.allocUnsafe(Math.max(BLOCK, Math.min(COPY_CHUNK, size)));
       let position = 0;
+      let writtenTo = 0;
       for (;;) {
-        const { bytesRead } = await input.read(buffer, 0, COPY_CHUNK, position);
-        if (bytesRead === 0) break;
+        const { bytesRead } = await input.read(buffer, 0, buffer.length, position);
         const chunk = buffer.subarray(0, bytesRead);
         hash.update(chunk);
-        await writeDataBlocks(output, chunk, position);
+        writtenTo = Math.max(writtenTo, await writeDataBlocks(output, chunk, position));
         position += bytesRead;
+        // A short read of a local regular file is its end.
+        if (bytesRead < buffer.length) break;
       }
-      await output.truncate(position);
+      // A file ending in a hole gets its length here.
+      if (writtenTo < position) await output.truncate(position);
+      return { stats: await output.stat(), sha256: hash.digest("hex") };
     } finally {
       await output.close();
     }
   } finally {
     await input.close();
   }
-  return hash.digest("hex");
 }
 
-/** Writes the runs of blocks of `chunk` that are not all zero at their place in the file. */
-async function writeDataBlocks(output: FileHandle, chunk: Buffer, position: number): Promise<void> {
+/**
+ * Writes the runs of blocks of `chunk` that are not all zero at their place in the file. Returns the file offset
+ * the last write ended at (0 for none).
+ */
+async function writeDataBlocks(output: FileHandle, chunk: Buffer, position: number): Promise<number> {
   let runStart = -1;
-  const flush = async (end: number) => {
-    if (runStart >= 0) await output.write(chunk, runStart, end - runStart, position + runStart);
+  let end = 0;
+  const flush = async (runEnd: number) => {
+    if (runStart >= 0) {
+      await output.write(chunk, runStart, runEnd - runStart, position + runStart);
+      end = position + runEnd;
+    }
     runStart = -1;
   };
   for (let offset = 0; offset < chunk.length; offset += BLOCK) {
@@ -113,6 +124,7 @@ async function writeDataBlocks(output: FileHandle, chunk: Buffer, position: numb
     else if (runStart < 0) runStart = offset;
   }
   await flush(chunk.length);
+  return end;
 }
 
 /** The disk (or the user's quota) is full: no job can fix that, the operator must. */
