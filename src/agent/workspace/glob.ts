@@ -16,11 +16,6 @@ export interface VolumeEntry {
   readonly dir: boolean;
 }
 
-/** The files among `entries` that `pattern` matches, in listing order. */
-export function globFiles(pattern: string, entries: readonly VolumeEntry[]): string[] {
-  return globEntries(pattern, entries).map((entry) => entry.path);
-}
-
 /** The file entries that `pattern` matches, in listing order. */
 export function globEntries<T extends VolumeEntry>(pattern: string, entries: readonly T[]): T[] {
   const segments = patternSegments(pattern);
