@@ -25,7 +25,7 @@ import {
   writeFileAtomic,
 } from "./workspace/files.js";
 import { jobSummary } from "./workspace/logs.js";
-import { matchOutputs } from "./workspace/matching.js";
+import { matchOutputs, overLimit } from "./workspace/matching.js";
 import {
   type JobMetadata,
   readJobMetadata,
@@ -34,7 +34,7 @@ import {
   writeJobMetadata,
 } from "./workspace/metadata.js";
 import { shownName } from "./workspace/names.js";
-import { OUTPUTS_DISK_FULL_MESSAGE, persistOutputs } from "./workspace/outputs.js";
+import { OUTPUTS_DISK_FULL_MESSAGE, OUTPUTS_TOO_LARGE_MESSAGE, persistOutputs } from "./workspace/outputs.js";
 import {
   type AgentLayout,
   actionLogPath,
@@ -78,6 +78,8 @@ export interface ExecutorSettings {
   readonly databaseAccessNetwork: string;
   /** `uid:gid` for the job's process; null for the runtime's default. */
   readonly user: string | null;
+  /** MAX_JOB_OUTPUT_BYTES: the most a job's outputs may total; 0 for no limit. */
+  readonly maxJobOutputBytes: number;
 }
 
 export interface ExecutorDeps {
@@ -230,7 +232,7 @@ export class JobExecutor {
     cancelled: boolean,
     error: JobError | null,
   ) {
-    const { runtime, layout, metrics } = this.deps;
+    const { runtime, layout, metrics, settings } = this.deps;
     const name = containerName(job.id);
     const volume = volumeDir(layout, job.id);
     const success = !cancelled && !error;
@@ -238,8 +240,14 @@ export class JobExecutor {
     let outputs = matched?.outputs ?? {};
     const notSaved = [...(matched?.refused ?? [])];
     let level4Excluded: Record<string, string> = {};
-    let diskFull = false;
-    if (success) {
+    // Why no output at all is saved: the disk filled up, or they are over the backend's limit.
+    let failure: string | null = null;
+    const oversize = matched ? overLimit(matched.sizes, settings.maxJobOutputBytes) : null;
+    if (oversize) {
+      notSaved.push(...oversize);
+      failure = OUTPUTS_TOO_LARGE_MESSAGE;
+      outputs = {};
+    } else if (success) {
       try {
         const persisted = await persistOutputs(layout, job, volume, outputs, () => this.currentActions(job));
         level4Excluded = persisted.excluded;
@@ -250,24 +258,24 @@ export class JobExecutor {
       } catch (persistError) {
         if (!(persistError instanceof WorkspaceDiskFullError)) throw persistError;
         await this.freeAfterDiskFull(job, persistError);
-        diskFull = true;
+        failure = OUTPUTS_DISK_FULL_MESSAGE;
         outputs = {};
       }
     }
     const unmatchedPatterns =
-      matched && !diskFull
+      matched && !failure
         ? matched.patterns.filter(([, files]) => !files.some((file) => file in outputs)).map(([p]) => p)
         : [];
     // Files a pattern matched but that were not saved are in notSaved, not offered as files the patterns missed.
     const matchedFiles = new Set([...Object.keys(outputs), ...notSaved.map(([file]) => file)]);
     const unmatchedOutputs =
-      matched && !diskFull ? matched.newerFiles.filter((file) => !matchedFiles.has(file)) : [];
+      matched && !failure ? matched.newerFiles.filter((file) => !matchedFiles.has(file)) : [];
     // A running container reports 0, as Docker does (a fatal error while executing); one that ended without a
     // known exit code (a local process whose watcher died) is not a success: "None", as without a container.
     const containerExit = container ? (container.running ? 0 : container.exitCode) : null;
     // Outputs that could not be saved are no success either, whatever the exit code: "None" too (the container's
     // code stays in container_metadata), as the controller reads 0 as success whatever the message says.
-    const exitCode = diskFull ? null : containerExit;
+    const exitCode = failure ? null : containerExit;
     const ending = statusMessage({
       exitCode: containerExit,
       oomKilled: container?.oomKilled ?? false,
@@ -279,7 +287,7 @@ export class JobExecutor {
       // Shown escaped: the hint is printed in logs.txt, one name a line.
       unmatchedOutputs: unmatchedOutputs.map(shownName),
     });
-    const { message, hint } = diskFull ? { message: OUTPUTS_DISK_FULL_MESSAGE, hint: null } : ending;
+    const { message, hint } = failure ? { message: failure, hint: null } : ending;
     const now = nowNanos();
     const metadata: JobMetadata = {
       outputs,
@@ -311,7 +319,7 @@ export class JobExecutor {
     if (container) {
       const logsPath = join(logDir, "logs.txt");
       await writeFileAtomic(logsPath, (await runtime.logs(name)) + jobSummary(metadata, notSaved));
-      if (success && !diskFull) {
+      if (success && !failure) {
         const highLog = actionLogPath(layout, "high", job);
         await copyFileAtomic(logsPath, highLog);
         await copyFileAtomic(highLog, actionLogPath(layout, "medium", job));

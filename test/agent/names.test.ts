@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { matchOutputs } from "../../src/agent/workspace/matching.js";
+import { matchOutputs, overLimit } from "../../src/agent/workspace/matching.js";
 import { copyRefusal, nameRefusal, shownName } from "../../src/agent/workspace/names.js";
 import type { VolumeFile } from "../../src/agent/workspace/volume.js";
 
@@ -50,7 +50,13 @@ describe("refusals", () => {
 });
 
 describe("matchOutputs", () => {
-  const file = (path: string, rawPath?: Buffer): VolumeFile => ({ path, dir: false, mtimeMs: 1, rawPath });
+  const file = (path: string, rawPath?: Buffer): VolumeFile => ({
+    path,
+    dir: false,
+    mtimeMs: 1,
+    size: 10,
+    rawPath,
+  });
 
   test("refused names are left out of the outputs and reported once; the last pattern's level wins", () => {
     const raw = Buffer.from([...Buffer.from("out/x"), 0xff]);
@@ -60,6 +66,7 @@ describe("matchOutputs", () => {
       listing,
     );
     expect(matched.outputs).toEqual({ "out/a.csv": "moderately_sensitive" });
+    expect(matched.sizes).toEqual({ "out/a.csv": 10 });
     expect(matched.patterns).toEqual([
       ["out/*", ["out/a.csv"]],
       ["out/*.csv", ["out/a.csv"]],
@@ -73,5 +80,18 @@ describe("matchOutputs", () => {
 
   test("a pattern that could leave the volume is refused", () => {
     expect(() => matchOutputs({ "../*": "highly_sensitive" }, [])).toThrow('Unsafe output pattern: "../*"');
+  });
+});
+
+describe("overLimit", () => {
+  test("no limit, at the limit, over it", () => {
+    const sizes = { "a.csv": 60, "b.bin": 40 };
+    expect(overLimit(sizes, 0)).toBeNull();
+    expect(overLimit(sizes, 100)).toBeNull();
+    const why = "the job's outputs total 100 bytes, over this backend's limit of 99 (MAX_JOB_OUTPUT_BYTES)";
+    expect(overLimit(sizes, 99)).toEqual([
+      ["a.csv", `60 bytes: ${why}`],
+      ["b.bin", `40 bytes: ${why}`],
+    ]);
   });
 });

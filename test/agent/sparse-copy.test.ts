@@ -4,11 +4,13 @@
  * allocated blocks (`stat.blocks`) are compared with the source's.
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, open, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { copyFileAtomic } from "../../src/agent/workspace/files.js";
-import { manifestPath, workspaceDir } from "../../src/agent/workspace/paths.js";
+import { OUTPUTS_TOO_LARGE_MESSAGE } from "../../src/agent/workspace/outputs.js";
+import { jobLogDir, manifestPath, workspaceDir } from "../../src/agent/workspace/paths.js";
 import { createTempDir, removeDir } from "../support/git-fixtures.js";
 import { type AgentFixture, agentFixture } from "./support.js";
 
@@ -97,5 +99,44 @@ describe("a job's sparse outputs", () => {
     }
     const manifest = JSON.parse(await f.read(manifestPath(f.layout, job.workspace)));
     expect(manifest.outputs["output/a.bin"]).toMatchObject({ size: 256 * MiB, excluded: true });
+  });
+});
+
+describe("MAX_JOB_OUTPUT_BYTES", () => {
+  let f: AgentFixture;
+  beforeEach(async () => {
+    f = await agentFixture({ MAX_JOB_OUTPUT_BYTES: String(100 * MiB) });
+  });
+  afterEach(() => f.cleanup());
+
+  test("outputs over the limit by apparent size fail the job, nothing saved, each file named in logs.txt", async () => {
+    const job = f.job({ output_spec: { "output/*": "highly_sensitive" } });
+    f.runtime.program =
+      () =>
+      async ({ spec }: { spec: { volumeDir: string } }) => {
+        await mkdir(join(spec.volumeDir, "output"), { recursive: true });
+        await sparseFile(join(spec.volumeDir, "output", "huge.bin"), 200 * MiB, { 0: "x" });
+        await writeFile(join(spec.volumeDir, "output", "small.csv"), "a\n");
+        return 0;
+      };
+    const ex = f.executor();
+    await ex.prepare(job);
+    await ex.execute(job);
+    await f.runtime.finished(`os-job-${job.id}`);
+    await ex.finalize(job);
+
+    const status = await ex.getStatus(job);
+    expect(status.results).toMatchObject({
+      outputs: {},
+      exit_code: "None",
+      status_message: OUTPUTS_TOO_LARGE_MESSAGE,
+    });
+    expect(existsSync(join(workspaceDir(f.layout, "high", job.workspace), "output"))).toBe(false);
+    const logs = await f.read(join(jobLogDir(f.layout, job), "logs.txt"));
+    expect(logs).toContain(
+      "\n\nOutputs not saved:\n" +
+        "  output/huge.bin   - 209715200 bytes: the job's outputs total 209715202 bytes, over this backend's limit of 104857600 (MAX_JOB_OUTPUT_BYTES)\n" +
+        "  output/small.csv  - 2 bytes: the job's outputs total 209715202 bytes, over this backend's limit of 104857600 (MAX_JOB_OUTPUT_BYTES)        \n",
+    );
   });
 });

@@ -80,6 +80,7 @@ export async function agentFixture(env: Record<string, string> = {}): Promise<Ag
       settings: {
         usingDummyDataBackend: config.usingDummyDataBackend,
         databaseAccessNetwork: config.databaseAccessNetwork,
+        maxJobOutputBytes: config.maxJobOutputBytes,
         user: `${config.dockerUserId}:${config.dockerGroupId}`,
       },
       metrics: new MetricsStore(layout.metricsDir),

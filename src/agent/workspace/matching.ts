@@ -15,6 +15,8 @@ export interface MatchedOutputs {
   readonly patterns: ReadonlyArray<readonly [pattern: string, files: readonly string[]]>;
   /** Matched files refused for their name, with why, each once. */
   readonly refused: readonly NamedRow[];
+  /** Each output's apparent size in bytes. */
+  readonly sizes: Readonly<Record<string, number>>;
 }
 
 /** Throws UnsafePathError for a pattern that could name a path outside the volume. */
@@ -23,6 +25,7 @@ export function matchOutputs(
   listing: readonly VolumeFile[],
 ): MatchedOutputs {
   const outputs: Record<string, string> = {};
+  const sizes: Record<string, number> = {};
   const patterns: Array<[string, string[]]> = [];
   const refused = new Map<VolumeFile, string>();
   for (const [pattern, level] of Object.entries(outputSpec)) {
@@ -36,6 +39,7 @@ export function matchOutputs(
       }
       files.push(entry.path);
       outputs[entry.path] = level;
+      sizes[entry.path] = entry.size;
     }
     patterns.push([pattern, files]);
   }
@@ -43,5 +47,17 @@ export function matchOutputs(
     outputs,
     patterns,
     refused: [...refused].map(([entry, reason]) => [entry.rawPath ?? entry.path, reason] as const),
+    sizes,
   };
+}
+
+/**
+ * When the outputs' apparent sizes total more than `limit` bytes (0: no limit), every output with why it is not
+ * saved; otherwise null. Apparent sizes: a sparse file counts its holes, as any copy of it elsewhere will.
+ */
+export function overLimit(sizes: Readonly<Record<string, number>>, limit: number): NamedRow[] | null {
+  const total = Object.values(sizes).reduce((sum, size) => sum + size, 0);
+  if (limit === 0 || total <= limit) return null;
+  const why = `the job's outputs total ${total} bytes, over this backend's limit of ${limit} (MAX_JOB_OUTPUT_BYTES)`;
+  return Object.entries(sizes).map(([file, size]) => [file, `${size} bytes: ${why}`] as const);
 }

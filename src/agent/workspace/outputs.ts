@@ -30,6 +30,10 @@ const LEVEL4_PRIVACY = "moderately_sensitive";
 export const OUTPUTS_DISK_FULL_MESSAGE =
   "The backend's disk is full, so this job's outputs could not be saved. Run the job again later; if this keeps happening, contact tech-support.";
 
+/** The status message when the outputs total more than MAX_JOB_OUTPUT_BYTES (the files are named in the job's log). */
+export const OUTPUTS_TOO_LARGE_MESSAGE =
+  "This job's outputs are larger than this backend allows, so none were saved. See the job log for the sizes.";
+
 export interface PersistedOutputs {
   /** `{file: short message}` for the level 4 files that were held back. */
   readonly excluded: Record<string, string>;

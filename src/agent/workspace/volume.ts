@@ -16,6 +16,8 @@ const TIMESTAMP_FILE = ".opensafely-timestamp";
 export interface VolumeFile extends VolumeEntry {
   /** Modification time in ms (fractional), of the file itself or a symlink's target. */
   readonly mtimeMs: number;
+  /** Apparent size in bytes (a sparse file's holes included), of the file or a symlink's target. */
+  readonly size: number;
   /** The path's bytes when they are not valid UTF-8 (`path` is then their lossy decoding, for matching only). */
   readonly rawPath?: Buffer;
 }
@@ -70,15 +72,17 @@ export async function listVolume(dir: string): Promise<VolumeFile[]> {
       const valid = isUtf8(raw);
       const entry = { path: raw.toString("utf8"), ...(valid ? {} : { rawPath: raw }) };
       if (info.isDirectory()) {
-        out.push({ ...entry, dir: true, mtimeMs: info.mtimeMs });
+        out.push({ ...entry, dir: true, mtimeMs: info.mtimeMs, size: 0 });
         await walk(raw);
       } else if (info.isFile()) {
-        out.push({ ...entry, dir: false, mtimeMs: info.mtimeMs });
+        out.push({ ...entry, dir: false, mtimeMs: info.mtimeMs, size: info.size });
       } else if (info.isSymbolicLink() && valid) {
         const target = await resolveInside(root.toString("utf8"), join(root.toString("utf8"), entry.path));
         if (target === null) continue;
         const targetInfo = await stat(target);
-        if (targetInfo.isFile()) out.push({ ...entry, dir: false, mtimeMs: targetInfo.mtimeMs });
+        if (targetInfo.isFile()) {
+          out.push({ ...entry, dir: false, mtimeMs: targetInfo.mtimeMs, size: targetInfo.size });
+        }
       }
     }
   };
