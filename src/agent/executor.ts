@@ -24,8 +24,8 @@ import {
   WorkspaceDiskFullError,
   writeFileAtomic,
 } from "./workspace/files.js";
-import { jobSummary } from "./workspace/logs.js";
-import { matchOutputs, overLimit } from "./workspace/matching.js";
+import { jobSummary, type NamedRow } from "./workspace/logs.js";
+import { type MatchedOutputs, matchOutputs, overLimit } from "./workspace/matching.js";
 import {
   type JobMetadata,
   readJobMetadata,
@@ -232,36 +232,14 @@ export class JobExecutor {
     cancelled: boolean,
     error: JobError | null,
   ) {
-    const { runtime, layout, metrics, settings } = this.deps;
+    const { runtime, layout, metrics } = this.deps;
     const name = containerName(job.id);
     const volume = volumeDir(layout, job.id);
     const success = !cancelled && !error;
     const matched = success && (await volumeExists(volume)) ? await this.matchOutputs(job, volume) : null;
-    let outputs = matched?.outputs ?? {};
-    const notSaved = [...(matched?.refused ?? [])];
-    let level4Excluded: Record<string, string> = {};
-    // Why no output at all is saved: the disk filled up, or they are over the backend's limit.
-    let failure: string | null = null;
-    const oversize = matched ? overLimit(matched.sizes, settings.maxJobOutputBytes) : null;
-    if (oversize) {
-      notSaved.push(...oversize);
-      failure = OUTPUTS_TOO_LARGE_MESSAGE;
-      outputs = {};
-    } else if (success) {
-      try {
-        const persisted = await persistOutputs(layout, job, volume, outputs, () => this.currentActions(job));
-        level4Excluded = persisted.excluded;
-        notSaved.push(...Object.entries(persisted.notSaved));
-        outputs = Object.fromEntries(
-          Object.entries(outputs).filter(([file]) => !(file in persisted.notSaved)),
-        );
-      } catch (persistError) {
-        if (!(persistError instanceof WorkspaceDiskFullError)) throw persistError;
-        await this.freeAfterDiskFull(job, persistError);
-        failure = OUTPUTS_DISK_FULL_MESSAGE;
-        outputs = {};
-      }
-    }
+    const { outputs, notSaved, level4Excluded, failure } = matched
+      ? await this.saveOutputs(job, matched)
+      : { outputs: {}, notSaved: [], level4Excluded: {}, failure: null };
     const unmatchedPatterns =
       matched && !failure
         ? matched.patterns.filter(([, files]) => !files.some((file) => file in outputs)).map(([p]) => p)
@@ -332,6 +310,40 @@ export class JobExecutor {
   private async matchOutputs(job: JobDefinition, volume: string) {
     const listing = await listVolume(volume);
     return { ...matchOutputs(job.output_spec, listing), newerFiles: newerFiles(listing) };
+  }
+
+  /**
+   * Saves the matched outputs to the workspaces. Answers the outputs saved, the matched files not saved (with
+   * why), the level 4 exclusions, and `failure`, the status message when none could be saved: over
+   * MAX_JOB_OUTPUT_BYTES, or the disk full.
+   */
+  private async saveOutputs(job: JobDefinition, matched: MatchedOutputs) {
+    const { layout, settings } = this.deps;
+    const notSaved: NamedRow[] = [...matched.refused];
+    const oversize = overLimit(matched.sizes, settings.maxJobOutputBytes);
+    if (oversize) {
+      return {
+        outputs: {},
+        notSaved: [...notSaved, ...oversize],
+        level4Excluded: {},
+        failure: OUTPUTS_TOO_LARGE_MESSAGE,
+      };
+    }
+    const volume = volumeDir(layout, job.id);
+    try {
+      const persisted = await persistOutputs(layout, job, volume, matched.outputs, () =>
+        this.currentActions(job),
+      );
+      const outputs = Object.fromEntries(
+        Object.entries(matched.outputs).filter(([file]) => !(file in persisted.notSaved)),
+      );
+      notSaved.push(...Object.entries(persisted.notSaved));
+      return { outputs, notSaved, level4Excluded: persisted.excluded, failure: null };
+    } catch (error) {
+      if (!(error instanceof WorkspaceDiskFullError)) throw error;
+      await this.freeAfterDiskFull(job, error);
+      return { outputs: {}, notSaved, level4Excluded: {}, failure: OUTPUTS_DISK_FULL_MESSAGE };
+    }
   }
 
   /**
