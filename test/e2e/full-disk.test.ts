@@ -1,24 +1,31 @@
 /**
  * The agent's storage filling up (issue 14, item 4), over the whole system: the real controller and agent, jobs run
- * as python3 processes (the local runtime: no Docker needed), and the agent's high- and medium-privacy storage, the
- * job volumes with it, on a real 64 MB tmpfs. The job that fills the disk fails with a message saying so, what it
+ * in real containers (Docker) or as python3 processes (the local runtime), and the agent's high- and medium-privacy
+ * storage, the job volumes with it, on a real 64 MB tmpfs. The job that fills the disk fails with a message saying so, what it
  * used is freed, and the next job runs.
  */
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { RuntimeKind } from "../../src/agent/runtime/index.js";
 import { OUTPUTS_DISK_FULL_MESSAGE } from "../../src/agent/workspace/outputs.js";
 import { StatusMessage } from "../../src/domain/messages.js";
 import { createRap } from "../scheduler/support.js";
 import { createStudyRepo, removeDir } from "../support/git-fixtures.js";
-import { requires } from "../support/requirements.js";
+import { dockerRequirement, requires } from "../support/requirements.js";
 import { mountSmallDisk, type SmallDisk, smallDiskRequirement } from "../support/small-disk.js";
 import { startWholeSystem, type WholeSystem } from "../support/whole-system.js";
 
-const ok =
-  requires(smallDiskRequirement()) &&
-  requires({ available: existsSync("/usr/bin/python3"), reason: "/usr/bin/python3 is missing" });
+const smallDisk = requires(smallDiskRequirement());
+const runtimes: Array<[RuntimeKind, boolean]> = [
+  [
+    "local",
+    smallDisk &&
+      requires({ available: existsSync("/usr/bin/python3"), reason: "/usr/bin/python3 is missing" }),
+  ],
+  ["docker", smallDisk && requires(await dockerRequirement())],
+];
 
 const DISK_BYTES = 64 * 1024 * 1024;
 
@@ -48,10 +55,14 @@ os.makedirs("output", exist_ok=True)
 open("output/counts.csv", "w").write("count\\n10\\n")
 `;
 
-describe.skipIf(!ok)(
-  "a full disk on the agent (whole system, local runtime, 64 MB tmpfs)",
+describe.each(runtimes)(
+  "a full disk on the agent (whole system, %s runtime, 64 MB tmpfs)",
   { timeout: 90_000 },
-  () => {
+  (runtime, ok) => {
+    if (!ok) {
+      test.skip("needs root, and python3 or Docker (see the warning above)", () => {});
+      return;
+    }
     let disk: SmallDisk;
     let ws: WholeSystem;
     let stopAgent: () => Promise<void>;
@@ -59,7 +70,7 @@ describe.skipIf(!ok)(
     beforeAll(async () => {
       disk = await mountSmallDisk(DISK_BYTES);
       ws = await startWholeSystem({
-        runtime: "local",
+        runtime,
         agentEnv: {
           HIGH_PRIVACY_STORAGE_BASE: join(disk.path, "high_privacy"),
           MEDIUM_PRIVACY_STORAGE_BASE: join(disk.path, "medium_privacy"),
@@ -89,6 +100,7 @@ describe.skipIf(!ok)(
       });
       await ws.untilNoActiveTasks();
       expect(await readdir(join(disk.path, "high_privacy", "volumes"))).toEqual([]);
+      expect(await ws.runtime.inspect(`os-job-${filled.fill_disk.identifier}`)).toBeNull();
 
       const small = await createRap(ws.system, repo, ["small"], { workspace: "full" });
       const done = await ws.untilFinal(small);
