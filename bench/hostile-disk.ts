@@ -218,6 +218,9 @@ function baseline(dir: string): Row[] | null {
   return JSON.parse(out.slice(out.indexOf(ROWS_MARK) + ROWS_MARK.length));
 }
 
+const commitOf = (dir: string) =>
+  execFileSync("git", ["-C", dir, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+
 const cell = (text: string) => text.replaceAll("|", "\\|").replace(/\s+/g, " ").trim();
 
 async function main(): Promise<void> {
@@ -229,7 +232,7 @@ async function main(): Promise<void> {
   const baselineDir = process.env.HOSTILE_DISK_BASELINE ?? "";
   const before = baseline(baselineDir);
   const lines = [
-    `Before: ${before ? `the same attacks on the checkout at ${baselineDir} (f882cf6)` : "not measured (set HOSTILE_DISK_BASELINE)"}.`,
+    `Before: ${before ? `the same attacks on the checkout of ${commitOf(baselineDir)}` : "not measured (set HOSTILE_DISK_BASELINE)"}.`,
     "",
     "| attack | run | outcome | outputs saved | disk MiB | ms | note |",
     "|---|---|---|---:|---:|---:|---|",
