@@ -145,6 +145,27 @@ describe("hostile output file names", () => {
     );
   });
 
+  test("an output whose place in the workspace is taken by a directory is refused by name; the others are kept", async () => {
+    const job = f.job({ output_spec: { "output/*.csv": "highly_sensitive" } });
+    f.runtime.program = () =>
+      writesRaw([
+        ["output/a.csv", "1\n"],
+        ["output/b.csv", "2\n"],
+      ]);
+    const high = workspaceDir(f.layout, "high", job.workspace);
+    // An earlier job's output output/a.csv/part.csv made output/a.csv a directory.
+    await mkdir(join(high, "output", "a.csv"), { recursive: true });
+    await writeFile(join(high, "output", "a.csv", "part.csv"), "old\n");
+    const status = await finalizeRun(job);
+
+    expect(status.state).toBe(AgentStage.Finalized);
+    expect(status.results.outputs).toEqual({ "output/b.csv": "highly_sensitive" });
+    expect(await f.read(join(high, "output", "a.csv", "part.csv"))).toBe("old\n");
+    expect(await logsOf(job)).toContain(
+      "\n\nOutputs not saved:\n  output/a.csv  - a directory or file of the same name is in the way in the workspace\n",
+    );
+  });
+
   test("a temporary file left by a killed copy does not survive the next finalize", async () => {
     const job = f.job({ output_spec: { "output/a.csv": "highly_sensitive" } });
     f.runtime.program = () => writesRaw([["output/a.csv", "new\n"]]);
