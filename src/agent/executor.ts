@@ -4,12 +4,13 @@
  * exited) and the filesystem (volume, timestamp file, this task's metadata), so a restarted agent carries on where
  * the last one stopped. Every transition is guarded by the current state and may be repeated.
  */
-import { join } from "node:path";
+import { statfs } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { nowNanos } from "../domain/clock.js";
 import { AgentStage, type JobDefinition } from "../domain/task.js";
 import { checkoutCommit, type GitSettings, readFileFromRepo } from "../git/index.js";
 import { parseProject } from "../pipeline/index.js";
-import { ArchivedWorkspaceError, JobPreparationError } from "./errors.js";
+import { ArchivedWorkspaceError, describeError, JobPreparationError } from "./errors.js";
 import type { AgentLogger } from "./log.js";
 import type { MetricsStore } from "./metrics.js";
 import { pinnedHost } from "./network.js";
@@ -20,10 +21,11 @@ import {
   FILE_CONCURRENCY,
   mapConcurrently,
   pathExists,
+  WorkspaceDiskFullError,
   writeFileAtomic,
 } from "./workspace/files.js";
-import { globFiles } from "./workspace/glob.js";
-import { jobSummary } from "./workspace/logs.js";
+import { jobSummary, type NamedRow } from "./workspace/logs.js";
+import { type MatchedOutputs, matchOutputs, overLimit } from "./workspace/matching.js";
 import {
   type JobMetadata,
   readJobMetadata,
@@ -31,7 +33,8 @@ import {
   redactContainerMetadata,
   writeJobMetadata,
 } from "./workspace/metadata.js";
-import { persistOutputs } from "./workspace/outputs.js";
+import { shownName } from "./workspace/names.js";
+import { OUTPUTS_DISK_FULL_MESSAGE, OUTPUTS_TOO_LARGE_MESSAGE, persistOutputs } from "./workspace/outputs.js";
 import {
   type AgentLayout,
   actionLogPath,
@@ -75,6 +78,8 @@ export interface ExecutorSettings {
   readonly databaseAccessNetwork: string;
   /** `uid:gid` for the job's process; null for the runtime's default. */
   readonly user: string | null;
+  /** MAX_JOB_OUTPUT_BYTES: the most a job's outputs may total; 0 for no limit. */
+  readonly maxJobOutputBytes: number;
 }
 
 export interface ExecutorDeps {
@@ -241,24 +246,26 @@ export class JobExecutor {
     const name = containerName(job.id);
     const volume = volumeDir(layout, job.id);
     const success = !cancelled && !error && !vanished;
-    const outputs: Record<string, string> = {};
-    const unmatchedPatterns: string[] = [];
-    let unmatchedOutputs: string[] = [];
-    if (success && (await volumeExists(volume))) {
-      const listing = await listVolume(volume);
-      for (const [pattern, level] of Object.entries(job.output_spec)) {
-        safeRelativePath(pattern, "output pattern");
-        const matches = globFiles(pattern, listing);
-        if (matches.length === 0) unmatchedPatterns.push(pattern);
-        for (const file of matches) outputs[file] = level;
-      }
-      unmatchedOutputs = newerFiles(listing).filter((file) => !(file in outputs));
-    }
+    const matched = success && (await volumeExists(volume)) ? await this.matchOutputs(job, volume) : null;
+    const { outputs, notSaved, level4Excluded, failure } = matched
+      ? await this.saveOutputs(job, matched)
+      : { outputs: {}, notSaved: [], level4Excluded: {}, failure: null };
+    const unmatchedPatterns =
+      matched && !failure
+        ? matched.patterns.filter(([, files]) => !files.some((file) => file in outputs)).map(([p]) => p)
+        : [];
+    // Files a pattern matched but that were not saved are in notSaved, not offered as files the patterns missed.
+    const matchedFiles = new Set([...Object.keys(outputs), ...notSaved.map(([file]) => file)]);
+    const unmatchedOutputs =
+      matched && !failure ? matched.newerFiles.filter((file) => !matchedFiles.has(file)) : [];
     // A running container reports 0, as Docker does (a fatal error while executing); one that ended without a
     // known exit code (a local process whose watcher died) is not a success: "None", as without a container.
-    const exitCode = container ? (container.running ? 0 : container.exitCode) : null;
-    const { message, hint } = statusMessage({
-      exitCode,
+    const containerExit = container ? (container.running ? 0 : container.exitCode) : null;
+    // Outputs that could not be saved are no success either, whatever the exit code: "None" too (the container's
+    // code stays in container_metadata), as the controller reads 0 as success whatever the message says.
+    const exitCode = failure ? null : containerExit;
+    const ending = statusMessage({
+      exitCode: containerExit,
       oomKilled: container?.oomKilled ?? false,
       memoryLimitBytes: container?.memoryLimitBytes ?? 0,
       cancelled,
@@ -266,8 +273,10 @@ export class JobExecutor {
       vanished,
       outputCount: Object.keys(outputs).length,
       unmatchedPatterns,
-      unmatchedOutputs,
+      // Shown escaped: the hint is printed in logs.txt, one name a line.
+      unmatchedOutputs: unmatchedOutputs.map(shownName),
     });
+    const { message, hint } = failure ? { message: failure, hint: null } : ending;
     const now = nowNanos();
     const metadata: JobMetadata = {
       outputs,
@@ -290,27 +299,83 @@ export class JobExecutor {
       commit: job.study?.commit ?? null,
       database_name: job.database_name,
       ...(await this.imageLabels(container)),
-      level4_excluded_files: {},
+      level4_excluded_files: level4Excluded,
       cancelled,
       error,
       job_metrics: await metrics.read(job.id),
     };
-    if (success) {
-      metadata.level4_excluded_files = await persistOutputs(layout, job, volume, outputs, () =>
-        this.currentActions(job),
-      );
-    }
     const logDir = jobLogDir(layout, job);
     if (container) {
       const logsPath = join(logDir, "logs.txt");
-      await writeFileAtomic(logsPath, (await runtime.logs(name)) + jobSummary(metadata));
-      if (success) {
+      await writeFileAtomic(logsPath, (await runtime.logs(name)) + jobSummary(metadata, notSaved));
+      if (success && !failure) {
         const highLog = actionLogPath(layout, "high", job);
         await copyFileAtomic(logsPath, highLog);
         await copyFileAtomic(highLog, actionLogPath(layout, "medium", job));
       }
     }
     await writeJobMetadata(layout, job, metadata);
+  }
+
+  /** The volume's outputs by the job's output spec, and the files the job wrote that no pattern matched. */
+  private async matchOutputs(job: JobDefinition, volume: string) {
+    const listing = await listVolume(volume);
+    return { ...matchOutputs(job.output_spec, listing), newerFiles: newerFiles(listing) };
+  }
+
+  /**
+   * Saves the matched outputs to the workspaces. Answers the outputs saved, the matched files not saved (with
+   * why), the level 4 exclusions, and `failure`, the status message when none could be saved: over
+   * MAX_JOB_OUTPUT_BYTES, or the disk full.
+   */
+  private async saveOutputs(job: JobDefinition, matched: MatchedOutputs) {
+    const { layout, settings } = this.deps;
+    const notSaved: NamedRow[] = [...matched.refused];
+    const oversize = overLimit(matched.sizes, settings.maxJobOutputBytes);
+    if (oversize) {
+      return {
+        outputs: {},
+        notSaved: [...notSaved, ...oversize],
+        level4Excluded: {},
+        failure: OUTPUTS_TOO_LARGE_MESSAGE,
+      };
+    }
+    const volume = volumeDir(layout, job.id);
+    try {
+      const persisted = await persistOutputs(layout, job, volume, matched.outputs, () =>
+        this.currentActions(job),
+      );
+      const outputs = Object.fromEntries(
+        Object.entries(matched.outputs).filter(([file]) => !(file in persisted.notSaved)),
+      );
+      notSaved.push(...Object.entries(persisted.notSaved));
+      return { outputs, notSaved, level4Excluded: persisted.excluded, failure: null };
+    } catch (error) {
+      if (!(error instanceof WorkspaceDiskFullError)) throw error;
+      await this.freeAfterDiskFull(job, error);
+      return { outputs: {}, notSaved, level4Excluded: {}, failure: OUTPUTS_DISK_FULL_MESSAGE };
+    }
+  }
+
+  /**
+   * Saving the outputs filled the disk: tells the operator what is full, and frees the job's volume at once so
+   * its logs and metadata can be written and later jobs can run (cleanup removes the container, as for any job).
+   */
+  private async freeAfterDiskFull(job: JobDefinition, error: WorkspaceDiskFullError): Promise<void> {
+    const { layout, log } = this.deps;
+    const volume = volumeDir(layout, job.id);
+    const space = await statfs(dirname(error.path)).catch(() => null);
+    const failure = await deleteVolume(volume);
+    log.error(
+      {
+        job: job.id,
+        path: error.path,
+        free_bytes: space ? space.bavail * space.bsize : null,
+        err: describeError(error.cause),
+        volume_deleted: failure === null,
+      },
+      "disk full while saving a job's outputs: the job fails and its volume is deleted",
+    );
   }
 
   private async refuseArchived(workspace: string): Promise<void> {

@@ -67,6 +67,7 @@ export function createAgent(config: AgentConfig, runtime: Runtime, options: Crea
     settings: {
       usingDummyDataBackend: config.usingDummyDataBackend,
       databaseAccessNetwork: config.databaseAccessNetwork,
+      maxJobOutputBytes: config.maxJobOutputBytes,
       user: `${config.dockerUserId}:${config.dockerGroupId}`,
     },
   });

@@ -51,6 +51,8 @@ export interface AgentConfig extends GitAccess {
   /** The contents (secret) of PRESTO_TLS_KEY_PATH / PRESTO_TLS_CERT_PATH; null when not configured. */
   readonly prestoTls: { readonly key: string; readonly cert: string } | null;
   readonly statsPollIntervalMs: number;
+  /** MAX_JOB_OUTPUT_BYTES: the most a job's outputs may total (apparent sizes); 0 for no limit. */
+  readonly maxJobOutputBytes: number;
   /** `--user` for job containers. */
   readonly dockerUserId: string;
   readonly dockerGroupId: string;
@@ -110,6 +112,7 @@ export function loadAgentConfig(env: Env, cwd: string): AgentConfig {
     emisOrganisationHash: readOptional(env, "EMIS_ORGANISATION_HASH"),
     prestoTls: readPrestoTls(env),
     statsPollIntervalMs: readPositiveNumber(env, "STATS_POLL_INTERVAL", 10) * 1000,
+    maxJobOutputBytes: readCount(env, "MAX_JOB_OUTPUT_BYTES", 0),
     dockerUserId: readId(env, "DOCKER_USER_ID", process.getuid?.() ?? 0),
     dockerGroupId: readId(env, "DOCKER_GROUP_ID", process.getgid?.() ?? 0),
     dockerUserDefaulted: isUnset(env, "DOCKER_USER_ID") && isUnset(env, "DOCKER_GROUP_ID"),

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { globFiles, type VolumeEntry } from "../../src/agent/workspace/glob.js";
+import { globEntries, type VolumeEntry } from "../../src/agent/workspace/glob.js";
 
 const files = [
   "a.csv",
@@ -21,7 +21,7 @@ const entries: VolumeEntry[] = [
   { path: "output/.dot", dir: true },
 ];
 
-describe("globFiles: Python 3.12 pathlib semantics", () => {
+describe("globEntries: Python 3.12 pathlib semantics", () => {
   test.each<[string, string[]]>([
     ["output/*.csv", ["output/b.csv"]],
     ["*.csv", ["a.csv", ".hidden.csv", "ehrql-male.csv", "ehrql-qu'ote.csv", "x[1].csv", "x1.csv"]],
@@ -49,6 +49,6 @@ describe("globFiles: Python 3.12 pathlib semantics", () => {
     // Python drops a reversed range and keeps the rest of the set.
     ["output/[z-ab].csv", ["output/b.csv"]],
   ])("%j", (pattern, expected) => {
-    expect(globFiles(pattern, entries)).toEqual(expected);
+    expect(globEntries(pattern, entries).map((entry) => entry.path)).toEqual(expected);
   });
 });

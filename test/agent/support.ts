@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { JobExecutor } from "../../src/agent/executor.js";
-import { silentLogger } from "../../src/agent/log.js";
+import { type AgentLogger, silentLogger } from "../../src/agent/log.js";
 import { MetricsStore } from "../../src/agent/metrics.js";
 import { type AgentLayout, agentLayout } from "../../src/agent/workspace/paths.js";
 import { type AgentConfig, loadAgentConfig } from "../../src/config/agent.js";
@@ -37,7 +37,7 @@ export interface AgentFixture {
   readonly runtime: FakeRuntime;
   readonly repo: StudyRepo;
   /** A new executor object over the same directories and runtime (as after an agent restart). */
-  executor(): JobExecutor;
+  executor(log?: AgentLogger): JobExecutor;
   job(overrides?: Partial<JobDefinition>): JobDefinition;
   read(path: string): Promise<string>;
   cleanup(): Promise<void>;
@@ -72,7 +72,7 @@ export async function agentFixture(env: Record<string, string> = {}): Promise<Ag
     timeoutMs: 20_000,
   };
   const runtime = new FakeRuntime();
-  const executor = () =>
+  const executor = (log: AgentLogger = silentLogger) =>
     new JobExecutor({
       runtime,
       layout,
@@ -80,10 +80,11 @@ export async function agentFixture(env: Record<string, string> = {}): Promise<Ag
       settings: {
         usingDummyDataBackend: config.usingDummyDataBackend,
         databaseAccessNetwork: config.databaseAccessNetwork,
+        maxJobOutputBytes: config.maxJobOutputBytes,
         user: `${config.dockerUserId}:${config.dockerGroupId}`,
       },
       metrics: new MetricsStore(layout.metricsDir),
-      log: silentLogger,
+      log,
     });
   return {
     workdir,

@@ -16,16 +16,14 @@ export interface VolumeEntry {
   readonly dir: boolean;
 }
 
-/** The files among `entries` that `pattern` matches, in listing order. */
-export function globFiles(pattern: string, entries: readonly VolumeEntry[]): string[] {
+/** The file entries that `pattern` matches, in listing order. */
+export function globEntries<T extends VolumeEntry>(pattern: string, entries: readonly T[]): T[] {
   const segments = patternSegments(pattern);
   if (segments === null) return [];
   const matchers = segments.map(segmentMatcher);
   if (matchers.some((m) => m === null)) return [];
   const compiled = matchers as SegmentMatcher[];
-  return entries
-    .filter((entry) => !entry.dir && matchPath(compiled, 0, entry.path.split("/"), 0))
-    .map((entry) => entry.path);
+  return entries.filter((entry) => !entry.dir && matchPath(compiled, 0, entry.path.split("/"), 0));
 }
 
 type SegmentMatcher = "**" | ((name: string) => boolean);

@@ -3,22 +3,48 @@
  * workspace; `moderately_sensitive` ones that pass the level 4 checks on to the medium-privacy workspace (the
  * others replaced there by a message file); then the manifest.
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import type { JobDefinition } from "../../domain/task.js";
-import { copyFileAtomic, FILE_CONCURRENCY, mapConcurrently, writeFileAtomic } from "./files.js";
+import {
+  type CopiedFile,
+  copyFileAtomic,
+  FILE_CONCURRENCY,
+  isDiskFull,
+  mapConcurrently,
+  orIf,
+  WorkspaceDiskFullError,
+  writeFileAtomic,
+} from "./files.js";
 import { checkLevel4, type Level4Result } from "./level4.js";
 import { type ManifestEntry, readManifest, updateManifest, writeManifest } from "./manifest.js";
+import { copyRefusal } from "./names.js";
 import { type AgentLayout, manifestPath, within, workspaceDir } from "./paths.js";
 import { copyOut } from "./volume.js";
 
 const LEVEL4_PRIVACY = "moderately_sensitive";
 
 /**
+ * The job's status message when its outputs could not be saved for lack of disk space (the controller shows it
+ * after "Job exited with an error: "): not the researcher's fault, and worth running again later.
+ */
+export const OUTPUTS_DISK_FULL_MESSAGE =
+  "The backend's disk is full, so this job's outputs could not be saved. Run the job again later; if this keeps happening, contact tech-support.";
+
+/** The status message when the outputs total more than MAX_JOB_OUTPUT_BYTES (the files are named in the job's log). */
+export const OUTPUTS_TOO_LARGE_MESSAGE =
+  "This job's outputs are larger than this backend allows, so none were saved. See the job log for the sizes.";
+
+export interface PersistedOutputs {
+  /** `{file: short message}` for the level 4 files that were held back. */
+  readonly excluded: Record<string, string>;
+  /** `{file: reason}` for the outputs that could not be saved because of their name or place (copyRefusal). */
+  readonly notSaved: Record<string, string>;
+}
+
+/**
  * Copies the outputs and updates the manifest. `currentActions` reads the study's project.yaml (null when it cannot
- * be read); it is only called when the manifest already lists outputs. Returns `{file: short message}` for the
- * level 4 files that were held back.
+ * be read); it is only called when the manifest already lists outputs. An output refused for its name or place is
+ * left out (of the workspaces and the manifest) and the others saved. A full disk throws WorkspaceDiskFullError.
  */
 export async function persistOutputs(
   layout: AgentLayout,
@@ -26,14 +52,38 @@ export async function persistOutputs(
   volume: string,
   outputs: Readonly<Record<string, string>>,
   currentActions: () => Promise<string[] | null>,
-): Promise<Record<string, string>> {
+): Promise<PersistedOutputs> {
+  const high = workspaceDir(layout, "high", job.workspace);
+  try {
+    return await persist(layout, job, volume, outputs, currentActions);
+  } catch (error) {
+    if (isDiskFull(error))
+      throw new WorkspaceDiskFullError((error as NodeJS.ErrnoException).path ?? high, error);
+    throw error;
+  }
+}
+
+async function persist(
+  layout: AgentLayout,
+  job: JobDefinition,
+  volume: string,
+  outputs: Readonly<Record<string, string>>,
+  currentActions: () => Promise<string[] | null>,
+): Promise<PersistedOutputs> {
   const high = workspaceDir(layout, "high", job.workspace);
   const medium = workspaceDir(layout, "medium", job.workspace);
-  const files = Object.keys(outputs);
-  const copied = await mapConcurrently(files, FILE_CONCURRENCY, (file) =>
-    copyOut(volume, file, within(high, file, "output path")),
-  );
-  const copies = new Map(files.map((file, i) => [file, copied[i]!]));
+  const copies = new Map<string, CopiedFile>();
+  const notSaved: Record<string, string> = {};
+  await mapConcurrently(Object.keys(outputs), FILE_CONCURRENCY, async (file) => {
+    try {
+      copies.set(file, await copyOut(volume, file, within(high, file, "output path")));
+    } catch (error) {
+      const reason = copyRefusal((error as NodeJS.ErrnoException).code);
+      if (reason === null) throw error;
+      notSaved[file] = reason;
+    }
+  });
+  const saved = Object.entries(outputs).filter(([file]) => copies.has(file));
   const limits = {
     maxFilesize: job.level4_max_filesize,
     maxCsvRows: job.level4_max_csv_rows,
@@ -41,56 +91,48 @@ export async function persistOutputs(
   };
   const checks = new Map<string, Level4Result>();
   const excluded: Record<string, string> = {};
-  for (const [file, level] of Object.entries(outputs)) {
+  for (const [file, level] of saved) {
     if (level !== LEVEL4_PRIVACY) continue;
     const highPath = within(high, file, "output path");
     const mediumPath = within(medium, file, "output path");
-    const check = await checkLevel4(file, copies.get(file)!.size, limits, () => readFile(highPath));
+    const check = await checkLevel4(file, copies.get(file)!.stats.size, limits, () => readFile(highPath));
     checks.set(file, check);
     if (check.shortMessage !== null) {
       excluded[file] = check.shortMessage;
-      await writeFileAtomic(`${mediumPath}.txt`, check.longMessage ?? "");
+      // A name of more than 251 bytes leaves no room for `.txt`: the exclusion is still in the manifest and log.
+      await writeFileAtomic(`${mediumPath}.txt`, check.longMessage ?? "").catch(
+        orIf("ENAMETOOLONG", undefined),
+      );
       await rm(mediumPath, { force: true });
     } else {
       await copyFileAtomic(highPath, mediumPath);
-      await rm(`${mediumPath}.txt`, { force: true });
+      await rm(`${mediumPath}.txt`, { force: true }).catch(orIf("ENAMETOOLONG", undefined));
     }
   }
-  const described = await mapConcurrently(
-    Object.entries(outputs),
-    FILE_CONCURRENCY,
-    async ([file, level]) => {
-      const highPath = within(high, file, "output path");
-      const check = checks.get(file);
-      const entry: ManifestEntry = {
-        level,
-        job_id: job.id,
-        job_request: job.rap_id,
-        action: job.action,
-        user: job.user,
-        repo: job.study?.git_repo_url ?? null,
-        commit: job.study?.commit ?? null,
-        size: copies.get(file)!.size,
-        timestamp: copies.get(file)!.mtimeMs / 1000,
-        content_hash: await sha256File(highPath),
-        excluded: file in excluded,
-        message: excluded[file] ?? null,
-        row_count: check?.rowCount ?? null,
-        col_count: check?.colCount ?? null,
-      };
-      return [file, entry] as const;
-    },
-  );
-  const entries: Record<string, ManifestEntry> = Object.fromEntries(described);
+  const entries: Record<string, ManifestEntry> = {};
+  for (const [file, level] of saved) {
+    const copy = copies.get(file)!;
+    const check = checks.get(file);
+    entries[file] = {
+      level,
+      job_id: job.id,
+      job_request: job.rap_id,
+      action: job.action,
+      user: job.user,
+      repo: job.study?.git_repo_url ?? null,
+      commit: job.study?.commit ?? null,
+      size: copy.stats.size,
+      timestamp: copy.stats.mtimeMs / 1000,
+      content_hash: copy.sha256,
+      excluded: file in excluded,
+      message: excluded[file] ?? null,
+      row_count: check?.rowCount ?? null,
+      col_count: check?.colCount ?? null,
+    };
+  }
   const path = manifestPath(layout, job.workspace);
   const manifest = await readManifest(path, job.workspace);
   const actions = Object.keys(manifest.outputs).length > 0 ? await currentActions() : null;
   await writeManifest(path, updateManifest(manifest, job.action, entries, actions));
-  return excluded;
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
+  return { excluded, notSaved };
 }
