@@ -50,6 +50,14 @@ export interface PassReport {
   failed: number;
 }
 
+/** A status write: the new code and message, the agent's time of the change and its results when it gave them. */
+interface StatusWrite {
+  code: StatusCode;
+  message: string;
+  eventNs?: number | null;
+  results?: Record<string, unknown>;
+}
+
 /** Another writer changed the job since the pass read it: leave it for the next pass. */
 class ConcurrentChange extends Error {}
 
@@ -148,7 +156,10 @@ export class Scheduler {
     const running = context.jobs.filter((job) => job.backend === backend && job.state === State.Running);
     for (const job of running) {
       await this.deps.storage.transaction(async (stores) => {
-        await this.setCode(stores, context, job, StatusCode.WaitingOnReboot, StatusMessage.WaitingOnReboot);
+        await this.setCode(stores, context, job, {
+          code: StatusCode.WaitingOnReboot,
+          message: StatusMessage.WaitingOnReboot,
+        });
         await this.cancelTask(stores, context, job);
       });
     }
@@ -166,7 +177,10 @@ export class Scheduler {
     if (failures < bound) return;
     try {
       await this.deps.storage.transaction((stores) =>
-        this.setCode(stores, context, job, StatusCode.InternalError, StatusMessage.InternalError),
+        this.setCode(stores, context, job, {
+          code: StatusCode.InternalError,
+          message: StatusMessage.InternalError,
+        }),
       );
       this.failures.delete(job.id);
     } catch (again) {
@@ -181,7 +195,10 @@ export class Scheduler {
     if (job.cancelled) {
       await storage.transaction(async (stores) => {
         await this.cancelTask(stores, context, job);
-        await this.setCode(stores, context, job, StatusCode.CancelledByUser, StatusMessage.CancelledByUser);
+        await this.setCode(stores, context, job, {
+          code: StatusCode.CancelledByUser,
+          message: StatusMessage.CancelledByUser,
+        });
       });
       return;
     }
@@ -209,13 +226,10 @@ export class Scheduler {
           `DB maintenance mode active, killing db job ${job.id}`,
         );
         await this.cancelTask(stores, context, job);
-        await this.setCode(
-          stores,
-          context,
-          job,
-          StatusCode.WaitingDbMaintenance,
-          StatusMessage.WaitingDbMaintenance,
-        );
+        await this.setCode(stores, context, job, {
+          code: StatusCode.WaitingDbMaintenance,
+          message: StatusMessage.WaitingDbMaintenance,
+        });
       });
       return;
     }
@@ -268,7 +282,10 @@ export class Scheduler {
       });
       const task = this.newTask(job, taskId, TaskType.RunJob, { ...definition });
       await stores.tasks.insert(task);
-      await this.setCode(stores, context, job, StatusCode.Initiated, StatusMessage.Initiated);
+      await this.setCode(stores, context, job, {
+        code: StatusCode.Initiated,
+        message: StatusMessage.Initiated,
+      });
       context.addTask({
         ...task,
         active: true,
@@ -299,33 +316,33 @@ export class Scheduler {
     const outcome = outcomeOf(results, job.requiresDb);
     await storage.transaction(async (stores) => {
       if (outcome.kind === "final") {
-        await this.setCode(
-          stores,
-          context,
-          job,
-          outcome.code,
-          outcome.message,
-          task.agentTimestampNs,
+        await this.setCode(stores, context, job, {
+          code: outcome.code,
+          message: outcome.message,
+          eventNs: task.agentTimestampNs,
           results,
-        );
+        });
       } else if (outcome.fatal) {
-        await this.setCode(stores, context, job, StatusCode.JobError, StatusMessage.JobError, null, results);
+        await this.setCode(stores, context, job, {
+          code: StatusCode.JobError,
+          message: StatusMessage.JobError,
+          results,
+        });
       } else if ((context.tasks.get(job.id)?.length ?? 0) >= config.scheduler.maxTaskRetries) {
         this.deps.log.error(
           { job: job.id, action: job.action, workspace: job.workspace, error: results.error },
           "the agent kept failing to run this job: giving up",
         );
-        await this.setCode(
-          stores,
-          context,
-          job,
-          StatusCode.InternalError,
-          StatusMessage.InternalError,
-          null,
+        await this.setCode(stores, context, job, {
+          code: StatusCode.InternalError,
+          message: StatusMessage.InternalError,
           results,
-        );
+        });
       } else {
-        await this.setCode(stores, context, job, StatusCode.WaitingOnNewTask, StatusMessage.WaitingOnNewTask);
+        await this.setCode(stores, context, job, {
+          code: StatusCode.WaitingOnNewTask,
+          message: StatusMessage.WaitingOnNewTask,
+        });
       }
     });
   }
@@ -359,16 +376,10 @@ export class Scheduler {
     } satisfies NewTask;
   }
 
-  private setCode(
-    stores: Stores,
-    context: PassContext,
-    job: Job,
-    code: StatusCode,
-    message: string,
-    eventNs?: number | null,
-    results?: Record<string, unknown>,
-  ): Promise<void> {
-    return this.apply(stores, context, job, this.transitionTo(job, code, message, eventNs), results);
+  /** Moves the job to a new code inside `stores`' transaction (guarded: see `apply`). */
+  private setCode(stores: Stores, context: PassContext, job: Job, write: StatusWrite): Promise<void> {
+    const change = this.transitionTo(job, write.code, write.message, write.eventNs);
+    return this.apply(stores, context, job, change, write.results);
   }
 
   private transitionTo(job: Job, code: StatusCode, message: string, eventNs?: number | null): Transition {
