@@ -58,6 +58,18 @@ interface StatusWrite {
   results?: Record<string, unknown>;
 }
 
+/** One transaction of the scheduler: its stores, and the status writes made in it (told once it commits). */
+interface PassTransaction {
+  readonly stores: Stores;
+  readonly written: StatusWritten[];
+}
+
+interface StatusWritten {
+  job: Job;
+  change: Exclude<Transition, { kind: "unchanged" }>;
+  results?: Record<string, unknown> | undefined;
+}
+
 /** Another writer changed the job since the pass read it: leave it for the next pass. */
 class ConcurrentChange extends Error {}
 
@@ -155,12 +167,12 @@ export class Scheduler {
     const context = await PassContext.load(this.deps.storage, this.deps.config);
     const running = context.jobs.filter((job) => job.backend === backend && job.state === State.Running);
     for (const job of running) {
-      await this.deps.storage.transaction(async (stores) => {
-        await this.setCode(stores, context, job, {
+      await this.transaction(context, async (tx) => {
+        await this.setCode(tx, job, {
           code: StatusCode.WaitingOnReboot,
           message: StatusMessage.WaitingOnReboot,
         });
-        await this.cancelTask(stores, context, job);
+        await this.cancelTask(tx, context, job);
       });
     }
     return running.length;
@@ -176,8 +188,8 @@ export class Scheduler {
     );
     if (failures < bound) return;
     try {
-      await this.deps.storage.transaction((stores) =>
-        this.setCode(stores, context, job, {
+      await this.transaction(context, (tx) =>
+        this.setCode(tx, job, {
           code: StatusCode.InternalError,
           message: StatusMessage.InternalError,
         }),
@@ -190,12 +202,12 @@ export class Scheduler {
 
   /** The reference's decision procedure (§2.4): cancelled, paused, database maintenance, then by state. */
   private async handleJob(job: Job, context: PassContext): Promise<void> {
-    const { storage, log } = this.deps;
+    const { log } = this.deps;
     const flags = context.flagsOf(job.backend);
     if (job.cancelled) {
-      await storage.transaction(async (stores) => {
-        await this.cancelTask(stores, context, job);
-        await this.setCode(stores, context, job, {
+      await this.transaction(context, async (tx) => {
+        await this.cancelTask(tx, context, job);
+        await this.setCode(tx, job, {
           code: StatusCode.CancelledByUser,
           message: StatusMessage.CancelledByUser,
         });
@@ -220,13 +232,13 @@ export class Scheduler {
         await this.write(context, job, change);
         return;
       }
-      await storage.transaction(async (stores) => {
+      await this.transaction(context, async (tx) => {
         log.warn(
           { job: job.id, action: job.action, workspace: job.workspace },
           `DB maintenance mode active, killing db job ${job.id}`,
         );
-        await this.cancelTask(stores, context, job);
-        await this.setCode(stores, context, job, {
+        await this.cancelTask(tx, context, job);
+        await this.setCode(tx, job, {
           code: StatusCode.WaitingDbMaintenance,
           message: StatusMessage.WaitingDbMaintenance,
         });
@@ -238,7 +250,7 @@ export class Scheduler {
   }
 
   private async handlePending(job: Job, context: PassContext): Promise<void> {
-    const { storage, config } = this.deps;
+    const { config } = this.deps;
     const dependencies = job.waitForJobIds.flatMap((id) => {
       const state = context.states.get(id);
       return state === undefined ? [] : [state];
@@ -271,18 +283,18 @@ export class Scheduler {
       await this.write(context, job, annotate(job, error.message, nowNanos(this.deps.clock)));
       return;
     }
-    await storage.transaction(async (stores) => {
+    await this.transaction(context, async (tx) => {
       // A pending job has no active task; if one is left over (an interrupted reboot), stop it before the next.
-      await this.cancelTask(stores, context, job);
+      await this.cancelTask(tx, context, job);
       const taskId = runJobTaskId(job.id, (context.tasks.get(job.id)?.length ?? 0) + 1);
       const definition = jobDefinition(job, config.scheduler, {
         taskId,
         imageSha,
-        inputJobIds: await context.inputJobIds(stores, job),
+        inputJobIds: await context.inputJobIds(tx.stores, job),
       });
       const task = this.newTask(job, taskId, TaskType.RunJob, { ...definition });
-      await stores.tasks.insert(task);
-      await this.setCode(stores, context, job, {
+      await tx.stores.tasks.insert(task);
+      await this.setCode(tx, job, {
         code: StatusCode.Initiated,
         message: StatusMessage.Initiated,
       });
@@ -299,7 +311,7 @@ export class Scheduler {
   }
 
   private async handleRunning(job: Job, context: PassContext): Promise<void> {
-    const { storage, config } = this.deps;
+    const { config } = this.deps;
     const task = context.latestTask(job);
     if (!task) throw new Error(`running job ${job.id} has no RUNJOB task`);
     if (!task.agentComplete) {
@@ -314,16 +326,16 @@ export class Scheduler {
     }
     const results = task.agentResults ?? {};
     const outcome = outcomeOf(results, job.requiresDb);
-    await storage.transaction(async (stores) => {
+    await this.transaction(context, async (tx) => {
       if (outcome.kind === "final") {
-        await this.setCode(stores, context, job, {
+        await this.setCode(tx, job, {
           code: outcome.code,
           message: outcome.message,
           eventNs: task.agentTimestampNs,
           results,
         });
       } else if (outcome.fatal) {
-        await this.setCode(stores, context, job, {
+        await this.setCode(tx, job, {
           code: StatusCode.JobError,
           message: StatusMessage.JobError,
           results,
@@ -333,13 +345,13 @@ export class Scheduler {
           { job: job.id, action: job.action, workspace: job.workspace, error: results.error },
           "the agent kept failing to run this job: giving up",
         );
-        await this.setCode(stores, context, job, {
+        await this.setCode(tx, job, {
           code: StatusCode.InternalError,
           message: StatusMessage.InternalError,
           results,
         });
       } else {
-        await this.setCode(stores, context, job, {
+        await this.setCode(tx, job, {
           code: StatusCode.WaitingOnNewTask,
           message: StatusMessage.WaitingOnNewTask,
         });
@@ -348,20 +360,20 @@ export class Scheduler {
   }
 
   /** Stops the job's RUNJOB task if it is active: it becomes inactive and a CANCELJOB task tells the agent (§4.2). */
-  private async cancelTask(stores: Stores, context: PassContext, job: Job): Promise<void> {
+  private async cancelTask(tx: PassTransaction, context: PassContext, job: Job): Promise<void> {
     const runTask = context.latestTask(job);
     if (!runTask?.active) return;
     const now = nowSeconds(this.deps.clock);
-    if (!(await stores.tasks.deactivate(runTask.id, now))) return;
+    if (!(await tx.stores.tasks.deactivate(runTask.id, now))) return;
     runTask.active = false;
     runTask.finishedAt = now;
     const taskId = cancelJobTaskId(runTask.id);
     const definition = jobDefinition(job, this.deps.config.scheduler, {
       taskId,
       imageSha: null,
-      inputJobIds: await context.inputJobIds(stores, job),
+      inputJobIds: await context.inputJobIds(tx.stores, job),
     });
-    await stores.tasks.insert(this.newTask(job, taskId, TaskType.CancelJob, { ...definition }));
+    await tx.stores.tasks.insert(this.newTask(job, taskId, TaskType.CancelJob, { ...definition }));
   }
 
   private newTask(job: Job, id: string, type: TaskType, definition: Record<string, unknown>) {
@@ -376,10 +388,10 @@ export class Scheduler {
     } satisfies NewTask;
   }
 
-  /** Moves the job to a new code inside `stores`' transaction (guarded: see `apply`). */
-  private setCode(stores: Stores, context: PassContext, job: Job, write: StatusWrite): Promise<void> {
+  /** Moves the job to a new code inside the transaction (guarded: see `apply`). */
+  private setCode(tx: PassTransaction, job: Job, write: StatusWrite): Promise<void> {
     const change = this.transitionTo(job, write.code, write.message, write.eventNs);
-    return this.apply(stores, context, job, change, write.results);
+    return this.apply(tx, job, change, write.results);
   }
 
   private transitionTo(job: Job, code: StatusCode, message: string, eventNs?: number | null): Transition {
@@ -393,35 +405,57 @@ export class Scheduler {
    */
   private async write(context: PassContext, job: Job, change: Transition): Promise<void> {
     if (change.kind === "unchanged") return;
-    await this.deps.storage.transaction((stores) => this.apply(stores, context, job, change));
+    await this.transaction(context, (tx) => this.apply(tx, job, change));
   }
 
-  /** Writes a transition guarded by the status the job was read with, then updates the pass and tells observers. */
-  private async apply(
-    stores: Stores,
+  /**
+   * Runs `work` in one transaction. The status writes it makes reach the pass (the job, the workers in use) and the
+   * observers only once the transaction has committed: a change that rolls back was never made, so it is neither
+   * logged nor traced.
+   */
+  private async transaction(
     context: PassContext,
+    work: (tx: PassTransaction) => Promise<void>,
+  ): Promise<void> {
+    const written: StatusWritten[] = [];
+    await this.deps.storage.transaction((stores) => work({ stores, written }));
+    for (const { job, change, results } of written) {
+      const previous = job.state;
+      Object.assign(job, change.status);
+      context.recordState(job, previous);
+      if (change.kind === "changed") this.notify(job, change, results);
+    }
+  }
+
+  /** Writes a transition guarded by the status the job was read with; the pass learns of it once committed. */
+  private async apply(
+    tx: PassTransaction,
     job: Job,
     change: Transition,
     results?: Record<string, unknown>,
   ): Promise<void> {
     if (change.kind === "unchanged") return;
     const expected = { statusCode: job.statusCode, cancelled: job.cancelled };
-    if (!(await stores.jobs.applyStatus(job.id, expected, change.status))) throw new ConcurrentChange(job.id);
-    const previous = job.state;
-    Object.assign(job, change.status);
-    context.recordState(job, previous);
-    if (change.kind === "changed") {
-      if (change.clamped)
-        this.deps.log.warn(
-          { job: job.id },
-          "an agent timestamp before the job's previous change was moved forward",
-        );
-      for (const observer of this.deps.observers ?? []) {
-        try {
-          observer.statusChanged(job, change, results);
-        } catch (error) {
-          this.deps.log.error({ err: error, job: job.id }, "a job observer failed");
-        }
+    if (!(await tx.stores.jobs.applyStatus(job.id, expected, change.status)))
+      throw new ConcurrentChange(job.id);
+    tx.written.push({ job, change, results });
+  }
+
+  private notify(
+    job: Job,
+    change: Extract<Transition, { kind: "changed" }>,
+    results?: Record<string, unknown>,
+  ) {
+    if (change.clamped)
+      this.deps.log.warn(
+        { job: job.id },
+        "an agent timestamp before the job's previous change was moved forward",
+      );
+    for (const observer of this.deps.observers ?? []) {
+      try {
+        observer.statusChanged(job, change, results);
+      } catch (error) {
+        this.deps.log.error({ err: error, job: job.id }, "a job observer failed");
       }
     }
   }
