@@ -11,17 +11,18 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import type { NewTask, Storage, Stores } from "../db/storage.js";
-import { type Clock, nowNanos, nowSeconds } from "../domain/clock.js";
+import type { Storage } from "../db/storage.js";
+import { type Clock, nowNanos } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
 import { StatusMessage } from "../domain/messages.js";
 import { State, StatusCode } from "../domain/status.js";
-import { cancelJobTaskId, runJobTaskId, TaskType } from "../domain/task.js";
-import { annotate, codeForStage, type Transition, transition } from "../domain/transition.js";
+import { runJobTaskId, TaskType } from "../domain/task.js";
+import { annotate, codeForStage } from "../domain/transition.js";
 import { shlexSplit } from "../pipeline/index.js";
 import { ImageDigestError } from "../registry/index.js";
-import { jobDefinition, taskAttributes } from "./definition.js";
+import { jobDefinition } from "./definition.js";
+import { ConcurrentChange, JobWrites } from "./job-writes.js";
 import { handlingOrder } from "./order.js";
 import { outcomeOf } from "./outcome.js";
 import { PassContext } from "./pass-context.js";
@@ -50,29 +51,6 @@ export interface PassReport {
   failed: number;
 }
 
-/** A status write: the new code and message, the agent's time of the change and its results when it gave them. */
-interface StatusWrite {
-  code: StatusCode;
-  message: string;
-  eventNs?: number | null;
-  results?: Record<string, unknown>;
-}
-
-/** One transaction of the scheduler: its stores, and the status writes made in it (told once it commits). */
-interface PassTransaction {
-  readonly stores: Stores;
-  readonly written: StatusWritten[];
-}
-
-interface StatusWritten {
-  job: Job;
-  change: Exclude<Transition, { kind: "unchanged" }>;
-  results?: Record<string, unknown> | undefined;
-}
-
-/** Another writer changed the job since the pass read it: leave it for the next pass. */
-class ConcurrentChange extends Error {}
-
 export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
 export class Scheduler {
@@ -83,7 +61,11 @@ export class Scheduler {
   private stopRequested: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  private readonly writes: JobWrites;
+
+  constructor(private readonly deps: SchedulerDeps) {
+    this.writes = new JobWrites(deps);
+  }
 
   get lifecycle(): SchedulerState {
     return this.state;
@@ -159,25 +141,6 @@ export class Scheduler {
     return report;
   }
 
-  /**
-   * Operator command (reference §10): every running job of the backend goes back to pending, waiting for the
-   * reboot, and its task is cancelled; the caller pauses the backend first. Returns how many jobs were reset.
-   */
-  async prepareForReboot(backend: string): Promise<number> {
-    const context = await PassContext.load(this.deps.storage, this.deps.config);
-    const running = context.jobs.filter((job) => job.backend === backend && job.state === State.Running);
-    for (const job of running) {
-      await this.transaction(context, async (tx) => {
-        await this.setCode(tx, job, {
-          code: StatusCode.WaitingOnReboot,
-          message: StatusMessage.WaitingOnReboot,
-        });
-        await this.cancelTask(tx, context, job);
-      });
-    }
-    return running.length;
-  }
-
   private async recordFailure(job: Job, context: PassContext, error: unknown): Promise<void> {
     const failures = (this.failures.get(job.id) ?? 0) + 1;
     this.failures.set(job.id, failures);
@@ -188,8 +151,8 @@ export class Scheduler {
     );
     if (failures < bound) return;
     try {
-      await this.transaction(context, (tx) =>
-        this.setCode(tx, job, {
+      await this.writes.transaction(context, (tx) =>
+        this.writes.setCode(tx, job, {
           code: StatusCode.InternalError,
           message: StatusMessage.InternalError,
         }),
@@ -205,9 +168,9 @@ export class Scheduler {
     const { log } = this.deps;
     const flags = context.flagsOf(job.backend);
     if (job.cancelled) {
-      await this.transaction(context, async (tx) => {
-        await this.cancelTask(tx, context, job);
-        await this.setCode(tx, job, {
+      await this.writes.transaction(context, async (tx) => {
+        await this.writes.cancelTask(tx, context, job);
+        await this.writes.setCode(tx, job, {
           code: StatusCode.CancelledByUser,
           message: StatusMessage.CancelledByUser,
         });
@@ -219,26 +182,26 @@ export class Scheduler {
       const keep = job.statusCode === StatusCode.WaitingOnReboot;
       const code = keep ? job.statusCode : StatusCode.WaitingPaused;
       const message = keep ? (job.statusMessage ?? "") : StatusMessage.Paused;
-      await this.write(context, job, this.transitionTo(job, code, message));
+      await this.writes.write(context, job, this.writes.transitionTo(job, code, message));
       return;
     }
     if (flags.dbMaintenance && job.requiresDb) {
       if (job.state !== State.Running) {
-        const change = this.transitionTo(
+        const change = this.writes.transitionTo(
           job,
           StatusCode.WaitingDbMaintenance,
           StatusMessage.WaitingDbMaintenance,
         );
-        await this.write(context, job, change);
+        await this.writes.write(context, job, change);
         return;
       }
-      await this.transaction(context, async (tx) => {
+      await this.writes.transaction(context, async (tx) => {
         log.warn(
           { job: job.id, action: job.action, workspace: job.workspace },
           `DB maintenance mode active, killing db job ${job.id}`,
         );
-        await this.cancelTask(tx, context, job);
-        await this.setCode(tx, job, {
+        await this.writes.cancelTask(tx, context, job);
+        await this.writes.setCode(tx, job, {
           code: StatusCode.WaitingDbMaintenance,
           message: StatusMessage.WaitingDbMaintenance,
         });
@@ -256,7 +219,7 @@ export class Scheduler {
       return state === undefined ? [] : [state];
     });
     const wait = (code: StatusCode, message: string) =>
-      this.write(context, job, this.transitionTo(job, code, message));
+      this.writes.write(context, job, this.writes.transitionTo(job, code, message));
     if (dependencies.includes(State.Failed))
       return wait(StatusCode.DependencyFailed, StatusMessage.DependencyFailed);
     if (dependencies.some((state) => state !== State.Succeeded))
@@ -280,21 +243,21 @@ export class Scheduler {
     } catch (error) {
       // The registry could not say which image to run: the job waits, saying why, and is tried next pass.
       if (!(error instanceof ImageDigestError)) throw error;
-      await this.write(context, job, annotate(job, error.message, nowNanos(this.deps.clock)));
+      await this.writes.write(context, job, annotate(job, error.message, nowNanos(this.deps.clock)));
       return;
     }
-    await this.transaction(context, async (tx) => {
+    await this.writes.transaction(context, async (tx) => {
       // A pending job has no active task; if one is left over (an interrupted reboot), stop it before the next.
-      await this.cancelTask(tx, context, job);
+      await this.writes.cancelTask(tx, context, job);
       const taskId = runJobTaskId(job.id, (context.tasks.get(job.id)?.length ?? 0) + 1);
       const definition = jobDefinition(job, config.scheduler, {
         taskId,
         imageSha,
         inputJobIds: await context.inputJobIds(tx.stores, job),
       });
-      const task = this.newTask(job, taskId, TaskType.RunJob, { ...definition });
+      const task = this.writes.newTask(job, taskId, TaskType.RunJob, { ...definition });
       await tx.stores.tasks.insert(task);
-      await this.setCode(tx, job, {
+      await this.writes.setCode(tx, job, {
         code: StatusCode.Initiated,
         message: StatusMessage.Initiated,
       });
@@ -317,25 +280,25 @@ export class Scheduler {
     if (!task.agentComplete) {
       // The agent's stage moves the code; the message stays ("Job executing on the backend").
       const code = codeForStage(task.agentStage, job.statusCode);
-      await this.write(
+      await this.writes.write(
         context,
         job,
-        this.transitionTo(job, code, job.statusMessage ?? "", task.agentTimestampNs),
+        this.writes.transitionTo(job, code, job.statusMessage ?? "", task.agentTimestampNs),
       );
       return;
     }
     const results = task.agentResults ?? {};
     const outcome = outcomeOf(results, job.requiresDb);
-    await this.transaction(context, async (tx) => {
+    await this.writes.transaction(context, async (tx) => {
       if (outcome.kind === "final") {
-        await this.setCode(tx, job, {
+        await this.writes.setCode(tx, job, {
           code: outcome.code,
           message: outcome.message,
           eventNs: task.agentTimestampNs,
           results,
         });
       } else if (outcome.fatal) {
-        await this.setCode(tx, job, {
+        await this.writes.setCode(tx, job, {
           code: StatusCode.JobError,
           message: StatusMessage.JobError,
           results,
@@ -345,118 +308,17 @@ export class Scheduler {
           { job: job.id, action: job.action, workspace: job.workspace, error: results.error },
           "the agent kept failing to run this job: giving up",
         );
-        await this.setCode(tx, job, {
+        await this.writes.setCode(tx, job, {
           code: StatusCode.InternalError,
           message: StatusMessage.InternalError,
           results,
         });
       } else {
-        await this.setCode(tx, job, {
+        await this.writes.setCode(tx, job, {
           code: StatusCode.WaitingOnNewTask,
           message: StatusMessage.WaitingOnNewTask,
         });
       }
     });
-  }
-
-  /** Stops the job's RUNJOB task if it is active: it becomes inactive and a CANCELJOB task tells the agent (§4.2). */
-  private async cancelTask(tx: PassTransaction, context: PassContext, job: Job): Promise<void> {
-    const runTask = context.latestTask(job);
-    if (!runTask?.active) return;
-    const now = nowSeconds(this.deps.clock);
-    if (!(await tx.stores.tasks.deactivate(runTask.id, now))) return;
-    runTask.active = false;
-    runTask.finishedAt = now;
-    const taskId = cancelJobTaskId(runTask.id);
-    const definition = jobDefinition(job, this.deps.config.scheduler, {
-      taskId,
-      imageSha: null,
-      inputJobIds: await context.inputJobIds(tx.stores, job),
-    });
-    await tx.stores.tasks.insert(this.newTask(job, taskId, TaskType.CancelJob, { ...definition }));
-  }
-
-  private newTask(job: Job, id: string, type: TaskType, definition: Record<string, unknown>) {
-    return {
-      id,
-      backend: job.backend,
-      type,
-      jobId: job.id,
-      definition,
-      attributes: taskAttributes(job),
-      createdAt: nowSeconds(this.deps.clock),
-    } satisfies NewTask;
-  }
-
-  /** Moves the job to a new code inside the transaction (guarded: see `apply`). */
-  private setCode(tx: PassTransaction, job: Job, write: StatusWrite): Promise<void> {
-    const change = this.transitionTo(job, write.code, write.message, write.eventNs);
-    return this.apply(tx, job, change, write.results);
-  }
-
-  private transitionTo(job: Job, code: StatusCode, message: string, eventNs?: number | null): Transition {
-    return transition(job, code, message, nowNanos(this.deps.clock), eventNs);
-  }
-
-  /**
-   * A status write with nothing else in its transaction: none at all when nothing changes, which is what most jobs
-   * of most passes come to (a job still waiting, a stage already recorded). A transaction that writes nothing would
-   * still take the write lock and cost two statements per job.
-   */
-  private async write(context: PassContext, job: Job, change: Transition): Promise<void> {
-    if (change.kind === "unchanged") return;
-    await this.transaction(context, (tx) => this.apply(tx, job, change));
-  }
-
-  /**
-   * Runs `work` in one transaction. The status writes it makes reach the pass (the job, the workers in use) and the
-   * observers only once the transaction has committed: a change that rolls back was never made, so it is neither
-   * logged nor traced.
-   */
-  private async transaction(
-    context: PassContext,
-    work: (tx: PassTransaction) => Promise<void>,
-  ): Promise<void> {
-    const written: StatusWritten[] = [];
-    await this.deps.storage.transaction((stores) => work({ stores, written }));
-    for (const { job, change, results } of written) {
-      const previous = job.state;
-      Object.assign(job, change.status);
-      context.recordState(job, previous);
-      if (change.kind === "changed") this.notify(job, change, results);
-    }
-  }
-
-  /** Writes a transition guarded by the status the job was read with; the pass learns of it once committed. */
-  private async apply(
-    tx: PassTransaction,
-    job: Job,
-    change: Transition,
-    results?: Record<string, unknown>,
-  ): Promise<void> {
-    if (change.kind === "unchanged") return;
-    const expected = { statusCode: job.statusCode, cancelled: job.cancelled };
-    if (!(await tx.stores.jobs.applyStatus(job.id, expected, change.status)))
-      throw new ConcurrentChange(job.id);
-    tx.written.push({ job, change, results });
-  }
-
-  private notify(
-    job: Job,
-    change: Extract<Transition, { kind: "changed" }>,
-    results?: Record<string, unknown>,
-  ) {
-    if (change.clamped)
-      this.deps.log.warn(
-        { job: job.id },
-        "an agent timestamp before the job's previous change was moved forward",
-      );
-    for (const observer of this.deps.observers ?? []) {
-      try {
-        observer.statusChanged(job, change, results);
-      } catch (error) {
-        this.deps.log.error({ err: error, job: job.id }, "a job observer failed");
-      }
-    }
   }
 }

@@ -4,13 +4,12 @@
  */
 import pino from "pino";
 import { afterEach, expect, test } from "vitest";
-import { loadConfig } from "../../src/config/index.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import type { JobObserver } from "../../src/domain/job-observer.js";
 import { cancelJobTaskId, runJobTaskId, TaskType } from "../../src/domain/task.js";
-import { Scheduler } from "../../src/scheduler/scheduler.js";
+import { prepareForReboot } from "../../src/ops/reboot.js";
 import { FX_ACT } from "../jobs/fixtures.js";
-import { SYSTEM_ENV, type System, startSystem } from "../support/system.js";
+import { type System, startSystem } from "../support/system.js";
 import { createRap, studyRepo } from "./support.js";
 
 let system: System;
@@ -25,14 +24,17 @@ test("a change that rolls back is not told to the observers; one that commits is
   const recorder: JobObserver = {
     statusChanged: (job, change) => heard.push(`${job.id} ${change.from} → ${job.statusCode}`),
   };
-  const scheduler = new Scheduler({
-    storage: system.controller.storage,
-    config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir }),
-    clock: system.clock,
-    digests: { resolve: async () => null },
-    log: pino({ level: "silent" }),
-    observers: [recorder],
-  });
+  const reboot = () =>
+    prepareForReboot(
+      {
+        storage: system.controller.storage,
+        config: system.controller.config,
+        clock: system.clock,
+        log: pino({ level: "silent" }),
+        observers: [recorder],
+      },
+      "test",
+    );
   // A task already holding the cancel task's id makes the cancel fail after the job's status was written.
   const cancelId = cancelJobTaskId(runJobTaskId(jobId, 1));
   await system.controller.storage.tasks.insert({
@@ -45,11 +47,11 @@ test("a change that rolls back is not told to the observers; one that commits is
     createdAt: 0,
   });
 
-  await expect(scheduler.prepareForReboot("test")).rejects.toThrow();
+  await expect(reboot()).rejects.toThrow();
   expect(heard).toEqual([]);
   expect((await system.jobs(rap)).action1).toMatchObject({ status: "running", status_code: "initiated" });
 
   await system.controller.storage.db.deleteFrom("tasks").where("id", "=", cancelId).execute();
-  expect(await scheduler.prepareForReboot("test")).toBe(1);
+  expect(await reboot()).toBe(1);
   expect(heard).toEqual([`${jobId} initiated → waiting_on_reboot`]);
 });
