@@ -61,16 +61,21 @@ export class JobWrites {
    */
   async transaction(context: PassContext, work: (tx: JobTransaction) => Promise<void>): Promise<void> {
     const written: StatusWritten[] = [];
-    await this.deps.storage.transaction(async (stores) => {
-      await this.deps.guard?.(stores);
-      await work({ stores, written });
-    });
+    await this.guarded((stores) => work({ stores, written }));
     for (const { job, change, results } of written) {
       const previous = job.state;
       Object.assign(job, change.status);
       context.recordState(job, previous);
       if (change.kind === "changed") this.notify(job, change, results);
     }
+  }
+
+  /** Runs `work` in one transaction behind the guard (the scheduler's lease), with no status writes to tell. */
+  async guarded<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
+    return this.deps.storage.transaction(async (stores) => {
+      await this.deps.guard?.(stores);
+      return work(stores);
+    });
   }
 
   /**

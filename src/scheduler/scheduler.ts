@@ -4,14 +4,18 @@
  * number of queries (PassContext) and writes only what changes, each job's change in its own transaction, guarded so
  * that a concurrent writer (a cancel, an operator command, another controller) is detected, not overwritten.
  *
- * Robustness (DESIGN DECISIONS 4, 5): an error while handling one job is logged and counted, and the pass goes on
- * with the next; the job is tried again next pass, and after MAX_TASK_RETRIES failures in a row it fails with
- * internal_error. Agent errors are retried with a new task up to the same bound. The loop itself never stops on an
- * error.
+ * Robustness (DESIGN DECISIONS 4, 5): an error while handling one job is logged and counted (in the database, so
+ * the count survives restarts and is shared by every scheduler), and the pass goes on with the next; the job is
+ * tried again next pass, and after MAX_TASK_RETRIES failures in a row it fails with internal_error. Agent errors
+ * are retried with a new task up to the same bound. The loop itself never stops on an error.
+ *
+ * More than one scheduler (DESIGN DECISIONS 17): a pass runs only while this scheduler holds the lease
+ * (src/scheduler/lease.ts), and every write of the pass renews it in its own transaction. The pass's view of the
+ * workers in use, read once at its start, is then the truth: no other scheduler starts jobs meanwhile.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import type { Storage } from "../db/storage.js";
+import type { Storage, Stores } from "../db/storage.js";
 import { type Clock, nowNanos } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
@@ -23,6 +27,7 @@ import { shlexSplit } from "../pipeline/index.js";
 import { ImageDigestError } from "../registry/index.js";
 import { jobDefinition } from "./definition.js";
 import { ConcurrentChange, JobWrites } from "./job-writes.js";
+import { LeaseHeldError, LeaseLostError, processHolder, SchedulerLease } from "./lease.js";
 import { handlingOrder } from "./order.js";
 import { outcomeOf } from "./outcome.js";
 import { PassContext } from "./pass-context.js";
@@ -40,6 +45,8 @@ export interface SchedulerDeps {
   digests: ImageDigests;
   log: Logger;
   observers?: readonly JobObserver[];
+  /** Who this scheduler is as a lease holder (default: this process, `pid N on host`). */
+  holder?: string;
 }
 
 export interface PassReport {
@@ -54,7 +61,10 @@ export interface PassReport {
 export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
 export class Scheduler {
-  private readonly failures = new Map<string, number>();
+  /** The jobs with failed handlings (stored: HandlingFailureStore) and their counts, read at the start of a pass. */
+  private failures: ReadonlyMap<string, number> = new Map();
+  /** The lease holder the loop last saw instead of itself (logged once, not every interval). */
+  private waitingFor: string | undefined;
   /** The jobs the last pass read, by id: the next pass reads only their status again (PassContext.load). */
   private known: ReadonlyMap<string, Job> = new Map();
   private state: SchedulerState = "idle";
@@ -62,9 +72,17 @@ export class Scheduler {
   private loop: Promise<void> | undefined;
 
   private readonly writes: JobWrites;
+  readonly lease: SchedulerLease;
 
   constructor(private readonly deps: SchedulerDeps) {
-    this.writes = new JobWrites(deps);
+    const { storage, clock, config } = deps;
+    this.lease = new SchedulerLease(
+      storage.lease,
+      deps.holder ?? processHolder(),
+      clock,
+      config.scheduler.leaseTtlMs,
+    );
+    this.writes = new JobWrites({ ...deps, guard: (stores) => this.lease.renewIn(stores) });
   }
 
   get lifecycle(): SchedulerState {
@@ -78,7 +96,7 @@ export class Scheduler {
     this.loop = this.runLoop();
   }
 
-  /** Lets the pass in progress finish, then stops. */
+  /** Lets the pass in progress finish, then stops and gives up the lease, so another scheduler may take it at once. */
   async stop(): Promise<void> {
     if (this.state === "idle") {
       this.state = "stopped";
@@ -88,7 +106,17 @@ export class Scheduler {
     this.state = "stopping";
     this.stopRequested?.();
     await this.loop;
+    await this.releaseLease();
     this.state = "stopped";
+  }
+
+  /** Gives up the lease (after `rap tick`'s one pass; `stop` does it for the loop). */
+  async releaseLease(): Promise<void> {
+    try {
+      await this.lease.release();
+    } catch (error) {
+      this.deps.log.warn({ err: error }, "could not release the scheduler lease: it expires by itself");
+    }
   }
 
   private async runLoop(): Promise<void> {
@@ -96,9 +124,17 @@ export class Scheduler {
     while (this.state === "running") {
       try {
         await this.tick();
+        if (this.waitingFor !== undefined) log.info("took the scheduler lease: running passes");
+        this.waitingFor = undefined;
       } catch (error) {
+        if (error instanceof LeaseHeldError) {
+          // Another scheduler runs passes: this one stands by, trying again every interval.
+          if (this.waitingFor !== error.lease.holder)
+            log.info({ holder: error.lease.holder }, `${error.message}: standing by`);
+          this.waitingFor = error.lease.holder;
+        } else if (error instanceof LeaseLostError) log.warn(error.message);
         // Reading the active jobs itself failed (a locked or unreachable database): try again next interval.
-        log.error({ err: error }, "scheduler pass failed");
+        else log.error({ err: error }, "scheduler pass failed");
       }
       if (this.state !== "running") break;
       await new Promise<void>((resolve) => {
@@ -111,10 +147,15 @@ export class Scheduler {
     }
   }
 
-  /** One pass: every active job, then the scheduled tasks. */
+  /**
+   * One pass: every active job, then the scheduled tasks. A LeaseHeldError (nothing done) when another scheduler
+   * holds the lease; a LeaseLostError when another took it during the pass (the pass stopped there).
+   */
   async tick(): Promise<PassReport> {
     const { storage, config, log } = this.deps;
+    await this.lease.acquire();
     const context = await PassContext.load(storage, config, this.known);
+    this.failures = await storage.failures.all();
     this.known = new Map(context.jobs.map((job) => [job.id, job]));
     const report: PassReport = { jobs: context.jobs.length, changed: 0, failed: 0 };
     const order = handlingOrder(context.jobs);
@@ -123,8 +164,9 @@ export class Scheduler {
       const before = job.statusCode;
       try {
         await this.handleJob(job, context);
-        this.failures.delete(job.id);
+        if (this.failures.has(job.id)) await this.writes.guarded((stores) => stores.failures.clear([job.id]));
       } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
         if (!(error instanceof ConcurrentChange)) {
           report.failed += 1;
           await this.recordFailure(job, context, error);
@@ -134,31 +176,37 @@ export class Scheduler {
       step = order.next(job.state === State.Running);
     }
     try {
-      await updateScheduledTasks(storage, config, this.deps.clock, this.deps.digests);
+      const access = {
+        read: storage,
+        write: (work: (stores: Stores) => Promise<unknown>) => this.writes.guarded(work),
+      };
+      await updateScheduledTasks(access, config, this.deps.clock, this.deps.digests);
     } catch (error) {
+      if (error instanceof LeaseLostError) throw error;
       log.error({ err: error }, "could not update the scheduled database tasks");
     }
     return report;
   }
 
+  /** Counts the failed handling; at MAX_TASK_RETRIES in a row the job fails with internal_error. */
   private async recordFailure(job: Job, context: PassContext, error: unknown): Promise<void> {
-    const failures = (this.failures.get(job.id) ?? 0) + 1;
-    this.failures.set(job.id, failures);
     const bound = this.deps.config.scheduler.maxTaskRetries;
-    this.deps.log.error(
-      { err: error, job: job.id, action: job.action, workspace: job.workspace, failures, bound },
-      "error handling job",
-    );
-    if (failures < bound) return;
     try {
-      await this.writes.transaction(context, (tx) =>
-        this.writes.setCode(tx, job, {
+      await this.writes.transaction(context, async (tx) => {
+        const failures = await tx.stores.failures.record(job.id);
+        this.deps.log.error(
+          { err: error, job: job.id, action: job.action, workspace: job.workspace, failures, bound },
+          "error handling job",
+        );
+        if (failures < bound) return;
+        await tx.stores.failures.clear([job.id]);
+        await this.writes.setCode(tx, job, {
           code: StatusCode.InternalError,
           message: StatusMessage.InternalError,
-        }),
-      );
-      this.failures.delete(job.id);
+        });
+      });
     } catch (again) {
+      if (again instanceof LeaseLostError) throw again;
       this.deps.log.error({ err: again, job: job.id }, "could not fail a job that keeps failing");
     }
   }
