@@ -60,7 +60,8 @@ function jobStore(db: Db): JobStore {
     workspaceState: (backend, workspace) => workspaceState(db, backend, workspace),
     latestJobByAction: (backend, workspace) => latestJobByAction(db, backend, workspace),
     actionsOfRap: (rapId, backends) => actionsOfRap(db, rapId, backends),
-    markCancelled: (rapId, actions, backends, now) => cancelUnfinishedJobs(db, rapId, actions, backends, now),
+    markCancelled: (rapId, actions, backends, request) =>
+      cancelUnfinishedJobs(db, rapId, actions, backends, request),
     forRaps: (rapIds, backends) => jobsForRaps(db, rapIds, backends),
     active: (known) => activeJobs(db, known),
     running: (backend) => runningJobs(db, backend),

@@ -11,7 +11,7 @@ import type { FlagValue } from "../domain/flags.js";
 import type { Job } from "../domain/job.js";
 import type { State } from "../domain/status.js";
 import type { Task, TaskType } from "../domain/task.js";
-import type { JobStatus } from "../domain/transition.js";
+import type { CancelRequest, JobStatus } from "../domain/transition.js";
 import type { ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 import type { Lease } from "./queries/scheduling.js";
 import type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
@@ -32,12 +32,12 @@ export interface JobStore {
   /** The id of the latest uncancelled job of each action in a workspace (a task's input_job_ids). */
   latestJobByAction(backend: string, workspace: string): Promise<Map<string, string>>;
   actionsOfRap(rapId: string, backends: readonly string[]): Promise<Set<string>>;
-  /** Marks unfinished jobs of these actions cancelled; returns how many. */
+  /** Writes a cancel request on the unfinished jobs of these actions; returns how many. */
   markCancelled(
     rapId: string,
     actions: readonly string[],
     backends: readonly string[],
-    now: number,
+    request: CancelRequest,
   ): Promise<number>;
   forRaps(rapIds: readonly string[], backends: readonly string[]): Promise<Job[]>;
   /**

@@ -2,11 +2,12 @@
  * The contract of the storage roles (src/db/storage.ts), as one suite every implementation must pass: SQLite today,
  * PostgreSQL next. Each test gets a freshly migrated, empty storage from `open`.
  */
+
 import { describe, expect, test } from "vitest";
 import type { Storage } from "../../src/db/storage.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { runJobTaskId, TaskType } from "../../src/domain/task.js";
-import { transition } from "../../src/domain/transition.js";
+import { cancelRequest, transition } from "../../src/domain/transition.js";
 import { makeJob, rapId } from "../support/factories.js";
 
 export function storageConformance(
@@ -41,7 +42,9 @@ export function storageConformance(
           startedAt: 5e9,
         });
         // A cancel in between: a write that read the job uncancelled is refused, and `cancelled` is never written.
-        expect(await storage.jobs.markCancelled(job.rapId, [job.action], ["test"], 77)).toBe(1);
+        expect(await storage.jobs.markCancelled(job.rapId, [job.action], ["test"], cancelRequest(77))).toBe(
+          1,
+        );
         const next = { statusCode: StatusCode.Initiated, cancelled: false };
         expect(
           await storage.jobs.applyStatus(job.id, next, { ...stored!, statusCode: StatusCode.Executing }),
