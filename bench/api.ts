@@ -29,6 +29,7 @@ import { buildApp } from "../src/http/app.js";
 import { statusReader } from "../src/http/status/reader.js";
 import { StatusWorkers } from "../src/http/status/workers.js";
 import { jobCreator } from "../src/jobs/index.js";
+import { dbStatusRule } from "../src/scheduler/db-status.js";
 import { writeDocsSection } from "./docs-section.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -69,6 +70,7 @@ async function serve(spec: ServerKind): Promise<void> {
       storage,
       statusReader: reader,
       createJobs: jobCreator(storage, config, systemClock),
+      dbStatusReported: dbStatusRule(systemClock),
     });
     await app.listen({ host: "127.0.0.1", port: 0 });
     port = (app.server.address() as { port: number }).port;

@@ -35,6 +35,7 @@ import { buildApp } from "../src/http/app.js";
 import { statusReader } from "../src/http/status/reader.js";
 import { jobCreator } from "../src/jobs/index.js";
 import { createImageDigests } from "../src/registry/index.js";
+import { dbStatusRule } from "../src/scheduler/db-status.js";
 import { jobDefinition, taskAttributes } from "../src/scheduler/definition.js";
 import { Scheduler } from "../src/scheduler/scheduler.js";
 import { writeDocsSection } from "./docs-section.js";
@@ -481,6 +482,7 @@ async function serveTasks(dir: string, count: number): Promise<TasksResult> {
     storage,
     statusReader: statusReader(db, undefined),
     createJobs: jobCreator(storage, settings, new ManualClock(NOW_S * 1000)),
+    dbStatusReported: dbStatusRule(new ManualClock(NOW_S * 1000)),
   });
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {

@@ -14,6 +14,7 @@ import { buildApp } from "../http/app.js";
 import { type StatusReader, statusReader } from "../http/status/reader.js";
 import { StatusWorkers } from "../http/status/workers.js";
 import { jobCreator } from "../jobs/index.js";
+import { dbStatusRule } from "../scheduler/db-status.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import { startTracing } from "../telemetry/tracing.js";
 import { createLogger } from "./logger.js";
@@ -77,6 +78,7 @@ export async function openController(config: Config, options: ControllerOptions 
       storage,
       statusReader: reader,
       createJobs: jobCreator(storage, config, clock),
+      dbStatusReported: dbStatusRule(clock),
       clock,
       log,
       tracer: tracing?.tracer("http"),

@@ -1,6 +1,6 @@
 /**
  * The scheduler's settings (reference/controller.md §8), with the reference's names and defaults, plus ours:
- * MAX_TASK_RETRIES (DESIGN DECISIONS 4), RESOLVE_IMAGE_DIGESTS and IMAGE_DIGEST_TIMEOUT (DECISIONS 12).
+ * MAX_TASK_RETRIES (DESIGN DECISIONS 4), SCHEDULER_LEASE_TTL (DECISIONS 17), RESOLVE_IMAGE_DIGESTS and IMAGE_DIGEST_TIMEOUT (DECISIONS 12).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -27,6 +27,11 @@ export interface BackendJobLimits {
 export interface SchedulerConfig {
   /** Pause between passes (JOB_LOOP_INTERVAL seconds; 0 = back to back). */
   readonly loopIntervalMs: number;
+  /**
+   * How long the scheduler lease lasts unless renewed (SCHEDULER_LEASE_TTL seconds): every pass and every write of a
+   * pass renews it; a holder that dies leaves it for another scheduler after this long.
+   */
+  readonly leaseTtlMs: number;
   /** Agent errors (and failing passes) a job may have before it fails with internal_error. */
   readonly maxTaskRetries: number;
   readonly jobLimits: Readonly<Record<string, BackendJobLimits>>;
@@ -113,6 +118,7 @@ export function readScheduler(env: Env, backends: readonly string[], workdir: st
     readList(env, name, fallback).filter((b) => backends.includes(b));
   return Object.freeze({
     loopIntervalMs: readNonNegativeNumber(env, "JOB_LOOP_INTERVAL", 1) * 1000,
+    leaseTtlMs: readPositiveNumber(env, "SCHEDULER_LEASE_TTL", 10) * 1000,
     maxTaskRetries: Math.max(1, readCount(env, "MAX_TASK_RETRIES", 5)),
     jobLimits: Object.freeze(jobLimits),
     weights: Object.freeze(weights),

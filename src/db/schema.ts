@@ -71,8 +71,23 @@ export interface FlagTable {
   timestamp: number;
 }
 
+/** The scheduler lease (migration 0004): one row per lease name; `expires_at_ms` in Unix milliseconds. */
+export interface SchedulerLeaseTable {
+  name: string;
+  holder: string;
+  expires_at_ms: number;
+}
+
+/** How many handlings of a job failed in a row (MAX_TASK_RETRIES); no row when none did. */
+export interface JobHandlingFailureTable {
+  job_id: string;
+  failures: number;
+}
+
 export interface Database {
   job: JobTable;
   tasks: TaskTable;
   flags: FlagTable;
+  scheduler_lease: SchedulerLeaseTable;
+  job_handling_failures: JobHandlingFailureTable;
 }

@@ -23,16 +23,33 @@ import {
   workspaceState,
 } from "./queries/jobs.js";
 import {
+  acquireLease,
+  clearHandlingFailures,
+  handlingFailures,
+  recordHandlingFailure,
+  releaseLease,
+  renewLease,
+} from "./queries/scheduling.js";
+import {
   activeTaskIdsOfType,
   activeTasksText,
   deactivateTask,
   getTask,
+  insertScheduledTask,
   insertTask,
   lastFinishedOfType,
   recordAgentUpdate,
   runJobTasksOf,
 } from "./queries/tasks.js";
-import type { FlagStore, JobStore, Storage, Stores, TaskStore } from "./storage.js";
+import type {
+  FlagStore,
+  HandlingFailureStore,
+  JobStore,
+  LeaseStore,
+  Storage,
+  Stores,
+  TaskStore,
+} from "./storage.js";
 
 function jobStore(db: Db): JobStore {
   return {
@@ -43,7 +60,8 @@ function jobStore(db: Db): JobStore {
     workspaceState: (backend, workspace) => workspaceState(db, backend, workspace),
     latestJobByAction: (backend, workspace) => latestJobByAction(db, backend, workspace),
     actionsOfRap: (rapId, backends) => actionsOfRap(db, rapId, backends),
-    markCancelled: (rapId, actions, backends, now) => cancelUnfinishedJobs(db, rapId, actions, backends, now),
+    markCancelled: (rapId, actions, backends, request) =>
+      cancelUnfinishedJobs(db, rapId, actions, backends, request),
     forRaps: (rapIds, backends) => jobsForRaps(db, rapIds, backends),
     active: (known) => activeJobs(db, known),
     running: (backend) => runningJobs(db, backend),
@@ -55,6 +73,7 @@ function jobStore(db: Db): JobStore {
 function taskStore(db: Db): TaskStore {
   return {
     insert: (task) => insertTask(db, task),
+    insertScheduled: (task) => insertScheduledTask(db, task),
     get: (id) => getTask(db, id),
     runJobTasksOf: (jobIds) => runJobTasksOf(db, jobIds),
     activeText: (backend) => activeTasksText(db, backend),
@@ -75,18 +94,48 @@ function flagStore(db: Db): FlagStore {
   };
 }
 
+function leaseStore(db: Db): LeaseStore {
+  return {
+    acquire: (holder, nowMs, ttlMs) => acquireLease(db, holder, nowMs, ttlMs),
+    renew: (holder, nowMs, ttlMs) => renewLease(db, holder, nowMs, ttlMs),
+    release: (holder) => releaseLease(db, holder),
+  };
+}
+
+function failureStore(db: Db): HandlingFailureStore {
+  return {
+    all: () => handlingFailures(db),
+    record: (jobId) => recordHandlingFailure(db, jobId),
+    clear: (jobIds) => clearHandlingFailures(db, jobIds),
+  };
+}
+
 function stores(db: Db): Stores {
-  return { jobs: jobStore(db), tasks: taskStore(db), flags: flagStore(db) };
+  return {
+    jobs: jobStore(db),
+    tasks: taskStore(db),
+    flags: flagStore(db),
+    lease: leaseStore(db),
+    failures: failureStore(db),
+  };
 }
 
 export class SqliteStorage implements Storage {
   readonly jobs: JobStore;
   readonly tasks: TaskStore;
   readonly flags: FlagStore;
+  readonly lease: LeaseStore;
+  readonly failures: HandlingFailureStore;
 
   /** `db` is the Kysely instance openDatabase made; SQLite-specific code (status workers, tests) may use it. */
   constructor(readonly db: Db) {
-    ({ jobs: this.jobs, tasks: this.tasks, flags: this.flags } = stores(db));
+    ({
+      jobs: this.jobs,
+      tasks: this.tasks,
+      flags: this.flags,
+      lease: this.lease,
+      failures: this.failures,
+    } = stores(db));
   }
 
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {

@@ -11,11 +11,13 @@ import type { FlagValue } from "../domain/flags.js";
 import type { Job } from "../domain/job.js";
 import type { State } from "../domain/status.js";
 import type { Task, TaskType } from "../domain/task.js";
-import type { JobStatus } from "../domain/transition.js";
+import type { CancelRequest, JobStatus } from "../domain/transition.js";
 import type { ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
+import type { Lease } from "./queries/scheduling.js";
 import type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
 export type { ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
+export type { Lease } from "./queries/scheduling.js";
 export type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
 export interface JobStore {
@@ -30,12 +32,12 @@ export interface JobStore {
   /** The id of the latest uncancelled job of each action in a workspace (a task's input_job_ids). */
   latestJobByAction(backend: string, workspace: string): Promise<Map<string, string>>;
   actionsOfRap(rapId: string, backends: readonly string[]): Promise<Set<string>>;
-  /** Marks unfinished jobs of these actions cancelled; returns how many. */
+  /** Writes a cancel request on the unfinished jobs of these actions; returns how many. */
   markCancelled(
     rapId: string,
     actions: readonly string[],
     backends: readonly string[],
-    now: number,
+    request: CancelRequest,
   ): Promise<number>;
   forRaps(rapIds: readonly string[], backends: readonly string[]): Promise<Job[]>;
   /**
@@ -51,6 +53,11 @@ export interface JobStore {
 
 export interface TaskStore {
   insert(task: NewTask): Promise<void>;
+  /**
+   * Inserts a scheduled task (DBSTATUS, DBDATACHECK) unless its backend already has an active one of its type:
+   * insert-or-ignore on a unique key, so schedulers racing create one. Returns whether it was inserted.
+   */
+  insertScheduled(task: NewTask): Promise<boolean>;
   get(id: string): Promise<Task | undefined>;
   /** Each job's RUNJOB tasks, oldest first, without their definitions (the scheduler's read each pass). */
   runJobTasksOf(jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>>;
@@ -78,11 +85,45 @@ export interface FlagStore {
   reader(ids: readonly string[]): () => Promise<readonly FlagValue[]>;
 }
 
+/**
+ * The scheduler lease (DESIGN DECISIONS 17): at most one scheduler runs passes at a time, whichever process it is in
+ * (`rap controller`, `rap tick`, replicas). The contract every implementation keeps:
+ *
+ * - `acquire` takes the lease for `holder` (an id naming its process: host and pid) for `ttlMs` when it is free,
+ *   expired or already `holder`'s, and renews it then; it answers who holds it afterwards and until when.
+ * - `renew`, called inside each transaction of a pass before its writes, extends the lease and answers false when
+ *   `holder` no longer holds it; the caller must then let that transaction roll back and stop the pass. SQLite
+ *   writes the lease row in that very transaction, so a write of a scheduler that has lost the lease never
+ *   commits. An implementation that holds the lease outside the transaction (a PostgreSQL advisory lock on a
+ *   dedicated connection) answers false once that connection is lost or the lease's time is up, whichever first:
+ *   a holder that cannot renew stops scheduling before its lease expires.
+ * - `release` gives it up (a clean shutdown, the end of `rap tick`), so another may take it at once; a holder that
+ *   dies without releasing leaves it to expire, `ttlMs` after its last renewal.
+ *
+ * Times are Unix milliseconds from the caller's clock: holders' clocks must agree to well within `ttlMs`.
+ */
+export interface LeaseStore {
+  acquire(holder: string, nowMs: number, ttlMs: number): Promise<Lease>;
+  renew(holder: string, nowMs: number, ttlMs: number): Promise<boolean>;
+  release(holder: string): Promise<void>;
+}
+
+/** Each job's count of failed handlings in a row (MAX_TASK_RETRIES): shared by every scheduler, kept on restart. */
+export interface HandlingFailureStore {
+  /** Every job that has failed handlings, with their count. */
+  all(): Promise<Map<string, number>>;
+  /** One more failed handling; returns the job's count. */
+  record(jobId: string): Promise<number>;
+  clear(jobIds: readonly string[]): Promise<void>;
+}
+
 /** The stores, bound to one transaction. */
 export interface Stores {
   readonly jobs: JobStore;
   readonly tasks: TaskStore;
   readonly flags: FlagStore;
+  readonly lease: LeaseStore;
+  readonly failures: HandlingFailureStore;
 }
 
 export interface Storage extends Stores {

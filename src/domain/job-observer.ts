@@ -1,7 +1,10 @@
 import type { Job } from "./job.js";
 import type { Transition } from "./transition.js";
 
-/** Told of every status change the scheduler makes, after it is committed (the status log, job spans). */
+/**
+ * Told of every status change the scheduler makes once it has committed, never of one that rolled back (the status
+ * log, job spans).
+ */
 export interface JobObserver {
   statusChanged(
     job: Job,

@@ -7,6 +7,8 @@
  * - A new code moves the coarse state (running codes start the job once, final codes complete it, reset codes put
  *   it back to pending), stamps `updated_at` and `status_code_updated_at` with the agent's time when it gave one,
  *   and never lets a status end before it began (the clamp: 1 ms after the previous change).
+ * - A cancel request (`cancelRequest`) marks the job and stamps its completion time; the scheduler's change to
+ *   CANCELLED_BY_USER then keeps that time, as the reference does (§2.2, §7.8).
  * - The same code again is a heartbeat: `updated_at` moves at most once a minute, the message stays.
  */
 import { StatusMessage } from "./messages.js";
@@ -77,8 +79,9 @@ export function transition(
     status.state = State.Running;
     status.startedAt = job.startedAt ?? atS;
   } else if (code === StatusCode.CancelledByUser) {
-    // completed_at was set when the cancel was requested.
+    // The request's time stays the completion time (cancelRequest); a job cancelled without one completes now.
     status.state = State.Failed;
+    status.completedAt = job.completedAt ?? atS;
   } else if (isFinalCode(code)) {
     status.completedAt = atS;
     status.state = code === StatusCode.Succeeded ? State.Succeeded : State.Failed;
@@ -87,6 +90,17 @@ export function transition(
     status.startedAt = null;
   }
   return { kind: "changed", status, from: job.statusCode, previousSinceNs: job.statusCodeUpdatedAt, clamped };
+}
+
+/** What a cancel request writes on each unfinished job it names (reference §7.8): the mark, and its time. */
+export interface CancelRequest {
+  readonly cancelled: true;
+  /** Unix seconds: the job's completion time from now on. */
+  readonly completedAt: number;
+}
+
+export function cancelRequest(nowS: number): CancelRequest {
+  return { cancelled: true, completedAt: Math.floor(nowS) };
 }
 
 function heartbeat(job: JobStatus, nowNs: number): Transition {

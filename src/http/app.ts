@@ -23,7 +23,7 @@ import { docs } from "./routes/docs.js";
 import { health } from "./routes/health.js";
 import { RAP_API_PREFIX, rapApi } from "./routes/rap-api.js";
 import type { CreateJobs } from "./routes/rap-create.js";
-import { taskApi } from "./routes/task-api.js";
+import { type DbStatusReported, taskApi } from "./routes/task-api.js";
 import type { StatusReader } from "./status/reader.js";
 import { traceRequests } from "./tracing.js";
 
@@ -36,6 +36,8 @@ export interface AppDeps {
   createJobs: CreateJobs;
   /** Reads and renders `rap/status/` answers. */
   statusReader: StatusReader;
+  /** The scheduler's rule for a DBSTATUS report (src/scheduler/db-status.ts), applied by the Task API. */
+  dbStatusReported: DbStatusReported;
   clock?: Clock;
   /** The process log (src/app/logger.ts); no logging when absent. */
   log?: Logger;
@@ -103,7 +105,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }),
     { prefix: RAP_API_PREFIX },
   );
-  await app.register((scope) => taskApi(scope, { config: deps.config, storage: deps.storage, clock }));
+  await app.register((scope) =>
+    taskApi(scope, {
+      config: deps.config,
+      storage: deps.storage,
+      clock,
+      dbStatusReported: deps.dbStatusReported,
+    }),
+  );
   await app.register((scope) => docs(scope, api), { prefix: RAP_API_PREFIX });
   await app.ready();
   return app;

@@ -1,9 +1,11 @@
 /**
  * Cancelling a RAP's actions, behind both `POST rap/cancel/` and `rap cancel` (reference/controller.md §7.8). Only
  * unfinished jobs are marked (DESIGN DECISIONS 3): finished ones keep their state, completion time and place in
- * the workspace history. The scheduler does the real stopping on its next pass.
+ * the workspace history. The request itself is the domain's (`cancelRequest`); the scheduler does the real stopping
+ * on its next pass, through the one transition.
  */
 import type { JobStore } from "../db/storage.js";
+import { cancelRequest } from "../domain/transition.js";
 
 export type CancelOutcome =
   /** The RAP has no job on these backends. */
@@ -29,5 +31,8 @@ export async function cancelActions(
   const requested = actions === "all" ? [...existing] : actions;
   const notFound = [...new Set(requested)].filter((action) => !existing.has(action)).sort();
   if (notFound.length > 0) return { kind: "actions-not-found", notFound };
-  return { kind: "cancelled", jobs: await jobs.markCancelled(rapId, requested, backends, now) };
+  return {
+    kind: "cancelled",
+    jobs: await jobs.markCancelled(rapId, requested, backends, cancelRequest(now)),
+  };
 }

@@ -2,11 +2,17 @@
  * `rap prepare-for-reboot` (reference/controller.md §10): before a backend's host reboots, pause it, put every
  * running job back to pending (waiting for the reboot) and cancel its task, then report when it is safe.
  */
+import type { Logger } from "pino";
+import type { Config } from "../config/index.js";
 import type { Storage } from "../db/storage.js";
 import { type Clock, systemClock } from "../domain/clock.js";
 import { Flag, isPausedValue } from "../domain/flags.js";
+import type { JobObserver } from "../domain/job-observer.js";
+import { StatusMessage } from "../domain/messages.js";
+import { State, StatusCode } from "../domain/status.js";
 import { TaskType } from "../domain/task.js";
-import type { Scheduler } from "../scheduler/scheduler.js";
+import { JobWrites } from "../scheduler/job-writes.js";
+import { PassContext } from "../scheduler/pass-context.js";
 import { setPaused } from "./flags.js";
 
 /** The status report, exactly as the reference prints it. */
@@ -22,12 +28,33 @@ export async function rebootStatus(storage: Storage, backend: string): Promise<s
   return text;
 }
 
-export async function prepareForReboot(
-  storage: Storage,
-  scheduler: Scheduler,
-  backend: string,
-  clock: Clock = systemClock,
-): Promise<number> {
+export interface RebootDeps {
+  storage: Storage;
+  config: Config;
+  log: Logger;
+  clock?: Clock;
+  /** Told of each job's change once it has committed (the CLI: the status log, as `rap tick` logs). */
+  observers?: readonly JobObserver[];
+}
+
+/**
+ * Pauses the backend, then puts each of its running jobs back to pending (waiting for the reboot) and cancels its
+ * task, each job in its own transaction, guarded as the scheduler's writes are. Returns how many jobs were reset.
+ */
+export async function prepareForReboot(deps: RebootDeps, backend: string): Promise<number> {
+  const { storage, config, clock = systemClock } = deps;
   await setPaused(storage.flags, backend, true, clock);
-  return scheduler.prepareForReboot(backend);
+  const writes = new JobWrites({ ...deps, clock });
+  const context = await PassContext.load(storage, config);
+  const running = context.jobs.filter((job) => job.backend === backend && job.state === State.Running);
+  for (const job of running) {
+    await writes.transaction(context, async (tx) => {
+      await writes.setCode(tx, job, {
+        code: StatusCode.WaitingOnReboot,
+        message: StatusMessage.WaitingOnReboot,
+      });
+      await writes.cancelTask(tx, context, job);
+    });
+  }
+  return running.length;
 }

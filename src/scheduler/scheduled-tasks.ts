@@ -1,11 +1,12 @@
 /**
  * The scheduled database tasks (reference/controller.md §4.3): DBSTATUS every MAINTENANCE_POLL_INTERVAL on the
  * maintenance-enabled backends (it tells whether the database is in maintenance), DBDATACHECK every
- * DATA_CHECK_POLL_INTERVAL on the data-check backends. At most one of each is active per backend.
+ * DATA_CHECK_POLL_INTERVAL on the data-check backends. At most one of each is active per backend: the database
+ * enforces it (TaskStore.insertScheduled), so schedulers that race create one.
  */
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config/index.js";
-import type { Storage } from "../db/storage.js";
+import type { Stores } from "../db/storage.js";
 import { type Clock, nowSeconds } from "../domain/clock.js";
 import { TaskType } from "../domain/task.js";
 import { readFlags } from "./pass-context.js";
@@ -20,15 +21,21 @@ function scheduledTaskId(type: TaskType, nowMs: number): string {
   return `${type}-${day}-${randomBytes(10).toString("hex")}`;
 }
 
+/** Reads outside any transaction; `write` runs its work in one transaction of the pass (behind its lease). */
+export interface ScheduledTaskAccess {
+  read: Stores;
+  write: (work: (stores: Stores) => Promise<unknown>) => Promise<unknown>;
+}
+
 export async function updateScheduledTasks(
-  storage: Storage,
+  storage: ScheduledTaskAccess,
   config: Config,
   clock: Clock,
   digests: ImageDigests,
 ): Promise<void> {
   const { maintenance, dataCheck, dockerRegistry } = config.scheduler;
   if (maintenance.backends.length === 0 && dataCheck.backends.length === 0) return;
-  const flags = await readFlags(storage);
+  const flags = await readFlags(storage.read);
   const image = `${dockerRegistry}/${UTILS_IMAGE}`;
   const definition = async (extra: Record<string, unknown>) => ({
     ...extra,
@@ -53,7 +60,7 @@ export async function updateScheduledTasks(
 
 /** One backend's task of one type: switched off, left running, or created when the interval has passed. */
 async function schedule(
-  storage: Storage,
+  storage: ScheduledTaskAccess,
   clock: Clock,
   backend: string,
   type: TaskType,
@@ -61,17 +68,21 @@ async function schedule(
   active: boolean,
   definition: () => Promise<Record<string, unknown>>,
 ): Promise<void> {
-  const activeIds = await storage.tasks.activeIdsOfType(backend, type);
+  const activeIds = await storage.read.tasks.activeIdsOfType(backend, type);
   if (!active) {
     // Switched off, not finished: finished_at stays as it was.
-    for (const id of activeIds) await storage.tasks.deactivate(id, null);
+    if (activeIds.length > 0)
+      await storage.write(async (stores) => {
+        for (const id of activeIds) await stores.tasks.deactivate(id, null);
+      });
     return;
   }
   if (activeIds.length > 0) return;
   const now = nowSeconds(clock);
-  const lastFinished = await storage.tasks.lastFinishedOfType(backend, type);
+  const lastFinished = await storage.read.tasks.lastFinishedOfType(backend, type);
   if (lastFinished !== null && lastFinished > Math.floor(now - intervalS)) return;
-  await storage.tasks.insert({
+  // The definition is made (its image digest resolved) before the transaction, which must not wait on a registry.
+  const task = {
     id: scheduledTaskId(type, clock.nowMs()),
     backend,
     type,
@@ -79,5 +90,6 @@ async function schedule(
     definition: await definition(),
     attributes: {},
     createdAt: now,
-  });
+  };
+  await storage.write((stores) => stores.tasks.insertScheduled(task));
 }

@@ -4,24 +4,30 @@
  * number of queries (PassContext) and writes only what changes, each job's change in its own transaction, guarded so
  * that a concurrent writer (a cancel, an operator command, another controller) is detected, not overwritten.
  *
- * Robustness (DESIGN DECISIONS 4, 5): an error while handling one job is logged and counted, and the pass goes on
- * with the next; the job is tried again next pass, and after MAX_TASK_RETRIES failures in a row it fails with
- * internal_error. Agent errors are retried with a new task up to the same bound. The loop itself never stops on an
- * error.
+ * Robustness (DESIGN DECISIONS 4, 5): an error while handling one job is logged and counted (in the database, so
+ * the count survives restarts and is shared by every scheduler), and the pass goes on with the next; the job is
+ * tried again next pass, and after MAX_TASK_RETRIES failures in a row it fails with internal_error. Agent errors
+ * are retried with a new task up to the same bound. The loop itself never stops on an error.
+ *
+ * More than one scheduler (DESIGN DECISIONS 17): a pass runs only while this scheduler holds the lease
+ * (src/scheduler/lease.ts), and every write of the pass renews it in its own transaction. The pass's view of the
+ * workers in use, read once at its start, is then the truth: no other scheduler starts jobs meanwhile.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import type { NewTask, Storage, Stores } from "../db/storage.js";
-import { type Clock, nowNanos, nowSeconds } from "../domain/clock.js";
+import type { Storage, Stores } from "../db/storage.js";
+import { type Clock, nowNanos } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
 import { StatusMessage } from "../domain/messages.js";
 import { State, StatusCode } from "../domain/status.js";
-import { cancelJobTaskId, runJobTaskId, TaskType } from "../domain/task.js";
-import { annotate, codeForStage, type Transition, transition } from "../domain/transition.js";
+import { runJobTaskId, TaskType } from "../domain/task.js";
+import { annotate, codeForStage } from "../domain/transition.js";
 import { shlexSplit } from "../pipeline/index.js";
 import { ImageDigestError } from "../registry/index.js";
-import { jobDefinition, taskAttributes } from "./definition.js";
+import { jobDefinition } from "./definition.js";
+import { ConcurrentChange, JobWrites } from "./job-writes.js";
+import { LeaseHeldError, LeaseLostError, processHolder, SchedulerLease } from "./lease.js";
 import { handlingOrder } from "./order.js";
 import { outcomeOf } from "./outcome.js";
 import { PassContext } from "./pass-context.js";
@@ -39,6 +45,8 @@ export interface SchedulerDeps {
   digests: ImageDigests;
   log: Logger;
   observers?: readonly JobObserver[];
+  /** Who this scheduler is as a lease holder (default: this process, `pid N on host`). */
+  holder?: string;
 }
 
 export interface PassReport {
@@ -50,20 +58,32 @@ export interface PassReport {
   failed: number;
 }
 
-/** Another writer changed the job since the pass read it: leave it for the next pass. */
-class ConcurrentChange extends Error {}
-
 export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
 export class Scheduler {
-  private readonly failures = new Map<string, number>();
+  /** The jobs with failed handlings (stored: HandlingFailureStore) and their counts, read at the start of a pass. */
+  private failures: ReadonlyMap<string, number> = new Map();
+  /** The lease holder the loop last saw instead of itself (logged once, not every interval). */
+  private waitingFor: string | undefined;
   /** The jobs the last pass read, by id: the next pass reads only their status again (PassContext.load). */
   private known: ReadonlyMap<string, Job> = new Map();
   private state: SchedulerState = "idle";
   private stopRequested: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  private readonly writes: JobWrites;
+  readonly lease: SchedulerLease;
+
+  constructor(private readonly deps: SchedulerDeps) {
+    const { storage, clock, config } = deps;
+    this.lease = new SchedulerLease(
+      storage.lease,
+      deps.holder ?? processHolder(),
+      clock,
+      config.scheduler.leaseTtlMs,
+    );
+    this.writes = new JobWrites({ ...deps, guard: (stores) => this.lease.renewIn(stores) });
+  }
 
   get lifecycle(): SchedulerState {
     return this.state;
@@ -76,7 +96,7 @@ export class Scheduler {
     this.loop = this.runLoop();
   }
 
-  /** Lets the pass in progress finish, then stops. */
+  /** Lets the pass in progress finish, then stops and gives up the lease, so another scheduler may take it at once. */
   async stop(): Promise<void> {
     if (this.state === "idle") {
       this.state = "stopped";
@@ -86,7 +106,17 @@ export class Scheduler {
     this.state = "stopping";
     this.stopRequested?.();
     await this.loop;
+    await this.releaseLease();
     this.state = "stopped";
+  }
+
+  /** Gives up the lease (after `rap tick`'s one pass; `stop` does it for the loop). */
+  async releaseLease(): Promise<void> {
+    try {
+      await this.lease.release();
+    } catch (error) {
+      this.deps.log.warn({ err: error }, "could not release the scheduler lease: it expires by itself");
+    }
   }
 
   private async runLoop(): Promise<void> {
@@ -94,9 +124,17 @@ export class Scheduler {
     while (this.state === "running") {
       try {
         await this.tick();
+        if (this.waitingFor !== undefined) log.info("took the scheduler lease: running passes");
+        this.waitingFor = undefined;
       } catch (error) {
+        if (error instanceof LeaseHeldError) {
+          // Another scheduler runs passes: this one stands by, trying again every interval.
+          if (this.waitingFor !== error.lease.holder)
+            log.info({ holder: error.lease.holder }, `${error.message}: standing by`);
+          this.waitingFor = error.lease.holder;
+        } else if (error instanceof LeaseLostError) log.warn(error.message);
         // Reading the active jobs itself failed (a locked or unreachable database): try again next interval.
-        log.error({ err: error }, "scheduler pass failed");
+        else log.error({ err: error }, "scheduler pass failed");
       }
       if (this.state !== "running") break;
       await new Promise<void>((resolve) => {
@@ -109,10 +147,15 @@ export class Scheduler {
     }
   }
 
-  /** One pass: every active job, then the scheduled tasks. */
+  /**
+   * One pass: every active job, then the scheduled tasks. A LeaseHeldError (nothing done) when another scheduler
+   * holds the lease; a LeaseLostError when another took it during the pass (the pass stopped there).
+   */
   async tick(): Promise<PassReport> {
     const { storage, config, log } = this.deps;
+    await this.lease.acquire();
     const context = await PassContext.load(storage, config, this.known);
+    this.failures = await storage.failures.all();
     this.known = new Map(context.jobs.map((job) => [job.id, job]));
     const report: PassReport = { jobs: context.jobs.length, changed: 0, failed: 0 };
     const order = handlingOrder(context.jobs);
@@ -121,8 +164,9 @@ export class Scheduler {
       const before = job.statusCode;
       try {
         await this.handleJob(job, context);
-        this.failures.delete(job.id);
+        if (this.failures.has(job.id)) await this.writes.guarded((stores) => stores.failures.clear([job.id]));
       } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
         if (!(error instanceof ConcurrentChange)) {
           report.failed += 1;
           await this.recordFailure(job, context, error);
@@ -132,56 +176,52 @@ export class Scheduler {
       step = order.next(job.state === State.Running);
     }
     try {
-      await updateScheduledTasks(storage, config, this.deps.clock, this.deps.digests);
+      const access = {
+        read: storage,
+        write: (work: (stores: Stores) => Promise<unknown>) => this.writes.guarded(work),
+      };
+      await updateScheduledTasks(access, config, this.deps.clock, this.deps.digests);
     } catch (error) {
+      if (error instanceof LeaseLostError) throw error;
       log.error({ err: error }, "could not update the scheduled database tasks");
     }
     return report;
   }
 
-  /**
-   * Operator command (reference §10): every running job of the backend goes back to pending, waiting for the
-   * reboot, and its task is cancelled; the caller pauses the backend first. Returns how many jobs were reset.
-   */
-  async prepareForReboot(backend: string): Promise<number> {
-    const context = await PassContext.load(this.deps.storage, this.deps.config);
-    const running = context.jobs.filter((job) => job.backend === backend && job.state === State.Running);
-    for (const job of running) {
-      await this.deps.storage.transaction(async (stores) => {
-        await this.setCode(stores, context, job, StatusCode.WaitingOnReboot, StatusMessage.WaitingOnReboot);
-        await this.cancelTask(stores, context, job);
-      });
-    }
-    return running.length;
-  }
-
+  /** Counts the failed handling; at MAX_TASK_RETRIES in a row the job fails with internal_error. */
   private async recordFailure(job: Job, context: PassContext, error: unknown): Promise<void> {
-    const failures = (this.failures.get(job.id) ?? 0) + 1;
-    this.failures.set(job.id, failures);
     const bound = this.deps.config.scheduler.maxTaskRetries;
-    this.deps.log.error(
-      { err: error, job: job.id, action: job.action, workspace: job.workspace, failures, bound },
-      "error handling job",
-    );
-    if (failures < bound) return;
     try {
-      await this.deps.storage.transaction((stores) =>
-        this.setCode(stores, context, job, StatusCode.InternalError, StatusMessage.InternalError),
-      );
-      this.failures.delete(job.id);
+      await this.writes.transaction(context, async (tx) => {
+        const failures = await tx.stores.failures.record(job.id);
+        this.deps.log.error(
+          { err: error, job: job.id, action: job.action, workspace: job.workspace, failures, bound },
+          "error handling job",
+        );
+        if (failures < bound) return;
+        await tx.stores.failures.clear([job.id]);
+        await this.writes.setCode(tx, job, {
+          code: StatusCode.InternalError,
+          message: StatusMessage.InternalError,
+        });
+      });
     } catch (again) {
+      if (again instanceof LeaseLostError) throw again;
       this.deps.log.error({ err: again, job: job.id }, "could not fail a job that keeps failing");
     }
   }
 
   /** The reference's decision procedure (§2.4): cancelled, paused, database maintenance, then by state. */
   private async handleJob(job: Job, context: PassContext): Promise<void> {
-    const { storage, log } = this.deps;
+    const { log } = this.deps;
     const flags = context.flagsOf(job.backend);
     if (job.cancelled) {
-      await storage.transaction(async (stores) => {
-        await this.cancelTask(stores, context, job);
-        await this.setCode(stores, context, job, StatusCode.CancelledByUser, StatusMessage.CancelledByUser);
+      await this.writes.transaction(context, async (tx) => {
+        await this.writes.cancelTask(tx, context, job);
+        await this.writes.setCode(tx, job, {
+          code: StatusCode.CancelledByUser,
+          message: StatusMessage.CancelledByUser,
+        });
       });
       return;
     }
@@ -190,32 +230,29 @@ export class Scheduler {
       const keep = job.statusCode === StatusCode.WaitingOnReboot;
       const code = keep ? job.statusCode : StatusCode.WaitingPaused;
       const message = keep ? (job.statusMessage ?? "") : StatusMessage.Paused;
-      await this.write(context, job, this.transitionTo(job, code, message));
+      await this.writes.write(context, job, this.writes.transitionTo(job, code, message));
       return;
     }
     if (flags.dbMaintenance && job.requiresDb) {
       if (job.state !== State.Running) {
-        const change = this.transitionTo(
+        const change = this.writes.transitionTo(
           job,
           StatusCode.WaitingDbMaintenance,
           StatusMessage.WaitingDbMaintenance,
         );
-        await this.write(context, job, change);
+        await this.writes.write(context, job, change);
         return;
       }
-      await storage.transaction(async (stores) => {
+      await this.writes.transaction(context, async (tx) => {
         log.warn(
           { job: job.id, action: job.action, workspace: job.workspace },
           `DB maintenance mode active, killing db job ${job.id}`,
         );
-        await this.cancelTask(stores, context, job);
-        await this.setCode(
-          stores,
-          context,
-          job,
-          StatusCode.WaitingDbMaintenance,
-          StatusMessage.WaitingDbMaintenance,
-        );
+        await this.writes.cancelTask(tx, context, job);
+        await this.writes.setCode(tx, job, {
+          code: StatusCode.WaitingDbMaintenance,
+          message: StatusMessage.WaitingDbMaintenance,
+        });
       });
       return;
     }
@@ -224,13 +261,13 @@ export class Scheduler {
   }
 
   private async handlePending(job: Job, context: PassContext): Promise<void> {
-    const { storage, config } = this.deps;
+    const { config } = this.deps;
     const dependencies = job.waitForJobIds.flatMap((id) => {
       const state = context.states.get(id);
       return state === undefined ? [] : [state];
     });
     const wait = (code: StatusCode, message: string) =>
-      this.write(context, job, this.transitionTo(job, code, message));
+      this.writes.write(context, job, this.writes.transitionTo(job, code, message));
     if (dependencies.includes(State.Failed))
       return wait(StatusCode.DependencyFailed, StatusMessage.DependencyFailed);
     if (dependencies.some((state) => state !== State.Succeeded))
@@ -254,21 +291,24 @@ export class Scheduler {
     } catch (error) {
       // The registry could not say which image to run: the job waits, saying why, and is tried next pass.
       if (!(error instanceof ImageDigestError)) throw error;
-      await this.write(context, job, annotate(job, error.message, nowNanos(this.deps.clock)));
+      await this.writes.write(context, job, annotate(job, error.message, nowNanos(this.deps.clock)));
       return;
     }
-    await storage.transaction(async (stores) => {
+    await this.writes.transaction(context, async (tx) => {
       // A pending job has no active task; if one is left over (an interrupted reboot), stop it before the next.
-      await this.cancelTask(stores, context, job);
+      await this.writes.cancelTask(tx, context, job);
       const taskId = runJobTaskId(job.id, (context.tasks.get(job.id)?.length ?? 0) + 1);
       const definition = jobDefinition(job, config.scheduler, {
         taskId,
         imageSha,
-        inputJobIds: await context.inputJobIds(stores, job),
+        inputJobIds: await context.inputJobIds(tx.stores, job),
       });
-      const task = this.newTask(job, taskId, TaskType.RunJob, { ...definition });
-      await stores.tasks.insert(task);
-      await this.setCode(stores, context, job, StatusCode.Initiated, StatusMessage.Initiated);
+      const task = this.writes.newTask(job, taskId, TaskType.RunJob, { ...definition });
+      await tx.stores.tasks.insert(task);
+      await this.writes.setCode(tx, job, {
+        code: StatusCode.Initiated,
+        message: StatusMessage.Initiated,
+      });
       context.addTask({
         ...task,
         active: true,
@@ -282,136 +322,51 @@ export class Scheduler {
   }
 
   private async handleRunning(job: Job, context: PassContext): Promise<void> {
-    const { storage, config } = this.deps;
+    const { config } = this.deps;
     const task = context.latestTask(job);
     if (!task) throw new Error(`running job ${job.id} has no RUNJOB task`);
     if (!task.agentComplete) {
       // The agent's stage moves the code; the message stays ("Job executing on the backend").
       const code = codeForStage(task.agentStage, job.statusCode);
-      await this.write(
+      await this.writes.write(
         context,
         job,
-        this.transitionTo(job, code, job.statusMessage ?? "", task.agentTimestampNs),
+        this.writes.transitionTo(job, code, job.statusMessage ?? "", task.agentTimestampNs),
       );
       return;
     }
     const results = task.agentResults ?? {};
     const outcome = outcomeOf(results, job.requiresDb);
-    await storage.transaction(async (stores) => {
+    await this.writes.transaction(context, async (tx) => {
       if (outcome.kind === "final") {
-        await this.setCode(
-          stores,
-          context,
-          job,
-          outcome.code,
-          outcome.message,
-          task.agentTimestampNs,
+        await this.writes.setCode(tx, job, {
+          code: outcome.code,
+          message: outcome.message,
+          eventNs: task.agentTimestampNs,
           results,
-        );
+        });
       } else if (outcome.fatal) {
-        await this.setCode(stores, context, job, StatusCode.JobError, StatusMessage.JobError, null, results);
+        await this.writes.setCode(tx, job, {
+          code: StatusCode.JobError,
+          message: StatusMessage.JobError,
+          results,
+        });
       } else if ((context.tasks.get(job.id)?.length ?? 0) >= config.scheduler.maxTaskRetries) {
         this.deps.log.error(
           { job: job.id, action: job.action, workspace: job.workspace, error: results.error },
           "the agent kept failing to run this job: giving up",
         );
-        await this.setCode(
-          stores,
-          context,
-          job,
-          StatusCode.InternalError,
-          StatusMessage.InternalError,
-          null,
+        await this.writes.setCode(tx, job, {
+          code: StatusCode.InternalError,
+          message: StatusMessage.InternalError,
           results,
-        );
+        });
       } else {
-        await this.setCode(stores, context, job, StatusCode.WaitingOnNewTask, StatusMessage.WaitingOnNewTask);
+        await this.writes.setCode(tx, job, {
+          code: StatusCode.WaitingOnNewTask,
+          message: StatusMessage.WaitingOnNewTask,
+        });
       }
     });
-  }
-
-  /** Stops the job's RUNJOB task if it is active: it becomes inactive and a CANCELJOB task tells the agent (§4.2). */
-  private async cancelTask(stores: Stores, context: PassContext, job: Job): Promise<void> {
-    const runTask = context.latestTask(job);
-    if (!runTask?.active) return;
-    const now = nowSeconds(this.deps.clock);
-    if (!(await stores.tasks.deactivate(runTask.id, now))) return;
-    runTask.active = false;
-    runTask.finishedAt = now;
-    const taskId = cancelJobTaskId(runTask.id);
-    const definition = jobDefinition(job, this.deps.config.scheduler, {
-      taskId,
-      imageSha: null,
-      inputJobIds: await context.inputJobIds(stores, job),
-    });
-    await stores.tasks.insert(this.newTask(job, taskId, TaskType.CancelJob, { ...definition }));
-  }
-
-  private newTask(job: Job, id: string, type: TaskType, definition: Record<string, unknown>) {
-    return {
-      id,
-      backend: job.backend,
-      type,
-      jobId: job.id,
-      definition,
-      attributes: taskAttributes(job),
-      createdAt: nowSeconds(this.deps.clock),
-    } satisfies NewTask;
-  }
-
-  private setCode(
-    stores: Stores,
-    context: PassContext,
-    job: Job,
-    code: StatusCode,
-    message: string,
-    eventNs?: number | null,
-    results?: Record<string, unknown>,
-  ): Promise<void> {
-    return this.apply(stores, context, job, this.transitionTo(job, code, message, eventNs), results);
-  }
-
-  private transitionTo(job: Job, code: StatusCode, message: string, eventNs?: number | null): Transition {
-    return transition(job, code, message, nowNanos(this.deps.clock), eventNs);
-  }
-
-  /**
-   * A status write with nothing else in its transaction: none at all when nothing changes, which is what most jobs
-   * of most passes come to (a job still waiting, a stage already recorded). A transaction that writes nothing would
-   * still take the write lock and cost two statements per job.
-   */
-  private async write(context: PassContext, job: Job, change: Transition): Promise<void> {
-    if (change.kind === "unchanged") return;
-    await this.deps.storage.transaction((stores) => this.apply(stores, context, job, change));
-  }
-
-  /** Writes a transition guarded by the status the job was read with, then updates the pass and tells observers. */
-  private async apply(
-    stores: Stores,
-    context: PassContext,
-    job: Job,
-    change: Transition,
-    results?: Record<string, unknown>,
-  ): Promise<void> {
-    if (change.kind === "unchanged") return;
-    const expected = { statusCode: job.statusCode, cancelled: job.cancelled };
-    if (!(await stores.jobs.applyStatus(job.id, expected, change.status))) throw new ConcurrentChange(job.id);
-    const previous = job.state;
-    Object.assign(job, change.status);
-    context.recordState(job, previous);
-    if (change.kind === "changed") {
-      if (change.clamped)
-        this.deps.log.warn(
-          { job: job.id },
-          "an agent timestamp before the job's previous change was moved forward",
-        );
-      for (const observer of this.deps.observers ?? []) {
-        try {
-          observer.statusChanged(job, change, results);
-        } catch (error) {
-          this.deps.log.error({ err: error, job: job.id }, "a job observer failed");
-        }
-      }
-    }
   }
 }

@@ -3,6 +3,7 @@
  * change, `rap prepare-for-reboot` asks first and prints the reference's report, and `rap controller` runs the loop.
  */
 import { spawn } from "node:child_process";
+import { hostname } from "node:os";
 import { afterEach, expect, test } from "vitest";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import { FX_ACT } from "../jobs/fixtures.js";
@@ -95,5 +96,44 @@ test("rap controller runs the scheduler loop: a created job starts without anyon
   } finally {
     child.kill("SIGTERM");
     await new Promise((resolve) => child.once("exit", resolve));
+  }
+});
+
+test("rap tick beside a running rap controller says who holds the scheduler lease and exits 1; --wait runs once it is free", async () => {
+  system = await startSystem();
+  const rap = await createRap(system, await studyRepo(FX_ACT), ["action1"]);
+  const env = envFor(system, { JOB_LOOP_INTERVAL: "0.05" });
+  const controller = spawn(process.execPath, [cliPath, "controller"], {
+    env: { PATH: process.env.PATH ?? "", ...env, PORT: String(await freePort()) },
+    stdio: "ignore",
+  });
+  const stopped = new Promise((resolve) => controller.once("exit", resolve));
+  try {
+    // The controller's loop holds the lease once it has run a pass.
+    for (let i = 0; i < 200 && (await system.jobs(rap)).action1.status !== "running"; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const refused = await runCli(["tick"], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^Another scheduler holds the lease \\(pid ${controller.pid} on ${hostname()}, until \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\): no pass was run\\. Stop it first, or run \`rap tick --wait\` to run the pass once it is free\\.\\n$`,
+      ),
+    );
+    expect(refused.stdout).toBe("");
+
+    const waiting = runCli(["tick", "--wait"], env);
+    controller.kill("SIGTERM");
+    await stopped;
+    const waited = await waiting;
+    expect(waited.code).toBe(0);
+    expect(JSON.parse(waited.stdout.trim().split("\n").at(-1)!)).toMatchObject({
+      msg: "scheduler pass done",
+    });
+    // Each released the lease when it was done: a plain tick runs at once.
+    expect((await runCli(["tick"], env)).code).toBe(0);
+  } finally {
+    controller.kill("SIGTERM");
+    await stopped;
   }
 });

@@ -19,8 +19,16 @@ function tempPath(): string {
 describe("migrations", () => {
   test("create every table with the reference's columns, then are idempotent", async () => {
     const db = await openDatabase({ dialect: "sqlite", path: tempPath() });
-    expect(await pendingMigrations(db)).toEqual(["0001_initial", "0002_latest_metrics_index"]);
-    expect(await migrateToLatest(db)).toEqual(["0001_initial", "0002_latest_metrics_index"]);
+    expect(await pendingMigrations(db)).toEqual([
+      "0001_initial",
+      "0002_latest_metrics_index",
+      "0004_scheduler_lease",
+    ]);
+    expect(await migrateToLatest(db)).toEqual([
+      "0001_initial",
+      "0002_latest_metrics_index",
+      "0004_scheduler_lease",
+    ]);
     expect(await migrateToLatest(db)).toEqual([]);
     expect(await pendingMigrations(db)).toEqual([]);
 

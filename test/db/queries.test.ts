@@ -22,6 +22,7 @@ import {
 } from "../../src/db/queries/tasks.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { runJobTaskId, TaskType } from "../../src/domain/task.js";
+import { cancelRequest } from "../../src/domain/transition.js";
 import { openTestDatabase } from "../support/db.js";
 import { makeJob, rapId } from "../support/factories.js";
 
@@ -131,10 +132,24 @@ describe("jobs", () => {
         completedAt: 5,
       }),
     ]);
-    expect(await cancelUnfinishedJobs(db, rap, ["pending", "running", "done", "done"], ["other"], 99)).toBe(
-      0,
-    );
-    expect(await cancelUnfinishedJobs(db, rap, ["pending", "running", "done", "done"], ["test"], 99)).toBe(2);
+    expect(
+      await cancelUnfinishedJobs(
+        db,
+        rap,
+        ["pending", "running", "done", "done"],
+        ["other"],
+        cancelRequest(99),
+      ),
+    ).toBe(0);
+    expect(
+      await cancelUnfinishedJobs(
+        db,
+        rap,
+        ["pending", "running", "done", "done"],
+        ["test"],
+        cancelRequest(99),
+      ),
+    ).toBe(2);
     const byAction = Object.fromEntries((await jobsForRaps(db, [rap], ["test"])).map((j) => [j.action, j]));
     expect(byAction.pending).toMatchObject({ cancelled: true, completedAt: 99, state: "pending" });
     expect(byAction.running).toMatchObject({ cancelled: true, completedAt: 99, state: "running" });
@@ -246,7 +261,7 @@ describe("tasks", () => {
       statusCodeUpdatedAt: 20_000_000_000,
     };
     await applyStatus(db, waiting.id, { statusCode: StatusCode.Created, cancelled: false }, status);
-    await cancelUnfinishedJobs(db, cancelled.rapId, [cancelled.action], ["test"], 30);
+    await cancelUnfinishedJobs(db, cancelled.rapId, [cancelled.action], ["test"], cancelRequest(30));
     await applyStatus(
       db,
       finished.id,

@@ -2,11 +2,12 @@
  * The contract of the storage roles (src/db/storage.ts), as one suite every implementation must pass: SQLite today,
  * PostgreSQL next. Each test gets a freshly migrated, empty storage from `open`.
  */
+
 import { describe, expect, test } from "vitest";
 import type { Storage } from "../../src/db/storage.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { runJobTaskId, TaskType } from "../../src/domain/task.js";
-import { transition } from "../../src/domain/transition.js";
+import { cancelRequest, transition } from "../../src/domain/transition.js";
 import { makeJob, rapId } from "../support/factories.js";
 
 export function storageConformance(
@@ -41,7 +42,9 @@ export function storageConformance(
           startedAt: 5e9,
         });
         // A cancel in between: a write that read the job uncancelled is refused, and `cancelled` is never written.
-        expect(await storage.jobs.markCancelled(job.rapId, [job.action], ["test"], 77)).toBe(1);
+        expect(await storage.jobs.markCancelled(job.rapId, [job.action], ["test"], cancelRequest(77))).toBe(
+          1,
+        );
         const next = { statusCode: StatusCode.Initiated, cancelled: false };
         expect(
           await storage.jobs.applyStatus(job.id, next, { ...stored!, statusCode: StatusCode.Executing }),
@@ -126,18 +129,79 @@ export function storageConformance(
             createdAt: 1,
           });
         expect(await storage.tasks.lastFinishedOfType("test", TaskType.DbStatus)).toBeNull();
-        for (const id of ["a", "b", "c", "d"]) await scheduled(id);
-        await scheduled("other-backend", "other");
-        await scheduled("other-type", "test", TaskType.DbDataCheck);
+        // One active task of a type per backend at a time (the unique key behind insertScheduled).
+        await scheduled("a");
         await storage.tasks.deactivate("a", 50);
+        await scheduled("b");
         await storage.tasks.deactivate("b", 20);
+        await scheduled("c");
         // Switched off, not finished: no finished_at.
         await storage.tasks.deactivate("c", null);
+        await scheduled("d");
+        await scheduled("other-backend", "other");
+        await scheduled("other-type", "test", TaskType.DbDataCheck);
         await storage.tasks.deactivate("other-backend", 90);
         await storage.tasks.deactivate("other-type", 90);
         expect(await storage.tasks.activeIdsOfType("test", TaskType.DbStatus)).toEqual(["d"]);
         expect(await storage.tasks.lastFinishedOfType("test", TaskType.DbStatus)).toBe(50);
         expect(await storage.tasks.activeIdsOfType("other", TaskType.DbStatus)).toEqual([]);
+      }),
+    );
+
+    test(
+      "a scheduled task is inserted only while its backend has no active one of its type",
+      withStorage(async (storage) => {
+        const task = (id: string, backend = "test") => ({
+          id,
+          backend,
+          type: TaskType.DbStatus,
+          jobId: null,
+          definition: {},
+          attributes: {},
+          createdAt: 1,
+        });
+        expect(await storage.tasks.insertScheduled(task("first"))).toBe(true);
+        expect(await storage.tasks.insertScheduled(task("second"))).toBe(false);
+        expect(await storage.tasks.insertScheduled(task("elsewhere", "other"))).toBe(true);
+        expect(await storage.tasks.activeIdsOfType("test", TaskType.DbStatus)).toEqual(["first"]);
+        await storage.tasks.deactivate("first", 5);
+        expect(await storage.tasks.insertScheduled(task("second"))).toBe(true);
+      }),
+    );
+
+    test(
+      "the scheduler lease: one holder until it expires or is released; renewing needs holding",
+      withStorage(async (storage) => {
+        expect(await storage.lease.acquire("a", 1000, 100)).toEqual({ holder: "a", expiresAtMs: 1100 });
+        expect(await storage.lease.acquire("b", 1050, 100)).toEqual({ holder: "a", expiresAtMs: 1100 });
+        expect(await storage.lease.renew("b", 1050, 100)).toBe(false);
+        expect(await storage.lease.renew("a", 1050, 100)).toBe(true);
+        expect(await storage.lease.acquire("b", 1149, 100)).toEqual({ holder: "a", expiresAtMs: 1150 });
+        // Expired: the next to ask takes it, and the old holder can no longer renew it.
+        expect(await storage.lease.acquire("b", 1150, 100)).toEqual({ holder: "b", expiresAtMs: 1250 });
+        expect(await storage.lease.renew("a", 1160, 100)).toBe(false);
+        await storage.lease.release("a");
+        expect(await storage.lease.acquire("a", 1160, 100)).toEqual({ holder: "b", expiresAtMs: 1250 });
+        await storage.lease.release("b");
+        expect(await storage.lease.acquire("a", 1160, 100)).toEqual({ holder: "a", expiresAtMs: 1260 });
+      }),
+    );
+
+    test(
+      "handling failures are counted per job until cleared",
+      withStorage(async (storage) => {
+        expect(await storage.failures.record("j1")).toBe(1);
+        expect(await storage.failures.record("j1")).toBe(2);
+        expect(await storage.failures.record("j2")).toBe(1);
+        expect(await storage.failures.all()).toEqual(
+          new Map([
+            ["j1", 2],
+            ["j2", 1],
+          ]),
+        );
+        await storage.failures.clear(["j1"]);
+        expect(await storage.failures.all()).toEqual(new Map([["j2", 1]]));
+        expect(await storage.failures.record("j1")).toBe(1);
       }),
     );
 

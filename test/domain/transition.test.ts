@@ -4,6 +4,7 @@ import { StatusMessage } from "../../src/domain/messages.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import {
   annotate,
+  cancelRequest,
   codeForStage,
   createdStatus,
   type JobStatus,
@@ -23,7 +24,7 @@ const running = (code: StatusCode = StatusCode.Executing): JobStatus =>
 describe("§2.8: each transition's code, coarse state and times", () => {
   test.each([
     // [from, to, message, expected state, started_at, completed_at]
-    [job(), StatusCode.CancelledByUser, StatusMessage.CancelledByUser, State.Failed, null, null],
+    [job(), StatusCode.CancelledByUser, StatusMessage.CancelledByUser, State.Failed, null, T + 5],
     [job(), StatusCode.WaitingPaused, StatusMessage.Paused, State.Pending, null, null],
     [
       running(),
@@ -96,8 +97,20 @@ describe("§2.8: each transition's code, coarse state and times", () => {
   });
 
   test("cancelled_by_user keeps the completed_at the cancel request set", () => {
-    const change = transition(job({ completedAt: T + 1 }), StatusCode.CancelledByUser, "x", (T + 9) * 1e9);
+    const request = cancelRequest(T + 1.7);
+    expect(request).toEqual({ cancelled: true, completedAt: T + 1 });
+    const change = transition(
+      job({ completedAt: request.completedAt }),
+      StatusCode.CancelledByUser,
+      "x",
+      (T + 9) * 1e9,
+    );
     expect(change.kind === "changed" && change.status.completedAt).toBe(T + 1);
+  });
+
+  test("a job cancelled without a request's completion time (an older writer's row) completes at the change", () => {
+    const change = transition(job(), StatusCode.CancelledByUser, "x", (T + 9) * 1e9);
+    expect(change.kind === "changed" && change.status.completedAt).toBe(T + 9);
   });
 
   test("the messages are the reference's, with the 'retriedwith' typo fixed (DESIGN DECISIONS 10)", () => {

@@ -9,6 +9,7 @@ import { buildApp, type CreateJobs } from "../../src/http/app.js";
 import { statusReader } from "../../src/http/status/reader.js";
 import { StatusWorkers } from "../../src/http/status/workers.js";
 import { jobCreator } from "../../src/jobs/index.js";
+import { dbStatusRule } from "../../src/scheduler/db-status.js";
 import { openTestDatabase } from "../support/db.js";
 
 /** CFG-A of reference/scenarios.md §0.2: one backend `test`, client token `test_token`. */
@@ -59,6 +60,7 @@ export async function appOn(db: Db, file: string | undefined, config: Config, op
     storage,
     statusReader: reader,
     createJobs: options.createJobs ?? jobCreator(storage, config, clock),
+    dbStatusReported: dbStatusRule(clock),
     clock,
     ...(options.tracer ? { tracer: options.tracer } : {}),
     ...(options.log ? { log: options.log } : {}),

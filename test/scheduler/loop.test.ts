@@ -494,9 +494,7 @@ describe("flags", () => {
     // prepare-for-reboot puts the running job back to pending (waiting on the reboot) and pauses the backend.
     const { prepareForReboot, rebootStatus } = await import("../../src/ops/reboot.js");
     system.clock.advance(60_000);
-    expect(
-      await prepareForReboot(system.controller.storage, system.controller.scheduler, "test", system.clock),
-    ).toBe(1);
+    expect(await prepareForReboot({ ...system.controller, clock: system.clock }, "test")).toBe(1);
     expect((await system.jobs(running)).action1).toMatchObject({
       status: "pending",
       status_code: "waiting_on_reboot",

@@ -10,9 +10,12 @@ import { createScheduler } from "../../src/app/scheduler.js";
 import { loadConfig } from "../../src/config/index.js";
 import type { Storage } from "../../src/db/storage.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
+import { LeaseLostError } from "../../src/scheduler/lease.js";
+import { Scheduler } from "../../src/scheduler/scheduler.js";
 import { FX_ACT } from "../jobs/fixtures.js";
 import { cliPath } from "../support/cli.js";
 import { SYSTEM_ENV, type System, startSystem } from "../support/system.js";
+import { finishedResults } from "../support/test-agent.js";
 import { createRap, project, studyRepo } from "./support.js";
 
 let system: System;
@@ -87,6 +90,8 @@ test("a pass killed with SIGKILL and run again loses nothing and starts no job t
     WORKDIR: system.workdir,
     TEST_MAX_WORKERS: "100000",
     LOGLEVEL: "silent",
+    // The killed pass leaves its lease to expire: the second waits that long for it.
+    SCHEDULER_LEASE_TTL: "1",
   };
   const { storage } = system.controller;
   const taskCount = async () =>
@@ -113,8 +118,86 @@ test("a pass killed with SIGKILL and run again loses nothing and starts no job t
     return jobs;
   };
   await consistent();
-  const rerun = spawn(process.execPath, [cliPath, "tick"], { env: { PATH: process.env.PATH ?? "", ...env } });
+  const rerun = spawn(process.execPath, [cliPath, "tick", "--wait"], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
   expect(await new Promise((resolve) => rerun.on("exit", resolve))).toBe(0);
   const jobs = await consistent();
   expect(jobs.filter((j) => j.status === "running")).toHaveLength(1500);
+});
+
+/** A scheduler of its own (`holder` names it as another process would be), on the system's database. */
+function schedulerAs(holder: string, storage: Storage, env: Record<string, string> = {}) {
+  return new Scheduler({
+    storage,
+    config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir, ...env }),
+    clock: system.clock,
+    digests: { resolve: async () => null },
+    log: silent,
+    holder,
+  });
+}
+
+test("two schedulers never exceed MAX_WORKERS: one that lost the lease mid-pass writes nothing more, and the holder's rival is refused", async () => {
+  system = await startSystem({ TEST_MAX_WORKERS: "2" });
+  const actions = Object.fromEntries(["a0", "a1", "a2", "a3"].map((a) => [a, { run: `python:v2 ${a}.py` }]));
+  const rap = await createRap(system, await studyRepo(project(actions)), ["a0", "a1", "a2", "a3"]);
+  const { storage } = system.controller;
+  const env = { TEST_MAX_WORKERS: "2", SCHEDULER_LEASE_TTL: "10" };
+  const running = async () =>
+    Object.entries(await system.jobs(rap)).flatMap(([action, job]) =>
+      job.status === "running" ? [action] : [],
+    );
+  await system.tick();
+  await system.controller.scheduler.releaseLease();
+  expect(await running()).toEqual(["a0", "a1"]);
+  const a1Task = (await system.agent().tasks()).find((task) =>
+    task.id.startsWith(deterministicJobId(rap, "a1")),
+  );
+  await system.agent().finish(a1Task!.id, finishedResults());
+
+  // A reads its pass (a1 finished: one worker free), finishes a1 (now two free), then stalls past its lease's time.
+  // B takes the lease over, sees one worker free and starts a2, leaving a3 waiting (nothing written for it). A,
+  // resuming, would start a3 on its stale count: three running.
+  const other = schedulerAs("B", storage, env);
+  let transactions = 0;
+  const stalling: Storage = Object.create(storage, {
+    transaction: {
+      value: async (work: Parameters<Storage["transaction"]>[0]) => {
+        transactions += 1;
+        if (transactions === 2) {
+          system.clock.advance(10_000);
+          await other.tick();
+        }
+        return storage.transaction(work);
+      },
+    },
+  });
+  const first = schedulerAs("A", stalling, env);
+  const stopped = await first.tick().catch((error: unknown) => error);
+  expect(await running()).toEqual(["a0", "a2"]);
+  expect(stopped).toBeInstanceOf(LeaseLostError);
+
+  // B holds the lease: A is refused, naming B, and changes nothing.
+  await expect(first.tick()).rejects.toThrow(/^another scheduler holds the lease: B, until /);
+  expect(await other.tick()).toMatchObject({ failed: 0 });
+  expect(await running()).toEqual(["a0", "a2"]);
+});
+
+test("MAX_TASK_RETRIES counts a job's failed handlings across schedulers and restarts", async () => {
+  system = await startSystem({ BACKENDS: "test,gone", GONE_CLIENT_TOKENS: "test_token" });
+  const orphan = await createRap(system, await studyRepo(FX_ACT), ["action1"], { backend: "gone" });
+  const env = { BACKENDS: "test", MAX_TASK_RETRIES: "3" };
+  // Each pass by a new scheduler, as after a restart or from `rap tick`.
+  for (const holder of ["first", "second"]) {
+    const scheduler = schedulerAs(holder, system.controller.storage, env);
+    expect(await scheduler.tick()).toMatchObject({ failed: 1 });
+    await scheduler.releaseLease();
+    expect((await system.jobs(orphan)).action1.status_code).toBe("created");
+  }
+  expect(await schedulerAs("third", system.controller.storage, env).tick()).toMatchObject({ failed: 1 });
+  expect((await system.jobs(orphan)).action1).toMatchObject({
+    status: "failed",
+    status_code: "internal_error",
+  });
 });

@@ -1,9 +1,8 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { createLogger } from "../../app/logger.js";
-import { createScheduler } from "../../app/scheduler.js";
-import { systemClock } from "../../domain/clock.js";
 import { prepareForReboot, rebootStatus } from "../../ops/reboot.js";
+import { statusLog } from "../../scheduler/log-observer.js";
 import { backendArgument, withStorage } from "../context.js";
 
 const WARNING = `
@@ -43,14 +42,8 @@ export function registerPrepareForReboot(program: Command): void {
             return;
           }
         }
-        const scheduler = createScheduler(
-          config,
-          storage,
-          systemClock,
-          createLogger(config.logLevel),
-          undefined,
-        );
-        const count = await prepareForReboot(storage, scheduler, backend);
+        const log = createLogger(config.logLevel);
+        const count = await prepareForReboot({ storage, config, log, observers: [statusLog(log)] }, backend);
         console.log(
           `Backend '${backend}' paused; ${count} running job(s) stopped and waiting for the reboot.`,
         );

@@ -2,17 +2,44 @@ import type { Command } from "commander";
 import { createLogger } from "../../app/logger.js";
 import { createScheduler } from "../../app/scheduler.js";
 import { systemClock } from "../../domain/clock.js";
+import { describeLease, LeaseHeldError } from "../../scheduler/lease.js";
+import type { PassReport, Scheduler } from "../../scheduler/scheduler.js";
 import { withStorage } from "../context.js";
+
+/** One pass; with `wait`, first waits (trying every loop interval) for another scheduler to give up the lease. */
+async function passWhenFree(scheduler: Scheduler, wait: boolean, intervalMs: number): Promise<PassReport> {
+  for (;;) {
+    try {
+      return await scheduler.tick();
+    } catch (error) {
+      if (!(wait && error instanceof LeaseHeldError)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(intervalMs, 100)));
+    }
+  }
+}
 
 export function registerTick(program: Command): void {
   program
     .command("tick")
     .description("run exactly one scheduler pass on the database and exit")
-    .action(async () => {
+    .option("--wait", "when another scheduler holds the lease, wait for it instead of exiting", false)
+    .action(async (options: { wait: boolean }) => {
       await withStorage(async (storage, config) => {
         const log = createLogger(config.logLevel);
-        const report = await createScheduler(config, storage, systemClock, log, undefined).tick();
-        log.info(report, "scheduler pass done");
+        const scheduler = createScheduler(config, storage, systemClock, log, undefined);
+        try {
+          const report = await passWhenFree(scheduler, options.wait, config.scheduler.loopIntervalMs);
+          log.info(report, "scheduler pass done");
+        } catch (error) {
+          if (!(error instanceof LeaseHeldError)) throw error;
+          console.error(
+            `Another scheduler holds the lease (${describeLease(error.lease)}): no pass was run. ` +
+              "Stop it first, or run `rap tick --wait` to run the pass once it is free.",
+          );
+          process.exitCode = 1;
+        } finally {
+          await scheduler.releaseLease();
+        }
       });
     });
 }

@@ -1,7 +1,7 @@
 import { CompiledQuery, type Insertable, type Selectable, sql } from "kysely";
 import type { Job } from "../../domain/job.js";
 import { State, type StatusCode } from "../../domain/status.js";
-import type { JobStatus } from "../../domain/transition.js";
+import type { CancelRequest, JobStatus } from "../../domain/transition.js";
 import { type Db, readDirectly } from "../index.js";
 import { chunked, fromJson, toJson } from "../json.js";
 import type { JobTable } from "../schema.js";
@@ -216,7 +216,8 @@ export async function actionsOfRap(db: Db, rapId: string, backends: readonly str
 }
 
 /**
- * Marks the unfinished jobs of these actions cancelled; the scheduler then does the real cancelling. Finished jobs
+ * Writes a cancel request (src/domain/transition.ts) on the unfinished jobs of these actions; the scheduler then does
+ * the real cancelling. Finished jobs
  * keep their state, completed_at and place in the workspace history (DESIGN DECISIONS 3). Returns the rows changed.
  */
 export async function cancelUnfinishedJobs(
@@ -224,12 +225,12 @@ export async function cancelUnfinishedJobs(
   rapId: string,
   actions: readonly string[],
   backends: readonly string[],
-  now: number,
+  request: CancelRequest,
 ): Promise<number> {
   if (actions.length === 0 || backends.length === 0) return 0;
   const result = await db
     .updateTable("job")
-    .set({ cancelled: 1, completed_at: now })
+    .set({ cancelled: request.cancelled ? 1 : 0, completed_at: request.completedAt })
     .where("rap_id", "=", rapId)
     .where("action", "in", [...new Set(actions)])
     .where("backend", "in", backends)

@@ -54,23 +54,37 @@ export type NewTask = Pick<
   "id" | "backend" | "type" | "jobId" | "definition" | "attributes" | "createdAt"
 >;
 
+function newTaskRow(task: NewTask) {
+  return {
+    id: task.id,
+    backend: task.backend,
+    type: task.type,
+    job_id: task.jobId,
+    // ASCII JSON, as the Task API sends it: agents poll every second, so serving it needs no re-encoding.
+    definition: toAsciiJson(task.definition),
+    attributes: toAsciiJson(task.attributes),
+    active: 1,
+    created_at: task.createdAt,
+    agent_complete: 0,
+  };
+}
+
 /** Inserts an active task. A task id already taken fails (the primary key): a job is never started twice. */
 export async function insertTask(db: Db, task: NewTask): Promise<void> {
-  await db
+  await db.insertInto("tasks").values(newTaskRow(task)).execute();
+}
+
+/**
+ * Inserts a scheduled DBSTATUS/DBDATACHECK task unless its backend already has an active one of its type (the unique
+ * index of migration 0004 decides, so two schedulers cannot both create one). Returns whether it was inserted.
+ */
+export async function insertScheduledTask(db: Db, task: NewTask): Promise<boolean> {
+  const result = await db
     .insertInto("tasks")
-    .values({
-      id: task.id,
-      backend: task.backend,
-      type: task.type,
-      job_id: task.jobId,
-      // ASCII JSON, as the Task API sends it: agents poll every second, so serving it needs no re-encoding.
-      definition: toAsciiJson(task.definition),
-      attributes: toAsciiJson(task.attributes),
-      active: 1,
-      created_at: task.createdAt,
-      agent_complete: 0,
-    })
-    .execute();
+    .values(newTaskRow(task))
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
 export async function getTask(db: Db, id: string): Promise<Task | undefined> {

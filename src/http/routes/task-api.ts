@@ -10,9 +10,9 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config/index.js";
-import type { Storage } from "../../db/storage.js";
+import type { Storage, Stores } from "../../db/storage.js";
 import { type Clock, nowFractionalSeconds, nowSeconds } from "../../domain/clock.js";
-import { Flag, isTruthyFlag } from "../../domain/flags.js";
+import { Flag } from "../../domain/flags.js";
 import { TaskType } from "../../domain/task.js";
 import { isoWithOffsetFromUnixSeconds } from "../../python/datetime.js";
 import { TokenTable } from "../auth.js";
@@ -30,7 +30,15 @@ export interface TaskApiDeps {
   config: Config;
   storage: Storage;
   clock: Clock;
+  /** What a DBSTATUS report changes besides its task (the `mode` flag): the scheduler's rule, in the same transaction. */
+  dbStatusReported: DbStatusReported;
 }
+
+export type DbStatusReported = (
+  stores: Stores,
+  backend: string,
+  results: Record<string, unknown>,
+) => Promise<void>;
 
 /** A valid TaskUpdate payload, or a TaskUpdateInvalidError saying what is wrong. */
 function parseTaskUpdate(form: Buffer | undefined) {
@@ -110,13 +118,7 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
       if (!task) throw new TaskUpdateFailedError();
       if (task.backend !== backend) throw new TaskNotFoundError(report.taskId, backend);
       await stores.tasks.recordAgentUpdate(backend, report.taskId, report, nowSeconds(clock));
-      if (task.type === TaskType.DbStatus) {
-        const manual = await stores.flags.get(backend, Flag.ManualDbMaintenance);
-        const status = (report.results.results as Record<string, unknown> | null | undefined)?.status;
-        // In manual maintenance the check's result is stored but never changes the mode.
-        if (!isTruthyFlag(manual?.value) && typeof status === "string")
-          await stores.flags.set(backend, Flag.Mode, status, nowFractionalSeconds(clock));
-      }
+      if (task.type === TaskType.DbStatus) await deps.dbStatusReported(stores, backend, report.results);
     });
     return { response: "Update successful" };
   };

@@ -1,0 +1,166 @@
+/**
+ * How the scheduler and the operator commands that act like it (prepare-for-reboot) change jobs: every status
+ * change through `transition`, written guarded by the status the job was read with, in transactions whose status
+ * changes reach the pass and the observers (status log, job spans) only once they have committed.
+ */
+import type { Logger } from "pino";
+import type { Config } from "../config/index.js";
+import type { NewTask, Storage, Stores } from "../db/storage.js";
+import { type Clock, nowNanos, nowSeconds } from "../domain/clock.js";
+import type { Job } from "../domain/job.js";
+import type { JobObserver } from "../domain/job-observer.js";
+import type { StatusCode } from "../domain/status.js";
+import { cancelJobTaskId, TaskType } from "../domain/task.js";
+import { type Transition, transition } from "../domain/transition.js";
+import { jobDefinition, taskAttributes } from "./definition.js";
+import type { PassContext } from "./pass-context.js";
+
+/** A status write: the new code and message, the agent's time of the change and its results when it gave them. */
+export interface StatusWrite {
+  code: StatusCode;
+  message: string;
+  eventNs?: number | null;
+  results?: Record<string, unknown>;
+}
+
+/** One transaction: its stores, and the status writes made in it (told once it commits). */
+export interface JobTransaction {
+  readonly stores: Stores;
+  readonly written: StatusWritten[];
+}
+
+interface StatusWritten {
+  job: Job;
+  change: Exclude<Transition, { kind: "unchanged" }>;
+  results?: Record<string, unknown> | undefined;
+}
+
+/** Another writer changed the job since it was read: leave it for the next pass. */
+export class ConcurrentChange extends Error {}
+
+export interface JobWritesDeps {
+  storage: Storage;
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  observers?: readonly JobObserver[] | undefined;
+  /**
+   * Runs first in every transaction and throws when it must not commit (the scheduler: its lease is lost).
+   * Operator commands have none: their writes are guarded per job, as a cancel's are.
+   */
+  guard?: ((stores: Stores) => Promise<void>) | undefined;
+}
+
+export class JobWrites {
+  constructor(private readonly deps: JobWritesDeps) {}
+
+  /**
+   * Runs `work` in one transaction. The status writes it makes reach the pass (the job, the workers in use) and the
+   * observers only once the transaction has committed: a change that rolls back was never made, so it is neither
+   * logged nor traced.
+   */
+  async transaction(context: PassContext, work: (tx: JobTransaction) => Promise<void>): Promise<void> {
+    const written: StatusWritten[] = [];
+    await this.guarded((stores) => work({ stores, written }));
+    for (const { job, change, results } of written) {
+      const previous = job.state;
+      Object.assign(job, change.status);
+      context.recordState(job, previous);
+      if (change.kind === "changed") this.notify(job, change, results);
+    }
+  }
+
+  /** Runs `work` in one transaction behind the guard (the scheduler's lease), with no status writes to tell. */
+  async guarded<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
+    return this.deps.storage.transaction(async (stores) => {
+      await this.deps.guard?.(stores);
+      return work(stores);
+    });
+  }
+
+  /**
+   * A status write with nothing else in its transaction: none at all when nothing changes, which is what most jobs
+   * of most passes come to (a job still waiting, a stage already recorded). A transaction that writes nothing would
+   * still take the write lock and cost two statements per job.
+   */
+  async write(context: PassContext, job: Job, change: Transition): Promise<void> {
+    if (change.kind === "unchanged") return;
+    await this.transaction(context, (tx) => this.apply(tx, job, change));
+  }
+
+  /** Moves the job to a new code inside the transaction (guarded: see `apply`). */
+  setCode(tx: JobTransaction, job: Job, write: StatusWrite): Promise<void> {
+    return this.apply(
+      tx,
+      job,
+      this.transitionTo(job, write.code, write.message, write.eventNs),
+      write.results,
+    );
+  }
+
+  transitionTo(job: Job, code: StatusCode, message: string, eventNs?: number | null): Transition {
+    return transition(job, code, message, nowNanos(this.deps.clock), eventNs);
+  }
+
+  /** Stops the job's RUNJOB task if it is active: it becomes inactive and a CANCELJOB task tells the agent (§4.2). */
+  async cancelTask(tx: JobTransaction, context: PassContext, job: Job): Promise<void> {
+    const runTask = context.latestTask(job);
+    if (!runTask?.active) return;
+    const now = nowSeconds(this.deps.clock);
+    if (!(await tx.stores.tasks.deactivate(runTask.id, now))) return;
+    runTask.active = false;
+    runTask.finishedAt = now;
+    const taskId = cancelJobTaskId(runTask.id);
+    const definition = jobDefinition(job, this.deps.config.scheduler, {
+      taskId,
+      imageSha: null,
+      inputJobIds: await context.inputJobIds(tx.stores, job),
+    });
+    await tx.stores.tasks.insert(this.newTask(job, taskId, TaskType.CancelJob, { ...definition }));
+  }
+
+  newTask(job: Job, id: string, type: TaskType, definition: Record<string, unknown>): NewTask {
+    return {
+      id,
+      backend: job.backend,
+      type,
+      jobId: job.id,
+      definition,
+      attributes: taskAttributes(job),
+      createdAt: nowSeconds(this.deps.clock),
+    };
+  }
+
+  /** Writes a transition guarded by the status the job was read with; the pass learns of it once committed. */
+  private async apply(
+    tx: JobTransaction,
+    job: Job,
+    change: Transition,
+    results?: Record<string, unknown>,
+  ): Promise<void> {
+    if (change.kind === "unchanged") return;
+    const expected = { statusCode: job.statusCode, cancelled: job.cancelled };
+    if (!(await tx.stores.jobs.applyStatus(job.id, expected, change.status)))
+      throw new ConcurrentChange(job.id);
+    tx.written.push({ job, change, results });
+  }
+
+  private notify(
+    job: Job,
+    change: Extract<Transition, { kind: "changed" }>,
+    results?: Record<string, unknown>,
+  ) {
+    if (change.clamped)
+      this.deps.log.warn(
+        { job: job.id },
+        "an agent timestamp before the job's previous change was moved forward",
+      );
+    for (const observer of this.deps.observers ?? []) {
+      try {
+        observer.statusChanged(job, change, results);
+      } catch (error) {
+        this.deps.log.error({ err: error, job: job.id }, "a job observer failed");
+      }
+    }
+  }
+}
