@@ -128,3 +128,10 @@ export function runJobTaskId(jobId: string, number: number): string {
 export function cancelJobTaskId(runJobTaskId: string): string {
   return `${runJobTaskId}-cancel`;
 }
+
+/** The earliest time an agent may report (2000-01-01T00:00:00Z, Unix seconds): nothing of ours ran before. */
+export const EARLIEST_AGENT_TIME_S = 946_684_800;
+/** How far ahead of the controller's clock an agent's may be: clocks drift by seconds, never by a day. */
+export const AGENT_CLOCK_LEEWAY_S = 86_400;
+/** The latest time a result field may carry (9999-12-31T23:59:59Z): results are stored, and must stay printable. */
+export const LATEST_RESULT_TIME_S = 253_402_300_799;

@@ -29,7 +29,6 @@ export const ErrorCode = {
   AgentInvalidToken: "TASKS_INVALID_TOKEN",
   TaskUpdateInvalid: "TASKS_UPDATE_INVALID",
   TaskNotFound: "TASKS_TASK_NOT_FOUND",
-  TaskUpdateFailed: "TASKS_UPDATE_FAILED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -265,26 +264,12 @@ export class TaskUpdateInvalidError extends PlainApiError {
   }
 }
 
-/** Task API: the task belongs to another backend (DESIGN DECISIONS 7; the reference accepts it). */
+/** Task API: no task has that id for this backend (DESIGN DECISIONS 7; the reference answers 500, or accepts another backend's). */
 export class TaskNotFoundError extends PlainApiError {
   readonly code = ErrorCode.TaskNotFound;
   readonly status = 404;
   constructor(taskId: string, backend: string) {
-    super("Not found", `No task '${taskId}' for backend '${backend}'`);
-  }
-}
-
-/** Task API: the update could not be applied (an unknown task id, as in the reference: S158). */
-export class TaskUpdateFailedError extends ApiError {
-  readonly code = ErrorCode.TaskUpdateFailed;
-  readonly status = 500;
-  constructor(options?: ErrorOptions) {
-    super("Error updating task", options);
-    this.name = "TaskUpdateFailedError";
-  }
-
-  body(): Record<string, unknown> {
-    return { error: "Error updating task" };
+    super("Not found", `No task '${echo(taskId)}' for backend '${backend}'`);
   }
 }
 

@@ -150,6 +150,7 @@ describe("request limits", () => {
       maxBodyBytes: 1_048_576,
       maxStatusRapIds: 10_000,
       maxRunCommandBytes: 65_536,
+      maxAgentStringChars: 10_000,
     });
   });
 
@@ -160,6 +161,7 @@ describe("request limits", () => {
       MAX_BODY_BYTES: "2048",
       MAX_STATUS_RAP_IDS: "50",
       MAX_RUN_COMMAND_BYTES: "100",
+      MAX_AGENT_STRING_CHARS: "300",
     }).limits;
     expect(limits).toEqual({
       requestTimeoutMs: 2500,
@@ -167,6 +169,7 @@ describe("request limits", () => {
       maxBodyBytes: 2048,
       maxStatusRapIds: 50,
       maxRunCommandBytes: 100,
+      maxAgentStringChars: 300,
     });
     expect(Object.isFrozen(limits)).toBe(true);
     // Never rounded down to 0, which Node reads as "no limit".
