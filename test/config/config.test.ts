@@ -73,6 +73,33 @@ describe("loadConfig", () => {
     expect(loadConfig({ ALLOW_LOCAL_GIT_REPOS: "1" }).allowLocalGitRepos).toBe(false);
   });
 
+  test("a client token that is also an agent token is refused, naming both settings but not the token", () => {
+    const load = () =>
+      loadConfig({
+        BACKENDS: "test,tpp",
+        TEST_CLIENT_TOKENS: "ok,s3cret-shared",
+        TEST_JOB_SERVER_TOKEN: "agent-a",
+        TPP_JOB_SERVER_TOKEN: "s3cret-shared",
+      });
+    expect(load).toThrow(
+      "Invalid configuration: TEST_CLIENT_TOKENS has a token that is also TPP_JOB_SERVER_TOKEN: a RAP API client and an agent need different tokens",
+    );
+    expect(load).not.toThrow(/s3cret/);
+  });
+
+  test("two backends sharing one agent token is refused, naming both settings; unset defaults are only warned about", () => {
+    const load = () =>
+      loadConfig({ BACKENDS: "test,tpp", TEST_JOB_SERVER_TOKEN: "s3cret", TPP_JOB_SERVER_TOKEN: "s3cret" });
+    expect(load).toThrow(
+      "Invalid configuration: TPP_JOB_SERVER_TOKEN is the same token as TEST_JOB_SERVER_TOKEN: each backend's agent needs its own",
+    );
+    expect(load).not.toThrow(/s3cret/);
+    expect(() => loadConfig({ BACKENDS: "test,tpp", TEST_JOB_SERVER_TOKEN: "token" })).toThrow(
+      "TPP_JOB_SERVER_TOKEN is the same token as TEST_JOB_SERVER_TOKEN",
+    );
+    expect(loadConfig({ BACKENDS: "test,tpp" }).backends).toEqual(["test", "tpp"]);
+  });
+
   test("the config is frozen", () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
