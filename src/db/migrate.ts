@@ -1,11 +1,13 @@
 import { type Kysely, type Migration, type MigrationResultSet, Migrator } from "kysely";
 import * as initial from "./migrations/0001_initial.js";
 import * as latestMetricsIndex from "./migrations/0002_latest_metrics_index.js";
+import * as taskAgentUpdatedAt from "./migrations/0005_task_agent_updated_at.js";
 
 /** Every migration, in order. Names sort lexically; a new one gets the next number. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": initial,
   "0002_latest_metrics_index": latestMetricsIndex,
+  "0005_task_agent_updated_at": taskAgentUpdatedAt,
 };
 
 export class MigrationError extends Error {

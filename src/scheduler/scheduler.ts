@@ -22,6 +22,7 @@ import { annotate, codeForStage, type Transition, transition } from "../domain/t
 import { shlexSplit } from "../pipeline/index.js";
 import { ImageDigestError } from "../registry/index.js";
 import { jobDefinition, taskAttributes } from "./definition.js";
+import { AgentPresence, lostTaskMessage } from "./lost-task.js";
 import { handlingOrder } from "./order.js";
 import { outcomeOf } from "./outcome.js";
 import { PassContext } from "./pass-context.js";
@@ -57,6 +58,8 @@ export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
 export class Scheduler {
   private readonly failures = new Map<string, number>();
+  /** Since when each backend's agent has been polling (lost tasks are told from this). */
+  private readonly agents = new AgentPresence();
   /** The jobs the last pass read, by id: the next pass reads only their status again (PassContext.load). */
   private known: ReadonlyMap<string, Job> = new Map();
   private state: SchedulerState = "idle";
@@ -114,6 +117,9 @@ export class Scheduler {
     const { storage, config, log } = this.deps;
     const context = await PassContext.load(storage, config, this.known);
     this.known = new Map(context.jobs.map((job) => [job.id, job]));
+    const nowS = nowSeconds(this.deps.clock);
+    for (const backend of config.backends)
+      this.agents.observe(backend, context.flagsOf(backend).agentLastSeenAt, nowS);
     const report: PassReport = { jobs: context.jobs.length, changed: 0, failed: 0 };
     const order = handlingOrder(context.jobs);
     for (let step = order.next(); !step.done; ) {
@@ -277,6 +283,7 @@ export class Scheduler {
         agentComplete: false,
         agentResults: null,
         agentTimestampNs: null,
+        agentUpdatedAt: null,
       });
     });
   }
@@ -285,6 +292,13 @@ export class Scheduler {
     const { storage, config } = this.deps;
     const task = context.latestTask(job);
     if (!task) throw new Error(`running job ${job.id} has no RUNJOB task`);
+    const lost = lostTaskMessage(
+      task,
+      this.agents.pollingSince(job.backend),
+      nowSeconds(this.deps.clock),
+      config.scheduler.taskSilenceTimeoutS,
+    );
+    if (lost !== null) return this.failLostTask(job, task.id, lost, context);
     if (!task.agentComplete) {
       // The agent's stage moves the code; the message stays ("Job executing on the backend").
       const code = codeForStage(task.agentStage, job.statusCode);
@@ -327,6 +341,18 @@ export class Scheduler {
       } else {
         await this.setCode(stores, context, job, StatusCode.WaitingOnNewTask, StatusMessage.WaitingOnNewTask);
       }
+    });
+  }
+
+  /** Fails a running job whose task will never report (lostTaskMessage), stopping the task if it is still served. */
+  private async failLostTask(job: Job, taskId: string, message: string, context: PassContext): Promise<void> {
+    this.deps.log.error(
+      { job: job.id, action: job.action, workspace: job.workspace, task: taskId, reason: message },
+      "the agent lost this job's task: failing the job",
+    );
+    await this.deps.storage.transaction(async (stores) => {
+      await this.cancelTask(stores, context, job);
+      await this.setCode(stores, context, job, StatusCode.InternalError, message);
     });
   }
 

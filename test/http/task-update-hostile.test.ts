@@ -153,3 +153,74 @@ describe("9, 10, 11: long strings, deep nesting, unknown ids", () => {
     });
   });
 });
+
+describe("5. late updates and lost tasks", () => {
+  test("complete, then an older incomplete update: the task stays complete and the job finishes", async () => {
+    const { rap, taskId } = await withTask();
+    expect((await system.agent().finish(taskId, finishedResults(), T0_NS + 9e9)).status).toBe(200);
+    expect(await system.agent().update(taskId, "executing", { timestampNs: T0_NS + 5e9 })).toEqual({
+      status: 200,
+      json: { response: "Update successful" },
+    });
+    await system.tick();
+    expect((await system.jobs(rap)).action1).toMatchObject({ status: "succeeded", status_code: "succeeded" });
+    expect(await system.agent().task(taskId)).toBeUndefined();
+  });
+
+  test("a stage going backwards is ignored", async () => {
+    const { rap, taskId } = await withTask();
+    await system.agent().update(taskId, "executed", { timestampNs: T0_NS + 5e9 });
+    await system.agent().update(taskId, "prepared", { timestampNs: T0_NS + 6e9 });
+    await system.tick();
+    expect((await system.jobs(rap)).action1).toMatchObject({ status_code: "executed" });
+    expect((await system.controller.storage.tasks.get(taskId))?.agentStage).toBe("executed");
+  });
+
+  test("a running job whose task ended without a result fails with a message, instead of running forever", async () => {
+    const { rap, taskId } = await withTask();
+    await system.agent().update(taskId, "executing", { timestampNs: T0_NS + 1e9 });
+    await system.tick();
+    // The task ends without a report (the wedge of issue 14: complete, then an older incomplete update, before the
+    // fix; or a hand-edited database): nothing will ever report on it.
+    await system.controller.storage.tasks.deactivate(taskId, T0_MS / 1000 + 2);
+    await system.tick();
+    expect((await system.jobs(rap)).action1).toMatchObject({
+      status: "failed",
+      status_code: "internal_error",
+      status_message:
+        "The backend lost track of this job before it finished, so it was stopped. Please run it again; if this happens again, contact tech support.",
+    });
+  });
+
+  test("a task silent for TASK_SILENCE_TIMEOUT while the agent polls is failed and cancelled; a silent agent fails nothing", async () => {
+    system = await startSystem({ TASK_SILENCE_TIMEOUT: "600" });
+    const rap = await createRap(system, await studyRepo(FX_ACT), ["action1"]);
+    await system.tick();
+    const taskId = `${deterministicJobId(rap, "action1")}-001`;
+    await system.agent().update(taskId, "executing", { timestampNs: T0_NS });
+    // The whole backend goes quiet for an hour (agent down): the job waits for it.
+    system.clock.advance(3_600_000);
+    await system.tick();
+    expect((await system.jobs(rap)).action1).toMatchObject({ status_code: "executing" });
+    // The agent is back, and keeps polling for ten minutes without a word about this task.
+    await system.agent().tasks();
+    await system.tick();
+    system.clock.advance(599_000);
+    await system.agent().tasks();
+    await system.tick();
+    expect((await system.jobs(rap)).action1).toMatchObject({ status_code: "executing" });
+    system.clock.advance(1_000);
+    expect((await system.agent().tasks()).map((t) => t.id)).toEqual([taskId]);
+    await system.tick();
+    expect((await system.jobs(rap)).action1).toMatchObject({
+      status: "failed",
+      status_code: "internal_error",
+      status_message:
+        "The backend stopped reporting on this job (nothing for 10 minutes while it kept working on others), so it was stopped. Please run it again; if this happens again, contact tech support.",
+    });
+    // The agent is told to stop it.
+    expect((await system.agent().tasks()).map((t) => [t.id, t.type])).toEqual([
+      [`${taskId}-cancel`, "canceljob"],
+    ]);
+  });
+});

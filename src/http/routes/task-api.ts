@@ -13,7 +13,7 @@ import type { Config } from "../../config/index.js";
 import type { Storage } from "../../db/storage.js";
 import { type Clock, nowFractionalSeconds, nowNanos, nowSeconds } from "../../domain/clock.js";
 import { Flag, isTruthyFlag } from "../../domain/flags.js";
-import { TaskType } from "../../domain/task.js";
+import { staleUpdate, TaskType } from "../../domain/task.js";
 import { isoWithOffsetFromUnixSeconds } from "../../python/datetime.js";
 import { TokenTable } from "../auth.js";
 import { AgentInvalidTokenError, BackendNotFoundError, NoTokenError, TaskNotFoundError } from "../errors.js";
@@ -70,6 +70,12 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
     await storage.transaction(async (stores) => {
       const task = await stores.tasks.get(report.taskId);
       if (task?.backend !== backend) throw new TaskNotFoundError(report.taskId, backend);
+      const stale = staleUpdate(task, report);
+      if (stale !== null) {
+        // Not the agent's fault (a late or reordered POST): answered as a success, so it is not sent again.
+        request.log.info({ task: task.id, stage: report.stage, reason: stale }, "ignored a late task update");
+        return;
+      }
       await stores.tasks.recordAgentUpdate(backend, report.taskId, report, nowSeconds(clock));
       if (task.type === TaskType.DbStatus) {
         const manual = await stores.flags.get(backend, Flag.ManualDbMaintenance);
