@@ -1,7 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import { CompiledQuery, type DatabaseConnection, type Driver, SqliteDialect } from "kysely";
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  SqliteDialect,
+  type SqliteDialectConfig,
+} from "kysely";
 
 /**
  * SQLite through better-sqlite3, tuned as the reference does (WAL, busy timeout, NORMAL sync, large page cache), and
@@ -9,10 +15,22 @@ import { CompiledQuery, type DatabaseConnection, type Driver, SqliteDialect } fr
  * fail to upgrade to a write with SQLITE_BUSY; `BEGIN IMMEDIATE` waits on the busy timeout instead.
  */
 class ImmediateTransactionDialect extends SqliteDialect {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly database: SqliteDatabase.Database,
+  ) {
+    super(config);
+  }
+
   override createDriver(): Driver {
     const driver = super.createDriver();
     driver.beginTransaction = async (connection: DatabaseConnection) => {
       await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+    };
+    driver.rollbackTransaction = async (connection: DatabaseConnection) => {
+      // SQLite rolls back by itself on some errors (SQLITE_FULL among them); a ROLLBACK then fails with "cannot
+      // rollback - no transaction is active", and that error would replace the real one.
+      if (this.database.inTransaction) await connection.executeQuery(CompiledQuery.raw("rollback"));
     };
     return driver;
   }
@@ -83,7 +101,7 @@ export function sqliteDialect(path: string, pageCacheMiB: number): SqliteDialect
   database.pragma("busy_timeout = 5000");
   database.pragma(`cache_size = -${Math.round(pageCacheMiB * 1024)}`);
   const cached = withStatementCache(database);
-  const dialect = new ImmediateTransactionDialect({ database: cached });
+  const dialect = new ImmediateTransactionDialect({ database: cached }, database);
   const idle = () => database.open && !database.inTransaction;
   const stamp = changeStamper(database);
   directByDialect.set(dialect, {

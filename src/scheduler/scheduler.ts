@@ -11,7 +11,7 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import type { NewTask, Storage, Stores } from "../db/storage.js";
+import { type NewTask, type Storage, StorageFullError, type Stores } from "../db/storage.js";
 import { type Clock, nowNanos, nowSeconds } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
@@ -49,6 +49,17 @@ export interface PassReport {
   changed: number;
   /** Jobs whose handling failed this pass (they are tried again next pass). */
   failed: number;
+  /** The database's disk was full: the pass stopped at the first write, and the loop waits longer. */
+  storageFull?: true;
+}
+
+/** While the database's disk is full, passes back off: twice as long each time, up to a minute. */
+const STORAGE_FULL_MAX_DELAY_MS = 60_000;
+
+/** The pause before the next pass after `fullPasses` passes in a row found the database's disk full (pure). */
+export function storageFullDelayMs(fullPasses: number, intervalMs: number): number {
+  if (fullPasses === 0) return intervalMs;
+  return Math.min(STORAGE_FULL_MAX_DELAY_MS, Math.max(intervalMs, 1000) * 2 ** Math.min(fullPasses, 16));
 }
 
 /** Another writer changed the job since the pass read it: leave it for the next pass. */
@@ -58,6 +69,8 @@ export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
 export class Scheduler {
   private readonly failures = new Map<string, number>();
+  /** Passes in a row that found the database's disk full (0: it is not). */
+  private fullPasses = 0;
   /** Since when each backend's agent has been polling (lost tasks are told from this). */
   private readonly agents = new AgentPresence();
   /** The jobs the last pass read, by id: the next pass reads only their status again (PassContext.load). */
@@ -103,7 +116,10 @@ export class Scheduler {
       }
       if (this.state !== "running") break;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, config.scheduler.loopIntervalMs);
+        const timer = setTimeout(
+          resolve,
+          storageFullDelayMs(this.fullPasses, config.scheduler.loopIntervalMs),
+        );
         this.stopRequested = () => {
           clearTimeout(timer);
           resolve();
@@ -121,6 +137,7 @@ export class Scheduler {
     for (const backend of config.backends)
       this.agents.observe(backend, context.flagsOf(backend).agentLastSeenAt, nowS);
     const report: PassReport = { jobs: context.jobs.length, changed: 0, failed: 0 };
+    let full: StorageFullError | undefined;
     const order = handlingOrder(context.jobs);
     for (let step = order.next(); !step.done; ) {
       const job = step.value;
@@ -129,6 +146,11 @@ export class Scheduler {
         await this.handleJob(job, context);
         this.failures.delete(job.id);
       } catch (error) {
+        // No write can succeed until there is room: not this job's fault, and no use trying the others.
+        if (error instanceof StorageFullError) {
+          full = error;
+          break;
+        }
         if (!(error instanceof ConcurrentChange)) {
           report.failed += 1;
           await this.recordFailure(job, context, error);
@@ -137,12 +159,32 @@ export class Scheduler {
       if (job.statusCode !== before) report.changed += 1;
       step = order.next(job.state === State.Running);
     }
-    try {
-      await updateScheduledTasks(storage, config, this.deps.clock, this.deps.digests);
-    } catch (error) {
-      log.error({ err: error }, "could not update the scheduled database tasks");
+    if (!full) {
+      try {
+        await updateScheduledTasks(storage, config, this.deps.clock, this.deps.digests);
+      } catch (error) {
+        if (error instanceof StorageFullError) full = error;
+        else log.error({ err: error }, "could not update the scheduled database tasks");
+      }
     }
+    if (full) report.storageFull = true;
+    this.noteStorage(full);
     return report;
+  }
+
+  /** Says once that the database's disk is full (the real error), and once that there is room again. */
+  private noteStorage(full: StorageFullError | undefined): void {
+    if (full && this.fullPasses === 0)
+      this.deps.log.error(
+        { err: full.cause ?? full },
+        "the database's disk is full: no job can change until there is room; passes are retried less often",
+      );
+    else if (!full && this.fullPasses > 0)
+      this.deps.log.info(
+        { passes: this.fullPasses },
+        "the database has room again: the scheduler is back to normal",
+      );
+    this.fullPasses = full ? this.fullPasses + 1 : 0;
   }
 
   /**

@@ -8,7 +8,7 @@
  * answered 400 with what is wrong (the reference answers 500; src/http/task-update.ts); an unknown task, or one of
  * another backend, is refused 404 naming it (the reference answers 500; DESIGN DECISIONS 7).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config/index.js";
 import type { Storage } from "../../db/storage.js";
 import { type Clock, nowFractionalSeconds, nowNanos, nowSeconds } from "../../domain/clock.js";
@@ -44,6 +44,24 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
     return backend;
   };
 
+  /**
+   * The poll's side write: if it fails (the database's disk is full), the agent still gets its tasks, and the
+   * failure is logged once until a write succeeds again, not on every poll of every agent.
+   */
+  let lastSeenFailing = false;
+  const recordLastSeen = async (backend: string, log: FastifyBaseLogger) => {
+    const now = nowFractionalSeconds(clock);
+    try {
+      await storage.flags.set(backend, Flag.LastSeenAt, isoWithOffsetFromUnixSeconds(now), now);
+      if (lastSeenFailing) log.info("the agents' last-seen times are recorded again");
+      lastSeenFailing = false;
+    } catch (error) {
+      if (!lastSeenFailing)
+        log.error({ err: error }, "could not record an agent's last-seen time; tasks are still served");
+      lastSeenFailing = true;
+    }
+  };
+
   scope.get("/:backend/tasks/", async (request, reply) => {
     const backend = authenticate(request);
     const tasks = await storage.tasks.activeText(backend);
@@ -54,8 +72,7 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
           `"definition":${t.definition},"attributes":${t.attributes},"created_at":${t.created_at}}`,
       )
       .join(",")}]}`;
-    const now = nowFractionalSeconds(clock);
-    await storage.flags.set(backend, Flag.LastSeenAt, isoWithOffsetFromUnixSeconds(now), now);
+    await recordLastSeen(backend, request.log);
     // Stored definitions and attributes are ASCII JSON already (src/db/queries/tasks.ts); ids and names are ASCII.
     return reply.type("application/json; charset=utf-8").send(body);
   });
