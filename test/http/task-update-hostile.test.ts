@@ -5,8 +5,10 @@
  */
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import pino from "pino";
 import { afterEach, describe, expect, test } from "vitest";
 import { deterministicJobId } from "../../src/domain/ids.js";
+import { unreadableTimesLogger } from "../../src/http/routes/rap-status.js";
 import { formatJobTable, listJobs } from "../../src/ops/jobs.js";
 import { FX_ACT } from "../jobs/fixtures.js";
 import { createRap, studyRepo } from "../scheduler/support.js";
@@ -113,6 +115,20 @@ describe("1. numbers and times an agent sends", () => {
     expect(after).toMatchObject({ status_code: "executing" });
     expect(after.updated_at).toBe("2023-11-14T22:13:25Z");
   });
+});
+
+test("each unreadable stored time is logged once, not on every status poll that shows it", () => {
+  const lines: { times: string[]; msg: string }[] = [];
+  const report = unreadableTimesLogger(
+    pino({}, { write: (line: string) => void lines.push(JSON.parse(line)) }),
+  );
+  report(["1e+300"]);
+  report(["1e+300", "1e+300"]);
+  report(["-1e+300", "1e+300"]);
+  expect(lines.map((line) => line.times)).toEqual([["1e+300"], ["-1e+300"]]);
+  expect(lines[0]!.msg).toBe(
+    "rap/status shows stored job times that are no valid time as null: the database holds bad values",
+  );
 });
 
 describe("9, 10, 11: long strings, deep nesting, unknown ids", () => {
