@@ -13,6 +13,8 @@ export function registerTick(program: Command): void {
         const log = createLogger(config.logLevel);
         const report = await createScheduler(config, storage, systemClock, log, undefined).tick();
         log.info(report, "scheduler pass done");
+        // The pass could save nothing (the database's disk is full, logged): a script must not read it as done.
+        if (report.storageFull) process.exitCode = 1;
       });
     });
 }
