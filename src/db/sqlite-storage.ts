@@ -32,14 +32,7 @@ import {
   recordAgentUpdate,
   runJobTasksOf,
 } from "./queries/tasks.js";
-import {
-  type FlagStore,
-  type JobStore,
-  type Storage,
-  StorageFullError,
-  type Stores,
-  type TaskStore,
-} from "./storage.js";
+import type { FlagStore, JobStore, Storage, Stores, TaskStore } from "./storage.js";
 
 function jobStore(db: Db): JobStore {
   return {
@@ -96,13 +89,8 @@ export class SqliteStorage implements Storage {
     ({ jobs: this.jobs, tasks: this.tasks, flags: this.flags } = stores(db));
   }
 
-  async transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
-    try {
-      return await this.db.transaction().execute((trx) => work(stores(trx)));
-    } catch (error) {
-      if ((error as { code?: unknown }).code === "SQLITE_FULL") throw new StorageFullError({ cause: error });
-      throw error;
-    }
+  transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => work(stores(trx)));
   }
 
   withWorkspaceLock<T>(

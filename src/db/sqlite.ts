@@ -8,6 +8,7 @@ import {
   SqliteDialect,
   type SqliteDialectConfig,
 } from "kysely";
+import { StorageFullError } from "./storage.js";
 
 /**
  * SQLite through better-sqlite3, tuned as the reference does (WAL, busy timeout, NORMAL sync, large page cache), and
@@ -24,6 +25,17 @@ class ImmediateTransactionDialect extends SqliteDialect {
 
   override createDriver(): Driver {
     const driver = super.createDriver();
+    const acquire = driver.acquireConnection.bind(driver);
+    const translating = new WeakMap<DatabaseConnection, DatabaseConnection>();
+    driver.acquireConnection = async () => {
+      const connection = await acquire();
+      let wrapped = translating.get(connection);
+      if (!wrapped) {
+        wrapped = fullDiskAsStorageFull(connection);
+        translating.set(connection, wrapped);
+      }
+      return wrapped;
+    };
     driver.beginTransaction = async (connection: DatabaseConnection) => {
       await connection.executeQuery(CompiledQuery.raw("begin immediate"));
     };
@@ -34,6 +46,25 @@ class ImmediateTransactionDialect extends SqliteDialect {
     };
     return driver;
   }
+}
+
+/**
+ * The connection, with SQLite's "database or disk is full" (SQLITE_FULL) thrown as StorageFullError, the same for
+ * every write whether in a transaction or not: callers above src/db tell it from a fault without knowing SQLite.
+ */
+function fullDiskAsStorageFull(connection: DatabaseConnection): DatabaseConnection {
+  return {
+    async executeQuery<R>(query: CompiledQuery) {
+      try {
+        return await connection.executeQuery<R>(query);
+      } catch (error) {
+        if ((error as { code?: unknown }).code === "SQLITE_FULL")
+          throw new StorageFullError({ cause: error });
+        throw error;
+      }
+    },
+    streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+  };
 }
 
 /** Prepared statements kept per SQL text; hot queries (status, flags) then skip SQLite's parse and plan. */

@@ -78,6 +78,19 @@ describe.skipIf(!ok)("the controller's database disk is full", () => {
     expect(full).toHaveLength(1);
     expect(full[0]!.err!.message).toBe("database or disk is full");
     expect(lines.filter((l) => l.msg.includes("job")).map((l) => l.msg)).not.toContain("error handling job");
+    // A write is refused for what it is, 503, and may be sent again later.
+    expect(await agent.update("nosuchtask-001", "executing")).toMatchObject({ status: 404 });
+    const task = await agent.update(`${deterministicJobId(rap, "action1")}-001`, "executing");
+    expect(task.status === 404 || task.status === 503).toBe(true);
+    const cancel = await system.post("/rap/cancel/", { rap_id: rap, actions: ["action1"] });
+    expect(cancel).toEqual({
+      status: 503,
+      json: {
+        error: "Service unavailable",
+        details:
+          "The controller's database is full: nothing can be saved until there is room again; try again later",
+      },
+    });
     const status = await system.post("/rap/status/", { rap_ids: [rap] });
     expect(status.status).toBe(200);
     expect(status.json.jobs[0]).toMatchObject({ status_code: "created" });
