@@ -17,6 +17,7 @@ import { createStudyRepo } from "../test/support/git-fixtures.js";
 const ROOT = resolve(import.meta.dirname, "..");
 const STALL_WAIT_MS = Number(process.env.HOSTILE_STALL_WAIT_S ?? 40) * 1000;
 const TOKEN = "bench_token";
+const AGENT_TOKEN = "bench_agent_token";
 
 interface Raw {
   status: number | null;
@@ -107,6 +108,10 @@ async function main(): Promise<void> {
     TEST_CLIENT_TOKENS: TOKEN,
     TPP_CLIENT_TOKENS: "tpp_only",
     ALLOW_LOCAL_GIT_REPOS: "true",
+    TEST_JOB_SERVER_TOKEN: AGENT_TOKEN,
+    TEST_MAX_WORKERS: "1000",
+    TPP_JOB_SERVER_TOKEN: "bench_tpp_agent_token",
+    RESOLVE_IMAGE_DIGESTS: "false",
     WORKDIR: join(dir, "work"),
   };
   const config = loadConfig(env);
@@ -238,6 +243,88 @@ async function main(): Promise<void> {
     await attack("create: another backend's rap_id, rest matching", () =>
       raw(port, post("/rap/create/", createBody(r.url, r.commit, { rap_id: rapId }))),
     );
+  }
+
+  // 8. Agents' task updates (issue 14): each against a fresh RUNJOB task, then what rap/status and a pass make of it.
+  {
+    const r = await repo(needsChain(1));
+    const runJob = async () => {
+      const rapId = `bench${String(Math.floor(Math.random() * 1e11)).padStart(11, "0")}`;
+      await raw(
+        port,
+        post("/rap/create/", createBody(r.url, r.commit, { rap_id: rapId, requested_actions: ["a0"] })),
+      );
+      await controller.scheduler.tick();
+      const task = await db
+        .selectFrom("tasks")
+        .select("id")
+        .where("id", "like", "%-001")
+        .orderBy("created_at", "desc")
+        .where("job_id", "in", db.selectFrom("job").select("id").where("rap_id", "=", rapId))
+        .executeTakeFirstOrThrow();
+      return { rapId, taskId: task.id };
+    };
+    const update = (payload: string) => {
+      const body = `payload=${encodeURIComponent(payload)}`;
+      return `POST /test/task/update/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${AGENT_TOKEN}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    };
+    const fields = (taskId: string, rest: string) =>
+      `{"task_id":"${taskId}","stage":"executing","complete":false,${rest}}`;
+    /** After the attack: a pass, then rap/status for the job's RAP (status, bytes) as the row's note. */
+    const aftermath = async (rapId: string) => {
+      const pass = await controller.scheduler.tick().then(
+        (report) => `pass: ${report.failed} failed`,
+        (error: Error) => `pass threw ${error.message}`,
+      );
+      const status = await raw(port, post("/rap/status/", JSON.stringify({ rap_ids: [rapId] })));
+      const job = await db
+        .selectFrom("job")
+        .select("status_code")
+        .where("rap_id", "=", rapId)
+        .executeTakeFirst();
+      rows.at(-1)!.note =
+        `then ${pass}; rap/status ${status.status} (${status.bytes} bytes); job ${job?.status_code}`;
+    };
+    const hostileUpdates: [string, (taskId: string) => string][] = [
+      ["timestamp_ns 1e300", (id) => fields(id, '"timestamp_ns":1e300')],
+      ["results.job_metrics NaN", (id) => fields(id, '"results":{"job_metrics":{"cpu_peak":NaN}}')],
+      ["results.exit_code 1e300", (id) => fields(id, '"results":{"exit_code":1e300}')],
+      [
+        "results nested 5,000 deep",
+        (id) => fields(id, `"results":${'{"a":'.repeat(5000)}1${"}".repeat(5000)}`),
+      ],
+      [
+        "700 KB status message (complete)",
+        (id) =>
+          `{"task_id":"${id}","stage":"finalized","complete":true,"results":{"exit_code":"1","status_message":"${"x".repeat(700_000)}"}}`,
+      ],
+      ["unknown task id", () => fields("nosuchtask-001", '"timestamp_ns":null')],
+    ];
+    for (const [name, payload] of hostileUpdates) {
+      const { rapId, taskId } = await runJob();
+      await attack(`task update: ${name}`, () => raw(port, update(payload(taskId))));
+      await aftermath(rapId);
+    }
+    {
+      const { rapId, taskId } = await runJob();
+      const now = BigInt(Date.now()) * 1_000_000n;
+      await raw(
+        port,
+        update(
+          `{"task_id":"${taskId}","stage":"finalized","complete":true,"timestamp_ns":${now},"results":{"exit_code":"0"}}`,
+        ),
+      );
+      await attack("task update: complete, then an older incomplete one", () =>
+        raw(port, update(fields(taskId, `"timestamp_ns":${now - 5_000_000_000n}`))),
+      );
+      await aftermath(rapId);
+      const task = await db
+        .selectFrom("tasks")
+        .select(["active", "agent_complete"])
+        .where("id", "=", taskId)
+        .executeTakeFirstOrThrow();
+      rows.at(-1)!.note += `; task active=${task.active} complete=${task.agent_complete}`;
+    }
   }
 
   loop.disable();

@@ -124,10 +124,49 @@ function readDatabase(env: Env, workdir: string): DatabaseLocation {
   throw new ConfigError("DATABASE_URL", "must look like sqlite:PATH");
 }
 
+/**
+ * Refuses tokens that are surely a mistake (issue 14): a RAP API client token that is also an agent token (the
+ * client could report task results, the agent could create RAPs), and one agent token for two backends (each
+ * backend's agent could take the other's tasks). Both settings are named, never the token. Backends that all
+ * leave their agent token unset share the reference's default, which configWarnings already flags.
+ */
+function checkTokensDistinct(
+  env: Env,
+  backends: readonly string[],
+  backend: Record<string, BackendConfig>,
+): void {
+  const agentSetting = (name: string) => `${backendPrefix(name)}_JOB_SERVER_TOKEN`;
+  const agentOf = new Map<string, string>();
+  for (const name of backends) {
+    const token = backend[name]!.jobServerToken;
+    const other = agentOf.get(token);
+    if (
+      other !== undefined &&
+      (env[agentSetting(name)] !== undefined || env[agentSetting(other)] !== undefined)
+    )
+      throw new ConfigError(
+        agentSetting(name),
+        `is the same token as ${agentSetting(other)}: each backend's agent needs its own`,
+      );
+    agentOf.set(token, name);
+  }
+  for (const name of backends) {
+    for (const token of backend[name]!.clientTokens) {
+      const agent = agentOf.get(token);
+      if (agent !== undefined)
+        throw new ConfigError(
+          `${backendPrefix(name)}_CLIENT_TOKENS`,
+          `has a token that is also ${agentSetting(agent)}: a RAP API client and an agent need different tokens`,
+        );
+    }
+  }
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const backends = readBackends(env);
   const backend: Record<string, BackendConfig> = {};
   for (const name of backends) backend[name] = readBackend(env, name);
+  checkTokensDistinct(env, backends, backend);
   const workdir = readWorkdir(env, cwd);
   return Object.freeze({
     backends: Object.freeze(backends),

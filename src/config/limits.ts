@@ -16,6 +16,8 @@ export interface Limits {
   readonly maxStatusRapIds: number;
   /** MAX_RUN_COMMAND_BYTES: a create whose job would get a longer `run_command` is refused. */
   readonly maxRunCommandBytes: number;
+  /** MAX_AGENT_STRING_CHARS: a longer string in an agent's task update is cut there, with a marker. */
+  readonly maxAgentStringChars: number;
 }
 
 /** job-server sends every active rap_id (hundreds) in one status request: 10,000 leaves ample room. */
@@ -24,6 +26,11 @@ const DEFAULT_MAX_STATUS_RAP_IDS = 10_000;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** The longest run_command of the 271 corpus projects is 1.5 kB. */
 const DEFAULT_MAX_RUN_COMMAND_BYTES = 64 * 1024;
+/**
+ * Agents' strings are status messages (a line or two) and error tracebacks (a few kB); every one is stored, and a
+ * status message is served in every rap/status answer and logged.
+ */
+const DEFAULT_MAX_AGENT_STRING_CHARS = 10_000;
 /** Above the usual 60 s idle timeout of load balancers, so a proxy never reuses a connection we are closing. */
 const DEFAULT_KEEP_ALIVE_SECONDS = 72;
 
@@ -45,5 +52,6 @@ export function readLimits(env: Env): Limits {
     maxBodyBytes: readAtLeastOne(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
     maxStatusRapIds: readAtLeastOne(env, "MAX_STATUS_RAP_IDS", DEFAULT_MAX_STATUS_RAP_IDS),
     maxRunCommandBytes: readAtLeastOne(env, "MAX_RUN_COMMAND_BYTES", DEFAULT_MAX_RUN_COMMAND_BYTES),
+    maxAgentStringChars: readAtLeastOne(env, "MAX_AGENT_STRING_CHARS", DEFAULT_MAX_AGENT_STRING_CHARS),
   });
 }

@@ -17,6 +17,13 @@ import {
 } from "./env.js";
 import { ConfigError } from "./errors.js";
 
+/**
+ * An hour: a running job is reported on every agent poll (a second apart), so this is only reached by a task the
+ * agent lost, or by one step running for an hour without a word (copying a very large job's files): generous, since
+ * failing a job that was still running costs a researcher far more than an hour's wait for a lost one.
+ */
+const DEFAULT_TASK_SILENCE_TIMEOUT_S = 3600;
+
 export interface BackendJobLimits {
   /** `cpu_count` sent to the agent. */
   readonly cpuCount: number;
@@ -34,6 +41,12 @@ export interface SchedulerConfig {
   readonly leaseTtlMs: number;
   /** Agent errors (and failing passes) a job may have before it fails with internal_error. */
   readonly maxTaskRetries: number;
+  /**
+   * TASK_SILENCE_TIMEOUT (seconds): a running job whose task has not been reported on for this long, while its
+   * backend's agent kept polling, is failed (the agent lost it). Agents report a running job every poll (seconds),
+   * but send nothing while one step (preparing, finalizing) is in progress, which may take long for large jobs.
+   */
+  readonly taskSilenceTimeoutS: number;
   readonly jobLimits: Readonly<Record<string, BackendJobLimits>>;
   readonly weights: Readonly<Record<string, WeightRules>>;
   readonly level4MaxFilesize: number;
@@ -120,6 +133,7 @@ export function readScheduler(env: Env, backends: readonly string[], workdir: st
     loopIntervalMs: readNonNegativeNumber(env, "JOB_LOOP_INTERVAL", 1) * 1000,
     leaseTtlMs: readPositiveNumber(env, "SCHEDULER_LEASE_TTL", 10) * 1000,
     maxTaskRetries: Math.max(1, readCount(env, "MAX_TASK_RETRIES", 5)),
+    taskSilenceTimeoutS: readPositiveNumber(env, "TASK_SILENCE_TIMEOUT", DEFAULT_TASK_SILENCE_TIMEOUT_S),
     jobLimits: Object.freeze(jobLimits),
     weights: Object.freeze(weights),
     level4MaxFilesize: readCount(env, "LEVEL4_MAX_FILESIZE", 16 * 1024 * 1024),

@@ -2,12 +2,14 @@ import { type Kysely, type Migration, type MigrationResultSet, Migrator } from "
 import * as initial from "./migrations/0001_initial.js";
 import * as latestMetricsIndex from "./migrations/0002_latest_metrics_index.js";
 import * as schedulerLease from "./migrations/0004_scheduler_lease.js";
+import * as taskAgentUpdatedAt from "./migrations/0005_task_agent_updated_at.js";
 
 /** Every migration, in order. Names sort lexically; a new one gets the next number. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": initial,
   "0002_latest_metrics_index": latestMetricsIndex,
   "0004_scheduler_lease": schedulerLease,
+  "0005_task_agent_updated_at": taskAgentUpdatedAt,
 };
 
 export class MigrationError extends Error {

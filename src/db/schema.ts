@@ -62,6 +62,8 @@ export interface TaskTable {
   agent_complete: Bool;
   agent_results: Json | null;
   agent_timestamp_ns: number | null;
+  /** When the controller last recorded an agent update (Unix seconds); ours (migration 0005). */
+  agent_updated_at: number | null;
 }
 
 export interface FlagTable {

@@ -1,7 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import { CompiledQuery, type DatabaseConnection, type Driver, SqliteDialect } from "kysely";
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  SqliteDialect,
+  type SqliteDialectConfig,
+} from "kysely";
+import { StorageFullError } from "./storage.js";
 
 /**
  * SQLite through better-sqlite3, tuned as the reference does (WAL, busy timeout, NORMAL sync, large page cache), and
@@ -9,13 +16,55 @@ import { CompiledQuery, type DatabaseConnection, type Driver, SqliteDialect } fr
  * fail to upgrade to a write with SQLITE_BUSY; `BEGIN IMMEDIATE` waits on the busy timeout instead.
  */
 class ImmediateTransactionDialect extends SqliteDialect {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly database: SqliteDatabase.Database,
+  ) {
+    super(config);
+  }
+
   override createDriver(): Driver {
     const driver = super.createDriver();
+    const acquire = driver.acquireConnection.bind(driver);
+    const translating = new WeakMap<DatabaseConnection, DatabaseConnection>();
+    driver.acquireConnection = async () => {
+      const connection = await acquire();
+      let wrapped = translating.get(connection);
+      if (!wrapped) {
+        wrapped = fullDiskAsStorageFull(connection);
+        translating.set(connection, wrapped);
+      }
+      return wrapped;
+    };
     driver.beginTransaction = async (connection: DatabaseConnection) => {
       await connection.executeQuery(CompiledQuery.raw("begin immediate"));
     };
+    driver.rollbackTransaction = async (connection: DatabaseConnection) => {
+      // SQLite rolls back by itself on some errors (SQLITE_FULL among them); a ROLLBACK then fails with "cannot
+      // rollback - no transaction is active", and that error would replace the real one.
+      if (this.database.inTransaction) await connection.executeQuery(CompiledQuery.raw("rollback"));
+    };
     return driver;
   }
+}
+
+/**
+ * The connection, with SQLite's "database or disk is full" (SQLITE_FULL) thrown as StorageFullError, the same for
+ * every write whether in a transaction or not: callers above src/db tell it from a fault without knowing SQLite.
+ */
+function fullDiskAsStorageFull(connection: DatabaseConnection): DatabaseConnection {
+  return {
+    async executeQuery<R>(query: CompiledQuery) {
+      try {
+        return await connection.executeQuery<R>(query);
+      } catch (error) {
+        if ((error as { code?: unknown }).code === "SQLITE_FULL")
+          throw new StorageFullError({ cause: error });
+        throw error;
+      }
+    },
+    streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+  };
 }
 
 /** Prepared statements kept per SQL text; hot queries (status, flags) then skip SQLite's parse and plan. */
@@ -83,7 +132,7 @@ export function sqliteDialect(path: string, pageCacheMiB: number): SqliteDialect
   database.pragma("busy_timeout = 5000");
   database.pragma(`cache_size = -${Math.round(pageCacheMiB * 1024)}`);
   const cached = withStatementCache(database);
-  const dialect = new ImmediateTransactionDialect({ database: cached });
+  const dialect = new ImmediateTransactionDialect({ database: cached }, database);
   const idle = () => database.open && !database.inTransaction;
   const stamp = changeStamper(database);
   directByDialect.set(dialect, {

@@ -117,6 +117,19 @@ export interface HandlingFailureStore {
   clear(jobIds: readonly string[]): Promise<void>;
 }
 
+/**
+ * A write failed because the database's disk is full: nothing is wrong with what was written, and nothing can be
+ * written until there is room (SQLite's SQLITE_FULL). Callers wait and try again rather than blame the data.
+ */
+export class StorageFullError extends Error {
+  readonly code = "STORAGE_FULL";
+  constructor(options?: ErrorOptions) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
+    super(`the database's disk is full${cause}`, options);
+    this.name = "StorageFullError";
+  }
+}
+
 /** The stores, bound to one transaction. */
 export interface Stores {
   readonly jobs: JobStore;

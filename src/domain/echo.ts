@@ -9,10 +9,15 @@ const ECHO_LIMIT = 200;
 
 /** The first `limit` characters of `text`, then `…` when anything was left out. */
 export function echo(text: string, limit = ECHO_LIMIT): string {
+  return cut(text, limit, () => "…");
+}
+
+/** The first `limit` characters of `text`, then `marker(characters left out)` when anything was left out. */
+export function cut(text: string, limit: number, marker: (omitted: number) => string): string {
   if (text.length <= limit) return text;
   // Never cut a surrogate pair in half.
   const end = /[\uD800-\uDBFF]/.test(text[limit - 1]!) ? limit - 1 : limit;
-  return `${text.slice(0, end)}…`;
+  return `${text.slice(0, end)}${marker(text.length - end)}`;
 }
 
 /** echo() of the value's Python repr, turning no more of the value into text than shows. */

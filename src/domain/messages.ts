@@ -24,7 +24,16 @@ export const StatusMessage = {
   WaitingOnReboot: "Job restarted - waiting for server to reboot",
   InternalError:
     "Internal error: this usually means a platform issue rather than a problem for users to fix.\nThe tech team are automatically notified of these errors and will be investigating.",
+  /** Ours (issue 14): a running job's task ended without a result, so nothing will ever report on it again. */
+  TaskLost:
+    "The backend lost track of this job before it finished, so it was stopped. Please run it again; if this happens again, contact tech support.",
 } as const;
+
+/** Ours (issue 14): a running job's task went unreported for `timeoutS` while the backend's agent kept working. */
+export function taskSilentMessage(timeoutS: number): string {
+  const duration = timeoutS % 60 === 0 ? `${timeoutS / 60} minutes` : `${timeoutS} seconds`;
+  return `The backend stopped reporting on this job (nothing for ${duration} while it kept working on others), so it was stopped. Please run it again; if this happens again, contact tech support.`;
+}
 
 /** What a database job's exit code means (config.DATABASE_EXIT_CODES in the reference). */
 export const DATABASE_EXIT_CODES: Readonly<Record<number, string>> = {

@@ -117,6 +117,8 @@ export interface Task {
   agentResults: Record<string, unknown> | null;
   /** Agent clock, Unix nanoseconds. */
   agentTimestampNs: number | null;
+  /** When the controller last recorded an update from the agent (whole Unix seconds); null before the first. */
+  agentUpdatedAt: number | null;
 }
 
 /** RUNJOB task ids are `{job id}-{n:03}`: n counts the job's RUNJOB tasks, so ids sort in creation order. */
@@ -127,4 +129,45 @@ export function runJobTaskId(jobId: string, number: number): string {
 /** The CANCELJOB task for a RUNJOB task. */
 export function cancelJobTaskId(runJobTaskId: string): string {
   return `${runJobTaskId}-cancel`;
+}
+
+/** The earliest time an agent may report (2000-01-01T00:00:00Z, Unix seconds): nothing of ours ran before. */
+export const EARLIEST_AGENT_TIME_S = 946_684_800;
+/** How far ahead of the controller's clock an agent's may be: clocks drift by seconds, never by a day. */
+export const AGENT_CLOCK_LEEWAY_S = 86_400;
+/** The latest time a result field may carry (9999-12-31T23:59:59Z): results are stored, and must stay printable. */
+export const LATEST_RESULT_TIME_S = 253_402_300_799;
+
+/** The stages of a job task in the order a job goes through them (reference/agent.md §2.4); `unknown`, `error`
+ * and anything else have no place in it. */
+const STAGE_ORDER: readonly string[] = [
+  AgentStage.Preparing,
+  AgentStage.Prepared,
+  AgentStage.Executing,
+  AgentStage.Executed,
+  AgentStage.Finalizing,
+  AgentStage.Finalized,
+];
+
+/**
+ * Why an agent's update must not be applied over what is stored for its task, or null to apply it. Updates can
+ * arrive late or out of order (a retried POST, two handlers of one task): a complete task is never un-completed,
+ * an update older than the stored one (agent clock) is dropped, and so is one whose stage goes backwards.
+ */
+export function staleUpdate(
+  stored: Pick<Task, "agentComplete" | "agentStage" | "agentTimestampNs">,
+  update: { stage: string; complete: boolean; timestampNs: number | null },
+): string | null {
+  if (stored.agentComplete && !update.complete) return "the task is complete already";
+  if (
+    update.timestampNs !== null &&
+    stored.agentTimestampNs !== null &&
+    update.timestampNs < stored.agentTimestampNs
+  )
+    return "it is older than the last update recorded";
+  const from = STAGE_ORDER.indexOf(stored.agentStage ?? "");
+  const to = STAGE_ORDER.indexOf(update.stage);
+  if (!update.complete && from >= 0 && to >= 0 && to < from)
+    return "its stage is behind the last one recorded";
+  return null;
 }

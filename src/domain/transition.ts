@@ -13,6 +13,7 @@
  */
 import { StatusMessage } from "./messages.js";
 import { isFinalCode, isResetCode, State, StatusCode } from "./status.js";
+import { AGENT_CLOCK_LEEWAY_S, EARLIEST_AGENT_TIME_S } from "./task.js";
 
 /** The columns a transition may change. Times: whole Unix seconds; statusCodeUpdatedAt: Unix nanoseconds. */
 export interface JobStatus {
@@ -64,8 +65,13 @@ export function transition(
   if (code === job.statusCode) return heartbeat(job, nowNs);
 
   let atNs = eventNs ?? nowNs;
-  const clamped = job.statusCodeUpdatedAt > atNs;
-  if (clamped) atNs = job.statusCodeUpdatedAt + CLAMP_NS;
+  // A previous change stamped before 2000 or far ahead of this clock is a bad stored value (issue 14: an agent's
+  // 1e300), not a time to keep after: the new change keeps its own time and the bad one is gone.
+  const previousNs = job.statusCodeUpdatedAt;
+  const previousIsTime =
+    previousNs >= EARLIEST_AGENT_TIME_S * 1e9 && previousNs <= nowNs + AGENT_CLOCK_LEEWAY_S * 1e9;
+  const clamped = previousIsTime && previousNs > atNs;
+  if (clamped) atNs = previousNs + CLAMP_NS;
   const atS = Math.floor(atNs / 1e9);
 
   const status: JobStatus = {
@@ -89,7 +95,8 @@ export function transition(
     status.state = State.Pending;
     status.startedAt = null;
   }
-  return { kind: "changed", status, from: job.statusCode, previousSinceNs: job.statusCodeUpdatedAt, clamped };
+  const previousSinceNs = previousIsTime ? previousNs : atNs;
+  return { kind: "changed", status, from: job.statusCode, previousSinceNs, clamped };
 }
 
 /** What a cancel request writes on each unfinished job it names (reference §7.8): the mark, and its time. */

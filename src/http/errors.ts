@@ -4,6 +4,7 @@
  * handler (app.ts) turns them into responses. docs/api.md lists every code (a test keeps the two in step).
  */
 import type { Limits } from "../config/index.js";
+import { StorageFullError } from "../db/storage.js";
 import { echo } from "../domain/echo.js";
 import { RefusalError } from "../domain/errors.js";
 
@@ -25,11 +26,11 @@ export const ErrorCode = {
   RequestTimeout: "REQUEST_TIMEOUT",
   TooManyRapIds: "STATUS_TOO_MANY_RAP_IDS",
   Internal: "INTERNAL",
+  StorageFull: "STORAGE_FULL",
   BackendNotFound: "TASKS_BACKEND_NOT_FOUND",
   AgentInvalidToken: "TASKS_INVALID_TOKEN",
   TaskUpdateInvalid: "TASKS_UPDATE_INVALID",
   TaskNotFound: "TASKS_TASK_NOT_FOUND",
-  TaskUpdateFailed: "TASKS_UPDATE_FAILED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -238,6 +239,19 @@ export class InternalError extends PlainApiError {
   }
 }
 
+/** A write the database could not take because its disk is full: nothing wrong with the request, try it later. */
+export class StorageFullApiError extends PlainApiError {
+  readonly code = ErrorCode.StorageFull;
+  readonly status = 503;
+  constructor(options?: ErrorOptions) {
+    super(
+      "Service unavailable",
+      "The controller's database is full: nothing can be saved until there is room again; try again later",
+      options,
+    );
+  }
+}
+
 /** Task API: the backend in the path is not one this controller knows. */
 export class BackendNotFoundError extends PlainApiError {
   readonly code = ErrorCode.BackendNotFound;
@@ -265,26 +279,12 @@ export class TaskUpdateInvalidError extends PlainApiError {
   }
 }
 
-/** Task API: the task belongs to another backend (DESIGN DECISIONS 7; the reference accepts it). */
+/** Task API: no task has that id for this backend (DESIGN DECISIONS 7; the reference answers 500, or accepts another backend's). */
 export class TaskNotFoundError extends PlainApiError {
   readonly code = ErrorCode.TaskNotFound;
   readonly status = 404;
   constructor(taskId: string, backend: string) {
-    super("Not found", `No task '${taskId}' for backend '${backend}'`);
-  }
-}
-
-/** Task API: the update could not be applied (an unknown task id, as in the reference: S158). */
-export class TaskUpdateFailedError extends ApiError {
-  readonly code = ErrorCode.TaskUpdateFailed;
-  readonly status = 500;
-  constructor(options?: ErrorOptions) {
-    super("Error updating task", options);
-    this.name = "TaskUpdateFailedError";
-  }
-
-  body(): Record<string, unknown> {
-    return { error: "Error updating task" };
+    super("Not found", `No task '${echo(taskId)}' for backend '${backend}'`);
   }
 }
 
@@ -294,6 +294,7 @@ export class TaskUpdateFailedError extends ApiError {
  */
 export function apiErrorFor(error: unknown, limits?: Pick<Limits, "maxBodyBytes">): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof StorageFullError) return new StorageFullApiError({ cause: error });
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   if (status === 413) return new PayloadTooLargeError(limits?.maxBodyBytes, { cause: error });
   if (typeof status === "number" && status >= 400 && status < 500) {
@@ -305,6 +306,7 @@ export function apiErrorFor(error: unknown, limits?: Pick<Limits, "maxBodyBytes"
 /** Maps whatever the pipeline threw (other than NothingToDo) to the answer the client gets. */
 export function createErrorFor(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof StorageFullError) return new StorageFullApiError({ cause: error });
   // A refusal's message is meant for the user (the reference's GitError, GithubValidationError,
   // ProjectValidationError, ReusableActionError, RapCreateRequestError); anything else is reported vaguely.
   if (error instanceof RefusalError) return new CreateRefusedError(error.message, { cause: error });

@@ -7,7 +7,7 @@ import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import { isActiveState } from "../domain/status.js";
 import { type CancelOutcome, cancelActions } from "../jobs/cancel.js";
-import { isoFromUnixSeconds } from "../python/datetime.js";
+import { isoOrNullFromUnixSeconds } from "../python/datetime.js";
 
 export interface JobListing {
   /** Newest first. */
@@ -32,9 +32,14 @@ const COLUMNS: ReadonlyArray<readonly [string, (job: Job) => string]> = [
   ["ACTION", (job) => job.action],
   ["STATE", state],
   ["CODE", (job) => job.statusCode],
-  ["UPDATED", (job) => isoFromUnixSeconds(job.updatedAt)],
+  ["UPDATED", (job) => shownTime(job.updatedAt)],
   ["MESSAGE", (job) => shorten(job.statusMessage ?? "")],
 ];
+
+/** A stored time as ISO text; a bad one (not a time Python could print) is shown, never thrown on. */
+export function shownTime(seconds: number): string {
+  return isoOrNullFromUnixSeconds(seconds) ?? `(not a time: ${seconds})`;
+}
 
 /** A job marked cancelled that the scheduler has not stopped yet shows as `cancelling`. */
 function state(job: Job): string {

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { JobStore } from "../db/storage.js";
 import type { Job } from "../domain/job.js";
 import { isActiveState } from "../domain/status.js";
-import { isoFromUnixSeconds } from "../python/datetime.js";
+import { shownTime } from "./jobs.js";
 
 /** Where the agent writes a job's log (src/agent/workspace/paths.ts `jobLogDir`, then `logs.txt`). */
 export type JobLogPath = (job: Pick<Job, "id" | "createdAt">) => string;
@@ -57,7 +57,7 @@ export function missingLogMessage(job: Job, path: string): string {
 /** One line for a job's status as it changes: time, state, code and message. */
 export function statusLine(job: Job): string {
   const message = job.statusMessage ? `: ${job.statusMessage}` : "";
-  return `${isoFromUnixSeconds(job.updatedAt)} ${job.state} ${job.statusCode}${message}`;
+  return `${shownTime(job.updatedAt)} ${job.state} ${job.statusCode}${message}`;
 }
 
 /**

@@ -13,6 +13,20 @@ const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0
 /** A Date's range: 100,000,000 days either side of 1970. */
 const MAX_SECONDS = 8.64e12;
 
+/** Python's datetime years are 1–9999: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in Unix seconds. */
+const PYTHON_FIRST_SECOND = -62_135_596_800;
+const PYTHON_LAST_SECOND = 253_402_300_799;
+
+/** Whether Python could print this time at all (a datetime of years 1–9999): what a Python client can read. */
+export function isPythonTime(seconds: number): boolean {
+  return seconds >= PYTHON_FIRST_SECOND && seconds < PYTHON_LAST_SECOND + 1;
+}
+
+/** isoFromUnixSeconds, or null for a time Python could not print (isPythonTime): for reads of stored values. */
+export function isoOrNullFromUnixSeconds(seconds: number): string | null {
+  return isPythonTime(seconds) ? isoFromUnixSeconds(seconds) : null;
+}
+
 /** The timestamp with `Z` for UTC: `2025-06-01T10:30:00.123456Z`, the API's form. */
 export function isoFromUnixSeconds(seconds: number): string {
   let whole = Math.floor(seconds);

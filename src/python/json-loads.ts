@@ -25,7 +25,16 @@ export class JsonSyntaxError extends Error {
   }
 }
 
-const MAX_DEPTH = 256;
+/** Nesting deeper than MAX_DEPTH, told apart so that a caller can say so. */
+export class JsonTooDeepError extends JsonSyntaxError {
+  constructor(position: number) {
+    super("Nesting too deep", position);
+    this.name = "JsonTooDeepError";
+  }
+}
+
+/** Deeper nesting is refused (JsonTooDeepError). */
+export const MAX_DEPTH = 256;
 /** Python's `sys.get_int_max_str_digits()` default. */
 const MAX_INT_DIGITS = 4300;
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
@@ -150,7 +159,7 @@ class Parser {
   }
 
   private parseArray(depth: number): JsonValue[] {
-    if (depth > MAX_DEPTH) this.fail("Nesting too deep");
+    if (depth > MAX_DEPTH) throw new JsonTooDeepError(this.pos);
     this.pos++;
     const items: JsonValue[] = [];
     this.skipWhitespace();
@@ -169,7 +178,7 @@ class Parser {
   }
 
   private parseObject(depth: number): JsonObject {
-    if (depth > MAX_DEPTH) this.fail("Nesting too deep");
+    if (depth > MAX_DEPTH) throw new JsonTooDeepError(this.pos);
     this.pos++;
     const object: JsonObject = new Map();
     this.skipWhitespace();

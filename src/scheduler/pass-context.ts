@@ -15,6 +15,8 @@ export interface BackendFlags {
   dbMaintenance: boolean;
   manualDbMaintenance: boolean;
   checksDisabled: boolean;
+  /** When the backend's agent last polled for tasks (the last-seen-at flag; Unix seconds); null if never. */
+  agentLastSeenAt: number | null;
 }
 
 interface Usage {
@@ -108,6 +110,7 @@ const NO_FLAGS: BackendFlags = {
   dbMaintenance: false,
   manualDbMaintenance: false,
   checksDisabled: false,
+  agentLastSeenAt: null,
 };
 
 export async function readFlags(stores: Stores): Promise<Map<string, BackendFlags>> {
@@ -118,6 +121,7 @@ export async function readFlags(stores: Stores): Promise<Map<string, BackendFlag
     else if (flag.id === Flag.Mode) flags.dbMaintenance = flag.value === DB_MAINTENANCE_MODE;
     else if (flag.id === Flag.ManualDbMaintenance) flags.manualDbMaintenance = isTruthyFlag(flag.value);
     else if (flag.id === Flag.DbMaintenanceChecksDisabled) flags.checksDisabled = isTruthyFlag(flag.value);
+    else if (flag.id === Flag.LastSeenAt) flags.agentLastSeenAt = flag.timestamp;
     byBackend.set(flag.backend, flags);
   }
   return byBackend;

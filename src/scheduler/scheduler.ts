@@ -15,8 +15,8 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import type { Storage, Stores } from "../db/storage.js";
-import { type Clock, nowNanos } from "../domain/clock.js";
+import { type Storage, StorageFullError, type Stores } from "../db/storage.js";
+import { type Clock, nowNanos, nowSeconds } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
 import { StatusMessage } from "../domain/messages.js";
@@ -28,6 +28,7 @@ import { ImageDigestError } from "../registry/index.js";
 import { jobDefinition } from "./definition.js";
 import { ConcurrentChange, JobWrites } from "./job-writes.js";
 import { LeaseHeldError, LeaseLostError, processHolder, SchedulerLease } from "./lease.js";
+import { AgentPresence, lostTaskMessage } from "./lost-task.js";
 import { handlingOrder } from "./order.js";
 import { outcomeOf } from "./outcome.js";
 import { PassContext } from "./pass-context.js";
@@ -56,6 +57,17 @@ export interface PassReport {
   changed: number;
   /** Jobs whose handling failed this pass (they are tried again next pass). */
   failed: number;
+  /** The database's disk was full: the pass stopped at the first write, and the loop waits longer. */
+  storageFull?: true;
+}
+
+/** While the database's disk is full, passes back off: twice as long each time, up to a minute. */
+const STORAGE_FULL_MAX_DELAY_MS = 60_000;
+
+/** The pause before the next pass after `fullPasses` passes in a row found the database's disk full (pure). */
+export function storageFullDelayMs(fullPasses: number, intervalMs: number): number {
+  if (fullPasses === 0) return intervalMs;
+  return Math.min(STORAGE_FULL_MAX_DELAY_MS, Math.max(intervalMs, 1000) * 2 ** Math.min(fullPasses, 16));
 }
 
 export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
@@ -65,6 +77,10 @@ export class Scheduler {
   private failures: ReadonlyMap<string, number> = new Map();
   /** The lease holder the loop last saw instead of itself (logged once, not every interval). */
   private waitingFor: string | undefined;
+  /** Passes in a row that found the database's disk full (0: it is not). */
+  private fullPasses = 0;
+  /** Since when each backend's agent has been polling (lost tasks are told from this). */
+  private readonly agents = new AgentPresence();
   /** The jobs the last pass read, by id: the next pass reads only their status again (PassContext.load). */
   private known: ReadonlyMap<string, Job> = new Map();
   private state: SchedulerState = "idle";
@@ -138,7 +154,10 @@ export class Scheduler {
       }
       if (this.state !== "running") break;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, config.scheduler.loopIntervalMs);
+        const timer = setTimeout(
+          resolve,
+          storageFullDelayMs(this.fullPasses, config.scheduler.loopIntervalMs),
+        );
         this.stopRequested = () => {
           clearTimeout(timer);
           resolve();
@@ -153,11 +172,22 @@ export class Scheduler {
    */
   async tick(): Promise<PassReport> {
     const { storage, config, log } = this.deps;
-    await this.lease.acquire();
+    try {
+      await this.lease.acquire();
+    } catch (error) {
+      // Taking the lease is a write: with the disk full, this pass is over before it starts.
+      if (!(error instanceof StorageFullError)) throw error;
+      this.noteStorage(error);
+      return { jobs: 0, changed: 0, failed: 0, storageFull: true };
+    }
     const context = await PassContext.load(storage, config, this.known);
     this.failures = await storage.failures.all();
     this.known = new Map(context.jobs.map((job) => [job.id, job]));
+    const nowS = nowSeconds(this.deps.clock);
+    for (const backend of config.backends)
+      this.agents.observe(backend, context.flagsOf(backend).agentLastSeenAt, nowS);
     const report: PassReport = { jobs: context.jobs.length, changed: 0, failed: 0 };
+    let full: StorageFullError | undefined;
     const order = handlingOrder(context.jobs);
     for (let step = order.next(); !step.done; ) {
       const job = step.value;
@@ -167,6 +197,11 @@ export class Scheduler {
         if (this.failures.has(job.id)) await this.writes.guarded((stores) => stores.failures.clear([job.id]));
       } catch (error) {
         if (error instanceof LeaseLostError) throw error;
+        // No write can succeed until there is room: not this job's fault, and no use trying the others.
+        if (error instanceof StorageFullError) {
+          full = error;
+          break;
+        }
         if (!(error instanceof ConcurrentChange)) {
           report.failed += 1;
           await this.recordFailure(job, context, error);
@@ -175,17 +210,37 @@ export class Scheduler {
       if (job.statusCode !== before) report.changed += 1;
       step = order.next(job.state === State.Running);
     }
-    try {
-      const access = {
-        read: storage,
-        write: (work: (stores: Stores) => Promise<unknown>) => this.writes.guarded(work),
-      };
-      await updateScheduledTasks(access, config, this.deps.clock, this.deps.digests);
-    } catch (error) {
-      if (error instanceof LeaseLostError) throw error;
-      log.error({ err: error }, "could not update the scheduled database tasks");
+    if (!full) {
+      try {
+        const access = {
+          read: storage,
+          write: (work: (stores: Stores) => Promise<unknown>) => this.writes.guarded(work),
+        };
+        await updateScheduledTasks(access, config, this.deps.clock, this.deps.digests);
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        if (error instanceof StorageFullError) full = error;
+        else log.error({ err: error }, "could not update the scheduled database tasks");
+      }
     }
+    if (full) report.storageFull = true;
+    this.noteStorage(full);
     return report;
+  }
+
+  /** Says once that the database's disk is full (the real error), and once that there is room again. */
+  private noteStorage(full: StorageFullError | undefined): void {
+    if (full && this.fullPasses === 0)
+      this.deps.log.error(
+        { err: full.cause ?? full },
+        "the database's disk is full: no job can change until there is room; passes are retried less often",
+      );
+    else if (!full && this.fullPasses > 0)
+      this.deps.log.info(
+        { passes: this.fullPasses },
+        "the database has room again: the scheduler is back to normal",
+      );
+    this.fullPasses = full ? this.fullPasses + 1 : 0;
   }
 
   /** Counts the failed handling; at MAX_TASK_RETRIES in a row the job fails with internal_error. */
@@ -317,6 +372,7 @@ export class Scheduler {
         agentComplete: false,
         agentResults: null,
         agentTimestampNs: null,
+        agentUpdatedAt: null,
       });
     });
   }
@@ -325,6 +381,13 @@ export class Scheduler {
     const { config } = this.deps;
     const task = context.latestTask(job);
     if (!task) throw new Error(`running job ${job.id} has no RUNJOB task`);
+    const lost = lostTaskMessage(
+      task,
+      this.agents.pollingSince(job.backend),
+      nowSeconds(this.deps.clock),
+      config.scheduler.taskSilenceTimeoutS,
+    );
+    if (lost !== null) return this.failLostTask(job, task.id, lost, context);
     if (!task.agentComplete) {
       // The agent's stage moves the code; the message stays ("Job executing on the backend").
       const code = codeForStage(task.agentStage, job.statusCode);
@@ -367,6 +430,18 @@ export class Scheduler {
           message: StatusMessage.WaitingOnNewTask,
         });
       }
+    });
+  }
+
+  /** Fails a running job whose task will never report (lostTaskMessage), stopping the task if it is still served. */
+  private async failLostTask(job: Job, taskId: string, message: string, context: PassContext): Promise<void> {
+    this.deps.log.error(
+      { job: job.id, action: job.action, workspace: job.workspace, task: taskId, reason: message },
+      "the agent lost this job's task: failing the job",
+    );
+    await this.writes.transaction(context, async (tx) => {
+      await this.writes.cancelTask(tx, context, job);
+      await this.writes.setCode(tx, job, { code: StatusCode.InternalError, message });
     });
   }
 }

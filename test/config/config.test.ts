@@ -73,6 +73,33 @@ describe("loadConfig", () => {
     expect(loadConfig({ ALLOW_LOCAL_GIT_REPOS: "1" }).allowLocalGitRepos).toBe(false);
   });
 
+  test("a client token that is also an agent token is refused, naming both settings but not the token", () => {
+    const load = () =>
+      loadConfig({
+        BACKENDS: "test,tpp",
+        TEST_CLIENT_TOKENS: "ok,s3cret-shared",
+        TEST_JOB_SERVER_TOKEN: "agent-a",
+        TPP_JOB_SERVER_TOKEN: "s3cret-shared",
+      });
+    expect(load).toThrow(
+      "Invalid configuration: TEST_CLIENT_TOKENS has a token that is also TPP_JOB_SERVER_TOKEN: a RAP API client and an agent need different tokens",
+    );
+    expect(load).not.toThrow(/s3cret/);
+  });
+
+  test("two backends sharing one agent token is refused, naming both settings; unset defaults are only warned about", () => {
+    const load = () =>
+      loadConfig({ BACKENDS: "test,tpp", TEST_JOB_SERVER_TOKEN: "s3cret", TPP_JOB_SERVER_TOKEN: "s3cret" });
+    expect(load).toThrow(
+      "Invalid configuration: TPP_JOB_SERVER_TOKEN is the same token as TEST_JOB_SERVER_TOKEN: each backend's agent needs its own",
+    );
+    expect(load).not.toThrow(/s3cret/);
+    expect(() => loadConfig({ BACKENDS: "test,tpp", TEST_JOB_SERVER_TOKEN: "token" })).toThrow(
+      "TPP_JOB_SERVER_TOKEN is the same token as TEST_JOB_SERVER_TOKEN",
+    );
+    expect(loadConfig({ BACKENDS: "test,tpp" }).backends).toEqual(["test", "tpp"]);
+  });
+
   test("the config is frozen", () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
@@ -150,6 +177,7 @@ describe("request limits", () => {
       maxBodyBytes: 1_048_576,
       maxStatusRapIds: 10_000,
       maxRunCommandBytes: 65_536,
+      maxAgentStringChars: 10_000,
     });
   });
 
@@ -160,6 +188,7 @@ describe("request limits", () => {
       MAX_BODY_BYTES: "2048",
       MAX_STATUS_RAP_IDS: "50",
       MAX_RUN_COMMAND_BYTES: "100",
+      MAX_AGENT_STRING_CHARS: "300",
     }).limits;
     expect(limits).toEqual({
       requestTimeoutMs: 2500,
@@ -167,6 +196,7 @@ describe("request limits", () => {
       maxBodyBytes: 2048,
       maxStatusRapIds: 50,
       maxRunCommandBytes: 100,
+      maxAgentStringChars: 300,
     });
     expect(Object.isFrozen(limits)).toBe(true);
     // Never rounded down to 0, which Node reads as "no limit".

@@ -19,16 +19,14 @@ function tempPath(): string {
 describe("migrations", () => {
   test("create every table with the reference's columns, then are idempotent", async () => {
     const db = await openDatabase({ dialect: "sqlite", path: tempPath() });
-    expect(await pendingMigrations(db)).toEqual([
+    const all = [
       "0001_initial",
       "0002_latest_metrics_index",
       "0004_scheduler_lease",
-    ]);
-    expect(await migrateToLatest(db)).toEqual([
-      "0001_initial",
-      "0002_latest_metrics_index",
-      "0004_scheduler_lease",
-    ]);
+      "0005_task_agent_updated_at",
+    ];
+    expect(await pendingMigrations(db)).toEqual(all);
+    expect(await migrateToLatest(db)).toEqual(all);
     expect(await migrateToLatest(db)).toEqual([]);
     expect(await pendingMigrations(db)).toEqual([]);
 
@@ -86,6 +84,7 @@ describe("migrations", () => {
       "agent_complete",
       "agent_results",
       "agent_timestamp_ns",
+      "agent_updated_at",
     ]);
     expect(await columns("flags")).toEqual(["id", "backend", "value", "timestamp"]);
     await db.destroy();

@@ -140,6 +140,31 @@ describe("times", () => {
     expect(change.kind === "changed" && change.status.statusCodeUpdatedAt).toBe(NS + 1e9 + 1_000_000);
   });
 
+  test.each([
+    ["1e300 (issue 14)", 1e300],
+    ["two days ahead of the clock", NS + 2 * 86_400e9],
+    ["before 2000", -1e300],
+  ])(
+    "a previous change stamped %s is a bad stored value: not clamped to, the change keeps its time",
+    (_, bad) => {
+      const change = transition(job({ statusCodeUpdatedAt: bad }), StatusCode.Initiated, "m", NS, NS - 3e9);
+      expect(change).toMatchObject({
+        kind: "changed",
+        clamped: false,
+        previousSinceNs: NS - 3e9,
+        status: { statusCodeUpdatedAt: NS - 3e9, updatedAt: T - 3 },
+      });
+    },
+  );
+
+  test("a previous change less than a day ahead of the clock is still clamped to (an agent's clock ahead)", () => {
+    const change = transition(job({ statusCodeUpdatedAt: NS + 3_600e9 }), StatusCode.Initiated, "m", NS);
+    expect(change).toMatchObject({
+      clamped: true,
+      status: { statusCodeUpdatedAt: NS + 3_600e9 + 1_000_000 },
+    });
+  });
+
   test("§11.19: the same code again writes nothing within a minute, then only updated_at", () => {
     const from = job({ statusCode: StatusCode.WaitingOnWorkers, updatedAt: T, statusMessage: "old" });
     expect(transition(from, StatusCode.WaitingOnWorkers, "new", (T + 59) * 1e9)).toEqual({

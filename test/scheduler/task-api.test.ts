@@ -117,11 +117,11 @@ describe("updates", () => {
     });
   });
 
-  test("S158: an unknown task → 500 Error updating task", async () => {
+  test("S158, ours: an unknown task → 404 naming it (the reference answers 500 Error updating task)", async () => {
     await withTask();
     expect(await system.agent().update("unknown-task-id", "prepared")).toEqual({
-      status: 500,
-      json: { error: "Error updating task" },
+      status: 404,
+      json: { error: "Not found", details: "No task 'unknown-task-id' for backend 'test'" },
     });
   });
 
@@ -153,12 +153,16 @@ describe("updates", () => {
       "'payload.complete' must be true or false",
     ],
     [
+      `payload=${encodeURIComponent(`${"[".repeat(5000)}${"]".repeat(5000)}`)}`,
+      "'payload' is nested more than 256 levels deep",
+    ],
+    [
       `payload=${encodeURIComponent('{"task_id":"t","stage":"x","complete":true,"results":[]}')}`,
       "'payload.results' must be an object",
     ],
     [
       `payload=${encodeURIComponent('{"task_id":"t","stage":"x","complete":true,"timestamp_ns":"soon"}')}`,
-      `'payload.timestamp_ns' must be an integer, "" or null`,
+      "'payload.timestamp_ns' must be a time in nanoseconds between 2000 and one day from now",
     ],
   ])(
     "a malformed update (%j) → 400 with what is wrong (the reference answers 500)",

@@ -30,6 +30,8 @@ export function registerTick(program: Command): void {
         try {
           const report = await passWhenFree(scheduler, options.wait, config.scheduler.loopIntervalMs);
           log.info(report, "scheduler pass done");
+          // The pass could save nothing (the database's disk is full, logged): a script must not read it as done.
+          if (report.storageFull) process.exitCode = 1;
         } catch (error) {
           if (!(error instanceof LeaseHeldError)) throw error;
           console.error(

@@ -22,6 +22,7 @@ const PROGRESS_COLUMNS = [
   "agent_complete",
   "agent_results",
   "agent_timestamp_ns",
+  "agent_updated_at",
 ] as const satisfies readonly (keyof TaskTable)[];
 
 function toProgress(row: Pick<Selectable<TaskTable>, (typeof PROGRESS_COLUMNS)[number]>): TaskProgress {
@@ -37,6 +38,7 @@ function toProgress(row: Pick<Selectable<TaskTable>, (typeof PROGRESS_COLUMNS)[n
     agentComplete: Boolean(row.agent_complete),
     agentResults: fromJson(row.agent_results, null),
     agentTimestampNs: row.agent_timestamp_ns,
+    agentUpdatedAt: row.agent_updated_at,
   };
 }
 
@@ -211,6 +213,7 @@ export async function recordAgentUpdate(
       agent_stage: update.stage,
       agent_results: toJson(update.results),
       agent_complete: update.complete ? 1 : 0,
+      agent_updated_at: now,
       ...(update.timestampNs === null ? {} : { agent_timestamp_ns: update.timestampNs }),
       ...(update.complete ? { active: 0, finished_at: now } : {}),
     })

@@ -2,12 +2,13 @@
 import type { Storage } from "../../db/storage.js";
 import { DB_MAINTENANCE_MODE, Flag, type FlagValue } from "../../domain/flags.js";
 import { toAsciiJson } from "../../python/ascii-json.js";
-import { isoFromUnixSeconds } from "../../python/datetime.js";
+import { isoOrNullFromUnixSeconds } from "../../python/datetime.js";
 
 const SHOWN_FLAGS = [Flag.LastSeenAt, Flag.Paused, Flag.Mode, Flag.ManualDbMaintenance];
 
 function since(flag: FlagValue | undefined): string | null {
-  return flag ? isoFromUnixSeconds(flag.timestamp) : null;
+  // A bad stored time reads as "never" rather than failing every poll.
+  return flag ? isoOrNullFromUnixSeconds(flag.timestamp) : null;
 }
 
 /**

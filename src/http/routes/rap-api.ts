@@ -16,7 +16,7 @@ import type { StatusReader } from "../status/reader.js";
 import { backendStatus } from "./backend-status.js";
 import { cancelRap } from "./rap-cancel.js";
 import { type CreateJobs, createRap, createRequestFromBody } from "./rap-create.js";
-import { rapStatus } from "./rap-status.js";
+import { rapStatus, unreadableTimesLogger } from "./rap-status.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -55,6 +55,7 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
   scope.decorateRequest("tokenBackends", null as unknown as readonly string[]);
 
   acceptRawBodies(scope);
+  const reportUnreadableTimes = unreadableTimesLogger(scope.log);
 
   // A callback hook, not an async one: no promise per request on the hot endpoints.
   const authenticate = (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
@@ -102,7 +103,7 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
     }
     const body = validated(parsed, api.validators.status) as JsonObject;
     const rapIds = body.get("rap_ids") as string[];
-    const answer = await rapStatus(statusReader, rapIds, request.tokenBackends);
+    const answer = await rapStatus(statusReader, rapIds, request.tokenBackends, reportUnreadableTimes);
     return reply.type("application/json; charset=utf-8").send(answer);
   });
 

@@ -5,26 +5,20 @@
  * the token (401), then for updates the method (405).
  *
  * Ours: the agent token is compared in constant time and may also come as `Bearer <token>`; a malformed update is
- * answered 400 with what is wrong (the reference answers 500); a task of another backend is refused (404, DESIGN
- * DECISIONS 7).
+ * answered 400 with what is wrong (the reference answers 500; src/http/task-update.ts); an unknown task, or one of
+ * another backend, is refused 404 naming it (the reference answers 500; DESIGN DECISIONS 7).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config/index.js";
 import type { Storage, Stores } from "../../db/storage.js";
-import { type Clock, nowFractionalSeconds, nowSeconds } from "../../domain/clock.js";
+import { type Clock, nowFractionalSeconds, nowNanos, nowSeconds } from "../../domain/clock.js";
 import { Flag } from "../../domain/flags.js";
-import { TaskType } from "../../domain/task.js";
+import { staleUpdate, TaskType } from "../../domain/task.js";
 import { isoWithOffsetFromUnixSeconds } from "../../python/datetime.js";
 import { TokenTable } from "../auth.js";
-import {
-  AgentInvalidTokenError,
-  BackendNotFoundError,
-  NoTokenError,
-  TaskNotFoundError,
-  TaskUpdateFailedError,
-  TaskUpdateInvalidError,
-} from "../errors.js";
+import { AgentInvalidTokenError, BackendNotFoundError, NoTokenError, TaskNotFoundError } from "../errors.js";
 import { acceptRawBodies } from "../raw-body.js";
+import { parseTaskUpdate } from "../task-update.js";
 
 export interface TaskApiDeps {
   config: Config;
@@ -39,41 +33,6 @@ export type DbStatusReported = (
   backend: string,
   results: Record<string, unknown>,
 ) => Promise<void>;
-
-/** A valid TaskUpdate payload, or a TaskUpdateInvalidError saying what is wrong. */
-function parseTaskUpdate(form: Buffer | undefined) {
-  const payload = new URLSearchParams((form ?? Buffer.alloc(0)).toString("utf8")).get("payload");
-  if (payload === null) throw new TaskUpdateInvalidError("The form has no 'payload' field");
-  let value: unknown;
-  try {
-    value = JSON.parse(payload);
-  } catch {
-    throw new TaskUpdateInvalidError("'payload' is not valid JSON");
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value))
-    throw new TaskUpdateInvalidError("'payload' must be a JSON object");
-  const update = value as Record<string, unknown>;
-  const fail = (field: string, expected: string) => {
-    throw new TaskUpdateInvalidError(`'payload.${field}' must be ${expected}`);
-  };
-  if (typeof update.task_id !== "string" || update.task_id === "") fail("task_id", "a non-empty string");
-  if (typeof update.stage !== "string") fail("stage", "a string");
-  if (typeof update.complete !== "boolean") fail("complete", "true or false");
-  const results = update.results ?? {};
-  if (typeof results !== "object" || Array.isArray(results)) fail("results", "an object");
-  const timestamp = update.timestamp_ns;
-  // Nanoseconds since 1970 are beyond 2^53: kept to the nearest representable value (a few hundred ns).
-  if (!(timestamp === undefined || timestamp === null || timestamp === "" || Number.isInteger(timestamp)))
-    fail("timestamp_ns", 'an integer, "" or null');
-  return {
-    taskId: update.task_id as string,
-    stage: update.stage as string,
-    complete: update.complete as boolean,
-    results: results as Record<string, unknown>,
-    // 0, "" and null leave the stored timestamp as it was, as in the reference.
-    timestampNs: typeof timestamp === "number" && timestamp !== 0 ? timestamp : null,
-  };
-}
 
 export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promise<void> {
   const { config, storage, clock } = deps;
@@ -93,6 +52,24 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
     return backend;
   };
 
+  /**
+   * The poll's side write: if it fails (the database's disk is full), the agent still gets its tasks, and the
+   * failure is logged once until a write succeeds again, not on every poll of every agent.
+   */
+  let lastSeenFailing = false;
+  const recordLastSeen = async (backend: string, log: FastifyBaseLogger) => {
+    const now = nowFractionalSeconds(clock);
+    try {
+      await storage.flags.set(backend, Flag.LastSeenAt, isoWithOffsetFromUnixSeconds(now), now);
+      if (lastSeenFailing) log.info("the agents' last-seen times are recorded again");
+      lastSeenFailing = false;
+    } catch (error) {
+      if (!lastSeenFailing)
+        log.error({ err: error }, "could not record an agent's last-seen time; tasks are still served");
+      lastSeenFailing = true;
+    }
+  };
+
   scope.get("/:backend/tasks/", async (request, reply) => {
     const backend = authenticate(request);
     const tasks = await storage.tasks.activeText(backend);
@@ -103,8 +80,7 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
           `"definition":${t.definition},"attributes":${t.attributes},"created_at":${t.created_at}}`,
       )
       .join(",")}]}`;
-    const now = nowFractionalSeconds(clock);
-    await storage.flags.set(backend, Flag.LastSeenAt, isoWithOffsetFromUnixSeconds(now), now);
+    await recordLastSeen(backend, request.log);
     // Stored definitions and attributes are ASCII JSON already (src/db/queries/tasks.ts); ids and names are ASCII.
     return reply.type("application/json; charset=utf-8").send(body);
   });
@@ -112,11 +88,19 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
   const update = async (request: FastifyRequest, reply: FastifyReply) => {
     const backend = authenticate(request);
     if (request.method !== "POST") return reply.code(405).header("allow", "POST").send();
-    const report = parseTaskUpdate(request.body as Buffer | undefined);
+    const report = parseTaskUpdate(request.body as Buffer | undefined, {
+      nowNs: nowNanos(clock),
+      maxStringChars: config.limits.maxAgentStringChars,
+    });
     await storage.transaction(async (stores) => {
       const task = await stores.tasks.get(report.taskId);
-      if (!task) throw new TaskUpdateFailedError();
-      if (task.backend !== backend) throw new TaskNotFoundError(report.taskId, backend);
+      if (task?.backend !== backend) throw new TaskNotFoundError(report.taskId, backend);
+      const stale = staleUpdate(task, report);
+      if (stale !== null) {
+        // Not the agent's fault (a late or reordered POST): answered as a success, so it is not sent again.
+        request.log.info({ task: task.id, stage: report.stage, reason: stale }, "ignored a late task update");
+        return;
+      }
       await stores.tasks.recordAgentUpdate(backend, report.taskId, report, nowSeconds(clock));
       if (task.type === TaskType.DbStatus) await deps.dbStatusReported(stores, backend, report.results);
     });

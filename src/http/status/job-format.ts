@@ -9,20 +9,7 @@
 import { isAscii } from "node:buffer";
 import { type JobStatusBatch, type JobStatusRow, TIME_MARK } from "../../db/queries/rap-status.js";
 import { asciiJson } from "../../python/ascii-json.js";
-import { isoFromUnixSeconds } from "../../python/datetime.js";
-
-function isoOrNull(seconds: number | null): string {
-  return seconds === null ? "null" : `"${isoFromUnixSeconds(seconds)}"`;
-}
-
-function jobJson(row: JobStatusRow): string {
-  return (
-    `${row.head.slice(0, -1)},"created_at":${isoOrNull(row.created_at)},"updated_at":${isoOrNull(row.updated_at)}` +
-    `,"started_at":${isoOrNull(row.started_at)},"completed_at":${isoOrNull(row.completed_at)}` +
-    `,"trace_context":${row.trace_context ?? "null"},"metrics":${row.metrics ?? "{}"}` +
-    `,"requires_db":${row.requires_db ? "true" : "false"}}`
-  );
-}
+import { isoFromUnixSeconds, isPythonTime } from "../../python/datetime.js";
 
 const INTEGER = /^-?\d+$/;
 const COMMA = Buffer.from(",");
@@ -36,9 +23,32 @@ export class JobList {
   private readonly parts: Buffer[] = [];
   /** Printed times by their stored text, for this one list: a RAP's jobs share many of their times. */
   private readonly isoTimes = new Map<string, string>();
+  /**
+   * Stored times that are no time a client could read (not finite, beyond Python's years 1–9999), shown as null:
+   * a bad value in the database must not fail every status poll that names its RAP. Agents' times are checked
+   * before they are stored (src/http/task-update.ts); these come from older versions or from outside.
+   */
+  readonly unreadableTimes = new Set<string>();
 
   addJobs(rows: readonly JobStatusRow[]): void {
-    if (rows.length > 0) this.append(Buffer.from(rows.map(jobJson).join(",")));
+    if (rows.length > 0) this.append(Buffer.from(rows.map((row) => this.jobJson(row)).join(",")));
+  }
+
+  private jobJson(row: JobStatusRow): string {
+    return (
+      `${row.head.slice(0, -1)},"created_at":${this.isoOrNull(row.created_at)}` +
+      `,"updated_at":${this.isoOrNull(row.updated_at)}` +
+      `,"started_at":${this.isoOrNull(row.started_at)},"completed_at":${this.isoOrNull(row.completed_at)}` +
+      `,"trace_context":${row.trace_context ?? "null"},"metrics":${row.metrics ?? "{}"}` +
+      `,"requires_db":${row.requires_db ? "true" : "false"}}`
+    );
+  }
+
+  private isoOrNull(seconds: number | null): string {
+    if (seconds === null) return "null";
+    if (isPythonTime(seconds)) return `"${isoFromUnixSeconds(seconds)}"`;
+    this.unreadableTimes.add(String(seconds));
+    return "null";
   }
 
   /**
@@ -98,7 +108,7 @@ export class JobList {
     let iso = time === "null" ? time : this.isoTimes.get(time);
     if (iso === undefined) {
       if (!INTEGER.test(time)) return undefined;
-      iso = `"${isoFromUnixSeconds(Number(time))}"`;
+      iso = this.isoOrNull(Number(time));
       this.isoTimes.set(time, iso);
     }
     return iso;

@@ -8,6 +8,8 @@ export interface RenderedJobs {
   json: Uint8Array;
   /** The rap ids that have jobs in `json`. */
   rapIds: string[];
+  /** Stored times that could not be shown (shown as null), as stored: for the caller to log (JobList). */
+  unreadableTimes: string[];
 }
 
 /** The jobs of these RAPs on these backends, in the order of `rapIds`' batches (see jobStatusBatches). */
@@ -22,5 +24,5 @@ export async function renderJobs(
     found.push(...batch.rapIds);
     if (!list.addBatch(batch)) list.addJobs(await batch.rows());
   }
-  return { json: list.toAscii(), rapIds: found };
+  return { json: list.toAscii(), rapIds: found, unreadableTimes: [...list.unreadableTimes] };
 }
