@@ -153,7 +153,9 @@ function checkTokensDistinct(
   for (const name of backends) {
     for (const token of backend[name]!.clientTokens) {
       const agent = agentOf.get(token);
-      if (agent !== undefined)
+      // The unset default ("token", as in the reference) is only warned about (configWarnings): the reference's own
+      // test set-ups use it as a client token too.
+      if (agent !== undefined && env[agentSetting(agent)] !== undefined)
         throw new ConfigError(
           `${backendPrefix(name)}_CLIENT_TOKENS`,
           `has a token that is also ${agentSetting(agent)}: a RAP API client and an agent need different tokens`,
@@ -202,8 +204,9 @@ export function configWarnings(config: Config): string[] {
   for (const name of config.backends) {
     const backend = config.backend[name]!;
     if (backend.jobServerToken === "token") {
+      const alsoClient = config.clientTokens.has("token") ? ", which is also a RAP API client token" : "";
       warnings.push(
-        `${name.toUpperCase()}_JOB_SERVER_TOKEN is not set: the agent token for '${name}' is the insecure default`,
+        `${name.toUpperCase()}_JOB_SERVER_TOKEN is not set: the agent token for '${name}' is the insecure default${alsoClient}`,
       );
     }
     if (backend.clientTokens.length === 0) {

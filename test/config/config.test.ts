@@ -87,6 +87,13 @@ describe("loadConfig", () => {
     expect(load).not.toThrow(/s3cret/);
   });
 
+  test("a client token equal to the unset agent token's default starts (the reference's S165 set-up), with a warning", () => {
+    const config = loadConfig({ BACKENDS: "test,test1", TEST_CLIENT_TOKENS: "token" });
+    expect(configWarnings(config)).toContain(
+      "TEST_JOB_SERVER_TOKEN is not set: the agent token for 'test' is the insecure default, which is also a RAP API client token",
+    );
+  });
+
   test("two backends sharing one agent token is refused, naming both settings; unset defaults are only warned about", () => {
     const load = () =>
       loadConfig({ BACKENDS: "test,tpp", TEST_JOB_SERVER_TOKEN: "s3cret", TPP_JOB_SERVER_TOKEN: "s3cret" });
