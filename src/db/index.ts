@@ -32,7 +32,7 @@ export async function openDatabase(
   const direct = directReadsOf(dialect);
   if (direct) directByDb.set(db, direct);
   if (location.path !== ":memory:") fileByDb.set(db, location.path);
-  if (options.migrate) await migrateToLatest(db);
+  if (options.migrate) await migrateToLatest(db, "sqlite");
   return db;
 }
 

@@ -64,7 +64,7 @@ export async function migrateDatabase(location: DatabaseLocation): Promise<Migra
   const created = !databaseExists(location);
   const db = await openDatabase(location);
   try {
-    return { created, applied: await migrateToLatest(db) };
+    return { created, applied: await migrateToLatest(db, "sqlite") };
   } finally {
     await db.destroy();
   }

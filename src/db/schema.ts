@@ -45,6 +45,8 @@ export interface JobTable {
   project: string;
   orgs: Json;
   analysis_scope: Json;
+  /** Insertion order (migration 0003): written by the database alone, read to order rows and break ties. */
+  seq: ColumnType<number, never, never>;
 }
 
 export interface TaskTable {
@@ -62,6 +64,8 @@ export interface TaskTable {
   agent_complete: Bool;
   agent_results: Json | null;
   agent_timestamp_ns: number | null;
+  /** Insertion order (migration 0003), as job.seq. */
+  seq: ColumnType<number, never, never>;
 }
 
 export interface FlagTable {

@@ -5,19 +5,15 @@
  */
 import type { Db } from "./index.js";
 import { changeStamp, databaseFile } from "./index.js";
-import { flagsReader } from "./queries/backend-flags.js";
 import { getFlag, getFlags, setFlag } from "./queries/flags.js";
 import {
   actionsOfRap,
-  activeJobs,
   applyStatus,
   cancelUnfinishedJobs,
   existingRap,
   getJob,
   insertJobs,
-  jobStates,
   jobsForRaps,
-  latestJobByAction,
   listJobs,
   runningJobs,
   workspaceState,
@@ -30,8 +26,9 @@ import {
   insertTask,
   lastFinishedOfType,
   recordAgentUpdate,
-  runJobTasksOf,
 } from "./queries/tasks.js";
+import { flagsReader } from "./sqlite/backend-flags.js";
+import { activeJobs, jobStates, latestJobByAction, runJobTasksOf } from "./sqlite/scheduler-reads.js";
 import { sqliteStatusReader } from "./sqlite/status-reader.js";
 import { StatusWorkers } from "./sqlite/status-workers.js";
 import type { FlagStore, JobStore, StatusReader, Storage, Stores, TaskStore } from "./storage.js";

@@ -422,7 +422,7 @@ describe("jobs written by the database", () => {
       .where("rap_id", "in", unique)
       .where("backend", "in", backends)
       .orderBy("rap_id")
-      .orderBy(sql`rowid`)
+      .orderBy("seq")
       .execute();
     const jobs: string[] = [];
     for (const row of rows) {
