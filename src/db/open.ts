@@ -14,11 +14,13 @@ import type { Storage } from "./storage.js";
 export { MigrationError } from "./migrate.js";
 export { SnapshotRefusedError } from "./snapshot.js";
 
+/** A configured database this version cannot open (PostgreSQL, until its implementation plugs in here). */
 export class DialectNotSupportedError extends Error {
   readonly code = "DIALECT_NOT_SUPPORTED";
-  constructor(what: string) {
+  constructor() {
     super(
-      `DATABASE_URL is a PostgreSQL URL: ${what} is not supported on PostgreSQL yet (set DATABASE_URL=sqlite:PATH, or leave it unset for WORKDIR/db.sqlite)`,
+      "DATABASE_URL names a PostgreSQL database, which this version does not support yet: set " +
+        "DATABASE_URL=sqlite:PATH, or leave it unset for WORKDIR/db.sqlite",
     );
   }
 }
@@ -40,7 +42,7 @@ export async function openStorage(
       return new SqliteStorage(db, { statusWorkers: options.statusWorkers ?? 0 });
     }
     case "postgres":
-      throw new DialectNotSupportedError("the controller's database");
+      throw new DialectNotSupportedError();
   }
 }
 
@@ -60,7 +62,7 @@ export interface MigrationReport {
 
 /** Creates the database or upgrades it to the latest schema (`rap migrate`). */
 export async function migrateDatabase(location: DatabaseLocation): Promise<MigrationReport> {
-  if (location.dialect !== "sqlite") throw new DialectNotSupportedError("rap migrate");
+  if (location.dialect !== "sqlite") throw new DialectNotSupportedError();
   const created = !databaseExists(location);
   const db = await openDatabase(location);
   try {
@@ -79,6 +81,6 @@ export async function snapshotDatabase(
   target: string,
   force = false,
 ): Promise<number> {
-  if (location.dialect !== "sqlite") throw new DialectNotSupportedError("rap snapshot-db (use pg_dump)");
+  if (location.dialect !== "sqlite") throw new DialectNotSupportedError();
   return snapshotSqlite(location.path, target, force);
 }

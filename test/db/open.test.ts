@@ -31,7 +31,8 @@ test("a PostgreSQL location is refused with a clear message, until PostgreSQL is
   const { database } = loadConfig({ WORKDIR: dir, DATABASE_URL: "postgresql://rap@127.0.0.1:1/rap" });
   await expect(openStorage(database)).rejects.toThrow(DialectNotSupportedError);
   await expect(openStorage(database)).rejects.toThrow(
-    "DATABASE_URL is a PostgreSQL URL: the controller's database is not supported on PostgreSQL yet",
+    "DATABASE_URL names a PostgreSQL database, which this version does not support yet: set " +
+      "DATABASE_URL=sqlite:PATH, or leave it unset for WORKDIR/db.sqlite",
   );
   expect(existsSync(join(dir, "postgresql:"))).toBe(false);
 });
