@@ -1,6 +1,7 @@
 /**
- * The database: one Kysely instance over SQLite (PostgreSQL later, behind the same interface). Callers use the query
- * modules in queries/ and never write SQL themselves.
+ * The SQLite database: one Kysely instance over one better-sqlite3 connection. Storage (./sqlite-storage.ts) uses
+ * it through the query modules in queries/ (portable SQL) and sqlite/ (SQLite's own hot queries); nothing above
+ * src/db sees it (./open.ts opens storage).
  */
 import { type CompiledQuery, Kysely } from "kysely";
 import { migrateToLatest } from "./migrate.js";
