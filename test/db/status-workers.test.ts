@@ -11,9 +11,9 @@ import { insertJobs } from "../../src/db/queries/jobs.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
 import { StatusWorkers } from "../../src/db/sqlite/status-workers.js";
 import { runJobTaskId } from "../../src/domain/task.js";
+import { API, appOn, CFG_A, H } from "../http/support.js";
 import { openTestDatabase } from "../support/db.js";
 import { makeJob } from "../support/factories.js";
-import { API, appOn, CFG_A, H } from "./support.js";
 
 const config = loadConfig({ ...CFG_A, BACKENDS: "test,other" });
 let database: Awaited<ReturnType<typeof openTestDatabase>>;
