@@ -18,7 +18,10 @@ function migrationsOn(dialect: Dialect): Record<string, Migration> {
   return Object.fromEntries(
     Object.entries(MIGRATIONS).map(([name, migration]) => [
       name,
-      { up: (db) => migration.up(db, dialect), down: (db) => migration.down(db, dialect) },
+      {
+        up: (db: Kysely<unknown>) => migration.up(db, dialect),
+        ...(migration.down ? { down: (db: Kysely<unknown>) => migration.down!(db, dialect) } : {}),
+      },
     ]),
   );
 }

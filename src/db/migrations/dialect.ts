@@ -10,7 +10,8 @@ export type Dialect = "sqlite" | "postgres";
  */
 export interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
-  down(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
+  /** Undoes `up`, where that is worth having (a table rebuild is not). */
+  down?(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
 }
 
 /** For a migration's branch that has no form for `dialect` yet: the next implementation of a dialect writes it. */
