@@ -26,8 +26,6 @@ import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
 import { runJobTaskId } from "../src/domain/task.js";
 import { buildApp } from "../src/http/app.js";
-import { statusReader } from "../src/http/status/reader.js";
-import { StatusWorkers } from "../src/http/status/workers.js";
 import { jobCreator } from "../src/jobs/index.js";
 import { dbStatusRule } from "../src/scheduler/db-status.js";
 import { writeDocsSection } from "./docs-section.js";
@@ -63,12 +61,11 @@ async function serve(spec: ServerKind): Promise<void> {
   } else {
     const config = loadConfig(ENV);
     const db = await openDatabase({ dialect: "sqlite", path: spec.database });
-    const storage = new SqliteStorage(db);
-    const reader = statusReader(db, new StatusWorkers(spec.database, Math.min(4, availableParallelism())));
+    const storage = new SqliteStorage(db, { statusWorkers: Math.min(4, availableParallelism()) });
     const app = await buildApp({
       config,
       storage,
-      statusReader: reader,
+      statusReader: storage.status,
       createJobs: jobCreator(storage, config, systemClock),
       dbStatusReported: dbStatusRule(systemClock),
     });

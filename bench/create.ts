@@ -91,7 +91,7 @@ async function measureCase(name: string, source: Source, work: string, runs: num
   const { repoUrl: repo, commit } = source;
   const config = loadConfig({ BACKENDS: "test", WORKDIR: join(work, `${name}-workdir`), ...source.env });
   const git = gitSettingsFor(config);
-  const db = await openDatabase(config.database, { migrate: true });
+  const db = await openDatabase({ path: join(config.workdir, "db.sqlite") }, { migrate: true });
   let counter = 0;
   const request = (): CreateRequest => ({
     rapId: `bench${String(++counter).padStart(11, "0")}`,

@@ -12,6 +12,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import pino from "pino";
 import { openController } from "../src/app/controller.js";
 import { loadConfig } from "../src/config/index.js";
+import type { SqliteStorage } from "../src/db/sqlite-storage.js";
 import { createStudyRepo } from "../test/support/git-fixtures.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -118,7 +119,9 @@ async function main(): Promise<void> {
   mkdirSync(config.workdir, { recursive: true });
   const controller = await openController(config, { log: pino({ level: "silent" }) });
   const { app } = controller;
-  const db = controller.storage.db;
+  // This benchmark inspects the SQLite database the controller opened.
+  const db = (controller.storage as SqliteStorage).db;
+  const databasePath = join(config.workdir, "db.sqlite");
   await app.listen({ port: 0, host: "127.0.0.1" });
   const port = (app.server.address() as { port: number }).port;
   const repo = async (yaml: string) => {
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
       .select((eb) => eb.fn.max(eb.fn("length", ["run_command"])).as("n"))
       .executeTakeFirst();
     rows.at(-1)!.note =
-      `longest run_command ${longest?.n ?? 0} bytes; db ${statSync(config.database.path).size} bytes`;
+      `longest run_command ${longest?.n ?? 0} bytes; db ${statSync(databasePath).size} bytes`;
   }
   await attack("status of the alias RAPs (all rap_ids in the db)", async () => {
     const ids = (await db.selectFrom("job").select("rap_id").distinct().execute()).map((row) => row.rap_id);

@@ -32,7 +32,6 @@ import { StatusMessage } from "../src/domain/messages.js";
 import { State, StatusCode } from "../src/domain/status.js";
 import { runJobTaskId, TaskType } from "../src/domain/task.js";
 import { buildApp } from "../src/http/app.js";
-import { statusReader } from "../src/http/status/reader.js";
 import { jobCreator } from "../src/jobs/index.js";
 import { createImageDigests } from "../src/registry/index.js";
 import { dbStatusRule } from "../src/scheduler/db-status.js";
@@ -480,7 +479,7 @@ async function serveTasks(dir: string, count: number): Promise<TasksResult> {
   const app = await buildApp({
     config: settings,
     storage,
-    statusReader: statusReader(db, undefined),
+    statusReader: storage.status,
     createJobs: jobCreator(storage, settings, new ManualClock(NOW_S * 1000)),
     dbStatusReported: dbStatusRule(new ManualClock(NOW_S * 1000)),
   });

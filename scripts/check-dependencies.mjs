@@ -26,6 +26,12 @@ const FORBIDDEN = {
   app: ["cli"],
 };
 
+/**
+ * All that code above src/db may import of it: the role interfaces and the factory that opens them, so no SQL, Kysely
+ * or dialect leaks upwards (docs/architecture.md, "Storage").
+ */
+const DB_ENTRY_POINTS = ["db/storage.js", "db/open.js"];
+
 function* files(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
@@ -46,6 +52,10 @@ for (const file of files(src)) {
     const pure = PURE[folder];
     const bad = pure ? !pure.includes(targetFolder) : (FORBIDDEN[folder] ?? []).includes(targetFolder);
     if (bad) violations.push(`${relative(resolve(src, ".."), file)}: ${folder}/ must not import ${target}`);
+    else if (targetFolder === "db" && !DB_ENTRY_POINTS.includes(target))
+      violations.push(
+        `${relative(resolve(src, ".."), file)}: ${folder}/ may import only ${DB_ENTRY_POINTS.join(" and ")} of db/, not ${target}`,
+      );
   }
 }
 if (violations.length > 0) {

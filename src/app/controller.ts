@@ -7,12 +7,10 @@ import { availableParallelism } from "node:os";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import { databaseFile, openDatabase } from "../db/index.js";
-import { SqliteStorage } from "../db/sqlite-storage.js";
+import { openStorage } from "../db/open.js";
+import type { Storage } from "../db/storage.js";
 import { type Clock, systemClock } from "../domain/clock.js";
 import { buildApp } from "../http/app.js";
-import { type StatusReader, statusReader } from "../http/status/reader.js";
-import { StatusWorkers } from "../http/status/workers.js";
 import { jobCreator } from "../jobs/index.js";
 import { dbStatusRule } from "../scheduler/db-status.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
@@ -34,7 +32,7 @@ export type ControllerState = "open" | "closing" | "closed";
 
 export interface Controller {
   readonly config: Config;
-  readonly storage: SqliteStorage;
+  readonly storage: Storage;
   readonly scheduler: Scheduler;
   readonly app: FastifyInstance;
   readonly log: Logger;
@@ -48,17 +46,9 @@ export async function openController(config: Config, options: ControllerOptions 
   const log = options.log ?? createLogger(config.logLevel);
   const releasers = new Releasers();
   try {
-    const db = await openDatabase(config.database, { migrate: true });
-    const storage = new SqliteStorage(db);
+    const statusWorkers = options.statusWorkers ?? Math.min(MAX_STATUS_WORKERS, availableParallelism());
+    const storage = await openStorage(config.database, { migrate: true, statusWorkers });
     releasers.add("database", () => storage.close());
-
-    const file = databaseFile(db);
-    const workerCount = options.statusWorkers ?? Math.min(MAX_STATUS_WORKERS, availableParallelism());
-    const reader: StatusReader = statusReader(
-      db,
-      file && workerCount > 0 ? new StatusWorkers(file, workerCount) : undefined,
-    );
-    releasers.add("status workers", () => reader.close());
 
     const tracing = startTracing(config.telemetry, "controller", (error) =>
       log.warn({ err: error }, "could not send spans"),
@@ -76,7 +66,7 @@ export async function openController(config: Config, options: ControllerOptions 
     const app = await buildApp({
       config,
       storage,
-      statusReader: reader,
+      statusReader: storage.status,
       createJobs: jobCreator(storage, config, clock),
       dbStatusReported: dbStatusRule(clock),
       clock,

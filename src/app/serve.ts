@@ -20,6 +20,7 @@ import {
   backendPrefix,
   type Config,
   configWarnings,
+  describeDatabase,
   type Env,
   loadConfig,
   readBackends,
@@ -130,7 +131,7 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
 
   say(`rap serve: the controller and an agent for ${config.backends.join(", ")}, in one process`);
   say(`  RAP API:   ${docsUrl(url)} (its documentation; the endpoints are under ${RAP_API_PREFIX}/)`);
-  say(`  database:  ${config.database.path}`);
+  say(`  database:  ${describeDatabase(config.database)}`);
   say(`  executor:  ${executorNote(runtime, agentConfigs[0]!, missingImages)}`);
   if (runtime.kind === "local") say(LOCAL_RUNTIME_WARNING);
   if (defaulted.includes("ALLOW_LOCAL_GIT_REPOS")) {

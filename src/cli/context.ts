@@ -1,13 +1,12 @@
-import { existsSync } from "node:fs";
-import { type Config, configWarnings, loadConfig } from "../config/index.js";
-import { openDatabase } from "../db/index.js";
-import { SqliteStorage } from "../db/sqlite-storage.js";
+import { type Config, configWarnings, describeDatabase, loadConfig } from "../config/index.js";
+import { databaseExists, openStorage } from "../db/open.js";
+import type { Storage } from "../db/storage.js";
 
 export class DatabaseNotFoundError extends Error {
   readonly code = "DATABASE_NOT_FOUND";
-  constructor(path: string) {
+  constructor(where: string) {
     super(
-      `No database at ${path}. Operator commands act on the server's database: set WORKDIR (or DATABASE_URL) as ` +
+      `No database at ${where}. Operator commands act on the server's database: set WORKDIR (or DATABASE_URL) as ` +
         "the server has it, or run the command from the directory that holds the server's ./workdir. " +
         "`rap migrate` creates a new database.",
     );
@@ -19,19 +18,15 @@ export class DatabaseNotFoundError extends Error {
  * command would otherwise create a second, empty database and act on it without a word (the reference's `flags`
  * refuses a missing table the same way). Only `rap migrate` and the servers create a database.
  */
-export function requireDatabase(config: Config): string {
-  const { path } = config.database;
-  if (path !== ":memory:" && !existsSync(path)) throw new DatabaseNotFoundError(path);
-  return path;
+export function requireDatabase(config: Config): void {
+  if (!databaseExists(config.database)) throw new DatabaseNotFoundError(describeDatabase(config.database));
 }
 
 /** Loads the configuration and opens (upgrading) the existing database for the length of one command. */
-export async function withStorage<T>(
-  run: (storage: SqliteStorage, config: Config) => Promise<T>,
-): Promise<T> {
+export async function withStorage<T>(run: (storage: Storage, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
   requireDatabase(config);
-  const storage = new SqliteStorage(await openDatabase(config.database, { migrate: true }));
+  const storage = await openStorage(config.database, { migrate: true });
   try {
     return await run(storage, config);
   } finally {

@@ -27,7 +27,13 @@ export interface BackendConfig {
   readonly maxDbWorkers: number;
 }
 
-export type DatabaseLocation = { readonly dialect: "sqlite"; readonly path: string };
+/**
+ * Where the database is (DATABASE_URL): an SQLite file, or a PostgreSQL server. Which dialects can be opened is
+ * src/db/open.ts's business, not the configuration's.
+ */
+export type DatabaseLocation =
+  | { readonly dialect: "sqlite"; readonly path: string }
+  | { readonly dialect: "postgres"; readonly url: string };
 
 export interface Config extends GitAccess {
   /** Known backends, in BACKENDS order. */
@@ -106,7 +112,10 @@ export function readWorkdir(env: Env, cwd: string): string {
   return resolve(cwd, env.WORKDIR?.trim() || "workdir");
 }
 
-/** DATABASE_URL: unset → WORKDIR/db.sqlite; `sqlite:PATH` or `sqlite://PATH` (relative paths are under WORKDIR). */
+/**
+ * DATABASE_URL: unset → WORKDIR/db.sqlite; `sqlite:PATH` or `sqlite://PATH` (relative paths are under WORKDIR);
+ * `postgres://…` or `postgresql://…` kept as given (it may hold a password: never log it, see describeDatabase).
+ */
 function readDatabase(env: Env, workdir: string): DatabaseLocation {
   const raw = env.DATABASE_URL?.trim();
   if (!raw) return { dialect: "sqlite", path: resolve(workdir, "db.sqlite") };
@@ -115,13 +124,20 @@ function readDatabase(env: Env, workdir: string): DatabaseLocation {
     const path = sqlite[1]!;
     return { dialect: "sqlite", path: path === ":memory:" ? path : resolve(workdir, path) };
   }
-  if (/^postgres(ql)?:\/\//.test(raw)) {
-    throw new ConfigError(
-      "DATABASE_URL",
-      "is a PostgreSQL URL, which this version does not support yet (use sqlite:PATH)",
-    );
+  if (/^postgres(ql)?:\/\/./.test(raw)) return { dialect: "postgres", url: raw };
+  throw new ConfigError("DATABASE_URL", "must look like sqlite:PATH or postgres://…");
+}
+
+/** The database location for people to read: an SQLite path, or a PostgreSQL URL without its password. */
+export function describeDatabase(location: DatabaseLocation): string {
+  if (location.dialect === "sqlite") return location.path;
+  try {
+    const url = new URL(location.url);
+    if (url.password) url.password = "***";
+    return url.toString();
+  } catch {
+    return "a PostgreSQL URL that cannot be parsed";
   }
-  throw new ConfigError("DATABASE_URL", "must look like sqlite:PATH");
 }
 
 /**

@@ -1,12 +1,12 @@
 /**
- * The database: one Kysely instance over SQLite (PostgreSQL later, behind the same interface). Callers use the query
- * modules in queries/ and never write SQL themselves.
+ * The SQLite database: one Kysely instance over one better-sqlite3 connection. Storage (./sqlite-storage.ts) uses
+ * it through the query modules in queries/ (portable SQL) and sqlite/ (SQLite's own hot queries); nothing above
+ * src/db sees it (./open.ts opens storage).
  */
 import { type CompiledQuery, Kysely } from "kysely";
-import type { DatabaseLocation } from "../config/index.js";
 import { migrateToLatest } from "./migrate.js";
 import type { Database } from "./schema.js";
-import { type DirectReads, directReadsOf, sqliteDialect } from "./sqlite.js";
+import { type DirectReads, directReadsOf, sqliteDialect } from "./sqlite/connection.js";
 
 export { MigrationError, migrateToLatest, pendingMigrations } from "./migrate.js";
 export type { Database } from "./schema.js";
@@ -23,18 +23,22 @@ export interface OpenOptions {
 const directByDb = new WeakMap<Db, DirectReads>();
 const fileByDb = new WeakMap<Db, string>();
 
-export async function openDatabase(location: DatabaseLocation, options: OpenOptions = {}): Promise<Db> {
+/** Opens the SQLite database file at `location.path` (`:memory:` for one in memory). */
+export async function openDatabase(
+  location: { readonly dialect?: "sqlite"; readonly path: string },
+  options: OpenOptions = {},
+): Promise<Db> {
   const dialect = sqliteDialect(location.path, options.pageCacheMiB ?? 250);
   const db = new Kysely<Database>({ dialect });
   const direct = directReadsOf(dialect);
   if (direct) directByDb.set(db, direct);
   if (location.path !== ":memory:") fileByDb.set(db, location.path);
-  if (options.migrate) await migrateToLatest(db);
+  if (options.migrate) await migrateToLatest(db, "sqlite");
   return db;
 }
 
 /**
- * Runs a compiled read-only query on `db`'s connection without Kysely (src/db/sqlite.ts `DirectReads`), for the
+ * Runs a compiled read-only query on `db`'s connection without Kysely (src/db/sqlite/connection.ts `DirectReads`), for the
  * hot read queries; undefined when that is not possible (a transaction's Db, a transaction open, a Db not made by
  * openDatabase), and the caller then executes the same query through Kysely. Query modules only.
  */
@@ -43,7 +47,7 @@ export function readDirectly<R>(db: Db, query: CompiledQuery<R>): R[] | undefine
 }
 
 /**
- * A value that changes whenever `db` may have changed, through `db` or from any other process (src/db/sqlite.ts
+ * A value that changes whenever `db` may have changed, through `db` or from any other process (src/db/sqlite/connection.ts
  * `DirectReads.changeStamp`). An answer computed from the database may be kept while the stamp stays the same:
  * checked on every request, such a cache is never stale, as DESIGN requires (every process sees the others'
  * changes at once). Undefined when it cannot be told, and then nothing may be kept.

@@ -45,6 +45,8 @@ export interface JobTable {
   project: string;
   orgs: Json;
   analysis_scope: Json;
+  /** Insertion order (migration 0003): written by the database alone, read to order rows and break ties. */
+  seq: ColumnType<number, never, never>;
 }
 
 export interface TaskTable {
@@ -64,6 +66,8 @@ export interface TaskTable {
   agent_timestamp_ns: number | null;
   /** When the controller last recorded an agent update (Unix seconds); ours (migration 0005). */
   agent_updated_at: number | null;
+  /** Insertion order (migration 0003), as job.seq. */
+  seq: ColumnType<number, never, never>;
 }
 
 export interface FlagTable {

@@ -1,23 +1,19 @@
 /**
- * Storage (src/db/storage.ts) over SQLite through Kysely. Transactions are `BEGIN IMMEDIATE` (src/db/sqlite.ts):
+ * Storage (src/db/storage.ts) over SQLite through Kysely. Transactions are `BEGIN IMMEDIATE` (src/db/sqlite/connection.ts):
  * they take the write lock up front, which is also what makes `withWorkspaceLock` exclusive (one writer at a time,
  * across processes).
  */
 import type { Db } from "./index.js";
-import { changeStamp } from "./index.js";
-import { flagsReader } from "./queries/backend-flags.js";
+import { changeStamp, databaseFile } from "./index.js";
 import { getFlag, getFlags, setFlag } from "./queries/flags.js";
 import {
   actionsOfRap,
-  activeJobs,
   applyStatus,
   cancelUnfinishedJobs,
   existingRap,
   getJob,
   insertJobs,
-  jobStates,
   jobsForRaps,
-  latestJobByAction,
   listJobs,
   runningJobs,
   workspaceState,
@@ -39,13 +35,17 @@ import {
   insertTask,
   lastFinishedOfType,
   recordAgentUpdate,
-  runJobTasksOf,
 } from "./queries/tasks.js";
+import { flagsReader } from "./sqlite/backend-flags.js";
+import { activeJobs, jobStates, latestJobByAction, runJobTasksOf } from "./sqlite/scheduler-reads.js";
+import { sqliteStatusReader } from "./sqlite/status-reader.js";
+import { StatusWorkers } from "./sqlite/status-workers.js";
 import type {
   FlagStore,
   HandlingFailureStore,
   JobStore,
   LeaseStore,
+  StatusReader,
   Storage,
   Stores,
   TaskStore,
@@ -120,15 +120,27 @@ function stores(db: Db): Stores {
   };
 }
 
+export interface SqliteStorageOptions {
+  /** Worker threads for large rap/status answers, each with its own connection (default 0: none). */
+  statusWorkers?: number;
+  /** The file the workers open; by default the one openDatabase opened for `db` (none for `:memory:`). */
+  file?: string;
+}
+
 export class SqliteStorage implements Storage {
   readonly jobs: JobStore;
   readonly tasks: TaskStore;
   readonly flags: FlagStore;
   readonly lease: LeaseStore;
   readonly failures: HandlingFailureStore;
+  readonly status: StatusReader;
+  private readonly workers: StatusWorkers | undefined;
 
-  /** `db` is the Kysely instance openDatabase made; SQLite-specific code (status workers, tests) may use it. */
-  constructor(readonly db: Db) {
+  /** `db` is the Kysely instance openDatabase made; SQLite-specific code (tests) may use it. */
+  constructor(
+    readonly db: Db,
+    options: SqliteStorageOptions = {},
+  ) {
     ({
       jobs: this.jobs,
       tasks: this.tasks,
@@ -136,6 +148,10 @@ export class SqliteStorage implements Storage {
       lease: this.lease,
       failures: this.failures,
     } = stores(db));
+    const file = options.file ?? databaseFile(db);
+    const workers = options.statusWorkers ?? 0;
+    this.workers = file && workers > 0 ? new StatusWorkers(file, workers) : undefined;
+    this.status = sqliteStatusReader(db, this.workers);
   }
 
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
@@ -155,7 +171,16 @@ export class SqliteStorage implements Storage {
     return changeStamp(this.db);
   }
 
-  close(): Promise<void> {
-    return this.db.destroy();
+  /** Stops the status workers; the database stays open (tests that share one Db between apps). */
+  async closeStatusWorkers(): Promise<void> {
+    await this.workers?.close();
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.closeStatusWorkers();
+    } finally {
+      await this.db.destroy();
+    }
   }
 }

@@ -73,6 +73,29 @@ export interface TaskStore {
   recordAgentUpdate(backend: string, id: string, update: AgentUpdate, now: number): Promise<boolean>;
 }
 
+/** Part of a `POST rap/status/` answer: some RAPs' jobs, rendered by the database side. */
+export interface RenderedJobs {
+  /**
+   * The jobs' JSON objects, comma-separated, as ASCII bytes: each with the API's 15 keys in its order
+   * (reference/scenarios.md §0.6), JSON values copied as stored.
+   */
+  json: Uint8Array;
+  /** The rap ids that have jobs in `json`. */
+  rapIds: string[];
+  /** Stored times that could not be shown (shown as null), as stored: for the caller to log once. */
+  unreadableTimes: string[];
+}
+
+/**
+ * The status reader: the jobs part of `POST rap/status/` answers, read and rendered in one place, at a cost that does
+ * not grow with the number of jobs (DESIGN DECISIONS 11). An implementation may divide a large request (SQLite:
+ * between worker threads with their own connections).
+ */
+export interface StatusReader {
+  /** The jobs of these RAPs (unique ids, sorted) on these backends, in parts in rap id order, each RAP's jobs in creation order. */
+  read(rapIds: readonly string[], backends: readonly string[]): Promise<RenderedJobs[]>;
+}
+
 export interface FlagStore {
   get(backend: string, id: string): Promise<FlagValue | undefined>;
   /** A backend's flags: all, or the named ones. */
@@ -140,6 +163,7 @@ export interface Stores {
 }
 
 export interface Storage extends Stores {
+  readonly status: StatusReader;
   /** Runs `work` atomically: every write through `stores` commits together or not at all. */
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
   /**
@@ -152,5 +176,6 @@ export interface Storage extends Stores {
    * An answer computed from the database may be kept while it stays the same.
    */
   changeStamp(): string | undefined;
+  /** Closes the database and whatever reads it on this storage's behalf (status workers). */
   close(): Promise<void>;
 }

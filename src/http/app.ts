@@ -11,7 +11,7 @@ import type { Tracer } from "@opentelemetry/api";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import type { Storage } from "../db/storage.js";
+import type { StatusReader, Storage } from "../db/storage.js";
 import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
 import { toAsciiJson } from "../python/ascii-json.js";
 import { ClientTokens } from "./auth.js";
@@ -24,7 +24,6 @@ import { health } from "./routes/health.js";
 import { RAP_API_PREFIX, rapApi } from "./routes/rap-api.js";
 import type { CreateJobs } from "./routes/rap-create.js";
 import { type DbStatusReported, taskApi } from "./routes/task-api.js";
-import type { StatusReader } from "./status/reader.js";
 import { traceRequests } from "./tracing.js";
 
 export type { CreateJobs, CreateJobsResult } from "./routes/rap-create.js";

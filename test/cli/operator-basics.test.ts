@@ -62,3 +62,20 @@ test("rap migrate creates the database; from then on the same directory's comman
   expect(pause.code).toBe(0);
   expect(pause.stdout).toMatch(/^\[test\] paused=true \(/);
 });
+
+test("a PostgreSQL DATABASE_URL is refused at start-up by every command that opens the database, password unshown", async () => {
+  const env = { DATABASE_URL: "postgres://rap:secret-password@127.0.0.1:1/rap" };
+  const refusal =
+    "DATABASE_URL names a PostgreSQL database, which this version does not support yet: set " +
+    "DATABASE_URL=sqlite:PATH, or leave it unset for WORKDIR/db.sqlite\n";
+  for (const args of [
+    ["migrate"],
+    ["pause", "on", "test"],
+    ["tick"],
+    ["snapshot-db", join(dir, "copy.sqlite")],
+  ]) {
+    const result = await runCli(args, env, undefined, dir);
+    expect(result, args.join(" ")).toMatchObject({ code: 1, stdout: "", stderr: refusal });
+  }
+  expect(existsSync(join(dir, "workdir"))).toBe(false);
+});

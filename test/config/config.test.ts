@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { ConfigError, configWarnings, loadConfig } from "../../src/config/index.js";
+import { ConfigError, configWarnings, describeDatabase, loadConfig } from "../../src/config/index.js";
 
 describe("loadConfig", () => {
   test("reference defaults", () => {
@@ -62,10 +62,22 @@ describe("loadConfig", () => {
   });
 
   test("DATABASE_URL sqlite paths are resolved against WORKDIR", () => {
-    expect(loadConfig({ WORKDIR: "/w", DATABASE_URL: "sqlite:rap.db" }).database.path).toBe("/w/rap.db");
-    expect(loadConfig({ WORKDIR: "/w", DATABASE_URL: "sqlite:///var/rap.db" }).database.path).toBe(
-      "/var/rap.db",
-    );
+    expect(loadConfig({ WORKDIR: "/w", DATABASE_URL: "sqlite:rap.db" }).database).toEqual({
+      dialect: "sqlite",
+      path: "/w/rap.db",
+    });
+    expect(loadConfig({ WORKDIR: "/w", DATABASE_URL: "sqlite:///var/rap.db" }).database).toEqual({
+      dialect: "sqlite",
+      path: "/var/rap.db",
+    });
+  });
+
+  test("DATABASE_URL may name a PostgreSQL server, shown without its password", () => {
+    for (const url of ["postgres://rap:secret@db:5432/rap", "postgresql://rap:secret@db:5432/rap"]) {
+      const { database } = loadConfig({ DATABASE_URL: url });
+      expect(database).toEqual({ dialect: "postgres", url });
+      expect(describeDatabase(database)).toBe(url.replace("secret", "***"));
+    }
   });
 
   test("ALLOW_LOCAL_GIT_REPOS is enabled only by the string true, in any case", () => {

@@ -7,8 +7,8 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { changeStamp, type Db, openDatabase, readDirectly } from "../../src/db/index.js";
 import { setFlag } from "../../src/db/queries/flags.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
-import { jobStatusBatches } from "../../src/db/queries/rap-status.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
+import { jobStatusBatches } from "../../src/db/sqlite/rap-status.js";
 import { openTestDatabase } from "../support/db.js";
 import { makeJob } from "../support/factories.js";
 
@@ -148,7 +148,9 @@ describe("rap status query", () => {
       identifier: string;
       metrics: unknown;
     }[];
-    expect(parsed.map((j) => j.identifier)).toEqual(rows.map((r) => JSON.parse(r.head).identifier));
+    expect(parsed.map((j) => j.identifier)).toEqual(
+      rows.map((r) => JSON.parse(r.json.replace("\u0001", "0")).identifier),
+    );
     expect(parsed.find((j) => j.identifier === jobs[0]!.id)!.metrics).toEqual({ cpu: 1.5 });
     expect(batch!.times.split(",")).toHaveLength(4 * rows.length);
     expect(batch!.times.split(",").slice(0, 4)).toEqual(["1700000000", "1700000001", "null", "null"]);

@@ -1,9 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sql } from "kysely";
+import { type Kysely, Migrator, sql } from "kysely";
 import { afterEach, describe, expect, test } from "vitest";
-import { migrateToLatest, openDatabase, pendingMigrations } from "../../src/db/index.js";
+import { MigrationError, migrateToLatest, openDatabase, pendingMigrations } from "../../src/db/index.js";
+import * as initial from "../../src/db/migrations/0001_initial.js";
+import * as latestMetricsIndex from "../../src/db/migrations/0002_latest_metrics_index.js";
+import { insertJobs } from "../../src/db/queries/jobs.js";
+import { insertTask } from "../../src/db/queries/tasks.js";
+import { makeJob } from "../support/factories.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -22,13 +27,14 @@ describe("migrations", () => {
     const all = [
       "0001_initial",
       "0002_latest_metrics_index",
+      "0003_insertion_order",
       "0004_scheduler_lease",
       "0005_task_agent_updated_at",
     ];
-    expect(await pendingMigrations(db)).toEqual(all);
-    expect(await migrateToLatest(db)).toEqual(all);
-    expect(await migrateToLatest(db)).toEqual([]);
-    expect(await pendingMigrations(db)).toEqual([]);
+    expect(await pendingMigrations(db, "sqlite")).toEqual(all);
+    expect(await migrateToLatest(db, "sqlite")).toEqual(all);
+    expect(await migrateToLatest(db, "sqlite")).toEqual([]);
+    expect(await pendingMigrations(db, "sqlite")).toEqual([]);
 
     const columns = async (table: string) =>
       (await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db)).rows.map(
@@ -69,6 +75,7 @@ describe("migrations", () => {
       "project",
       "orgs",
       "analysis_scope",
+      "seq",
     ]);
     expect(await columns("tasks")).toEqual([
       "id",
@@ -84,6 +91,7 @@ describe("migrations", () => {
       "agent_complete",
       "agent_results",
       "agent_timestamp_ns",
+      "seq",
       "agent_updated_at",
     ]);
     expect(await columns("flags")).toEqual(["id", "backend", "value", "timestamp"]);
@@ -109,5 +117,65 @@ describe("migrations", () => {
     expect(await cacheSize(reader)).toBe(-65536);
     await main.destroy();
     await reader.destroy();
+  });
+
+  test("0003 gives existing jobs and tasks their insertion order as seq, and every later row the next", async () => {
+    const db = await openDatabase({ dialect: "sqlite", path: tempPath() });
+    // The database as 0002 left it, with rows whose ids sort otherwise than they were inserted.
+    const before = new Migrator({
+      db: db as Kysely<unknown>,
+      provider: {
+        getMigrations: async () => ({
+          "0001_initial": initial,
+          "0002_latest_metrics_index": { up: (d) => latestMetricsIndex.up(d, "sqlite") },
+        }),
+      },
+    });
+    expect((await before.migrateToLatest()).error).toBeUndefined();
+    const job = (id: string) => makeJob({ id, createdAt: 1 });
+    await insertJobs(db, [job("zzz"), job("aaa"), job("mmm")]);
+    const task = (id: string) => ({
+      id,
+      backend: "test",
+      type: "runjob" as const,
+      jobId: "aaa",
+      definition: {},
+      attributes: {},
+      createdAt: 1,
+    });
+    await insertTask(db, task("aaa-002"));
+    await insertTask(db, task("aaa-001"));
+
+    expect(await migrateToLatest(db, "sqlite")).toEqual(["0003_insertion_order"]);
+    await insertJobs(db, [job("bbb")]);
+    await insertTask(db, task("aaa-003"));
+    const order = async (table: "job" | "tasks") =>
+      (
+        await sql<{ id: string; seq: number }>`select id, seq from ${sql.table(table)} order by seq`.execute(
+          db,
+        )
+      ).rows;
+    expect(await order("job")).toEqual([
+      { id: "zzz", seq: 1 },
+      { id: "aaa", seq: 2 },
+      { id: "mmm", seq: 3 },
+      { id: "bbb", seq: 4 },
+    ]);
+    expect(await order("tasks")).toEqual([
+      { id: "aaa-002", seq: 1 },
+      { id: "aaa-001", seq: 2 },
+      { id: "aaa-003", seq: 3 },
+    ]);
+    await db.destroy();
+  });
+
+  test("a migration with no form for the database's dialect stops the migration, naming both", async () => {
+    const db = await openDatabase({ dialect: "sqlite", path: tempPath() });
+    const failed = migrateToLatest(db, "postgres");
+    await expect(failed).rejects.toThrow(MigrationError);
+    await expect(failed).rejects.toThrow(
+      "database migration 0002_latest_metrics_index failed: migration 0002_latest_metrics_index has no postgres form yet",
+    );
+    await db.destroy();
   });
 });

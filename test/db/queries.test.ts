@@ -3,23 +3,22 @@ import type { Db } from "../../src/db/index.js";
 import { getFlag, getFlags, setFlag } from "../../src/db/queries/flags.js";
 import {
   actionsOfRap,
-  activeJobs,
   applyStatus,
   cancelUnfinishedJobs,
   existingRap,
   getJob,
   insertJobs,
-  jobStates,
   jobsForRaps,
   listJobs,
+  workspaceState,
 } from "../../src/db/queries/jobs.js";
+import { deactivateTask, getTask, insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
 import {
-  deactivateTask,
-  getTask,
-  insertTask,
-  recordAgentUpdate,
+  activeJobs,
+  jobStates,
+  latestJobByAction,
   runJobTasksOf,
-} from "../../src/db/queries/tasks.js";
+} from "../../src/db/sqlite/scheduler-reads.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { runJobTaskId, TaskType } from "../../src/domain/task.js";
 import { cancelRequest } from "../../src/domain/transition.js";
@@ -185,6 +184,28 @@ describe("jobs", () => {
     await insertJobs(db, [one]);
     expect(await getJob(db, one.id)).toEqual(one);
     expect(await getJob(db, "nonexistent")).toBeUndefined();
+  });
+
+  test("workspace state: of an action's jobs created in the same second the first inserted wins, whatever its id", async () => {
+    const inWorkspace = (id: string, action: string, createdAt: number) =>
+      makeJob({ id, action, createdAt, workspace: "ws" });
+    await insertJobs(db, [
+      inWorkspace("zzzzzzzzzzzzzzzz", "analyse", 100),
+      inWorkspace("aaaaaaaaaaaaaaaa", "analyse", 100),
+      inWorkspace("mmmmmmmmmmmmmmmm", "prepare", 50),
+      inWorkspace("bbbbbbbbbbbbbbbb", "prepare", 60),
+    ]);
+    const state = await workspaceState(db, "test", "ws");
+    expect(state.map((job) => [job.action, job.id])).toEqual([
+      ["analyse", "zzzzzzzzzzzzzzzz"],
+      ["prepare", "bbbbbbbbbbbbbbbb"],
+    ]);
+    expect(await latestJobByAction(db, "test", "ws")).toEqual(
+      new Map([
+        ["analyse", "zzzzzzzzzzzzzzzz"],
+        ["prepare", "bbbbbbbbbbbbbbbb"],
+      ]),
+    );
   });
 });
 

@@ -221,5 +221,59 @@ export function storageConformance(
         ]);
       }),
     );
+
+    test(
+      "the status reader writes each job's 15 keys in the reference's order, byte for byte, by rap id then insertion",
+      withStorage(async (storage) => {
+        const T = 1_700_000_000;
+        const job = (rap: string, action: string, overrides: Parameters<typeof makeJob>[0] = {}) =>
+          makeJob({ rapId: rap, action, createdAt: T, updatedAt: T + 1, traceContext: null, ...overrides });
+        const late = job("rapbbbbbbbbbbbbb", "zeta", { statusMessage: null, requiresDb: true });
+        const early = job("rapaaaaaaaaaaaaa", "one", {
+          statusMessage: 'Ran "fine" é',
+          startedAt: T + 2,
+          completedAt: T + 3,
+          traceContext: { traceparent: "00-ab-cd-01" },
+        });
+        const alpha = job("rapbbbbbbbbbbbbb", "alpha");
+        const elsewhere = job("rapbbbbbbbbbbbbb", "other", { backend: "tpp" });
+        await storage.jobs.insert([late, early, alpha, elsewhere]);
+        const task = runJobTaskId(early.id, 1);
+        await storage.tasks.insert({
+          id: task,
+          backend: "test",
+          type: TaskType.RunJob,
+          jobId: early.id,
+          definition: {},
+          attributes: {},
+          createdAt: T,
+        });
+        const results = { job_metrics: { cpu_peak: 12.5, name: "ü" }, exit_code: 0 };
+        const update = { stage: "finalized", results, complete: true, timestampNs: null };
+        await storage.tasks.recordAgentUpdate("test", task, update, T);
+
+        const parts = await storage.status.read(
+          ["rapaaaaaaaaaaaaa", "rapbbbbbbbbbbbbb", "rapcccccccccccc"],
+          ["test"],
+        );
+        expect(parts.flatMap((part) => part.rapIds)).toEqual(["rapaaaaaaaaaaaaa", "rapbbbbbbbbbbbbb"]);
+        const times = (started: string, completed: string) =>
+          `"created_at":"2023-11-14T22:13:20Z","updated_at":"2023-11-14T22:13:21Z","started_at":${started},"completed_at":${completed}`;
+        const head = (j: typeof late, message: string) =>
+          `{"identifier":"${j.id}","rap_id":"${j.rapId}","backend":"test","action":"${j.action}",` +
+          `"run_command":"python:v2 myscript.py","status":"pending","status_code":"created","status_message":${message},`;
+        expect(
+          parts
+            .map((part) => Buffer.from(part.json).toString("latin1"))
+            .filter((json) => json !== "")
+            .join(","),
+        ).toBe(
+          `${head(early, '"Ran \\"fine\\" \\u00e9"')}${times('"2023-11-14T22:13:22Z"', '"2023-11-14T22:13:23Z"')},` +
+            `"trace_context":{"traceparent":"00-ab-cd-01"},"metrics":{"cpu_peak":12.5,"name":"\\u00fc"},"requires_db":false},` +
+            `${head(late, '""')}${times("null", "null")},"trace_context":null,"metrics":{},"requires_db":true},` +
+            `${head(alpha, '"Created"')}${times("null", "null")},"trace_context":null,"metrics":{},"requires_db":false}`,
+        );
+      }),
+    );
   });
 }

@@ -2,15 +2,18 @@
  * Group E of reference/scenarios.md: `POST rap/status/`. Jobs and tasks are seeded in the database: creating jobs,
  * the controller loop and the agent come with later issues, so the states they would reach are written directly.
  */
-import type { KyselyPlugin } from "kysely";
+import { type KyselyPlugin, sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { Db } from "../../src/db/index.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
-import { jobStatusBatches } from "../../src/db/queries/rap-status.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
+import { JobList } from "../../src/db/sqlite/job-list.js";
+import { jobStatusBatches } from "../../src/db/sqlite/rap-status.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import type { Job } from "../../src/domain/job.js";
-import { JobList, statusBody } from "../../src/http/status/job-format.js";
+import { statusBody } from "../../src/http/status/body.js";
+import { asciiJson } from "../../src/python/ascii-json.js";
+import { isoFromUnixSeconds } from "../../src/python/datetime.js";
 import { openTestDatabase } from "../support/db.js";
 import { makeJob } from "../support/factories.js";
 import { startApi, type TestApi } from "./support.js";
@@ -405,17 +408,53 @@ describe("metrics", () => {
 describe("jobs written by the database", () => {
   const awkward = `it's "quoted" \\ back\tslash\n é 😀 \u0001 \u007f _at":1,`;
 
-  /** The body as job-format writes it from rows (the path a batch falls back to), RAPs in rap id order. */
+  const iso = (seconds: number | null) => (seconds === null ? null : isoFromUnixSeconds(seconds));
+
+  /**
+   * The body written by a second, independent writer: the jobs' columns read one by one and each job built as a
+   * JavaScript object in the reference's key order; JSON columns as stored. RAPs in rap id order, then insertion.
+   */
   async function fromRows(db: Db, rapIds: string[], backends: string[]): Promise<string> {
-    const list = new JobList();
-    const seen = new Set<string>();
-    for await (const batch of jobStatusBatches(db, [...new Set(rapIds)].sort(), backends)) {
-      const rows = await batch.rows();
-      for (const row of rows) seen.add(row.rap_id);
-      list.addJobs(rows);
+    const unique = [...new Set(rapIds)];
+    const rows = await db
+      .selectFrom("job")
+      .selectAll()
+      .where("rap_id", "in", unique)
+      .where("backend", "in", backends)
+      .orderBy("rap_id")
+      .orderBy("seq")
+      .execute();
+    const jobs: string[] = [];
+    for (const row of rows) {
+      const task = await db
+        .selectFrom("tasks")
+        .select(sql<string | null>`agent_results -> '$.job_metrics'`.as("metrics"))
+        .where("job_id", "=", row.id)
+        .orderBy(sql`length(id)`, "desc")
+        .orderBy("id", "desc")
+        .executeTakeFirst();
+      const head = JSON.stringify({
+        identifier: row.id,
+        rap_id: row.rap_id,
+        backend: row.backend,
+        action: row.action,
+        run_command: row.run_command,
+        status: row.state,
+        status_code: row.status_code,
+        status_message: row.status_message ?? "",
+        created_at: iso(row.created_at),
+        updated_at: iso(row.updated_at),
+        started_at: iso(row.started_at),
+        completed_at: iso(row.completed_at),
+      });
+      jobs.push(
+        `${head.slice(0, -1)},"trace_context":${row.trace_context ?? "null"},"metrics":${task?.metrics ?? "{}"}` +
+          `,"requires_db":${row.requires_db ? "true" : "false"}}`,
+      );
     }
-    const unrecognised = [...new Set(rapIds)].filter((id) => !seen.has(id));
-    return statusBody([list.toAscii()], unrecognised).toString("latin1");
+    const seen = new Set(rows.map((row) => row.rap_id));
+    const unrecognised = unique.filter((id) => !seen.has(id));
+    return statusBody([Buffer.from(asciiJson(jobs.join(",")), "latin1")], unrecognised).toString("latin1");
   }
 
   test("give byte for byte the body the rows give, across RAPs, batches and awkward values", async () => {

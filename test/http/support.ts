@@ -6,8 +6,6 @@ import type { Db } from "../../src/db/index.js";
 import { SqliteStorage } from "../../src/db/sqlite-storage.js";
 import { type Clock, systemClock } from "../../src/domain/clock.js";
 import { buildApp, type CreateJobs } from "../../src/http/app.js";
-import { statusReader } from "../../src/http/status/reader.js";
-import { StatusWorkers } from "../../src/http/status/workers.js";
 import { jobCreator } from "../../src/jobs/index.js";
 import { dbStatusRule } from "../../src/scheduler/db-status.js";
 import { openTestDatabase } from "../support/db.js";
@@ -52,13 +50,15 @@ export interface ApiOptions {
 /** The app as src/app/controller.ts builds it, on `db`, with the test's clock and tracer. */
 export async function appOn(db: Db, file: string | undefined, config: Config, options: ApiOptions = {}) {
   const clock = options.clock ?? systemClock;
-  const storage = new SqliteStorage(db);
-  const workers = options.statusWorkers ?? 2;
-  const reader = statusReader(db, file && workers > 0 ? new StatusWorkers(file, workers) : undefined);
+  // The test database closes the Db itself; the storage's status workers are this app's to stop.
+  const storage = new SqliteStorage(db, {
+    statusWorkers: file ? (options.statusWorkers ?? 2) : 0,
+    ...(file ? { file } : {}),
+  });
   const app = await buildApp({
     config,
     storage,
-    statusReader: reader,
+    statusReader: storage.status,
     createJobs: options.createJobs ?? jobCreator(storage, config, clock),
     dbStatusReported: dbStatusRule(clock),
     clock,
@@ -69,7 +69,7 @@ export async function appOn(db: Db, file: string | undefined, config: Config, op
     app,
     close: async () => {
       await app.close();
-      await reader.close();
+      await storage.closeStatusWorkers();
     },
   };
 }

@@ -1,8 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import type { SqliteStorage } from "../../db/sqlite-storage.js";
+import type { Storage } from "../../db/storage.js";
 import type { Job } from "../../domain/job.js";
 import { State } from "../../domain/status.js";
-import { renderJobs } from "../../http/status/render.js";
 import { formatJobTable, listJobs } from "../../ops/jobs.js";
 import { backendArgument, withStorage } from "../context.js";
 
@@ -15,15 +14,14 @@ interface JobsOptions {
   json?: boolean;
 }
 
-/** The jobs as `POST rap/status/` shows them (its renderer, so the two never differ), in listing order. */
-async function statusShaped(storage: SqliteStorage, jobs: readonly Job[]): Promise<unknown[]> {
-  const rapIds = [...new Set(jobs.map((job) => job.rapId))];
+/** The jobs as `POST rap/status/` shows them (its status reader, so the two never differ), in listing order. */
+async function statusShaped(storage: Storage, jobs: readonly Job[]): Promise<unknown[]> {
+  const rapIds = [...new Set(jobs.map((job) => job.rapId))].sort();
   const backends = [...new Set(jobs.map((job) => job.backend))];
-  const rendered = await renderJobs(storage.db, rapIds, backends);
+  const parts = await storage.status.read(rapIds, backends);
+  const json = parts.map((part) => Buffer.from(part.json).toString("utf8")).filter((text) => text !== "");
   const byId = new Map<string, unknown>(
-    (JSON.parse(`[${Buffer.from(rendered.json).toString("utf8")}]`) as { identifier: string }[]).map(
-      (job) => [job.identifier, job],
-    ),
+    (JSON.parse(`[${json.join(",")}]`) as { identifier: string }[]).map((job) => [job.identifier, job]),
   );
   return jobs.map((job) => byId.get(job.id));
 }

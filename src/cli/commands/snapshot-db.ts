@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { loadConfig } from "../../config/index.js";
-import { snapshotSqlite } from "../../db/snapshot.js";
+import { describeDatabase, loadConfig } from "../../config/index.js";
+import { snapshotDatabase } from "../../db/open.js";
 import { requireDatabase } from "../context.js";
 
 export function registerSnapshotDb(program: Command): void {
@@ -13,9 +13,10 @@ export function registerSnapshotDb(program: Command): void {
     .argument("<path>", "the file to write")
     .option("--force", "replace PATH if it exists", false)
     .action(async (path: string, options: { force: boolean }) => {
-      const source = requireDatabase(loadConfig());
+      const config = loadConfig();
+      requireDatabase(config);
       const target = resolve(path);
-      const bytes = await snapshotSqlite(source, target, options.force);
-      console.log(`Snapshot of ${source} written to ${target} (${bytes} bytes)`);
+      const bytes = await snapshotDatabase(config.database, target, options.force);
+      console.log(`Snapshot of ${describeDatabase(config.database)} written to ${target} (${bytes} bytes)`);
     });
 }

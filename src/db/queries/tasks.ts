@@ -5,12 +5,12 @@ import { toAsciiJson } from "../../python/ascii-json.js";
 import { type Db, readDirectly } from "../index.js";
 import { fromJson, toJson } from "../json.js";
 import type { TaskTable } from "../schema.js";
-import { anyOf } from "./id-list.js";
 
 /** A RUNJOB task without what its agent is sent (definition, attributes): its state and what the agent reported. */
 export type TaskProgress = Omit<Task, "definition" | "attributes">;
 
-const PROGRESS_COLUMNS = [
+/** The columns of a TaskProgress. */
+export const PROGRESS_COLUMNS = [
   "id",
   "backend",
   "type",
@@ -25,7 +25,9 @@ const PROGRESS_COLUMNS = [
   "agent_updated_at",
 ] as const satisfies readonly (keyof TaskTable)[];
 
-function toProgress(row: Pick<Selectable<TaskTable>, (typeof PROGRESS_COLUMNS)[number]>): TaskProgress {
+export function toProgress(
+  row: Pick<Selectable<TaskTable>, (typeof PROGRESS_COLUMNS)[number]>,
+): TaskProgress {
   return {
     id: row.id,
     backend: row.backend,
@@ -94,33 +96,6 @@ export async function getTask(db: Db, id: string): Promise<Task | undefined> {
   return row ? toTask(row) : undefined;
 }
 
-/**
- * Every RUNJOB task of these jobs, oldest first per job (ids sort in creation order within a job), without their
- * definitions: the scheduler reads them for all its active jobs every pass and needs none, and reading and parsing
- * them (a kilobyte of JSON each) was more than half of that read. One statement however many jobs.
- */
-export async function runJobTasksOf(db: Db, jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>> {
-  const byJob = new Map<string, TaskProgress[]>();
-  if (jobIds.length === 0) return byJob;
-  const query = db
-    .selectFrom("tasks")
-    .select(PROGRESS_COLUMNS)
-    .where("job_id", "in", anyOf([...new Set(jobIds)]))
-    .where("type", "=", TaskType.RunJob)
-    .orderBy("job_id")
-    .orderBy(sql`length(id)`)
-    .orderBy("id")
-    .compile();
-  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-  for (const row of rows) {
-    const task = toProgress(row);
-    const list = byJob.get(row.job_id!);
-    if (list) list.push(task);
-    else byJob.set(row.job_id!, [task]);
-  }
-  return byJob;
-}
-
 /** An active task with its JSON columns as stored (the Task API serves them without re-encoding). */
 export interface ActiveTaskText {
   id: string;
@@ -143,7 +118,7 @@ export async function activeTasksText(db: Db, backend: string): Promise<ActiveTa
     .where("active", "=", 1)
     .orderBy(sql`type = ${TaskType.DbStatus}`, "desc")
     .orderBy("created_at")
-    .orderBy("rowid" as never)
+    .orderBy("seq")
     .compile();
   return readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
 }

@@ -5,14 +5,13 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from "fastify";
 import type { Limits } from "../../config/index.js";
-import type { Storage } from "../../db/storage.js";
+import type { StatusReader, Storage } from "../../db/storage.js";
 import type { JsonObject } from "../../python/json-loads.js";
 import type { ClientTokens } from "../auth.js";
 import { parseBody, validated, validBody } from "../body.js";
 import { TooManyRapIdsError } from "../errors.js";
 import type { ApiDocument } from "../openapi.js";
 import { acceptRawBodies } from "../raw-body.js";
-import type { StatusReader } from "../status/reader.js";
 import { backendStatus } from "./backend-status.js";
 import { cancelRap } from "./rap-cancel.js";
 import { type CreateJobs, createRap, createRequestFromBody } from "./rap-create.js";

@@ -1,7 +1,7 @@
 /** `POST rap/status/`: every job of the requested RAPs on the token's backends (reference §7.9). */
 import type { FastifyBaseLogger } from "fastify";
-import { statusBody } from "../status/job-format.js";
-import type { StatusReader } from "../status/reader.js";
+import type { StatusReader } from "../../db/storage.js";
+import { statusBody } from "../status/body.js";
 
 /**
  * The response body, as ASCII JSON bytes. Jobs come by rap id (sorted), then in creation order, however the work is

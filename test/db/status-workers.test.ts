@@ -1,5 +1,5 @@
 /**
- * Large `POST rap/status/` answers rendered by worker threads (src/http/status/workers.ts), each with its own
+ * Large `POST rap/status/` answers rendered by worker threads (src/db/sqlite/status-workers.ts), each with its own
  * connection to the database file: the answer must be byte for byte what the main thread alone would give.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
+import { StatusWorkers } from "../../src/db/sqlite/status-workers.js";
 import { runJobTaskId } from "../../src/domain/task.js";
-import { StatusWorkers } from "../../src/http/status/workers.js";
+import { API, appOn, CFG_A, H } from "../http/support.js";
 import { openTestDatabase } from "../support/db.js";
 import { makeJob } from "../support/factories.js";
-import { API, appOn, CFG_A, H } from "./support.js";
 
 const config = loadConfig({ ...CFG_A, BACKENDS: "test,other" });
 let database: Awaited<ReturnType<typeof openTestDatabase>>;

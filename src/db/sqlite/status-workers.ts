@@ -8,7 +8,7 @@
  */
 import type { Worker } from "node:worker_threads";
 import { startWorker } from "../../threads/start.js";
-import type { RenderedJobs } from "./render.js";
+import type { RenderedJobs } from "../storage.js";
 
 export interface WorkerRequest {
   id: number;
@@ -31,7 +31,7 @@ class StatusWorker {
   alive = true;
 
   constructor(databasePath: string) {
-    this.worker = startWorker(import.meta.url, "worker", { workerData: { path: databasePath } });
+    this.worker = startWorker(import.meta.url, "status-worker", { workerData: { path: databasePath } });
     // The server's socket keeps the process alive; an idle worker must not.
     this.worker.unref();
     this.worker.on("message", (reply: WorkerReply) => {

@@ -8,7 +8,7 @@ import {
   SqliteDialect,
   type SqliteDialectConfig,
 } from "kysely";
-import { StorageFullError } from "./storage.js";
+import { StorageFullError } from "../storage.js";
 
 /**
  * SQLite through better-sqlite3, tuned as the reference does (WAL, busy timeout, NORMAL sync, large page cache), and

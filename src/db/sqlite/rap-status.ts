@@ -4,45 +4,35 @@ import { chunked } from "../json.js";
 
 const BATCH_SIZE = 100;
 
-/** What `POST rap/status/` shows of a job, JSON columns left as text. */
+/** A job of a JobStatusBatch read as a row: its JSON as the batch has it, and its four times as stored. */
 export interface JobStatusRow {
   rap_id: string;
-  backend: string;
-  /**
-   * The job's first eight fields in the RAP API, as JSON object text with the API's keys in its order (identifier,
-   * rap_id, backend, action, run_command, status, status_code, status_message — a missing message as ''). Built
-   * by the database: one value per row instead of eight is a quarter off the endpoint's time for large answers.
-   */
-  head: string;
+  /** The job's JSON object, TIME_MARK in place of its times (JobStatusBatch.json). */
+  json: string;
   created_at: number;
   updated_at: number;
   started_at: number | null;
   completed_at: number | null;
-  /** JSON text, or null. */
-  trace_context: string | null;
-  requires_db: number;
-  /**
-   * JSON text of `job_metrics` in the results of the job's latest RUNJOB task (the highest task number); null
-   * when there is no such task, it has no results, or the results have no `job_metrics` key.
-   */
-  metrics: string | null;
 }
 
 /** One batch of `jobStatusBatches`. */
 export interface JobStatusBatch {
   /**
    * Per RAP with jobs, its jobs as JSON objects, comma-separated, in UTF-8 bytes, written by the database: the API's
-   * 15 keys in its order (reference/scenarios.md §0.6) as src/http/status/job-format.ts writes them from a
-   * JobStatusRow, except that in place of the four times (the value of created_at up to that of completed_at)
-   * there is one TIME_MARK, for the caller to print `times` there. trace_context and metrics are copied as the text
-   * they are stored as. Bytes, not text: the caller splices them without decoding them.
+   * 15 keys in its order (reference/scenarios.md §0.6), except that in place of the four times (the value of
+   * created_at up to that of completed_at) there is one TIME_MARK, for the caller to print `timesJson` there.
+   * trace_context and metrics are copied as the text they are stored as. Bytes, not text: the caller splices them
+   * without decoding them.
    */
   json: Buffer[];
   /** The jobs' four times each, in the order of `json`, comma-separated: numbers as SQLite prints them, or null. */
   times: string;
   /** The rap ids that have jobs in `json`, once each. */
   rapIds: string[];
-  /** The same jobs as rows, read again: for a caller that cannot print a time as stored (not whole seconds). */
+  /**
+   * The same jobs read again one row each, their times as numbers: for a caller that cannot print a time from its
+   * text in `times` (not whole seconds: SQLite prints a fractional time with too few digits to read it back).
+   */
   rows(): Promise<JobStatusRow[]>;
 }
 
@@ -61,18 +51,25 @@ const latestMetrics = sql<string | null>`(
   order by length(t.id) desc, t.id desc limit 1
 )`;
 
-/** A job's first eight API fields as a JSON object (JobStatusRow.head). */
-const headSql = sql<string>`json_object(
+/**
+ * The job's JSON: the one place that writes the 15 keys of a job in `POST rap/status/` (reference/scenarios.md
+ * §0.6), with `timesJson` for the four times. job-server stores every key but rap_id, backend and requires_db, and
+ * any other key would break its whole status poll. A missing message is ''.
+ */
+const jobJsonSql = sql<string>`rtrim(json_object(
     'identifier', job.id, 'rap_id', job.rap_id, 'backend', job.backend, 'action', job.action,
     'run_command', job.run_command, 'status', job.state, 'status_code', job.status_code,
     'status_message', coalesce(job.status_message, '')
-  )`;
-
-const jobJsonSql = sql<string>`rtrim(${headSql}, '}')
+  ), '}')
   || ',"created_at":' || char(1)
   || ',"trace_context":' || coalesce(job.trace_context, 'null')
   || ',"metrics":' || coalesce(${latestMetrics}, '{}')
   || ',"requires_db":' || iif(job.requires_db, 'true', 'false') || '}'`;
+
+/** What takes a job's TIME_MARK: its four times as JSON values (`"2025-…Z"` or `null`) with the keys between. */
+export function timesJson(created: string, updated: string, started: string, completed: string): string {
+  return `${created},"updated_at":${updated},"started_at":${started},"completed_at":${completed}`;
+}
 
 const timesSql = sql<string>`coalesce(job.created_at, 'null') || ',' || coalesce(job.updated_at, 'null')
   || ',' || coalesce(job.started_at, 'null') || ',' || coalesce(job.completed_at, 'null')`;
@@ -85,10 +82,11 @@ const timesSql = sql<string>`coalesce(job.created_at, 'null') || ',' || coalesce
  * The database writes each job's JSON and joins a RAP's jobs into one value: a row per RAP rather than per job,
  * several times faster (better-sqlite3 spends about as long on each row it hands over as SQLite does reading it).
  * Times are left for JavaScript to print: SQLite's date functions take longer than isoFromUnixSeconds.
- * Jobs come in the same order as a plain scan of the rap_id index gives (rap id, then insertion). The metrics are
+ * Jobs come in the order a plain scan of the rap_id index gives: rap id, then rowid, which is `seq` (migration
+ * 0003), so insertion order. Saying `order by job.seq` in group_concat would cost half as much again, for the order
+ * the index gives already; PostgreSQL's string_agg will need it. The metrics are
  * extracted by the database, so no results document is parsed in JavaScript. The backend is filtered with a unary
  * `+`: given both lists, SQLite would otherwise prefer the backend index and read every job of the backend.
- * SQLite dialect: PostgreSQL will need json_build_object, string_agg and `(agent_results::json -> 'job_metrics')::text`.
  */
 export async function* jobStatusBatches(
   db: Db,
@@ -112,7 +110,7 @@ export async function* jobStatusBatches(
   }
 }
 
-/** The batch's jobs as rows, for the API to format itself (the rare batch `jobStatusBatches` cannot write). */
+/** The batch's jobs one row each (the rare batch whose times `jobStatusBatches` cannot give as text). */
 async function statusRows(
   db: Db,
   batch: readonly string[],
@@ -122,17 +120,15 @@ async function statusRows(
     .selectFrom("job")
     .select([
       "job.rap_id",
-      "job.backend",
-      headSql.as("head"),
+      jobJsonSql.as("json"),
       "job.created_at",
       "job.updated_at",
       "job.started_at",
       "job.completed_at",
-      "job.trace_context",
-      "job.requires_db",
-      latestMetrics.as("metrics"),
     ])
     .where("job.rap_id", "in", batch)
     .where(sql<boolean>`+job.backend in (${sql.join(backends)})`)
+    .orderBy("job.rap_id")
+    .orderBy("job.seq")
     .execute();
 }

@@ -1,15 +1,12 @@
 /**
- * The `POST rap/status/` body, written straight from database rows: job-server may ask for thousands of jobs at
- * once, so no intermediate objects are built and JSON columns (trace_context, metrics) are copied as the text they
- * are stored as.
- *
- * Each job has exactly the reference's 15 keys in its order (reference/scenarios.md §0.6): job-server stores every
- * key but rap_id, backend and requires_db, and any other key would break its whole status poll.
+ * The jobs part of a `POST rap/status/` body, written straight from the database's JSON (./rap-status.ts):
+ * job-server may ask for thousands of jobs at once, so no intermediate objects are built; only the times are
+ * printed here, into the place the database marked for them.
  */
 import { isAscii } from "node:buffer";
-import { type JobStatusBatch, type JobStatusRow, TIME_MARK } from "../../db/queries/rap-status.js";
 import { asciiJson } from "../../python/ascii-json.js";
 import { isoFromUnixSeconds, isPythonTime } from "../../python/datetime.js";
+import { type JobStatusBatch, type JobStatusRow, TIME_MARK, timesJson } from "./rap-status.js";
 
 const INTEGER = /^-?\d+$/;
 const COMMA = Buffer.from(",");
@@ -34,14 +31,16 @@ export class JobList {
     if (rows.length > 0) this.append(Buffer.from(rows.map((row) => this.jobJson(row)).join(",")));
   }
 
+  /** A row's JSON with its times printed in place of its mark. */
   private jobJson(row: JobStatusRow): string {
-    return (
-      `${row.head.slice(0, -1)},"created_at":${this.isoOrNull(row.created_at)}` +
-      `,"updated_at":${this.isoOrNull(row.updated_at)}` +
-      `,"started_at":${this.isoOrNull(row.started_at)},"completed_at":${this.isoOrNull(row.completed_at)}` +
-      `,"trace_context":${row.trace_context ?? "null"},"metrics":${row.metrics ?? "{}"}` +
-      `,"requires_db":${row.requires_db ? "true" : "false"}}`
+    const at = row.json.indexOf(String.fromCharCode(TIME_MARK));
+    const times = timesJson(
+      this.isoOrNull(row.created_at),
+      this.isoOrNull(row.updated_at),
+      this.isoOrNull(row.started_at),
+      this.isoOrNull(row.completed_at),
     );
+    return `${row.json.slice(0, at)}${times}${row.json.slice(at + 1)}`;
   }
 
   private isoOrNull(seconds: number | null): string {
@@ -98,7 +97,7 @@ export class JobList {
       ];
       if (created === undefined || updated === undefined || started === undefined || completed === undefined)
         return undefined;
-      printed.push(`${created},"updated_at":${updated},"started_at":${started},"completed_at":${completed}`);
+      printed.push(timesJson(created, updated, started, completed));
     }
     return values.length % 4 === 0 ? printed : undefined;
   }
@@ -124,16 +123,4 @@ export class JobList {
     const list = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
     return isAscii(list) ? list : Buffer.from(asciiJson(list.toString("utf8")), "latin1");
   }
-}
-
-/** `{"jobs": [...], "unrecognised_rap_ids": [...]}` from job lists (JobList.toAscii), as ASCII JSON bytes. */
-export function statusBody(jobLists: readonly Uint8Array[], unrecognisedRapIds: readonly string[]): Buffer {
-  const parts: Uint8Array[] = [Buffer.from('{"jobs":[')];
-  for (const list of jobLists) {
-    if (list.length === 0) continue;
-    if (parts.length > 1) parts.push(COMMA);
-    parts.push(list);
-  }
-  parts.push(Buffer.from(`],"unrecognised_rap_ids":${asciiJson(JSON.stringify(unrecognisedRapIds))}}`));
-  return Buffer.concat(parts);
 }

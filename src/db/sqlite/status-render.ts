@@ -1,16 +1,8 @@
 /** The jobs part of a `POST rap/status/` answer, from the database; runs on the main thread or a status worker. */
-import type { Db } from "../../db/index.js";
-import { jobStatusBatches } from "../../db/queries/rap-status.js";
-import { JobList } from "./job-format.js";
-
-export interface RenderedJobs {
-  /** The jobs' JSON objects, comma-separated, as ASCII bytes (JobList.toAscii). */
-  json: Uint8Array;
-  /** The rap ids that have jobs in `json`. */
-  rapIds: string[];
-  /** Stored times that could not be shown (shown as null), as stored: for the caller to log (JobList). */
-  unreadableTimes: string[];
-}
+import type { Db } from "../index.js";
+import type { RenderedJobs } from "../storage.js";
+import { JobList } from "./job-list.js";
+import { jobStatusBatches } from "./rap-status.js";
 
 /** The jobs of these RAPs on these backends, in the order of `rapIds`' batches (see jobStatusBatches). */
 export async function renderJobs(

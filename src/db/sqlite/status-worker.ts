@@ -1,18 +1,15 @@
 /**
- * A status worker thread (./workers.ts): its own connection to the database file, rendering the jobs of the rap
+ * A status worker thread (./status-workers.ts): its own connection to the database file, rendering the jobs of the rap
  * ids it is sent. SQLite in WAL mode lets several connections read at once, each seeing committed data only.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { openDatabase } from "../../db/index.js";
-import { renderJobs } from "./render.js";
-import type { WorkerReply, WorkerRequest } from "./workers.js";
+import { openDatabase } from "../index.js";
+import { renderJobs } from "./status-render.js";
+import type { WorkerReply, WorkerRequest } from "./status-workers.js";
 
 const port = parentPort!;
 // A smaller page cache than the main connection's: there may be several workers, and the OS caches the file too.
-const db = await openDatabase(
-  { dialect: "sqlite", path: (workerData as { path: string }).path },
-  { pageCacheMiB: 64 },
-);
+const db = await openDatabase({ path: (workerData as { path: string }).path }, { pageCacheMiB: 64 });
 
 port.on("message", (request: WorkerRequest) => {
   renderJobs(db, request.rapIds, request.backends).then(
