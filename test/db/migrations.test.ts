@@ -146,7 +146,11 @@ describe("migrations", () => {
     await insertTask(db, task("aaa-002"));
     await insertTask(db, task("aaa-001"));
 
-    expect(await migrateToLatest(db, "sqlite")).toEqual(["0003_insertion_order"]);
+    expect(await migrateToLatest(db, "sqlite")).toEqual([
+      "0003_insertion_order",
+      "0004_scheduler_lease",
+      "0005_task_agent_updated_at",
+    ]);
     await insertJobs(db, [job("bbb")]);
     await insertTask(db, task("aaa-003"));
     const order = async (table: "job" | "tasks") =>
