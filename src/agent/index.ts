@@ -137,7 +137,8 @@ export async function runAgent(
     log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not export spans"),
   );
   const { loop, sampler } = createAgent(config, runtime, { log, tracer: tracing?.tracer("agent_loop") });
-  log.info({ backend: config.backend, runtime: runtime.kind }, "agent started");
+  // The caller's logger already names the backend (rap agent, rap serve).
+  log.info({ runtime: runtime.kind }, "agent started");
   try {
     await Promise.all([loop.run(options.signal), sampler.run(options.signal)]);
   } finally {
