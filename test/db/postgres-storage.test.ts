@@ -11,6 +11,7 @@ import { loadConfig } from "../../src/config/index.js";
 import { migrateDatabase, openStorage, SnapshotRefusedError, snapshotDatabase } from "../../src/db/open.js";
 import { openPostgres } from "../../src/db/postgres/connection.js";
 import { PostgresStorage } from "../../src/db/postgres-storage.js";
+import { StorageFullError } from "../../src/db/storage.js";
 import { makeJob } from "../support/factories.js";
 import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
 import { requires } from "../support/requirements.js";
@@ -107,6 +108,28 @@ describe.skipIf(!available)("PostgreSQL", () => {
       releaseFirst();
       await first;
       expect(await storage.jobs.workspaceState("test", "two")).toHaveLength(1);
+    } finally {
+      await close();
+    }
+  });
+
+  test("the server's disk_full error is a StorageFullError, in a transaction or not", async () => {
+    const { storage, close } = await openTestStorage();
+    try {
+      // What PostgreSQL says when it cannot extend a file (SQLSTATE 53100), raised by the server itself.
+      await sql`create function refuse_for_full_disk() returns trigger language plpgsql as $$
+        begin raise exception 'could not extend file: No space left on device' using errcode = 'disk_full'; end $$`.execute(
+        (storage as PostgresStorage).db,
+      );
+      await sql`create trigger full_disk before insert on job for each row execute function refuse_for_full_disk()`.execute(
+        (storage as PostgresStorage).db,
+      );
+      await expect(storage.jobs.insert([makeJob()])).rejects.toThrow(StorageFullError);
+      await expect(storage.transaction(({ jobs }) => jobs.insert([makeJob()]))).rejects.toThrow(
+        "the database's disk is full: could not extend file: No space left on device",
+      );
+      // The connections stay usable.
+      expect(await storage.jobs.list({ limit: 1 })).toEqual([]);
     } finally {
       await close();
     }
