@@ -15,6 +15,14 @@ export function postgresRequirement(): Requirement {
   };
 }
 
+/**
+ * Whether this test run is the `postgres` project's (vitest.config.ts): shared helpers (test/support/system.ts) then
+ * give each test a database on the test server instead of an SQLite file.
+ */
+export function testDatabaseIsPostgres(): boolean {
+  return process.env.RAP_TEST_DATABASE === "postgres";
+}
+
 /** The server's URL with another database name. */
 function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
