@@ -17,6 +17,8 @@ if [[ ! -x "$bin/initdb" ]]; then
 fi
 
 dir="$(mktemp -d /tmp/rap-test-postgres.XXXXXX)"
+# A server that did not start leaves nothing behind (the port may be taken: set PGPORT).
+trap 'rm -rf "$dir"' ERR
 run=()
 if [[ "$(id -u)" == 0 ]]; then
   id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
@@ -30,6 +32,7 @@ fi
   -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >&2 ||
   {
     tail -n 20 "$dir/server.log" >&2
+    rm -rf "$dir"
     exit 1
   }
 echo "export RAP_TEST_POSTGRES_URL=postgres://rap@127.0.0.1:$port/postgres"
