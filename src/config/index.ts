@@ -33,7 +33,14 @@ export interface BackendConfig {
  */
 export type DatabaseLocation =
   | { readonly dialect: "sqlite"; readonly path: string }
-  | { readonly dialect: "postgres"; readonly url: string };
+  | {
+      readonly dialect: "postgres";
+      readonly url: string;
+      /** Connections in this process's pool (DATABASE_POOL_SIZE, default 10). */
+      readonly poolSize: number;
+      /** The server cancels a statement running longer (DATABASE_STATEMENT_TIMEOUT_MS, default 30000; 0: never). */
+      readonly statementTimeoutMs: number;
+    };
 
 export interface Config extends GitAccess {
   /** Known backends, in BACKENDS order. */
@@ -124,7 +131,16 @@ function readDatabase(env: Env, workdir: string): DatabaseLocation {
     const path = sqlite[1]!;
     return { dialect: "sqlite", path: path === ":memory:" ? path : resolve(workdir, path) };
   }
-  if (/^postgres(ql)?:\/\/./.test(raw)) return { dialect: "postgres", url: raw };
+  if (/^postgres(ql)?:\/\/./.test(raw)) {
+    const poolSize = readCount(env, "DATABASE_POOL_SIZE", 10);
+    if (poolSize < 1) throw new ConfigError("DATABASE_POOL_SIZE", "must be 1 or more");
+    return {
+      dialect: "postgres",
+      url: raw,
+      poolSize,
+      statementTimeoutMs: readCount(env, "DATABASE_STATEMENT_TIMEOUT_MS", 30_000),
+    };
+  }
   throw new ConfigError("DATABASE_URL", "must look like sqlite:PATH or postgres://…");
 }
 

@@ -1,29 +1,21 @@
 /**
  * Opening storage: the one place that turns a configured database location into the storage roles
  * (./storage.ts), and the database-level operations the CLI offers (migrate, snapshot). With ./storage.ts, the only
- * module of src/db that code above it may import (scripts/check-dependencies.mjs): a PostgreSQL implementation
- * plugs in here, and nothing above src/db changes.
+ * module of src/db that code above it may import (scripts/check-dependencies.mjs): SQLite (a file path) and
+ * PostgreSQL (a postgres:// URL) plug in here, and nothing above src/db knows which.
  */
 import { existsSync } from "node:fs";
+import type { Kysely } from "kysely";
 import type { DatabaseLocation } from "../config/index.js";
 import { migrateToLatest, openDatabase } from "./index.js";
-import { snapshotSqlite } from "./snapshot.js";
+import { openPostgres } from "./postgres/connection.js";
+import { PostgresStorage } from "./postgres-storage.js";
+import { SnapshotRefusedError, snapshotSqlite } from "./snapshot.js";
 import { SqliteStorage } from "./sqlite-storage.js";
 import type { Storage } from "./storage.js";
 
 export { MigrationError } from "./migrate.js";
 export { SnapshotRefusedError } from "./snapshot.js";
-
-/** A configured database this version cannot open (PostgreSQL, until its implementation plugs in here). */
-export class DialectNotSupportedError extends Error {
-  readonly code = "DIALECT_NOT_SUPPORTED";
-  constructor() {
-    super(
-      "DATABASE_URL names a PostgreSQL database, which this version does not support yet: set " +
-        "DATABASE_URL=sqlite:PATH, or leave it unset for WORKDIR/db.sqlite",
-    );
-  }
-}
 
 export interface OpenStorageOptions {
   /** Apply pending migrations before returning (what the servers and the operator commands do). */
@@ -41,8 +33,16 @@ export async function openStorage(
       const db = await openDatabase(location, options.migrate ? { migrate: true } : {});
       return new SqliteStorage(db, { statusWorkers: options.statusWorkers ?? 0 });
     }
-    case "postgres":
-      throw new DialectNotSupportedError();
+    case "postgres": {
+      const db = openPostgres(location.url, location);
+      try {
+        if (options.migrate) await migrateToLatest(db, "postgres");
+      } catch (error) {
+        await db.destroy();
+        throw error;
+      }
+      return new PostgresStorage(db);
+    }
   }
 }
 
@@ -62,11 +62,18 @@ export interface MigrationReport {
 
 /** Creates the database or upgrades it to the latest schema (`rap migrate`). */
 export async function migrateDatabase(location: DatabaseLocation): Promise<MigrationReport> {
-  if (location.dialect !== "sqlite") throw new DialectNotSupportedError();
+  if (location.dialect === "postgres") {
+    // The database itself is the operator's to create; "created" here means its schema was.
+    const applied = await migrateAndClose(openPostgres(location.url, location), "postgres");
+    return { created: applied.includes("0001_initial"), applied };
+  }
   const created = !databaseExists(location);
-  const db = await openDatabase(location);
+  return { created, applied: await migrateAndClose(await openDatabase(location), "sqlite") };
+}
+
+async function migrateAndClose<T>(db: Kysely<T>, dialect: "sqlite" | "postgres"): Promise<string[]> {
   try {
-    return { created, applied: await migrateToLatest(db, "sqlite") };
+    return await migrateToLatest(db, dialect);
   } finally {
     await db.destroy();
   }
@@ -81,6 +88,11 @@ export async function snapshotDatabase(
   target: string,
   force = false,
 ): Promise<number> {
-  if (location.dialect !== "sqlite") throw new DialectNotSupportedError();
+  if (location.dialect === "postgres") {
+    throw new SnapshotRefusedError(
+      `rap snapshot-db copies an SQLite database; this one is PostgreSQL: take a consistent copy with pg_dump ` +
+        `(pg_dump --format=custom --file=${target} "$DATABASE_URL")`,
+    );
+  }
   return snapshotSqlite(location.path, target, force);
 }

@@ -5,37 +5,6 @@
  */
 import type { Db } from "./index.js";
 import { changeStamp, databaseFile } from "./index.js";
-import { getFlag, getFlags, setFlag } from "./queries/flags.js";
-import {
-  actionsOfRap,
-  applyStatus,
-  cancelUnfinishedJobs,
-  existingRap,
-  getJob,
-  insertJobs,
-  jobsForRaps,
-  listJobs,
-  runningJobs,
-  workspaceState,
-} from "./queries/jobs.js";
-import {
-  acquireLease,
-  clearHandlingFailures,
-  handlingFailures,
-  recordHandlingFailure,
-  releaseLease,
-  renewLease,
-} from "./queries/scheduling.js";
-import {
-  activeTaskIdsOfType,
-  activeTasksText,
-  deactivateTask,
-  getTask,
-  insertScheduledTask,
-  insertTask,
-  lastFinishedOfType,
-  recordAgentUpdate,
-} from "./queries/tasks.js";
 import { flagsReader } from "./sqlite/backend-flags.js";
 import { activeJobs, jobStates, latestJobByAction, runJobTasksOf } from "./sqlite/scheduler-reads.js";
 import { sqliteStatusReader } from "./sqlite/status-reader.js";
@@ -50,74 +19,13 @@ import type {
   Stores,
   TaskStore,
 } from "./storage.js";
+import { type HotReads, storesOn } from "./stores.js";
 
-function jobStore(db: Db): JobStore {
-  return {
-    insert: (jobs) => insertJobs(db, jobs),
-    get: (id) => getJob(db, id),
-    list: (filter) => listJobs(db, filter),
-    existingRap: (rapId) => existingRap(db, rapId),
-    workspaceState: (backend, workspace) => workspaceState(db, backend, workspace),
-    latestJobByAction: (backend, workspace) => latestJobByAction(db, backend, workspace),
-    actionsOfRap: (rapId, backends) => actionsOfRap(db, rapId, backends),
-    markCancelled: (rapId, actions, backends, request) =>
-      cancelUnfinishedJobs(db, rapId, actions, backends, request),
-    forRaps: (rapIds, backends) => jobsForRaps(db, rapIds, backends),
-    active: (known) => activeJobs(db, known),
-    running: (backend) => runningJobs(db, backend),
-    states: (ids) => jobStates(db, ids),
-    applyStatus: (id, expected, status) => applyStatus(db, id, expected, status),
-  };
-}
-
-function taskStore(db: Db): TaskStore {
-  return {
-    insert: (task) => insertTask(db, task),
-    insertScheduled: (task) => insertScheduledTask(db, task),
-    get: (id) => getTask(db, id),
-    runJobTasksOf: (jobIds) => runJobTasksOf(db, jobIds),
-    activeText: (backend) => activeTasksText(db, backend),
-    activeIdsOfType: (backend, type) => activeTaskIdsOfType(db, backend, type),
-    lastFinishedOfType: (backend, type) => lastFinishedOfType(db, backend, type),
-    deactivate: (id, finishedAt) => deactivateTask(db, id, finishedAt),
-    recordAgentUpdate: (backend, id, update, now) => recordAgentUpdate(db, backend, id, update, now),
-  };
-}
-
-function flagStore(db: Db): FlagStore {
-  return {
-    get: (backend, id) => getFlag(db, backend, id),
-    list: (backend, ids) => getFlags(db, backend, ids),
-    all: () => db.selectFrom("flags").selectAll().execute(),
-    set: (backend, id, value, timestamp) => setFlag(db, backend, id, value, timestamp),
-    reader: (ids) => flagsReader(db, ids),
-  };
-}
-
-function leaseStore(db: Db): LeaseStore {
-  return {
-    acquire: (holder, nowMs, ttlMs) => acquireLease(db, holder, nowMs, ttlMs),
-    renew: (holder, nowMs, ttlMs) => renewLease(db, holder, nowMs, ttlMs),
-    release: (holder) => releaseLease(db, holder),
-  };
-}
-
-function failureStore(db: Db): HandlingFailureStore {
-  return {
-    all: () => handlingFailures(db),
-    record: (jobId) => recordHandlingFailure(db, jobId),
-    clear: (jobIds) => clearHandlingFailures(db, jobIds),
-  };
-}
+/** SQLite's own forms of the hot reads (./sqlite/). */
+const SQLITE_READS: HotReads = { activeJobs, jobStates, latestJobByAction, runJobTasksOf, flagsReader };
 
 function stores(db: Db): Stores {
-  return {
-    jobs: jobStore(db),
-    tasks: taskStore(db),
-    flags: flagStore(db),
-    lease: leaseStore(db),
-    failures: failureStore(db),
-  };
+  return storesOn(db, SQLITE_READS);
 }
 
 export interface SqliteStorageOptions {

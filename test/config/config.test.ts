@@ -75,9 +75,20 @@ describe("loadConfig", () => {
   test("DATABASE_URL may name a PostgreSQL server, shown without its password", () => {
     for (const url of ["postgres://rap:secret@db:5432/rap", "postgresql://rap:secret@db:5432/rap"]) {
       const { database } = loadConfig({ DATABASE_URL: url });
-      expect(database).toEqual({ dialect: "postgres", url });
+      expect(database).toEqual({ dialect: "postgres", url, poolSize: 10, statementTimeoutMs: 30_000 });
       expect(describeDatabase(database)).toBe(url.replace("secret", "***"));
     }
+  });
+
+  test("PostgreSQL's pool size and statement timeout are settings; a pool needs a connection", () => {
+    const env = {
+      DATABASE_URL: "postgres://db/rap",
+      DATABASE_POOL_SIZE: "4",
+      DATABASE_STATEMENT_TIMEOUT_MS: "0",
+    };
+    expect(loadConfig(env).database).toMatchObject({ poolSize: 4, statementTimeoutMs: 0 });
+    expect(() => loadConfig({ ...env, DATABASE_POOL_SIZE: "0" })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...env, DATABASE_POOL_SIZE: "0" })).toThrow("DATABASE_POOL_SIZE");
   });
 
   test("ALLOW_LOCAL_GIT_REPOS is enabled only by the string true, in any case", () => {

@@ -1,10 +1,10 @@
 /** Opening storage from a configured location (src/db/open.ts), the one place a dialect is chosen. */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
-import { DialectNotSupportedError, databaseExists, migrateDatabase, openStorage } from "../../src/db/open.js";
+import { databaseExists, migrateDatabase, openStorage } from "../../src/db/open.js";
 
 let dir: string;
 beforeAll(() => {
@@ -25,14 +25,4 @@ test("an SQLite location opens storage with every role, the status reader includ
   } finally {
     await storage.close();
   }
-});
-
-test("a PostgreSQL location is refused with a clear message, until PostgreSQL is implemented", async () => {
-  const { database } = loadConfig({ WORKDIR: dir, DATABASE_URL: "postgresql://rap@127.0.0.1:1/rap" });
-  await expect(openStorage(database)).rejects.toThrow(DialectNotSupportedError);
-  await expect(openStorage(database)).rejects.toThrow(
-    "DATABASE_URL names a PostgreSQL database, which this version does not support yet: set " +
-      "DATABASE_URL=sqlite:PATH, or leave it unset for WORKDIR/db.sqlite",
-  );
-  expect(existsSync(join(dir, "postgresql:"))).toBe(false);
 });

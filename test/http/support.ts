@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { type Config, type Env, loadConfig } from "../../src/config/index.js";
 import type { Db } from "../../src/db/index.js";
 import { SqliteStorage } from "../../src/db/sqlite-storage.js";
+import type { Storage } from "../../src/db/storage.js";
 import { type Clock, systemClock } from "../../src/domain/clock.js";
 import { buildApp, type CreateJobs } from "../../src/http/app.js";
 import { jobCreator } from "../../src/jobs/index.js";
@@ -49,12 +50,24 @@ export interface ApiOptions {
 
 /** The app as src/app/controller.ts builds it, on `db`, with the test's clock and tracer. */
 export async function appOn(db: Db, file: string | undefined, config: Config, options: ApiOptions = {}) {
-  const clock = options.clock ?? systemClock;
   // The test database closes the Db itself; the storage's status workers are this app's to stop.
   const storage = new SqliteStorage(db, {
     statusWorkers: file ? (options.statusWorkers ?? 2) : 0,
     ...(file ? { file } : {}),
   });
+  const served = await appOnStorage(storage, config, options);
+  return {
+    app: served.app,
+    close: async () => {
+      await served.app.close();
+      await storage.closeStatusWorkers();
+    },
+  };
+}
+
+/** The app as src/app/controller.ts builds it, on any storage (the caller closes the storage). */
+export async function appOnStorage(storage: Storage, config: Config, options: ApiOptions = {}) {
+  const clock = options.clock ?? systemClock;
   const app = await buildApp({
     config,
     storage,
@@ -65,13 +78,7 @@ export async function appOn(db: Db, file: string | undefined, config: Config, op
     ...(options.tracer ? { tracer: options.tracer } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
-  return {
-    app,
-    close: async () => {
-      await app.close();
-      await storage.closeStatusWorkers();
-    },
-  };
+  return { app };
 }
 
 /** A freshly migrated database and an app on it (no port: requests go through `app.inject`). */

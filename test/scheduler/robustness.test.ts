@@ -88,6 +88,7 @@ test("a pass killed with SIGKILL and run again loses nothing and starts no job t
   const env = {
     ...(SYSTEM_ENV as Record<string, string>),
     WORKDIR: system.workdir,
+    ...system.databaseEnv,
     TEST_MAX_WORKERS: "100000",
     LOGLEVEL: "silent",
     // The killed pass leaves its lease to expire: the second waits that long for it.

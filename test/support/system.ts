@@ -1,6 +1,7 @@
 /**
  * The controller as `rap controller` runs it (src/app composition root), listening on 127.0.0.1 with a real SQLite
- * database in a temp WORKDIR, a clock the test moves, and the scheduler driven one pass at a time (`tick`). Jobs
+ * database in a temp WORKDIR (or, in the `postgres` test project, a fresh database on the test PostgreSQL server:
+ * vitest.config.ts), a clock the test moves, and the scheduler driven one pass at a time (`tick`). Jobs
  * are created through the RAP API from real git repositories; a TestAgent drives them through the Task API.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -11,6 +12,7 @@ import { type Controller, openController } from "../../src/app/controller.js";
 import { type Env, loadConfig } from "../../src/config/index.js";
 import { type Clock, ManualClock } from "../../src/domain/clock.js";
 import type { PassReport } from "../../src/scheduler/scheduler.js";
+import { createTestPostgres, testDatabaseIsPostgres } from "./postgres.js";
 import { TestAgent } from "./test-agent.js";
 
 export const T0_MS = 1_700_000_000_000;
@@ -39,6 +41,8 @@ export interface System<C extends Clock = ManualClock> {
   clock: C;
   url: string;
   workdir: string;
+  /** The settings naming the system's database besides WORKDIR (DATABASE_URL on PostgreSQL), for a `rap` process. */
+  databaseEnv: Record<string, string>;
   /** One scheduler pass (controller.main.handle_jobs + update_scheduled_tasks). */
   tick(): Promise<PassReport>;
   agent(backend?: string, token?: string): TestAgent;
@@ -56,7 +60,9 @@ export async function startSystem<C extends Clock = ManualClock>(
 ): Promise<System<C>> {
   const workdir = await mkdtemp(join(tmpdir(), "rap-system-"));
   for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(workdir, name), text);
-  const config = loadConfig({ ...SYSTEM_ENV, ...env, WORKDIR: workdir, PORT: "1" });
+  const postgres = testDatabaseIsPostgres() ? await createTestPostgres() : undefined;
+  const database: Record<string, string> = postgres ? { DATABASE_URL: postgres.url } : {};
+  const config = loadConfig({ ...SYSTEM_ENV, ...database, ...env, WORKDIR: workdir, PORT: "1" });
   const clock = options.clock ?? (new ManualClock(T0_MS) as Clock as C);
   const controller = await openController(config, {
     clock,
@@ -80,6 +86,7 @@ export async function startSystem<C extends Clock = ManualClock>(
     clock,
     url,
     workdir,
+    databaseEnv: database,
     tick: () => controller.scheduler.tick(),
     agent: (backend = "test", token = "agent_token") => new TestAgent(url, backend, token),
     post: (path, body, token = "test_token") => call("POST", path, token, body),
@@ -90,6 +97,7 @@ export async function startSystem<C extends Clock = ManualClock>(
     },
     async close() {
       await controller.close();
+      await postgres?.drop();
       await rm(workdir, { recursive: true, force: true });
     },
   };

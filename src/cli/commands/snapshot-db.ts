@@ -8,7 +8,7 @@ export function registerSnapshotDb(program: Command): void {
   program
     .command("snapshot-db")
     .description(
-      "write a consistent copy of the database to PATH while the server runs (SQLite online backup)",
+      "write a consistent copy of the database to PATH while the server runs (SQLite online backup; PostgreSQL: use pg_dump)",
     )
     .argument("<path>", "the file to write")
     .option("--force", "replace PATH if it exists", false)

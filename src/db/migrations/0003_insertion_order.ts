@@ -1,5 +1,5 @@
 import { type Kysely, sql } from "kysely";
-import { type Dialect, noFormFor } from "./dialect.js";
+import type { Dialect } from "./dialect.js";
 
 /**
  * `seq`: each job's and each task's insertion order as a column, so queries order by it rather than by SQLite's
@@ -8,7 +8,8 @@ import { type Dialect, noFormFor } from "./dialect.js";
  * On SQLite `seq` is the rowid itself (`integer primary key`), so it costs nothing to keep: the table is rebuilt
  * with every row keeping its rowid, `id` becomes a unique key (a lookup by id went through an index before too),
  * and the indexes are made again as they were. A trigger copying the rowid into a plain column cost a second write
- * of every inserted row.
+ * of every inserted row. On PostgreSQL `seq` is an identity column; the rows already there are numbered in the
+ * order the table holds them.
  */
 const TABLES = ["job", "tasks"] as const;
 
@@ -40,6 +41,11 @@ async function rebuildWithSeq(db: Kysely<unknown>, table: string): Promise<void>
 }
 
 export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  if (dialect !== "sqlite") noFormFor("0003_insertion_order", dialect);
-  for (const table of TABLES) await rebuildWithSeq(db, table);
+  for (const table of TABLES) {
+    if (dialect === "postgres")
+      await sql`alter table ${sql.table(table)} add column seq bigint generated always as identity`.execute(
+        db,
+      );
+    else await rebuildWithSeq(db, table);
+  }
 }

@@ -13,8 +13,3 @@ export interface DialectMigration {
   /** Undoes `up`, where that is worth having (a table rebuild is not). */
   down?(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
 }
-
-/** For a migration's branch that has no form for `dialect` yet: the next implementation of a dialect writes it. */
-export function noFormFor(migration: string, dialect: Dialect): never {
-  throw new Error(`migration ${migration} has no ${dialect} form yet`);
-}

@@ -1,0 +1,71 @@
+/**
+ * Storage (src/db/storage.ts) over PostgreSQL through `pg` and Kysely. Transactions are READ COMMITTED; the
+ * per-workspace create lock is a transaction-scoped advisory lock, so creates for other workspaces run alongside.
+ * The scheduler lease is the same lease row as SQLite's, written in the pass's transaction (queries/scheduling.ts).
+ */
+import { sql } from "kysely";
+import type { Db } from "./index.js";
+import { activeJobs, jobStates, runJobTasksOf } from "./postgres/scheduler-reads.js";
+import { postgresStatusReader } from "./postgres/status-reader.js";
+import { flagsReader } from "./sqlite/backend-flags.js";
+import { latestJobByAction } from "./sqlite/scheduler-reads.js";
+import type {
+  FlagStore,
+  HandlingFailureStore,
+  JobStore,
+  LeaseStore,
+  StatusReader,
+  Storage,
+  Stores,
+  TaskStore,
+} from "./storage.js";
+import { type HotReads, storesOn } from "./stores.js";
+
+/**
+ * PostgreSQL's hot reads. latestJobByAction and flagsReader are portable Kysely queries (they run without Kysely
+ * only on SQLite's own connection, and through it anywhere else).
+ */
+const POSTGRES_READS: HotReads = { activeJobs, jobStates, latestJobByAction, runJobTasksOf, flagsReader };
+
+export class PostgresStorage implements Storage {
+  readonly jobs: JobStore;
+  readonly tasks: TaskStore;
+  readonly flags: FlagStore;
+  readonly lease: LeaseStore;
+  readonly failures: HandlingFailureStore;
+  readonly status: StatusReader;
+
+  /** `db` is a Kysely instance on PostgreSQL (./postgres/connection.ts); this storage closes it. */
+  constructor(readonly db: Db) {
+    ({
+      jobs: this.jobs,
+      tasks: this.tasks,
+      flags: this.flags,
+      lease: this.lease,
+      failures: this.failures,
+    } = storesOn(db, POSTGRES_READS));
+    this.status = postgresStatusReader(db);
+  }
+
+  transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => work(storesOn(trx, POSTGRES_READS)));
+  }
+
+  withWorkspaceLock<T>(backend: string, workspace: string, work: (stores: Stores) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      // Held until the transaction ends, by whichever process: creates for one workspace queue here. Backend names
+      // have no "/" (config), so the key names one workspace of one backend.
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`${backend}/${workspace}`}, 0))`.execute(trx);
+      return work(storesOn(trx, POSTGRES_READS));
+    });
+  }
+
+  /** Undefined: another process's write cannot be told from here, so nothing computed from the database is kept. */
+  changeStamp(): string | undefined {
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * PostgreSQL through `pg`: a pool of connections for Kysely's PostgresDialect. TLS and everything else about the
+ * connection comes from the URL (`sslmode=require`, …), as `pg` reads it.
+ */
+import { type DatabaseConnection, type Driver, Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import type { Database } from "../schema.js";
+import { StorageFullError } from "../storage.js";
+
+export interface PostgresOptions {
+  /** Connections in the pool (DATABASE_POOL_SIZE). */
+  poolSize: number;
+  /** How long one statement may run before the server cancels it, in milliseconds; 0 for no limit. */
+  statementTimeoutMs: number;
+}
+
+export const DEFAULT_POSTGRES_OPTIONS: PostgresOptions = { poolSize: 10, statementTimeoutMs: 30_000 };
+
+/**
+ * The domain's numbers come back as numbers: `pg` hands bigint (int8: times in seconds, ms and ns; counts) over as
+ * strings, to keep digits beyond 2^53. SQLite's driver gives the same numbers, so both lose the same digits.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === pg.types.builtins.INT8
+      ? (text: string) => Number(text)
+      : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
+};
+
+/** PostgreSQL's SQLSTATE for "could not extend file … No space left on device". */
+const DISK_FULL = "53100";
+
+/**
+ * PostgreSQL's dialect with the server's disk_full error thrown as StorageFullError, for every statement (commits
+ * included), as SQLite's SQLITE_FULL is (src/db/sqlite/connection.ts): callers above src/db answer it the same way.
+ * The driver's own connection object is kept (it releases and discards connections through private members of
+ * it); only its executeQuery is wrapped, once per connection.
+ */
+class TranslatingPostgresDialect extends PostgresDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const acquire = driver.acquireConnection.bind(driver);
+    const translating = new WeakSet<DatabaseConnection>();
+    driver.acquireConnection = async () => {
+      const connection = await acquire();
+      if (!translating.has(connection)) {
+        translating.add(connection);
+        const execute = connection.executeQuery.bind(connection);
+        connection.executeQuery = async (query) => {
+          try {
+            return await execute(query);
+          } catch (error) {
+            if ((error as { code?: unknown }).code === DISK_FULL)
+              throw new StorageFullError({ cause: error });
+            throw error;
+          }
+        };
+      }
+      return connection;
+    };
+    return driver;
+  }
+}
+
+export function openPostgres(
+  url: string,
+  options: PostgresOptions = DEFAULT_POSTGRES_OPTIONS,
+): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize,
+    types,
+    ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),
+  });
+  return new Kysely<Database>({ dialect: new TranslatingPostgresDialect({ pool }) });
+}

@@ -1,0 +1,100 @@
+/**
+ * The storage roles (./storage.ts) over one Kysely instance, shared by every dialect: the portable queries of
+ * queries/, and the few hot reads each dialect writes in its own form (sqlite/, postgres/), passed in as `HotReads`.
+ */
+import type { FlagValue } from "../domain/flags.js";
+import type { Job } from "../domain/job.js";
+import type { State } from "../domain/status.js";
+import type { Db } from "./index.js";
+import { getFlag, getFlags, setFlag } from "./queries/flags.js";
+import {
+  actionsOfRap,
+  applyStatus,
+  cancelUnfinishedJobs,
+  existingRap,
+  getJob,
+  insertJobs,
+  jobsForRaps,
+  listJobs,
+  runningJobs,
+  workspaceState,
+} from "./queries/jobs.js";
+import {
+  acquireLease,
+  clearHandlingFailures,
+  handlingFailures,
+  recordHandlingFailure,
+  releaseLease,
+  renewLease,
+} from "./queries/scheduling.js";
+import {
+  activeTaskIdsOfType,
+  activeTasksText,
+  deactivateTask,
+  getTask,
+  insertScheduledTask,
+  insertTask,
+  lastFinishedOfType,
+  recordAgentUpdate,
+  type TaskProgress,
+} from "./queries/tasks.js";
+import type { Stores } from "./storage.js";
+
+/** The reads a dialect writes in its own SQL: the scheduler's, every pass, and the backend/status flags. */
+export interface HotReads {
+  activeJobs(db: Db, known?: ReadonlyMap<string, Job>): Promise<Job[]>;
+  jobStates(db: Db, ids: readonly string[]): Promise<Map<string, State>>;
+  latestJobByAction(db: Db, backend: string, workspace: string): Promise<Map<string, string>>;
+  runJobTasksOf(db: Db, jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>>;
+  flagsReader(db: Db, ids: readonly string[]): () => Promise<readonly FlagValue[]>;
+}
+
+/** Every store bound to `db` (the database, or one transaction of it). */
+export function storesOn(db: Db, hot: HotReads): Stores {
+  return {
+    jobs: {
+      insert: (jobs) => insertJobs(db, jobs),
+      get: (id) => getJob(db, id),
+      list: (filter) => listJobs(db, filter),
+      existingRap: (rapId) => existingRap(db, rapId),
+      workspaceState: (backend, workspace) => workspaceState(db, backend, workspace),
+      latestJobByAction: (backend, workspace) => hot.latestJobByAction(db, backend, workspace),
+      actionsOfRap: (rapId, backends) => actionsOfRap(db, rapId, backends),
+      markCancelled: (rapId, actions, backends, request) =>
+        cancelUnfinishedJobs(db, rapId, actions, backends, request),
+      forRaps: (rapIds, backends) => jobsForRaps(db, rapIds, backends),
+      active: (known) => hot.activeJobs(db, known),
+      running: (backend) => runningJobs(db, backend),
+      states: (ids) => hot.jobStates(db, ids),
+      applyStatus: (id, expected, status) => applyStatus(db, id, expected, status),
+    },
+    tasks: {
+      insert: (task) => insertTask(db, task),
+      insertScheduled: (task) => insertScheduledTask(db, task),
+      get: (id) => getTask(db, id),
+      runJobTasksOf: (jobIds) => hot.runJobTasksOf(db, jobIds),
+      activeText: (backend) => activeTasksText(db, backend),
+      activeIdsOfType: (backend, type) => activeTaskIdsOfType(db, backend, type),
+      lastFinishedOfType: (backend, type) => lastFinishedOfType(db, backend, type),
+      deactivate: (id, finishedAt) => deactivateTask(db, id, finishedAt),
+      recordAgentUpdate: (backend, id, update, now) => recordAgentUpdate(db, backend, id, update, now),
+    },
+    flags: {
+      get: (backend, id) => getFlag(db, backend, id),
+      list: (backend, ids) => getFlags(db, backend, ids),
+      all: () => db.selectFrom("flags").selectAll().execute(),
+      set: (backend, id, value, timestamp) => setFlag(db, backend, id, value, timestamp),
+      reader: (ids) => hot.flagsReader(db, ids),
+    },
+    lease: {
+      acquire: (holder, nowMs, ttlMs) => acquireLease(db, holder, nowMs, ttlMs),
+      renew: (holder, nowMs, ttlMs) => renewLease(db, holder, nowMs, ttlMs),
+      release: (holder) => releaseLease(db, holder),
+    },
+    failures: {
+      all: () => handlingFailures(db),
+      record: (jobId) => recordHandlingFailure(db, jobId),
+      clear: (jobIds) => clearHandlingFailures(db, jobIds),
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * PostgreSQL storage (src/db/postgres-storage.ts) on a real server: the storage conformance suite, the migrations,
+ * and opening it from a configured DATABASE_URL. Skips, naming RAP_TEST_POSTGRES_URL, where no server is given.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { describe, expect, test } from "vitest";
+import { loadConfig } from "../../src/config/index.js";
+import { migrateDatabase, openStorage, SnapshotRefusedError, snapshotDatabase } from "../../src/db/open.js";
+import { openPostgres } from "../../src/db/postgres/connection.js";
+import { PostgresStorage } from "../../src/db/postgres-storage.js";
+import { StorageFullError } from "../../src/db/storage.js";
+import { makeJob } from "../support/factories.js";
+import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
+import { requires } from "../support/requirements.js";
+import { storageConformance } from "./storage-conformance.js";
+
+const available = requires(postgresRequirement());
+
+/** A fresh database, migrated through `rap migrate`'s path, opened as storage. */
+async function openTestStorage() {
+  const database = await createTestPostgres();
+  const location = loadConfig({ DATABASE_URL: database.url, WORKDIR: tmpdir() }).database;
+  const storage = await openStorage(location, { migrate: true });
+  return {
+    storage,
+    close: async () => {
+      await storage.close();
+      await database.drop();
+    },
+  };
+}
+
+describe.skipIf(!available)("PostgreSQL", () => {
+  storageConformance("PostgreSQL", openTestStorage);
+
+  test("rap migrate creates the schema once; numbers come back as numbers, seq in insertion order", async () => {
+    const database = await createTestPostgres();
+    try {
+      const location = loadConfig({ DATABASE_URL: database.url, WORKDIR: tmpdir() }).database;
+      const first = await migrateDatabase(location);
+      expect(first).toEqual({
+        created: true,
+        applied: [
+          "0001_initial",
+          "0002_latest_metrics_index",
+          "0003_insertion_order",
+          "0004_scheduler_lease",
+          "0005_task_agent_updated_at",
+        ],
+      });
+      expect(await migrateDatabase(location)).toEqual({ created: false, applied: [] });
+      const storage = new PostgresStorage(openPostgres(database.url));
+      try {
+        const jobs = ["zzz", "aaa", "mmm"].map((id) => makeJob({ id, statusCodeUpdatedAt: 1.7e18 }));
+        await storage.jobs.insert(jobs);
+        const { rows } = await sql<{ id: string; seq: number }>`select id, seq from job order by seq`.execute(
+          storage.db,
+        );
+        expect(rows).toEqual([
+          { id: "zzz", seq: 1 },
+          { id: "aaa", seq: 2 },
+          { id: "mmm", seq: 3 },
+        ]);
+        expect((await storage.jobs.get("zzz"))?.statusCodeUpdatedAt).toBe(1.7e18);
+        expect((await storage.jobs.active()).map((job) => job.id)).toEqual(["zzz", "aaa", "mmm"]);
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  test("rap snapshot-db on PostgreSQL says to use pg_dump", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rap-pg-snapshot-"));
+    try {
+      const location = loadConfig({
+        DATABASE_URL: "postgresql://rap@127.0.0.1:1/rap",
+        WORKDIR: dir,
+      }).database;
+      const target = join(dir, "copy");
+      const refused = snapshotDatabase(location, target);
+      await expect(refused).rejects.toThrow(SnapshotRefusedError);
+      await expect(refused).rejects.toThrow(
+        `rap snapshot-db copies an SQLite database; this one is PostgreSQL: take a consistent copy with pg_dump ` +
+          `(pg_dump --format=custom --file=${target} "$DATABASE_URL")`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the workspace lock is per workspace: a create elsewhere does not wait for it", async () => {
+    const { storage, close } = await openTestStorage();
+    try {
+      let releaseFirst!: () => void;
+      const held = new Promise<void>((resolve) => {
+        releaseFirst = resolve;
+      });
+      const first = storage.withWorkspaceLock("test", "one", () => held);
+      // Another workspace's create completes while the first still holds its lock.
+      await storage.withWorkspaceLock("test", "two", async ({ jobs }) => {
+        await jobs.insert([makeJob({ workspace: "two" })]);
+      });
+      releaseFirst();
+      await first;
+      expect(await storage.jobs.workspaceState("test", "two")).toHaveLength(1);
+    } finally {
+      await close();
+    }
+  });
+
+  test("the server's disk_full error is a StorageFullError, in a transaction or not", async () => {
+    const { storage, close } = await openTestStorage();
+    try {
+      // What PostgreSQL says when it cannot extend a file (SQLSTATE 53100), raised by the server itself.
+      await sql`create function refuse_for_full_disk() returns trigger language plpgsql as $$
+        begin raise exception 'could not extend file: No space left on device' using errcode = 'disk_full'; end $$`.execute(
+        (storage as PostgresStorage).db,
+      );
+      await sql`create trigger full_disk before insert on job for each row execute function refuse_for_full_disk()`.execute(
+        (storage as PostgresStorage).db,
+      );
+      await expect(storage.jobs.insert([makeJob()])).rejects.toThrow(StorageFullError);
+      await expect(storage.transaction(({ jobs }) => jobs.insert([makeJob()]))).rejects.toThrow(
+        "the database's disk is full: could not extend file: No space left on device",
+      );
+      // The connections stay usable.
+      expect(await storage.jobs.list({ limit: 1 })).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * A PostgreSQL server for the tests that run against it: RAP_TEST_POSTGRES_URL names it (scripts/start-test-postgres.sh
+ * starts one and prints the variable). Each `openTestPostgres` creates a fresh database on it and drops it on close.
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { Requirement } from "./requirements.js";
+
+export const POSTGRES_URL_VARIABLE = "RAP_TEST_POSTGRES_URL";
+
+export function postgresRequirement(): Requirement {
+  return {
+    available: Boolean(process.env[POSTGRES_URL_VARIABLE]),
+    reason: `${POSTGRES_URL_VARIABLE} is not set (eval "$(bash scripts/start-test-postgres.sh)" starts a server)`,
+  };
+}
+
+/**
+ * Whether this test run is the `postgres` project's (vitest.config.ts): shared helpers (test/support/system.ts) then
+ * give each test a database on the test server instead of an SQLite file.
+ */
+export function testDatabaseIsPostgres(): boolean {
+  return process.env.RAP_TEST_DATABASE === "postgres";
+}
+
+/** The server's URL with another database name. */
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function onServer(run: (client: pg.Client) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: process.env[POSTGRES_URL_VARIABLE]! });
+  await client.connect();
+  try {
+    await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, empty database on the test server: its URL, and `drop()` to remove it once nothing is connected. */
+export async function createTestPostgres(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `rap_test_${process.pid}_${randomBytes(6).toString("hex")}`;
+  await onServer((client) => client.query(`create database ${name}`).then(() => undefined));
+  return {
+    url: withDatabase(process.env[POSTGRES_URL_VARIABLE]!, name),
+    drop: () =>
+      onServer((client) => client.query(`drop database ${name} with (force)`).then(() => undefined)),
+  };
+}
