@@ -11,6 +11,7 @@ import { openStorage } from "../../src/db/open.js";
 import { SqliteStorage } from "../../src/db/sqlite-storage.js";
 import type { LeaseStore, Storage } from "../../src/db/storage.js";
 import { ManualClock } from "../../src/domain/clock.js";
+import { freePort } from "../support/ports.js";
 import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
 import { requires } from "../support/requirements.js";
 import { appOnStorage, CFG_A, startApi, type TestApi } from "./support.js";
@@ -132,12 +133,4 @@ describe.skipIf(!available)("/readyz on PostgreSQL", () => {
 /** A PostgreSQL storage on `url`, opened without touching the server (no migration). */
 function onUrl(url: string): Promise<Storage> {
   return openStorage(loadConfig({ ...CFG_A, DATABASE_URL: url }).database, { migrate: false });
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
