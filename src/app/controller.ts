@@ -69,6 +69,7 @@ export async function openController(config: Config, options: ControllerOptions 
       statusReader: storage.status,
       createJobs: jobCreator(storage, config, clock),
       dbStatusReported: dbStatusRule(clock),
+      schedulerHolder: scheduler.lease.holder,
       clock,
       log,
       tracer: tracing?.tracer("http"),

@@ -23,6 +23,11 @@ import { ConfigError } from "./errors.js";
  * failing a job that was still running costs a researcher far more than an hour's wait for a lost one.
  */
 const DEFAULT_TASK_SILENCE_TIMEOUT_S = 3600;
+/**
+ * A replica takes over from a dead lease holder within about 4/3 of this (the issue's bound: 5 s). Long enough for
+ * a pass's slowest stretch without a write on a healthy database; a pass stalled longer may lose the lease, safely.
+ */
+const DEFAULT_SCHEDULER_LEASE_TTL_S = 3;
 
 export interface BackendJobLimits {
   /** `cpu_count` sent to the agent. */
@@ -131,7 +136,7 @@ export function readScheduler(env: Env, backends: readonly string[], workdir: st
     readList(env, name, fallback).filter((b) => backends.includes(b));
   return Object.freeze({
     loopIntervalMs: readNonNegativeNumber(env, "JOB_LOOP_INTERVAL", 1) * 1000,
-    leaseTtlMs: readPositiveNumber(env, "SCHEDULER_LEASE_TTL", 10) * 1000,
+    leaseTtlMs: readPositiveNumber(env, "SCHEDULER_LEASE_TTL", DEFAULT_SCHEDULER_LEASE_TTL_S) * 1000,
     maxTaskRetries: Math.max(1, readCount(env, "MAX_TASK_RETRIES", 5)),
     taskSilenceTimeoutS: readPositiveNumber(env, "TASK_SILENCE_TIMEOUT", DEFAULT_TASK_SILENCE_TIMEOUT_S),
     jobLimits: Object.freeze(jobLimits),

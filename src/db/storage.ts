@@ -122,6 +122,8 @@ export interface FlagStore {
  *   a holder that cannot renew stops scheduling before its lease expires.
  * - `release` gives it up (a clean shutdown, the end of `rap tick`), so another may take it at once; a holder that
  *   dies without releasing leaves it to expire, `ttlMs` after its last renewal.
+ * - `current` reads the lease as it stands, expired or not (undefined when free), writing nothing: what `/readyz`
+ *   answers, and a query that tells whether the database answers.
  *
  * Times are Unix milliseconds from the caller's clock: holders' clocks must agree to well within `ttlMs`.
  */
@@ -129,6 +131,7 @@ export interface LeaseStore {
   acquire(holder: string, nowMs: number, ttlMs: number): Promise<Lease>;
   renew(holder: string, nowMs: number, ttlMs: number): Promise<boolean>;
   release(holder: string): Promise<void>;
+  current(): Promise<Lease | undefined>;
 }
 
 /** Each job's count of failed handlings in a row (MAX_TASK_RETRIES): shared by every scheduler, kept on restart. */

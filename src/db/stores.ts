@@ -23,6 +23,7 @@ import {
   acquireLease,
   clearHandlingFailures,
   handlingFailures,
+  readLease,
   recordHandlingFailure,
   releaseLease,
   renewLease,
@@ -90,6 +91,7 @@ export function storesOn(db: Db, hot: HotReads): Stores {
       acquire: (holder, nowMs, ttlMs) => acquireLease(db, holder, nowMs, ttlMs),
       renew: (holder, nowMs, ttlMs) => renewLease(db, holder, nowMs, ttlMs),
       release: (holder) => releaseLease(db, holder),
+      current: () => readLease(db),
     },
     failures: {
       all: () => handlingFailures(db),

@@ -1,5 +1,5 @@
 /**
- * The HTTP app: health check at `/`, the RAP API and its documentation under /controller/v1/, the Task API under
+ * The HTTP app: health check at `/`, readiness at `/readyz`, the RAP API and its documentation under /controller/v1/, the Task API under
  * /{backend}/. `buildApp` only builds a ready Fastify instance from services it is given (src/app builds them);
  * listening, signals and shutdown belong to the caller (src/app for the CLI, `app.inject` in tests).
  *
@@ -23,6 +23,7 @@ import { docs } from "./routes/docs.js";
 import { health } from "./routes/health.js";
 import { RAP_API_PREFIX, rapApi } from "./routes/rap-api.js";
 import type { CreateJobs } from "./routes/rap-create.js";
+import { readiness } from "./routes/readiness.js";
 import { type DbStatusReported, taskApi } from "./routes/task-api.js";
 import { traceRequests } from "./tracing.js";
 
@@ -40,6 +41,8 @@ export interface AppDeps {
   clock?: Clock;
   /** The process log (src/app/logger.ts); no logging when absent. */
   log?: Logger;
+  /** The name this process's scheduler takes the lease under (`/readyz` says whether it holds it); absent: none. */
+  schedulerHolder?: string;
   /** Traces every request when given (src/telemetry/tracing.ts). */
   tracer?: Tracer;
 }
@@ -91,6 +94,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const api = loadApiDocument();
   const clock = deps.clock ?? systemClock;
   await app.register(health);
+  await app.register((scope) =>
+    readiness(scope, {
+      lease: deps.storage.lease,
+      schedulerHolder: deps.schedulerHolder,
+      nowMs: () => clock.nowMs(),
+    }),
+  );
   await app.register(
     (scope) =>
       rapApi(scope, {

@@ -70,6 +70,11 @@ export function storageFullDelayMs(fullPasses: number, intervalMs: number): numb
   return Math.min(STORAGE_FULL_MAX_DELAY_MS, Math.max(intervalMs, 1000) * 2 ** Math.min(fullPasses, 16));
 }
 
+/** How often a waiting loop renews (or tries to take) the lease: a third of its time, so two wakes may be missed. */
+export function leaseWakeMs(leaseTtlMs: number): number {
+  return leaseTtlMs / 3;
+}
+
 export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
 export class Scheduler {
@@ -136,7 +141,7 @@ export class Scheduler {
   }
 
   private async runLoop(): Promise<void> {
-    const { log, config } = this.deps;
+    const { log } = this.deps;
     while (this.state === "running") {
       try {
         await this.tick();
@@ -144,7 +149,7 @@ export class Scheduler {
         this.waitingFor = undefined;
       } catch (error) {
         if (error instanceof LeaseHeldError) {
-          // Another scheduler runs passes: this one stands by, trying again every interval.
+          // Another scheduler runs passes: this one stands by, trying again while it waits.
           if (this.waitingFor !== error.lease.holder)
             log.info({ holder: error.lease.holder }, `${error.message}: standing by`);
           this.waitingFor = error.lease.holder;
@@ -153,17 +158,44 @@ export class Scheduler {
         else log.error({ err: error }, "scheduler pass failed");
       }
       if (this.state !== "running") break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(
-          resolve,
-          storageFullDelayMs(this.fullPasses, config.scheduler.loopIntervalMs),
-        );
-        this.stopRequested = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.waitForNextPass();
     }
+  }
+
+  /**
+   * Waits out the loop interval, waking every third of the lease's time: the holder renews its lease, so that it
+   * does not lapse between passes when JOB_LOOP_INTERVAL is longer than SCHEDULER_LEASE_TTL; a standby tries to
+   * take it, and runs a pass at once when it does, so a dead holder is replaced within about 4/3 of the TTL
+   * whatever the interval. A pass itself renews it only when it writes: one stalled past the TTL may lose it.
+   */
+  private async waitForNextPass(): Promise<void> {
+    const { config } = this.deps;
+    const wakeMs = leaseWakeMs(config.scheduler.leaseTtlMs);
+    let remainingMs = storageFullDelayMs(this.fullPasses, config.scheduler.loopIntervalMs);
+    while (remainingMs > 0 && this.state === "running") {
+      const sliceMs = Math.min(remainingMs, wakeMs);
+      await this.sleep(sliceMs);
+      remainingMs -= sliceMs;
+      if (remainingMs <= 0 || this.state !== "running") return;
+      try {
+        await this.lease.acquire();
+        // A standby that has just taken the lease runs its pass now.
+        if (this.waitingFor !== undefined) return;
+      } catch {
+        // Held by another (a standby keeps waiting; a holder that lost it learns so at its next pass), or the
+        // database did not answer: the next pass reports it.
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.stopRequested = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   /**

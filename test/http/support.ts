@@ -46,6 +46,8 @@ export interface ApiOptions {
   createJobs?: CreateJobs;
   /** The process log (none by default). */
   log?: Logger;
+  /** The lease holder name of this app's scheduler, for `/readyz` (none by default). */
+  schedulerHolder?: string;
 }
 
 /** The app as src/app/controller.ts builds it, on `db`, with the test's clock and tracer. */
@@ -77,6 +79,7 @@ export async function appOnStorage(storage: Storage, config: Config, options: Ap
     clock,
     ...(options.tracer ? { tracer: options.tracer } : {}),
     ...(options.log ? { log: options.log } : {}),
+    ...(options.schedulerHolder ? { schedulerHolder: options.schedulerHolder } : {}),
   });
   return { app };
 }

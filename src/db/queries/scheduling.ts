@@ -54,6 +54,16 @@ export async function renewLease(db: Db, holder: string, nowMs: number, ttlMs: n
   return Number(result.numUpdatedRows) === 1;
 }
 
+/** The lease as it stands (it may have expired), or undefined when no scheduler has taken it or it was released. */
+export async function readLease(db: Db): Promise<Lease | undefined> {
+  const row = await db
+    .selectFrom("scheduler_lease")
+    .select(["holder", "expires_at_ms"])
+    .where("name", "=", SCHEDULER)
+    .executeTakeFirst();
+  return row && { holder: row.holder, expiresAtMs: Number(row.expires_at_ms) };
+}
+
 /** Gives the lease up, if `holder` still holds it. */
 export async function releaseLease(db: Db, holder: string): Promise<void> {
   await db.deleteFrom("scheduler_lease").where("name", "=", SCHEDULER).where("holder", "=", holder).execute();
