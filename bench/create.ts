@@ -3,16 +3,17 @@
  * action a new job), through the create pipeline against a real SQLite database and a real local git repository.
  * Also counts git processes per create, and times what a create saves when the project is cached (reading
  * project.yaml from git, parsing it) so the total can be read against those parts. The baseline, from the same
- * run, is inserting the same jobs and nothing else. Results go to bench/results/create.json.
+ * run, is inserting the same jobs and nothing else. Every case runs on SQLite and, when a server is named
+ * (bench/postgres.ts), on PostgreSQL in the same run. Results go to bench/results/create.json and the measured part
+ * of the "## Creating RAPs" section of docs/benchmarks.md.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "../src/config/index.js";
-import { type Db, openDatabase } from "../src/db/index.js";
+import { type DatabaseLocation, loadConfig } from "../src/config/index.js";
+import type { Db } from "../src/db/index.js";
 import { insertJobs } from "../src/db/queries/jobs.js";
-import { SqliteStorage } from "../src/db/sqlite-storage.js";
 import { systemClock } from "../src/domain/clock.js";
 import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
@@ -23,6 +24,14 @@ import { ProjectCache } from "../src/jobs/project-cache.js";
 import type { CreateRequest } from "../src/jobs/request.js";
 import { parseProject } from "../src/pipeline/index.js";
 import { createStudyRepo, startGitServer } from "../test/support/git-fixtures.js";
+import { writeDocsSection } from "./docs-section.js";
+import {
+  benchDialects,
+  createBenchPostgres,
+  DIALECT_NAMES,
+  type Dialect,
+  openBenchStorage,
+} from "./postgres.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -87,11 +96,47 @@ async function localSource(work: string, name: string, projectYaml: string): Pro
   return { repoUrl: repo.path, commit: repo.commits[0]!, env: { ALLOW_LOCAL_GIT_REPOS: "true" } };
 }
 
-async function measureCase(name: string, source: Source, work: string, runs: number) {
+/** One case on each database of the run. */
+async function measureOnEach(
+  dialects: readonly Dialect[],
+  name: string,
+  source: Source,
+  work: string,
+  runs: number,
+) {
+  const rows = [];
+  for (const dialect of dialects) {
+    if (dialect === "sqlite") {
+      const path = join(work, `${name}-sqlite`, "db.sqlite");
+      rows.push(await measureCase(name, source, work, runs, { dialect, path }));
+    } else {
+      const postgres = await createBenchPostgres();
+      try {
+        rows.push(await measureCase(name, source, work, runs, postgres.location));
+      } finally {
+        await postgres.drop();
+      }
+    }
+  }
+  return rows;
+}
+
+async function measureCase(
+  name: string,
+  source: Source,
+  work: string,
+  runs: number,
+  location: DatabaseLocation,
+) {
   const { repoUrl: repo, commit } = source;
-  const config = loadConfig({ BACKENDS: "test", WORKDIR: join(work, `${name}-workdir`), ...source.env });
+  const config = loadConfig({
+    BACKENDS: "test",
+    WORKDIR: join(work, `${name}-${location.dialect}-workdir`),
+    ...source.env,
+  });
   const git = gitSettingsFor(config);
-  const db = await openDatabase({ path: join(config.workdir, "db.sqlite") }, { migrate: true });
+  if (location.dialect === "sqlite") mkdirSync(dirname(location.path), { recursive: true });
+  const { db, storage } = await openBenchStorage(location);
   let counter = 0;
   const request = (): CreateRequest => ({
     rapId: `bench${String(++counter).padStart(11, "0")}`,
@@ -111,7 +156,7 @@ async function measureCase(name: string, source: Source, work: string, runs: num
   });
   // As the server runs it: with the parsed-project cache, so a warm create reads no git.
   const deps = {
-    storage: new SqliteStorage(db),
+    storage,
     git,
     backends: config.backends,
     maxRunCommandBytes: config.limits.maxRunCommandBytes,
@@ -146,12 +191,13 @@ async function measureCase(name: string, source: Source, work: string, runs: num
     parseTimes.push(performance.now() - started);
   }
   const insertMs = await insertOnlyMs(db, first.jobs, runs);
-  await db.destroy();
+  await storage.close();
   const total = median(totals);
   const read = median(readTimes);
   const parse = median(parseTimes);
   return {
     name,
+    database: location.dialect,
     jobs,
     coldMs,
     medianMs: total,
@@ -164,10 +210,16 @@ async function measureCase(name: string, source: Source, work: string, runs: num
 }
 
 const work = mkdtempSync(join(tmpdir(), "rap-bench-create-"));
+const dialects = benchDialects();
+const loadAtStart = loadavg()[0]!;
 try {
-  const rows = [
-    await measureCase("thirty-actions", await localSource(work, "thirty", thirtyActionProject()), work, RUNS),
-  ];
+  const rows = await measureOnEach(
+    dialects,
+    "thirty-actions",
+    await localSource(work, "thirty", thirtyActionProject()),
+    work,
+    RUNS,
+  );
   // The GitHub path: GitHub cannot be reached from here, so the proxy setting points at a local git server, which
   // is how the controller reaches GitHub in production (through its proxy). Every create asks the remote for the
   // branch head (ls-remote), as the reference does.
@@ -182,13 +234,14 @@ try {
       commit: study.commits[0]!,
       env: { GITHUB_PROXY_DOMAIN: server.url },
     };
-    rows.push(await measureCase("thirty-actions-github", github, work, RUNS));
+    rows.push(...(await measureOnEach(dialects, "thirty-actions-github", github, work, RUNS)));
   } finally {
     await server.close();
   }
   if (existsSync(corpusProject)) {
     const corpus = await localSource(work, "corpus", readFileSync(corpusProject, "utf8"));
-    rows.push(await measureCase("disparities-comparison", corpus, work, Math.max(5, Math.floor(RUNS / 3))));
+    const runs = Math.max(5, Math.floor(RUNS / 3));
+    rows.push(...(await measureOnEach(dialects, "disparities-comparison", corpus, work, runs)));
   } else {
     console.warn(`skipping the corpus case: ${corpusProject} not found (set RAP_SHARED_DIR)`);
   }
@@ -200,18 +253,19 @@ try {
   const goal: Record<string, string> = {
     "thirty-actions": "< 4 ms",
     "thirty-actions-github": "a small constant of git processes",
-    "disparities-comparison": "< 100 ms",
+    "disparities-comparison": "< 100 ms (SQLite), < 150 ms (PostgreSQL)",
   };
   const f = (n: number) => n.toFixed(1);
   console.log(
-    "| case | jobs | median ms | min ms | insert only ms | × insert only | cold ms | git procs/create | uncached git read ms | uncached parse ms | reference | goal |",
+    "| case | database | jobs | median ms | min ms | insert only ms | × insert only | cold ms | git procs/create | uncached git read ms | uncached parse ms | reference | goal |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${r.jobs} | ${f(r.medianMs)} | ${f(r.minMs)} | ${f(r.insertOnlyMs)} | ${f(r.medianMs / r.insertOnlyMs)} | ${f(r.coldMs)} | ${r.gitProcessesPerCreate} | ${f(r.gitReadMs)} | ${f(r.parseMs)} | ${reference[r.name]} | ${goal[r.name]} |`,
+      `| ${r.name} | ${DIALECT_NAMES[r.database]} | ${r.jobs} | ${f(r.medianMs)} | ${f(r.minMs)} | ${f(r.insertOnlyMs)} | ${f(r.medianMs / r.insertOnlyMs)} | ${f(r.coldMs)} | ${r.gitProcessesPerCreate} | ${f(r.gitReadMs)} | ${f(r.parseMs)} | ${reference[r.name]} | ${goal[r.name]} |`,
     );
   }
+  writeDocsSection("bench:create", "Creating RAPs", docsTable(rows, dialects, reference, goal, loadAtStart));
   mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
   writeFileSync(
     join(repoRoot, "bench/results/create.json"),
@@ -219,4 +273,69 @@ try {
   );
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+type Row = Awaited<ReturnType<typeof measureCase>>;
+
+/** Per case, each database's figures side by side (ms), and PostgreSQL's median over SQLite's. */
+function docsTable(
+  rows: readonly Row[],
+  dialects: readonly Dialect[],
+  reference: Record<string, string>,
+  goal: Record<string, string>,
+  loadAtStart: number,
+): string {
+  const f = (n: number) => `${n.toFixed(1)} ms`;
+  const names = dialects.map((d) => DIALECT_NAMES[d]);
+  const per = (label: string) => names.map((n) => `${label}, ${n}`);
+  const both = dialects.length > 1;
+  const header = [
+    "case",
+    "jobs",
+    ...per("median"),
+    ...(both ? ["PostgreSQL ÷ SQLite"] : []),
+    ...per("min"),
+    ...per("insert only"),
+    ...per("cold"),
+    "git processes per create",
+    "reference",
+    "goal",
+  ];
+  const lines = [
+    `| ${header.join(" | ")} |`,
+    `|---|${header
+      .slice(1)
+      .map(() => "---:")
+      .join("|")}|`,
+  ];
+  for (const name of [...new Set(rows.map((r) => r.name))]) {
+    const of = dialects.map((d) => rows.find((r) => r.name === name && r.database === d)!);
+    const pick = (value: (r: Row) => number) => of.map((r) => f(value(r)));
+    lines.push(
+      `| ${[
+        name,
+        of[0]!.jobs.toLocaleString("en"),
+        ...pick((r) => r.medianMs),
+        ...(both ? [(of[1]!.medianMs / of[0]!.medianMs).toFixed(2)] : []),
+        ...pick((r) => r.minMs),
+        ...pick((r) => r.insertOnlyMs),
+        ...pick((r) => r.coldMs),
+        of[0]!.gitProcessesPerCreate,
+        reference[name],
+        goal[name],
+      ].join(" | ")} |`,
+    );
+  }
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}`;
+  const date = new Date().toISOString().slice(0, 10);
+  return [
+    `Measured by \`npm run bench:create\` on ${date}, ${machine}. \`createJobs\` as the server runs it (parsed-project`,
+    "cache, real git repositories), warm git cache: creates per case after a first, cold one; each create a new RAP",
+    "for `run_all` in a new workspace, so every action becomes a job. Insert only, from the same run: the same jobs",
+    `inserted in one transaction and nothing else. Medians of ${RUNS} creates (5 for the corpus project), on`,
+    `${both ? "an SQLite file and a local PostgreSQL server, same run" : "an SQLite file (PostgreSQL skipped: no server named)"}; ` +
+      `load average when the run began: ${loadAtStart.toFixed(1)} (on ${cpus().length} cores).`,
+    "",
+    ...lines,
+  ].join("\n");
 }

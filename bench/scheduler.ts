@@ -12,19 +12,22 @@
  *
  * Baselines from the same run: reading the same rows with one plain better-sqlite3 SELECT (passes, tasks), and for
  * the start pass the same writes (a task row inserted and a job row updated per job) as plain prepared statements
- * in one transaction. Prints the table, saves bench/results/scheduler.json and rewrites the measured part of the
- * "## Scheduler" section of docs/benchmarks.md.
+ * in one transaction. Every case runs on SQLite and, when a server is named (bench/postgres.ts), on PostgreSQL in
+ * the same run; there the baselines are the same plain SELECTs through `pg` (the start pass has none), statements
+ * are counted on `pg`'s clients, and each start round runs on a copy made with `create database … template`.
+ * Prints the table, saves bench/results/scheduler.json and rewrites the measured part of the "## Scheduler" section
+ * of docs/benchmarks.md.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import { type Config, type Env, loadConfig } from "../src/config/index.js";
-import { type Db, openDatabase } from "../src/db/index.js";
+import pg from "pg";
+import { type Config, type DatabaseLocation, type Env, loadConfig } from "../src/config/index.js";
+import type { Db } from "../src/db/index.js";
 import { insertJobs } from "../src/db/queries/jobs.js";
 import { insertTask, recordAgentUpdate } from "../src/db/queries/tasks.js";
-import { SqliteStorage } from "../src/db/sqlite-storage.js";
 import { ManualClock } from "../src/domain/clock.js";
 import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
@@ -38,11 +41,21 @@ import { dbStatusRule } from "../src/scheduler/db-status.js";
 import { jobDefinition, taskAttributes } from "../src/scheduler/definition.js";
 import { Scheduler } from "../src/scheduler/scheduler.js";
 import { writeDocsSection } from "./docs-section.js";
+import {
+  benchDialects,
+  createBenchDatabase,
+  DIALECT_NAMES,
+  type Dialect,
+  openBenchStorage,
+  openMigrated,
+} from "./postgres.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const BACKENDS = ["test", "tpp", "emis", "ted"] as const;
 const WORKSPACES = 200;
 const TOKEN = "bench-token";
+/** Each backend's agent has its own token (the configuration refuses one token shared between backends). */
+const agentToken = (backend: string) => `bench-agent-token-${backend}`;
 /** The clock stands here for seeding and every pass: no heartbeat (a minute) ever falls due. */
 const NOW_S = 1_760_000_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -60,7 +73,7 @@ function config(maxWorkers: Record<string, number>): Config {
   };
   for (const backend of BACKENDS) {
     const prefix = backend.toUpperCase();
-    env[`${prefix}_JOB_SERVER_TOKEN`] = TOKEN;
+    env[`${prefix}_JOB_SERVER_TOKEN`] = agentToken(backend);
     env[`${prefix}_CLIENT_TOKENS`] = TOKEN;
     env[`${prefix}_MAX_WORKERS`] = String(maxWorkers[backend] ?? 100_000);
   }
@@ -162,12 +175,12 @@ function history(active: number): Job[] {
 
 /** Inserts the jobs, and for each running one an active RUNJOB task whose agent reported `executing`. */
 async function seed(
-  path: string,
+  location: DatabaseLocation,
   jobs: readonly Job[],
   settings: Config,
   past: readonly Job[] = [],
 ): Promise<void> {
-  const db = await openDatabase({ dialect: "sqlite", path }, { migrate: true });
+  const db = await openMigrated(location);
   try {
     await db.transaction().execute(async (trx) => {
       await insertJobs(trx as Db, past);
@@ -204,7 +217,7 @@ async function seed(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Counting statements: every statement better-sqlite3 runs, whoever prepared it.
+// Counting statements: every statement the driver runs (better-sqlite3's, or pg's clients'), whoever prepared it.
 
 interface StatementCounts {
   reads: number;
@@ -212,20 +225,26 @@ interface StatementCounts {
   transactions: number;
 }
 
-function countStatements(): { counts: StatementCounts; stop(): void } {
-  const probe = new SqliteDatabase(":memory:");
-  const prototype = Object.getPrototypeOf(probe.prepare("select 1")) as Record<string, unknown>;
-  probe.close();
+function countVerb(counts: StatementCounts, sqlText: string): void {
+  const verb = sqlText.trimStart().split(/\s/, 1)[0]!.toLowerCase();
+  if (verb === "select" || verb === "with" || verb === "pragma") counts.reads += 1;
+  else if (verb === "begin" || verb === "commit" || verb === "rollback") counts.transactions += 1;
+  else counts.writes += 1;
+}
+
+/** Wraps `methods` of `prototype` so each call counts the statement `textOf` finds; `stop()` unwraps them. */
+function wrapCounting(
+  prototype: Record<string, unknown>,
+  methods: readonly string[],
+  textOf: (self: unknown, args: unknown[]) => string,
+): { counts: StatementCounts; stop(): void } {
   const counts: StatementCounts = { reads: 0, writes: 0, transactions: 0 };
   const originals = new Map<string, unknown>();
-  for (const method of ["all", "get", "run", "iterate"]) {
-    const original = prototype[method] as (this: SqliteDatabase.Statement, ...args: unknown[]) => unknown;
+  for (const method of methods) {
+    const original = prototype[method] as (this: unknown, ...args: unknown[]) => unknown;
     originals.set(method, original);
-    prototype[method] = function (this: SqliteDatabase.Statement, ...args: unknown[]) {
-      const verb = this.source.trimStart().split(/\s/, 1)[0]!.toLowerCase();
-      if (verb === "select" || verb === "with" || verb === "pragma") counts.reads += 1;
-      else if (verb === "begin" || verb === "commit" || verb === "rollback") counts.transactions += 1;
-      else counts.writes += 1;
+    prototype[method] = function (this: unknown, ...args: unknown[]) {
+      countVerb(counts, textOf(this, args));
       return original.apply(this, args);
     };
   }
@@ -235,6 +254,26 @@ function countStatements(): { counts: StatementCounts; stop(): void } {
       for (const [method, original] of originals) prototype[method] = original;
     },
   };
+}
+
+function countStatements(dialect: Dialect): { counts: StatementCounts; stop(): void } {
+  if (dialect === "postgres")
+    return wrapCounting(
+      pg.Client.prototype as unknown as Record<string, unknown>,
+      ["query"],
+      (_self, args) => {
+        const query = args[0] as string | { text: string };
+        return typeof query === "string" ? query : query.text;
+      },
+    );
+  const probe = new SqliteDatabase(":memory:");
+  const prototype = Object.getPrototypeOf(probe.prepare("select 1")) as Record<string, unknown>;
+  probe.close();
+  return wrapCounting(
+    prototype,
+    ["all", "get", "run", "iterate"],
+    (self) => (self as SqliteDatabase.Statement).source,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -263,9 +302,8 @@ const silent = {
   },
 } as unknown as import("pino").Logger;
 
-async function openScheduler(path: string, settings: Config) {
-  const db = await openDatabase({ dialect: "sqlite", path });
-  const storage = new SqliteStorage(db);
+async function openScheduler(location: DatabaseLocation, settings: Config) {
+  const { storage } = await openBenchStorage(location);
   const digests = createImageDigests({
     registry: settings.scheduler.dockerRegistry,
     enabled: settings.scheduler.resolveImageDigests,
@@ -287,13 +325,35 @@ function cpuMs(): number {
   return (usage.user + usage.system) / 1000;
 }
 
-/** Median time of one plain SELECT of the rows, on its own connection. */
-function plainSelectMs(path: string, sql: string, parameters: unknown[], runs: number): number {
-  const db = new SqliteDatabase(path, { readonly: true });
+/** Median time of one plain SELECT of the rows (`?` parameters), on its own connection. */
+async function plainSelectMs(
+  location: DatabaseLocation,
+  sqlText: string,
+  parameters: unknown[],
+  runs: number,
+): Promise<number> {
+  const times: number[] = [];
+  if (location.dialect === "postgres") {
+    const client = new pg.Client({ connectionString: location.url });
+    await client.connect();
+    try {
+      let n = 0;
+      const query = { name: "plain", text: sqlText.replace(/\?/g, () => `$${++n}`), values: parameters };
+      await client.query(query);
+      for (let i = 0; i < runs; i++) {
+        const started = performance.now();
+        await client.query(query);
+        times.push(performance.now() - started);
+      }
+    } finally {
+      await client.end();
+    }
+    return median(times);
+  }
+  const db = new SqliteDatabase(location.path, { readonly: true });
   try {
-    const statement = db.prepare(sql);
+    const statement = db.prepare(sqlText);
     statement.all(...parameters);
-    const times: number[] = [];
     for (let i = 0; i < runs; i++) {
       const started = performance.now();
       statement.all(...parameters);
@@ -309,6 +369,7 @@ const ACTIVE_JOBS_SQL =
   "select * from job where state not in ('failed', 'succeeded') and state in ('pending', 'running')";
 
 interface SteadyResult {
+  database: Dialect;
   jobs: number;
   medianMs: number;
   /** Median CPU time of the pass. */
@@ -318,16 +379,16 @@ interface SteadyResult {
   statements: StatementCounts;
 }
 
-async function steadyPass(dir: string, count: number): Promise<SteadyResult> {
-  const path = join(dir, `steady-${count}.sqlite`);
+async function steadyPass(dir: string, dialect: Dialect, count: number): Promise<SteadyResult> {
+  const database = await createBenchDatabase(dialect, dir, `steady-${count}`);
   const { jobs, running } = steadyJobs(count);
   const settings = config(running);
-  await seed(path, jobs, settings, history(count));
-  const { scheduler, close } = await openScheduler(path, settings);
+  await seed(database.location, jobs, settings, history(count));
+  const { scheduler, close } = await openScheduler(database.location, settings);
   try {
     // The first pass creates the scheduled DBSTATUS/DBDATACHECK tasks (tpp); from then on nothing changes.
     await scheduler.tick();
-    const counter = countStatements();
+    const counter = countStatements(dialect);
     const counted = await scheduler.tick();
     counter.stop();
     if (counted.changed !== 0 || counted.failed !== 0 || counted.jobs !== count)
@@ -343,25 +404,29 @@ async function steadyPass(dir: string, count: number): Promise<SteadyResult> {
       times.push(performance.now() - started);
     }
     return {
+      database: dialect,
       jobs: count,
       medianMs: median(times),
       cpuMs: median(cpu),
       minMs: Math.min(...times),
-      baselineMs: plainSelectMs(path, ACTIVE_JOBS_SQL, [], runs),
+      baselineMs: await plainSelectMs(database.location, ACTIVE_JOBS_SQL, [], runs),
       statements: counter.counts,
     };
   } finally {
     await close();
+    await database.drop();
   }
 }
 
 interface StartResult {
+  database: Dialect;
   jobs: number;
   medianMs: number;
   /** Median CPU time of the pass. */
   cpuMs: number;
   minMs: number;
-  baselineMs: number;
+  /** None on PostgreSQL. */
+  baselineMs: number | null;
   statements: StatementCounts;
 }
 
@@ -404,22 +469,21 @@ function plainStartMs(path: string, jobs: readonly Job[], settings: Config): num
   }
 }
 
-async function startPass(dir: string, count: number): Promise<StartResult> {
-  const template = join(dir, `start-${count}.sqlite`);
+async function startPass(dir: string, dialect: Dialect, count: number): Promise<StartResult> {
+  const template = await createBenchDatabase(dialect, dir, `start-${count}`);
   const jobs = Array.from({ length: count }, (_, i) => benchJob(i, {}));
   const settings = config({});
-  await seed(template, jobs, settings, history(count));
+  await seed(template.location, jobs, settings, history(count));
   const times: number[] = [];
   const cpu: number[] = [];
   const baselines: number[] = [];
   let statements: StatementCounts | undefined;
   for (let round = 0; round < ROUNDS; round++) {
-    const path = join(dir, `start-${count}-${round}.sqlite`);
-    copyFileSync(template, path);
-    const { scheduler, close } = await openScheduler(path, settings);
+    const copy = await createBenchDatabase(dialect, dir, `start-${count}-${round}`, template);
+    const { scheduler, close } = await openScheduler(copy.location, settings);
     try {
       // Counted in the first round only: counting wraps every statement, which the timing should not pay.
-      const counter = round === 0 ? countStatements() : undefined;
+      const counter = round === 0 ? countStatements(dialect) : undefined;
       const started = performance.now();
       const cpuStarted = cpuMs();
       const report = await scheduler.tick();
@@ -431,24 +495,28 @@ async function startPass(dir: string, count: number): Promise<StartResult> {
         throw new Error(`start ${count}: ${JSON.stringify(report)}`);
     } finally {
       await close();
+      await copy.drop();
     }
-    rmSync(path, { force: true });
-    const plain = join(dir, `plain-${count}-${round}.sqlite`);
-    copyFileSync(template, plain);
-    baselines.push(plainStartMs(plain, jobs, settings));
-    rmSync(plain, { force: true });
+    if (template.location.dialect === "sqlite") {
+      const plain = await createBenchDatabase(dialect, dir, `plain-${count}-${round}`, template);
+      baselines.push(plainStartMs((plain.location as { path: string }).path, jobs, settings));
+      await plain.drop();
+    }
   }
+  await template.drop();
   return {
+    database: dialect,
     jobs: count,
     medianMs: median(times),
     cpuMs: median(cpu),
     minMs: Math.min(...times),
-    baselineMs: median(baselines),
+    baselineMs: baselines.length > 0 ? median(baselines) : null,
     statements: statements!,
   };
 }
 
 interface TasksResult {
+  database: Dialect;
   tasks: number;
   bodyBytes: number;
   medianMs: number;
@@ -461,8 +529,8 @@ const ACTIVE_TASKS_SQL =
   "select id, backend, type, definition, attributes, created_at from tasks where backend = ? and active = 1";
 
 /** `GET /tpp/tasks/` with `count` active tasks, over loopback from this process, one request at a time. */
-async function serveTasks(dir: string, count: number): Promise<TasksResult> {
-  const path = join(dir, `tasks-${count}.sqlite`);
+async function serveTasks(dir: string, dialect: Dialect, count: number): Promise<TasksResult> {
+  const database = await createBenchDatabase(dialect, dir, `tasks-${count}`);
   const jobs = Array.from({ length: count }, (_, i) =>
     benchJob(i, {
       backend: "tpp",
@@ -473,9 +541,8 @@ async function serveTasks(dir: string, count: number): Promise<TasksResult> {
     }),
   );
   const settings = config({});
-  await seed(path, jobs, settings);
-  const db = await openDatabase({ dialect: "sqlite", path });
-  const storage = new SqliteStorage(db);
+  await seed(database.location, jobs, settings);
+  const { storage } = await openBenchStorage(database.location);
   const app = await buildApp({
     config: settings,
     storage,
@@ -490,7 +557,13 @@ async function serveTasks(dir: string, count: number): Promise<TasksResult> {
     const get = () =>
       new Promise<{ status: number; bytes: number }>((done, fail) => {
         const req = request(
-          { host: "127.0.0.1", port, path: "/tpp/tasks/", agent, headers: { authorization: TOKEN } },
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/tpp/tasks/",
+            agent,
+            headers: { authorization: agentToken("tpp") },
+          },
           (res) => {
             let bytes = 0;
             res.on("data", (chunk: Buffer) => (bytes += chunk.length));
@@ -511,17 +584,19 @@ async function serveTasks(dir: string, count: number): Promise<TasksResult> {
       samples.push(performance.now() - started);
     }
     return {
+      database: dialect,
       tasks: count,
       bodyBytes: first.bytes,
       medianMs: median(samples),
       p99Ms: percentile(samples, 99),
       samples: samples.length,
-      baselineMs: plainSelectMs(path, ACTIVE_TASKS_SQL, ["tpp"], 200),
+      baselineMs: await plainSelectMs(database.location, ACTIVE_TASKS_SQL, ["tpp"], 200),
     };
   } finally {
     agent.destroy();
     await app.close();
     await storage.close();
+    await database.drop();
   }
 }
 
@@ -534,7 +609,7 @@ const REFERENCE = {
   tasks: "92 ms",
 };
 const GOAL = {
-  steady: { 100: "", 1000: "< 10 ms", 10000: "< 100 ms" } as Record<number, string>,
+  steady: { 100: "", 1000: "< 10 ms", 10000: "< 100 ms; PostgreSQL < 200 ms" } as Record<number, string>,
   start: { 1000: "", 10000: "< 5 s" } as Record<number, string>,
   tasks: "< 5 ms",
 };
@@ -545,94 +620,188 @@ function ms(value: number): string {
   return `${value.toFixed(2)} ms`;
 }
 
-function table(steady: SteadyResult[], start: StartResult[], tasks: TasksResult): string {
-  const lines = [
-    "| case | ours (median) | CPU (median) | min | baseline | × baseline | reference | goal |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
-  ];
-  const row = (name: string, r: SteadyResult | StartResult, ref: string, goal: string) =>
-    lines.push(
-      `| ${name} | ${ms(r.medianMs)} | ${ms(r.cpuMs)} | ${ms(r.minMs)} | ${ms(r.baselineMs)} | ` +
-        `${(r.medianMs / r.baselineMs).toFixed(1)} | ${ref} | ${goal} |`,
-    );
-  for (const r of steady)
-    row(
-      `steady pass, ${r.jobs.toLocaleString("en")} active jobs`,
-      r,
-      REFERENCE.steady[r.jobs] ?? "",
-      GOAL.steady[r.jobs] ?? "",
-    );
-  for (const r of start)
-    row(
-      `pass starting ${r.jobs.toLocaleString("en")} jobs`,
-      r,
-      REFERENCE.start[r.jobs] ?? "",
-      GOAL.start[r.jobs] ?? "",
-    );
-  lines.push(
-    `| GET /tpp/tasks/, ${tasks.tasks.toLocaleString("en")} active tasks (${Math.round(tasks.bodyBytes / 1000)} kB) | ` +
-      `${ms(tasks.medianMs)} |  | p99 ${ms(tasks.p99Ms)} | ${ms(tasks.baselineMs)} | ` +
-      `${(tasks.medianMs / tasks.baselineMs).toFixed(1)} | ${REFERENCE.tasks} | ${GOAL.tasks} |`,
-  );
-  return lines.join("\n");
+/** One case on one database, as the table shows it. */
+interface Line {
+  name: string;
+  database: Dialect;
+  medianMs: number;
+  cpu: string;
+  min: string;
+  baselineMs: number | null;
+  reference: string;
+  goal: string;
 }
 
-function statementTable(steady: SteadyResult[], start: StartResult[]): string {
-  const lines = ["| pass | jobs | reads | writes | BEGIN/COMMIT |", "|---|---:|---:|---:|---:|"];
-  const row = (name: string, jobs: number, c: StatementCounts) =>
-    lines.push(`| ${name} | ${jobs.toLocaleString("en")} | ${c.reads} | ${c.writes} | ${c.transactions} |`);
-  for (const r of steady) row("steady", r.jobs, r.statements);
-  for (const r of start) row("starting every job", r.jobs, r.statements);
-  return lines.join("\n");
+function lines(steady: SteadyResult[], start: StartResult[], tasks: TasksResult[]): Line[] {
+  const pass = (name: string, r: SteadyResult | StartResult, reference: string, goal: string): Line => ({
+    name,
+    database: r.database,
+    medianMs: r.medianMs,
+    cpu: ms(r.cpuMs),
+    min: ms(r.minMs),
+    baselineMs: r.baselineMs,
+    reference,
+    goal,
+  });
+  return [
+    ...steady.map((r) =>
+      pass(
+        `steady pass, ${r.jobs.toLocaleString("en")} active jobs`,
+        r,
+        REFERENCE.steady[r.jobs] ?? "",
+        GOAL.steady[r.jobs] ?? "",
+      ),
+    ),
+    ...start.map((r) =>
+      pass(
+        `pass starting ${r.jobs.toLocaleString("en")} jobs`,
+        r,
+        REFERENCE.start[r.jobs] ?? "",
+        GOAL.start[r.jobs] ?? "",
+      ),
+    ),
+    ...tasks.map((r) => ({
+      name: `GET /tpp/tasks/, ${r.tasks.toLocaleString("en")} active tasks (${Math.round(r.bodyBytes / 1000)} kB)`,
+      database: r.database,
+      medianMs: r.medianMs,
+      cpu: "",
+      min: `p99 ${ms(r.p99Ms)}`,
+      baselineMs: r.baselineMs,
+      reference: REFERENCE.tasks,
+      goal: GOAL.tasks,
+    })),
+  ];
+}
+
+/** One row per case, each database's figures side by side, and PostgreSQL's median over SQLite's. */
+function table(all: Line[], dialects: readonly Dialect[]): string {
+  const names = dialects.map((d) => DIALECT_NAMES[d]);
+  const per = (label: string) => names.map((n) => `${label}, ${n}`);
+  const both = dialects.length > 1;
+  const header = [
+    "case",
+    ...per("median"),
+    ...(both ? ["PostgreSQL ÷ SQLite"] : []),
+    ...per("CPU"),
+    ...per("min"),
+    ...per("baseline"),
+    ...per("× baseline"),
+    "reference",
+    "goal",
+  ];
+  const rows = [
+    `| ${header.join(" | ")} |`,
+    `|---|${header
+      .slice(1)
+      .map(() => "---:")
+      .join("|")}|`,
+  ];
+  for (const name of [...new Set(all.map((l) => l.name))]) {
+    const of = dialects.map((d) => all.find((l) => l.name === name && l.database === d)!);
+    rows.push(
+      `| ${[
+        name,
+        ...of.map((l) => ms(l.medianMs)),
+        ...(both ? [(of[1]!.medianMs / of[0]!.medianMs).toFixed(2)] : []),
+        ...of.map((l) => l.cpu),
+        ...of.map((l) => l.min),
+        ...of.map((l) => (l.baselineMs === null ? "—" : ms(l.baselineMs))),
+        ...of.map((l) => (l.baselineMs === null ? "—" : (l.medianMs / l.baselineMs).toFixed(1))),
+        of[0]!.reference,
+        of[0]!.goal,
+      ].join(" | ")} |`,
+    );
+  }
+  return rows.join("\n");
+}
+
+function statementTable(steady: SteadyResult[], start: StartResult[], dialects: readonly Dialect[]): string {
+  const header = [
+    "pass",
+    "jobs",
+    ...dialects.map((d) => `${DIALECT_NAMES[d]}: reads / writes / BEGIN, COMMIT`),
+  ];
+  const rows = [
+    `| ${header.join(" | ")} |`,
+    `|---|${header
+      .slice(1)
+      .map(() => "---:")
+      .join("|")}|`,
+  ];
+  const add = (name: string, results: (SteadyResult | StartResult)[]) => {
+    for (const jobs of [...new Set(results.map((r) => r.jobs))]) {
+      const counts = dialects.map(
+        (d) => results.find((r) => r.jobs === jobs && r.database === d)!.statements,
+      );
+      rows.push(
+        `| ${name} | ${jobs.toLocaleString("en")} | ${counts.map((c) => `${c.reads} / ${c.writes} / ${c.transactions}`).join(" | ")} |`,
+      );
+    }
+  };
+  add("steady", steady);
+  add("starting every job", start);
+  return rows.join("\n");
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "rap-bench-scheduler-"));
   const only = process.env.BENCH_ONLY;
+  const dialects = benchDialects();
   const loadAtStart = loadavg()[0]!;
   try {
     const steady: SteadyResult[] = [];
     const start: StartResult[] = [];
+    const tasks: TasksResult[] = [];
     if (!only || only === "steady")
-      for (const count of [100, 1000, 10_000]) {
-        console.log(`steady pass: ${count} active jobs`);
-        steady.push(await steadyPass(dir, count));
-        console.log(JSON.stringify(steady.at(-1)));
-      }
+      for (const count of [100, 1000, 10_000])
+        for (const dialect of dialects) {
+          console.log(`steady pass: ${count} active jobs, ${DIALECT_NAMES[dialect]}`);
+          steady.push(await steadyPass(dir, dialect, count));
+          console.log(JSON.stringify(steady.at(-1)));
+        }
     if (!only || only === "start")
-      for (const count of [1000, 10_000]) {
-        console.log(`starting ${count} jobs (${ROUNDS} rounds)`);
-        start.push(await startPass(dir, count));
-        console.log(JSON.stringify(start.at(-1)));
-      }
+      for (const count of [1000, 10_000])
+        for (const dialect of dialects) {
+          console.log(`starting ${count} jobs (${ROUNDS} rounds), ${DIALECT_NAMES[dialect]}`);
+          start.push(await startPass(dir, dialect, count));
+          console.log(JSON.stringify(start.at(-1)));
+        }
     if (only) return;
-    console.log("GET /tpp/tasks/ with 1,000 active tasks");
-    const tasks = await serveTasks(dir, 1000);
+    for (const dialect of dialects) {
+      console.log(`GET /tpp/tasks/ with 1,000 active tasks, ${DIALECT_NAMES[dialect]}`);
+      tasks.push(await serveTasks(dir, dialect, 1000));
+    }
+    const loadAtEnd = loadavg()[0]!;
 
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}`;
     const date = new Date().toISOString().slice(0, 10);
-    const rendered = table(steady, start, tasks);
-    const statements = statementTable(steady, start);
+    const rendered = table(lines(steady, start, tasks), dialects);
+    const statements = statementTable(steady, start, dialects);
     console.log(`\n${rendered}\n\nSQL statements per pass:\n\n${statements}\n\n(${machine})`);
 
     mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
     writeFileSync(
       join(ROOT, "bench", "results", "scheduler.json"),
-      `${JSON.stringify({ date, machine, rounds: ROUNDS, steady, start, tasks }, null, 2)}\n`,
+      `${JSON.stringify({ date, machine, rounds: ROUNDS, loadAtStart, loadAtEnd, steady, start, tasks }, null, 2)}\n`,
     );
+    const databases =
+      dialects.length > 1
+        ? "an SQLite file and a local PostgreSQL server (same run, each case on both in turn)"
+        : "an SQLite file database (PostgreSQL skipped: no server named)";
     writeDocsSection(
       "bench:scheduler",
       "Scheduler",
       [
-        `Measured by \`npm run bench:scheduler\` on ${date}, ${machine}; SQLite file database, the scheduler in`,
+        `Measured by \`npm run bench:scheduler\` on ${date}, ${machine}; ${databases}, the scheduler in`,
         "process with a clock that stands still. Steady pass: half the jobs running (an active RUNJOB task, the agent",
         "reported `executing`), a quarter waiting on a running dependency, a quarter on workers; 4 backends, 200",
         `workspaces (25 for 100 jobs), and ${HISTORY.toLocaleString("en")} finished jobs in the table; median of 25 passes (9 for 10,000).`,
         `Start: every job pending, unlimited workers, digests off, the same history; median of ${ROUNDS} passes each`,
-        "on a fresh copy. Tasks: one client over loopback for 3 s. Baselines: one plain better-sqlite3 SELECT of the",
-        "same rows (passes, tasks), and for the start pass the same rows written with plain prepared statements in one",
-        "transaction. CPU: the process's CPU time during the pass, which waiting for a core does not inflate. Load",
-        `average when the run began: ${loadAtStart.toFixed(1)} (on ${cpus().length} cores).`,
+        "on a fresh copy. Tasks: one client over loopback for 3 s. Baselines: one plain SELECT of the same rows on its",
+        "own connection (better-sqlite3, or `pg`), and for the start pass on SQLite the same rows written with plain",
+        "prepared statements in one transaction (none on PostgreSQL). CPU: this process's CPU time during the pass,",
+        "which waiting for a core does not inflate (PostgreSQL's own CPU is in its server processes, not counted).",
+        `Load average: ${loadAtStart.toFixed(1)} when the run began, ${loadAtEnd.toFixed(1)} when it ended (on ${cpus().length} cores).`,
         "",
         rendered,
         "",
