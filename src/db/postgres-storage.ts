@@ -7,8 +7,8 @@ import { sql } from "kysely";
 import type { Db } from "./index.js";
 import { activeJobs, jobStates, runJobTasksOf } from "./postgres/scheduler-reads.js";
 import { postgresStatusReader } from "./postgres/status-reader.js";
-import { flagsReader } from "./sqlite/backend-flags.js";
-import { latestJobByAction } from "./sqlite/scheduler-reads.js";
+import { flagsReader } from "./queries/flags.js";
+import { latestJobByAction } from "./queries/jobs.js";
 import type {
   FlagStore,
   HandlingFailureStore,
@@ -21,10 +21,7 @@ import type {
 } from "./storage.js";
 import { type HotReads, storesOn } from "./stores.js";
 
-/**
- * PostgreSQL's hot reads. latestJobByAction and flagsReader are portable Kysely queries (they run without Kysely
- * only on SQLite's own connection, and through it anywhere else).
- */
+/** PostgreSQL's hot reads; latestJobByAction and flagsReader are the portable queries SQLite uses too. */
 const POSTGRES_READS: HotReads = { activeJobs, jobStates, latestJobByAction, runJobTasksOf, flagsReader };
 
 export class PostgresStorage implements Storage {

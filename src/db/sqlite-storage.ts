@@ -5,8 +5,9 @@
  */
 import type { Db } from "./index.js";
 import { changeStamp, databaseFile } from "./index.js";
-import { flagsReader } from "./sqlite/backend-flags.js";
-import { activeJobs, jobStates, latestJobByAction, runJobTasksOf } from "./sqlite/scheduler-reads.js";
+import { flagsReader } from "./queries/flags.js";
+import { latestJobByAction } from "./queries/jobs.js";
+import { activeJobs, jobStates, runJobTasksOf } from "./sqlite/scheduler-reads.js";
 import { sqliteStatusReader } from "./sqlite/status-reader.js";
 import { StatusWorkers } from "./sqlite/status-workers.js";
 import type {

@@ -9,16 +9,12 @@ import {
   getJob,
   insertJobs,
   jobsForRaps,
+  latestJobByAction,
   listJobs,
   workspaceState,
 } from "../../src/db/queries/jobs.js";
 import { deactivateTask, getTask, insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
-import {
-  activeJobs,
-  jobStates,
-  latestJobByAction,
-  runJobTasksOf,
-} from "../../src/db/sqlite/scheduler-reads.js";
+import { activeJobs, jobStates, runJobTasksOf } from "../../src/db/sqlite/scheduler-reads.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { runJobTaskId, TaskType } from "../../src/domain/task.js";
 import { cancelRequest } from "../../src/domain/transition.js";

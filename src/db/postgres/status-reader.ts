@@ -1,12 +1,11 @@
 /**
  * The status-reader role (src/db/storage.ts) over PostgreSQL: the same bytes as SQLite's (src/db/sqlite/rap-status.ts).
- * The database writes each job's JSON around a TIME_MARK, and JobList (src/db/sqlite/job-list.ts) prints the times
+ * The database writes each job's JSON around a TIME_MARK, and JobList (src/db/status/job-list.ts) prints the times
  * into it, as it does for SQLite's rows. json_build_object is not used: it writes `"key" : value`, with spaces.
  */
 import { sql } from "kysely";
 import type { Db } from "../index.js";
-import { JobList } from "../sqlite/job-list.js";
-import { TIME_MARK } from "../sqlite/rap-status.js";
+import { JobList, TIME_MARK } from "../status/job-list.js";
 import type { StatusReader } from "../storage.js";
 
 /** A text value as a JSON string (to_json escapes as SQLite's json_object does; non-ASCII is escaped later). */

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { FlagValue } from "../../domain/flags.js";
-import type { Db } from "../index.js";
+import { type Db, readDirectly } from "../index.js";
 
 /** Flags of one backend; all of them, or only the named ones. */
 export async function getFlags(db: Db, backend: string, ids?: readonly string[]): Promise<FlagValue[]> {
@@ -49,4 +49,19 @@ export async function setFlag(
   // No row comes back when the flag already had this value (nothing was written); the Task API's last-seen write
   // on every agent poll always changes it, so reads nothing more.
   return written ?? (await getFlag(db, backend, id))!;
+}
+
+/**
+ * A reader for the named flags of every backend, compiled once: `GET backend/status/` runs it on every request
+ * (job-server polls it, and so do monitors), and building and compiling the query each time would cost more than
+ * running it; it runs without Kysely when it can (`readDirectly`). The flags table holds a handful of rows per
+ * backend, so callers filter backends themselves.
+ */
+export function flagsReader(db: Db, ids: readonly string[]): () => Promise<readonly FlagValue[]> {
+  const query = db
+    .selectFrom("flags")
+    .select(["id", "backend", "value", "timestamp"])
+    .where("id", "in", ids)
+    .compile();
+  return async () => readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
 }

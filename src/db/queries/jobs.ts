@@ -2,7 +2,7 @@ import { CompiledQuery, type Insertable, type Selectable, sql } from "kysely";
 import type { Job } from "../../domain/job.js";
 import { State, type StatusCode } from "../../domain/status.js";
 import type { CancelRequest, JobStatus } from "../../domain/transition.js";
-import type { Db } from "../index.js";
+import { type Db, readDirectly } from "../index.js";
 import { chunked, fromJson, toJson } from "../json.js";
 import type { JobTable } from "../schema.js";
 
@@ -303,4 +303,31 @@ export async function applyStatus(
     .where(sql<boolean>`coalesce(cancelled, 0) = ${expected.cancelled ? 1 : 0}`)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * For one workspace on one backend, the id of the latest job of each action that was not cancelled, in any state
+ * (what a new task's input_job_ids name). Among jobs created in the same second the first inserted wins.
+ */
+export async function latestJobByAction(
+  db: Db,
+  backend: string,
+  workspace: string,
+): Promise<Map<string, string>> {
+  const query = db
+    .selectFrom("job")
+    .select(["id", "action", "created_at"])
+    .where("backend", "=", backend)
+    .where("workspace", "=", workspace)
+    .where("cancelled", "=", 0)
+    .orderBy("seq")
+    .compile();
+  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
+  const latest = new Map<string, { id: string; createdAt: number }>();
+  for (const row of rows) {
+    const current = latest.get(row.action);
+    if (!current || row.created_at > current.createdAt)
+      latest.set(row.action, { id: row.id, createdAt: row.created_at });
+  }
+  return new Map([...latest].map(([action, { id }]) => [action, id]));
 }

@@ -1,22 +1,12 @@
 import { sql } from "kysely";
 import { type Db, readDirectly } from "../index.js";
 import { chunked } from "../json.js";
+import type { JobListBatch, JobStatusRow } from "../status/job-list.js";
 
 const BATCH_SIZE = 100;
 
-/** A job of a JobStatusBatch read as a row: its JSON as the batch has it, and its four times as stored. */
-export interface JobStatusRow {
-  rap_id: string;
-  /** The job's JSON object, TIME_MARK in place of its times (JobStatusBatch.json). */
-  json: string;
-  created_at: number;
-  updated_at: number;
-  started_at: number | null;
-  completed_at: number | null;
-}
-
 /** One batch of `jobStatusBatches`. */
-export interface JobStatusBatch {
+export interface JobStatusBatch extends JobListBatch {
   /**
    * Per RAP with jobs, its jobs as JSON objects, comma-separated, in UTF-8 bytes, written by the database: the API's
    * 15 keys in its order (reference/scenarios.md §0.6), except that in place of the four times (the value of
@@ -35,13 +25,6 @@ export interface JobStatusBatch {
    */
   rows(): Promise<JobStatusRow[]>;
 }
-
-/**
- * The byte that marks the place of a job's times in JobStatusBatch's `json` (the character U+0001). It cannot occur anywhere
- * else there: JSON text has no raw control characters (json_object escapes them, and so did whoever wrote
- * trace_context and the results), and every byte of a multi-byte UTF-8 character is 0x80 or above.
- */
-export const TIME_MARK = 0x01;
 
 // RUNJOB task ids are `{job_id}-{n:03}`: for one job, the longest and then greatest id is the latest task. The
 // expression index idx_tasks__latest_metrics (migration 0002) holds all of this, so no task row is read.
@@ -65,11 +48,6 @@ const jobJsonSql = sql<string>`rtrim(json_object(
   || ',"trace_context":' || coalesce(job.trace_context, 'null')
   || ',"metrics":' || coalesce(${latestMetrics}, '{}')
   || ',"requires_db":' || iif(job.requires_db, 'true', 'false') || '}'`;
-
-/** What takes a job's TIME_MARK: its four times as JSON values (`"2025-…Z"` or `null`) with the keys between. */
-export function timesJson(created: string, updated: string, started: string, completed: string): string {
-  return `${created},"updated_at":${updated},"started_at":${started},"completed_at":${completed}`;
-}
 
 const timesSql = sql<string>`coalesce(job.created_at, 'null') || ',' || coalesce(job.updated_at, 'null')
   || ',' || coalesce(job.started_at, 'null') || ',' || coalesce(job.completed_at, 'null')`;

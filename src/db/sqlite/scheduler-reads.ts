@@ -147,33 +147,6 @@ export async function jobStates(db: Db, ids: readonly string[]): Promise<Map<str
 }
 
 /**
- * For one workspace on one backend, the id of the latest job of each action that was not cancelled, in any state
- * (what a new task's input_job_ids name). Among jobs created in the same second the first inserted wins.
- */
-export async function latestJobByAction(
-  db: Db,
-  backend: string,
-  workspace: string,
-): Promise<Map<string, string>> {
-  const query = db
-    .selectFrom("job")
-    .select(["id", "action", "created_at"])
-    .where("backend", "=", backend)
-    .where("workspace", "=", workspace)
-    .where("cancelled", "=", 0)
-    .orderBy("seq")
-    .compile();
-  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-  const latest = new Map<string, { id: string; createdAt: number }>();
-  for (const row of rows) {
-    const current = latest.get(row.action);
-    if (!current || row.created_at > current.createdAt)
-      latest.set(row.action, { id: row.id, createdAt: row.created_at });
-  }
-  return new Map([...latest].map(([action, { id }]) => [action, id]));
-}
-
-/**
  * Every RUNJOB task of these jobs, oldest first per job (ids sort in creation order within a job), without their
  * definitions: the scheduler reads them for all its active jobs every pass and needs none, and reading and parsing
  * them (a kilobyte of JSON each) was more than half of that read. One statement however many jobs.

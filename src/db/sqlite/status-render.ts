@@ -1,7 +1,7 @@
 /** The jobs part of a `POST rap/status/` answer, from the database; runs on the main thread or a status worker. */
 import type { Db } from "../index.js";
+import { JobList } from "../status/job-list.js";
 import type { RenderedJobs } from "../storage.js";
-import { JobList } from "./job-list.js";
 import { jobStatusBatches } from "./rap-status.js";
 
 /** The jobs of these RAPs on these backends, in the order of `rapIds`' batches (see jobStatusBatches). */

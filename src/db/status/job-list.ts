@@ -1,12 +1,41 @@
 /**
- * The jobs part of a `POST rap/status/` body, written straight from the database's JSON (./rap-status.ts):
- * job-server may ask for thousands of jobs at once, so no intermediate objects are built; only the times are
+ * The jobs part of a `POST rap/status/` body, written straight from the database's JSON (each dialect's status
+ * reader, src/db/sqlite/rap-status.ts and src/db/postgres/status-reader.ts): job-server may ask for thousands of jobs at once, so no intermediate objects are built; only the times are
  * printed here, into the place the database marked for them.
  */
 import { isAscii } from "node:buffer";
 import { asciiJson } from "../../python/ascii-json.js";
 import { isoFromUnixSeconds, isPythonTime } from "../../python/datetime.js";
-import { type JobStatusBatch, type JobStatusRow, TIME_MARK, timesJson } from "./rap-status.js";
+
+/**
+ * The byte that marks the place of a job's times in a batch's `json` (the character U+0001). It cannot occur anywhere
+ * else there: JSON text has no raw control characters (json_object escapes them, and so did whoever wrote
+ * trace_context and the results), and every byte of a multi-byte UTF-8 character is 0x80 or above.
+ */
+export const TIME_MARK = 0x01;
+
+/** What takes a job's TIME_MARK: its four times as JSON values (`"2025-…Z"` or `null`) with the keys between. */
+export function timesJson(created: string, updated: string, started: string, completed: string): string {
+  return `${created},"updated_at":${updated},"started_at":${started},"completed_at":${completed}`;
+}
+
+/** A job read as a row: its JSON as the batch has it, and its four times as stored. */
+export interface JobStatusRow {
+  rap_id: string;
+  /** The job's JSON object, TIME_MARK in place of its times (JobListBatch.json). */
+  json: string;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+}
+
+/** Jobs as the database wrote them: each RAP's jobs' JSON around their TIME_MARKs, and their times as text. */
+export interface JobListBatch {
+  json: Buffer[];
+  /** The jobs' four times each, in the order of `json`, comma-separated: whole seconds or null. */
+  times: string;
+}
 
 const INTEGER = /^-?\d+$/;
 const COMMA = Buffer.from(",");
@@ -54,7 +83,7 @@ export class JobList {
    * Adds a batch of jobs written by the database, printing their times into it; false, adding nothing, when a
    * time is not a whole number of seconds (never written by this code base), which the caller then adds as rows.
    */
-  addBatch(batch: Pick<JobStatusBatch, "json" | "times">): boolean {
+  addBatch(batch: JobListBatch): boolean {
     if (batch.json.length === 0) return true;
     const times = this.printedTimes(batch.times);
     if (times === undefined) return false;
