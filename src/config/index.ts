@@ -48,6 +48,8 @@ export interface Config extends GitAccess {
   readonly backend: Readonly<Record<string, BackendConfig>>;
   /** RAP API token → the backends it may see, in BACKENDS order. */
   readonly clientTokens: ReadonlyMap<string, readonly string[]>;
+  /** Tokens for the operator endpoints (OPERATOR_TOKENS, comma-separated); none: those endpoints are off. */
+  readonly operatorTokens: readonly string[];
   readonly workdir: string;
   readonly database: DatabaseLocation;
   readonly host: string;
@@ -196,16 +198,43 @@ function checkTokensDistinct(
   }
 }
 
+/**
+ * An operator token sees every backend's jobs and may read their logs: one that is also a client or agent token
+ * would hand that to job-server or to a backend's agent.
+ */
+function checkOperatorTokens(
+  operatorTokens: readonly string[],
+  backends: readonly string[],
+  backend: Record<string, BackendConfig>,
+): void {
+  for (const name of backends) {
+    const { clientTokens, jobServerToken } = backend[name]!;
+    if (operatorTokens.includes(jobServerToken))
+      throw new ConfigError(
+        "OPERATOR_TOKENS",
+        `has a token that is also ${backendPrefix(name)}_JOB_SERVER_TOKEN`,
+      );
+    if (clientTokens.some((token) => operatorTokens.includes(token)))
+      throw new ConfigError(
+        "OPERATOR_TOKENS",
+        `has a token that is also in ${backendPrefix(name)}_CLIENT_TOKENS`,
+      );
+  }
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const backends = readBackends(env);
   const backend: Record<string, BackendConfig> = {};
   for (const name of backends) backend[name] = readBackend(env, name);
   checkTokensDistinct(env, backends, backend);
+  const operatorTokens = readList(env, "OPERATOR_TOKENS", []);
+  checkOperatorTokens(operatorTokens, backends, backend);
   const workdir = readWorkdir(env, cwd);
   return Object.freeze({
     backends: Object.freeze(backends),
     backend: Object.freeze(backend),
     clientTokens: clientTokenMap(backends, backend),
+    operatorTokens: Object.freeze(operatorTokens),
     workdir,
     database: readDatabase(env, workdir),
     host: readString(env, "HOST", "127.0.0.1"),

@@ -53,3 +53,18 @@ export class ClientTokens {
     return backends;
   }
 }
+
+/** Operator tokens (OPERATOR_TOKENS): the metrics, the dashboard and live logs, across every backend. */
+export class OperatorTokens {
+  private readonly table: TokenTable<true>;
+
+  constructor(tokens: readonly string[]) {
+    this.table = new TokenTable(tokens.map((token) => [token, true] as const));
+  }
+
+  /** Throws NoTokenError / InvalidTokenError unless the header carries an operator token. */
+  check(header: string | undefined): void {
+    if (!header) throw new NoTokenError();
+    if (!this.table.match(header)) throw new InvalidTokenError();
+  }
+}

@@ -96,6 +96,22 @@ describe("loadConfig", () => {
     expect(loadConfig({ ALLOW_LOCAL_GIT_REPOS: "1" }).allowLocalGitRepos).toBe(false);
   });
 
+  test("OPERATOR_TOKENS: comma-separated, none by default, never a client or agent token", () => {
+    expect(loadConfig({}).operatorTokens).toEqual([]);
+    expect(loadConfig({ OPERATOR_TOKENS: " op-1, ,op-2 " }).operatorTokens).toEqual(["op-1", "op-2"]);
+    const client = () =>
+      loadConfig({ BACKENDS: "test", TEST_CLIENT_TOKENS: "c,s3cret", OPERATOR_TOKENS: "s3cret" });
+    expect(client).toThrow(
+      "Invalid configuration: OPERATOR_TOKENS has a token that is also in TEST_CLIENT_TOKENS",
+    );
+    const agent = () =>
+      loadConfig({ BACKENDS: "test", TEST_JOB_SERVER_TOKEN: "s3cret", OPERATOR_TOKENS: "s3cret" });
+    expect(agent).toThrow(
+      "Invalid configuration: OPERATOR_TOKENS has a token that is also TEST_JOB_SERVER_TOKEN",
+    );
+    expect(agent).not.toThrow(/s3cret/);
+  });
+
   test("a client token that is also an agent token is refused, naming both settings but not the token", () => {
     const load = () =>
       loadConfig({
