@@ -12,11 +12,11 @@ import type { Job } from "../domain/job.js";
 import type { State } from "../domain/status.js";
 import type { Task, TaskType } from "../domain/task.js";
 import type { CancelRequest, JobStatus } from "../domain/transition.js";
-import type { ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
+import type { ActiveJobCount, ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 import type { Lease } from "./queries/scheduling.js";
 import type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
-export type { ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
+export type { ActiveJobCount, ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 export type { Lease } from "./queries/scheduling.js";
 export type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
@@ -46,6 +46,8 @@ export interface JobStore {
    */
   active(known?: ReadonlyMap<string, Job>): Promise<Job[]>;
   running(backend: string): Promise<Job[]>;
+  /** How many pending and running jobs each backend has, by state and status code (`/metrics`, every scrape). */
+  activeCounts(): Promise<ActiveJobCount[]>;
   states(ids: readonly string[]): Promise<Map<string, State>>;
   /** Guarded status write (src/domain/transition.ts); false when the job no longer has the expected status. */
   applyStatus(id: string, expected: ExpectedStatus, status: JobStatus): Promise<boolean>;

@@ -9,6 +9,7 @@ import type { Db } from "./index.js";
 import { getFlag, getFlags, setFlag } from "./queries/flags.js";
 import {
   actionsOfRap,
+  activeJobCounts,
   applyStatus,
   cancelUnfinishedJobs,
   existingRap,
@@ -66,6 +67,7 @@ export function storesOn(db: Db, hot: HotReads): Stores {
       forRaps: (rapIds, backends) => jobsForRaps(db, rapIds, backends),
       active: (known) => hot.activeJobs(db, known),
       running: (backend) => runningJobs(db, backend),
+      activeCounts: () => activeJobCounts(db),
       states: (ids) => hot.jobStates(db, ids),
       applyStatus: (id, expected, status) => applyStatus(db, id, expected, status),
     },

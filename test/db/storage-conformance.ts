@@ -85,6 +85,30 @@ export function storageConformance(
     );
 
     test(
+      "active jobs are counted by backend, state and status code; finished ones are not",
+      withStorage(async (storage) => {
+        const rap = rapId();
+        const job = (action: string, overrides: Parameters<typeof makeJob>[0]) =>
+          makeJob({ rapId: rap, action, ...overrides });
+        await storage.jobs.insert([
+          job("a", {}),
+          job("b", {}),
+          job("c", { backend: "other" }),
+          job("d", { state: State.Running, statusCode: StatusCode.Executing }),
+          job("e", { state: State.Succeeded, statusCode: StatusCode.Succeeded }),
+          job("f", { state: State.Failed, statusCode: StatusCode.NonzeroExit }),
+        ]);
+        const counts = await storage.jobs.activeCounts();
+        const key = (c: { backend: string; statusCode: string }) => `${c.backend}/${c.statusCode}`;
+        expect([...counts].sort((x, y) => key(x).localeCompare(key(y)))).toEqual([
+          { backend: "other", state: State.Pending, statusCode: StatusCode.Created, count: 1 },
+          { backend: "test", state: State.Pending, statusCode: StatusCode.Created, count: 2 },
+          { backend: "test", state: State.Running, statusCode: StatusCode.Executing, count: 1 },
+        ]);
+      }),
+    );
+
+    test(
       "a transaction commits all its writes or none",
       withStorage(async (storage) => {
         const job = makeJob();
