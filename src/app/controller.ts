@@ -13,7 +13,9 @@ import { type Clock, systemClock } from "../domain/clock.js";
 import { buildApp } from "../http/app.js";
 import { jobCreator } from "../jobs/index.js";
 import { dbStatusRule } from "../scheduler/db-status.js";
+import { readFlags } from "../scheduler/pass-context.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
+import { ControllerMetrics } from "../telemetry/metrics.js";
 import { startTracing } from "../telemetry/tracing.js";
 import { createLogger } from "./logger.js";
 import { Releasers } from "./releasers.js";
@@ -41,6 +43,24 @@ export interface Controller {
   close(): Promise<void>;
 }
 
+/**
+ * The metrics, when an operator may read them (OPERATOR_TOKENS set); otherwise none are kept, at no cost. The
+ * gauges read the database at scrape time: active jobs from the partial index, agents' last-seen from the flags.
+ */
+function controllerMetrics(config: Config, storage: Storage, clock: Clock): ControllerMetrics | undefined {
+  if (config.operatorTokens.length === 0) return undefined;
+  return new ControllerMetrics(
+    {
+      activeJobCounts: () => storage.jobs.activeCounts(),
+      agentLastSeen: async () => {
+        const flags = await readFlags(storage);
+        return new Map(config.backends.map((b) => [b, flags.get(b)?.agentLastSeenAt ?? null]));
+      },
+    },
+    () => clock.nowMs() / 1000,
+  );
+}
+
 export async function openController(config: Config, options: ControllerOptions = {}): Promise<Controller> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
@@ -60,19 +80,27 @@ export async function openController(config: Config, options: ControllerOptions 
           .catch((error: unknown) => log.warn({ err: error }, "could not send the last spans")),
       );
 
-    const scheduler = createScheduler(config, storage, clock, log, tracing);
+    const metrics = controllerMetrics(config, storage, clock);
+    const scheduler = createScheduler(config, storage, clock, log, tracing, metrics);
     releasers.add("scheduler", () => scheduler.stop());
 
     const app = await buildApp({
       config,
       storage,
       statusReader: storage.status,
-      createJobs: jobCreator(storage, config, clock),
+      createJobs: jobCreator(
+        storage,
+        config,
+        clock,
+        undefined,
+        metrics && ((seconds, ok) => metrics.gitFetched(seconds, ok)),
+      ),
       dbStatusReported: dbStatusRule(clock),
       schedulerHolder: scheduler.lease.holder,
       clock,
       log,
       tracer: tracing?.tracer("http"),
+      ...(metrics ? { metrics } : {}),
     });
     releasers.add("http", () => app.close());
 

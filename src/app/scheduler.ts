@@ -6,15 +6,17 @@ import { createImageDigests } from "../registry/index.js";
 import { statusLog } from "../scheduler/log-observer.js";
 import { Scheduler } from "../scheduler/scheduler.js";
 import { jobSpans } from "../telemetry/job-spans.js";
+import type { ControllerMetrics } from "../telemetry/metrics.js";
 import type { Tracing } from "../telemetry/tracing.js";
 
-/** The scheduler with its image digests, status log and (when tracing is on) job spans. */
+/** The scheduler with its image digests, status log and, when on, job spans and metrics. */
 export function createScheduler(
   config: Config,
   storage: Storage,
   clock: Clock,
   log: Logger,
   tracing: Tracing | undefined,
+  metrics?: ControllerMetrics,
 ): Scheduler {
   const { scheduler: settings } = config;
   const digests = createImageDigests({
@@ -23,6 +25,7 @@ export function createScheduler(
     timeoutMs: settings.imageDigestTimeoutMs,
     ttlMs: settings.imageDigestTtlMs,
     log,
+    ...(metrics ? { onLookup: (result: "hit" | "miss") => metrics.imageDigest(result) } : {}),
   });
   return new Scheduler({
     storage,
@@ -30,6 +33,11 @@ export function createScheduler(
     clock,
     digests,
     log,
-    observers: [statusLog(log), ...(tracing ? [jobSpans(tracing.tracer("jobs"), tracing.ids)] : [])],
+    observers: [
+      statusLog(log),
+      ...(tracing ? [jobSpans(tracing.tracer("jobs"), tracing.ids)] : []),
+      ...(metrics ? [metrics.jobObserver] : []),
+    ],
+    ...(metrics ? { metrics } : {}),
   });
 }

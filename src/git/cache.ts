@@ -102,6 +102,23 @@ export async function fetchCommit(
   depth: number,
   settings: GitSettings,
 ): Promise<void> {
+  if (!settings.onFetch) return fetchWithRetries(remote, commit, depth, settings);
+  const started = performance.now();
+  let ok = false;
+  try {
+    await fetchWithRetries(remote, commit, depth, settings);
+    ok = true;
+  } finally {
+    settings.onFetch((performance.now() - started) / 1000, ok);
+  }
+}
+
+async function fetchWithRetries(
+  remote: Remote,
+  commit: string,
+  depth: number,
+  settings: GitSettings,
+): Promise<void> {
   const delays = settings.fetchRetryDelaysMs ?? DEFAULT_FETCH_RETRY_DELAYS_MS;
   const maxAttempts = delays.length + 1;
   for (let attempt = 1; ; attempt++) {

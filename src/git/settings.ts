@@ -28,6 +28,8 @@ export interface GitSettings {
   /** Pauses between fetch attempts after a transient network error. Default: the reference's 4, 8, 16, 32 s. */
   readonly fetchRetryDelaysMs?: readonly number[];
   readonly log?: GitLogger;
+  /** Told how long each fetch of a commit took, retries included, and whether it succeeded (metrics). */
+  readonly onFetch?: (seconds: number, ok: boolean) => void;
 }
 
 export const DEFAULT_GITHUB_PROXY_DOMAIN = "github-proxy.opensafely.org";

@@ -14,10 +14,12 @@ import type { Config } from "../config/index.js";
 import type { StatusReader, Storage } from "../db/storage.js";
 import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
 import { toAsciiJson } from "../python/ascii-json.js";
+import type { ControllerMetrics } from "../telemetry/metrics.js";
 import { ClientTokens } from "./auth.js";
 import { answerClientErrors, answerFrameworkError } from "./client-errors.js";
 import { apiErrorFor, InternalError, NotFoundError } from "./errors.js";
 import { logFailedRequests, noteErrorCode } from "./failure-log.js";
+import { measureRequests, metricsEndpoint } from "./metrics.js";
 import { loadApiDocument } from "./openapi.js";
 import { docs } from "./routes/docs.js";
 import { health } from "./routes/health.js";
@@ -45,6 +47,8 @@ export interface AppDeps {
   schedulerHolder?: string;
   /** Traces every request when given (src/telemetry/tracing.ts). */
   tracer?: Tracer;
+  /** The controller's metrics, served at `/metrics` to operator tokens; absent: no metrics, no cost per request. */
+  metrics?: ControllerMetrics;
 }
 
 /** Node's own limit on the time to receive a request's headers. */
@@ -76,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   if (deps.tracer) traceRequests(app, deps.tracer);
+  if (deps.metrics) measureRequests(app, deps.metrics);
   if (deps.log) logFailedRequests(app);
   app.setReplySerializer(toAsciiJson);
   app.setErrorHandler((error, request, reply) => {
@@ -120,8 +125,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       storage: deps.storage,
       clock,
       dbStatusReported: deps.dbStatusReported,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     }),
   );
+  if (deps.metrics) await metricsEndpoint(app, deps.config.operatorTokens, deps.metrics);
   await app.register((scope) => docs(scope, api), { prefix: RAP_API_PREFIX });
   await app.ready();
   return app;

@@ -6,7 +6,11 @@ import type { GitLogger, GitSettings } from "../git/index.js";
 const GIT_TIMEOUT_MS = 10 * 60 * 1000;
 
 /** The git module's settings for the controller, from the configuration. */
-export function gitSettingsFor(config: Config, log?: GitLogger): GitSettings {
+export function gitSettingsFor(
+  config: Config,
+  log?: GitLogger,
+  onFetch?: GitSettings["onFetch"],
+): GitSettings {
   return {
     reposDir: join(config.workdir, "repos"),
     githubProxyDomain: config.githubProxyDomain,
@@ -15,5 +19,6 @@ export function gitSettingsFor(config: Config, log?: GitLogger): GitSettings {
     allowLocalGitRepos: config.allowLocalGitRepos,
     timeoutMs: GIT_TIMEOUT_MS,
     ...(log ? { log } : {}),
+    ...(onFetch ? { onFetch } : {}),
   };
 }

@@ -2,7 +2,7 @@
 import type { Config } from "../config/index.js";
 import type { Storage } from "../db/storage.js";
 import type { Clock } from "../domain/clock.js";
-import type { GitLogger } from "../git/index.js";
+import type { GitLogger, GitSettings } from "../git/index.js";
 import { createJobs } from "./create.js";
 import { gitSettingsFor } from "./git-settings.js";
 import { ProjectCache } from "./project-cache.js";
@@ -24,11 +24,13 @@ export function jobCreator(
   config: Config,
   clock: Clock,
   log?: GitLogger,
+  /** Told of every git fetch's duration (metrics). */
+  onFetch?: GitSettings["onFetch"],
 ): (request: CreateRequest) => Promise<CreateCount> {
   const deps = {
     storage,
     clock,
-    git: gitSettingsFor(config, log),
+    git: gitSettingsFor(config, log, onFetch),
     backends: config.backends,
     maxRunCommandBytes: config.limits.maxRunCommandBytes,
     projects: new ProjectCache(),

@@ -37,6 +37,7 @@ export class ImageDigests implements ImageDigestResolver {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #log: RegistryLogger | undefined;
+  readonly #onLookup: ImageDigestOptions["onLookup"];
   readonly #known = new Map<string, Known>();
   readonly #pending = new Map<string, Promise<string>>();
   /** The last Bearer challenge seen per repository, so later lookups send a token straight away. */
@@ -51,6 +52,7 @@ export class ImageDigests implements ImageDigestResolver {
     this.#ttlMs = options.ttlMs;
     this.#now = options.now ?? Date.now;
     this.#log = options.log;
+    this.#onLookup = options.onLookup;
   }
 
   /**
@@ -61,7 +63,11 @@ export class ImageDigests implements ImageDigestResolver {
     const image = parseImageReference(nameTag);
     const key = `${image.name}:${image.tag}`;
     const known = this.#known.get(key);
-    if (known && this.#now() - known.fetchedAt < this.#ttlMs) return known.digest;
+    if (known && this.#now() - known.fetchedAt < this.#ttlMs) {
+      this.#onLookup?.("hit");
+      return known.digest;
+    }
+    this.#onLookup?.("miss");
     let pending = this.#pending.get(key);
     if (!pending) {
       pending = this.#lookupOrKnown(image, key).finally(() => this.#pending.delete(key));

@@ -21,6 +21,8 @@ export interface ImageDigestOptions {
   now?: () => number;
   /** Told when a lookup failed and a cached digest was used instead. */
   log?: RegistryLogger;
+  /** Told of every digest needed: `hit` when the cache answered, `miss` when the registry was asked (metrics). */
+  onLookup?: (result: "hit" | "miss") => void;
 }
 
 export const DEFAULT_IMAGE_DIGEST_TIMEOUT_MS = 10_000;

@@ -25,7 +25,9 @@ import { runJobTaskId, TaskType } from "../domain/task.js";
 import { annotate, codeForStage } from "../domain/transition.js";
 import { shlexSplit } from "../pipeline/index.js";
 import { ImageDigestError } from "../registry/index.js";
+import type { ControllerMetrics } from "../telemetry/metrics.js";
 import { jobDefinition } from "./definition.js";
+import { jobLog } from "./job-log.js";
 import { ConcurrentChange, JobWrites } from "./job-writes.js";
 import { LeaseHeldError, LeaseLostError, processHolder, SchedulerLease } from "./lease.js";
 import { AgentPresence, lostTaskMessage } from "./lost-task.js";
@@ -48,6 +50,8 @@ export interface SchedulerDeps {
   observers?: readonly JobObserver[];
   /** Who this scheduler is as a lease holder (default: this process, `pid N on host`). */
   holder?: string;
+  /** Times passes and counts failed ones (`/metrics`); absent: not measured. */
+  metrics?: Pick<ControllerMetrics, "passFinished" | "passFailed">;
 }
 
 export interface PassReport {
@@ -200,9 +204,26 @@ export class Scheduler {
 
   /**
    * One pass: every active job, then the scheduled tasks. A LeaseHeldError (nothing done) when another scheduler
-   * holds the lease; a LeaseLostError when another took it during the pass (the pass stopped there).
+   * holds the lease; a LeaseLostError when another took it during the pass (the pass stopped there). The report is
+   * logged at debug level; the pass is timed, or counted as failed, in the metrics.
    */
   async tick(): Promise<PassReport> {
+    const { metrics, log } = this.deps;
+    const started = performance.now();
+    let report: PassReport;
+    try {
+      report = await this.pass();
+    } catch (error) {
+      if (!(error instanceof LeaseHeldError)) metrics?.passFailed();
+      throw error;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    metrics?.passFinished(seconds, report.failed);
+    log.debug({ ...report, seconds }, "scheduler pass");
+    return report;
+  }
+
+  private async pass(): Promise<PassReport> {
     const { storage, config, log } = this.deps;
     try {
       await this.lease.acquire();
@@ -281,10 +302,7 @@ export class Scheduler {
     try {
       await this.writes.transaction(context, async (tx) => {
         const failures = await tx.stores.failures.record(job.id);
-        this.deps.log.error(
-          { err: error, job: job.id, action: job.action, workspace: job.workspace, failures, bound },
-          "error handling job",
-        );
+        jobLog(this.deps.log, job).error({ err: error, failures, bound }, "error handling job");
         if (failures < bound) return;
         await tx.stores.failures.clear([job.id]);
         await this.writes.setCode(tx, job, {
@@ -294,7 +312,7 @@ export class Scheduler {
       });
     } catch (again) {
       if (again instanceof LeaseLostError) throw again;
-      this.deps.log.error({ err: again, job: job.id }, "could not fail a job that keeps failing");
+      jobLog(this.deps.log, job).error({ err: again }, "could not fail a job that keeps failing");
     }
   }
 
@@ -331,10 +349,7 @@ export class Scheduler {
         return;
       }
       await this.writes.transaction(context, async (tx) => {
-        log.warn(
-          { job: job.id, action: job.action, workspace: job.workspace },
-          `DB maintenance mode active, killing db job ${job.id}`,
-        );
+        jobLog(log, job).warn(`DB maintenance mode active, killing db job ${job.id}`);
         await this.writes.cancelTask(tx, context, job);
         await this.writes.setCode(tx, job, {
           code: StatusCode.WaitingDbMaintenance,
@@ -447,8 +462,8 @@ export class Scheduler {
           results,
         });
       } else if ((context.tasks.get(job.id)?.length ?? 0) >= config.scheduler.maxTaskRetries) {
-        this.deps.log.error(
-          { job: job.id, action: job.action, workspace: job.workspace, error: results.error },
+        jobLog(this.deps.log, job).error(
+          { error: results.error },
           "the agent kept failing to run this job: giving up",
         );
         await this.writes.setCode(tx, job, {
@@ -467,8 +482,8 @@ export class Scheduler {
 
   /** Fails a running job whose task will never report (lostTaskMessage), stopping the task if it is still served. */
   private async failLostTask(job: Job, taskId: string, message: string, context: PassContext): Promise<void> {
-    this.deps.log.error(
-      { job: job.id, action: job.action, workspace: job.workspace, task: taskId, reason: message },
+    jobLog(this.deps.log, job).error(
+      { task: taskId, reason: message },
       "the agent lost this job's task: failing the job",
     );
     await this.writes.transaction(context, async (tx) => {

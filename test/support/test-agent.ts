@@ -3,6 +3,7 @@
  * `GET /{backend}/tasks/` with the raw token, and `POST /{backend}/task/update/` with a form-encoded `payload`.
  * It runs nothing; a test decides what each task reports.
  */
+import { AGENT_FIGURES_HEADER } from "../../src/domain/agent-figures.js";
 import type { AgentTask } from "../../src/domain/task.js";
 
 /** The results a real agent sends when a job finished (every key the controller reads, plus `error`). */
@@ -38,9 +39,10 @@ export class TestAgent {
     private readonly token: string,
   ) {}
 
-  async tasks(): Promise<AgentTask[]> {
+  /** Polls for tasks; `figures` is sent as the agent's figures header (src/domain/agent-figures.ts), as given. */
+  async tasks(figures?: string): Promise<AgentTask[]> {
     const response = await fetch(`${this.url}/${this.backend}/tasks/`, {
-      headers: { authorization: this.token },
+      headers: { authorization: this.token, ...(figures ? { [AGENT_FIGURES_HEADER]: figures } : {}) },
     });
     if (response.status !== 200)
       throw new Error(`GET tasks answered ${response.status}: ${await response.text()}`);

@@ -11,12 +11,21 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config/index.js";
 import type { Storage, Stores } from "../../db/storage.js";
+import { AGENT_FIGURES_HEADER } from "../../domain/agent-figures.js";
 import { type Clock, nowFractionalSeconds, nowNanos, nowSeconds } from "../../domain/clock.js";
 import { Flag } from "../../domain/flags.js";
 import { staleUpdate, TaskType } from "../../domain/task.js";
 import { isoWithOffsetFromUnixSeconds } from "../../python/datetime.js";
+import type { ControllerMetrics, TaskUpdateResult } from "../../telemetry/metrics.js";
+import { AgentFiguresInvalid, parseAgentFigures } from "../agent-figures.js";
 import { TokenTable } from "../auth.js";
-import { AgentInvalidTokenError, BackendNotFoundError, NoTokenError, TaskNotFoundError } from "../errors.js";
+import {
+  AgentInvalidTokenError,
+  BackendNotFoundError,
+  NoTokenError,
+  TaskNotFoundError,
+  TaskUpdateInvalidError,
+} from "../errors.js";
 import { acceptRawBodies } from "../raw-body.js";
 import { parseTaskUpdate } from "../task-update.js";
 
@@ -26,6 +35,8 @@ export interface TaskApiDeps {
   clock: Clock;
   /** What a DBSTATUS report changes besides its task (the `mode` flag): the scheduler's rule, in the same transaction. */
   dbStatusReported: DbStatusReported;
+  /** Counts tasks served and updates, and keeps the figures agents report (src/domain/agent-figures.ts). */
+  metrics?: ControllerMetrics;
 }
 
 export type DbStatusReported = (
@@ -35,7 +46,7 @@ export type DbStatusReported = (
 ) => Promise<void>;
 
 export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promise<void> {
-  const { config, storage, clock } = deps;
+  const { config, storage, clock, metrics } = deps;
   const tokens = new Map(
     config.backends.map((b) => [b, new TokenTable([[config.backend[b]!.jobServerToken, true]])]),
   );
@@ -70,8 +81,27 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
     }
   };
 
+  /**
+   * An agent's figures (ours, optional): a malformed report is dropped and said once per backend until a good one
+   * comes, and never keeps the agent from its tasks.
+   */
+  const refusedFigures = new Set<string>();
+  const recordFigures = (backend: string, header: string | string[] | undefined, log: FastifyBaseLogger) => {
+    if (!metrics || typeof header !== "string") return;
+    try {
+      metrics.agentReported(backend, parseAgentFigures(header));
+      refusedFigures.delete(backend);
+    } catch (error) {
+      if (!(error instanceof AgentFiguresInvalid)) throw error;
+      if (!refusedFigures.has(backend))
+        log.warn({ backend, reason: error.message }, `ignored the agent's figures (${AGENT_FIGURES_HEADER})`);
+      refusedFigures.add(backend);
+    }
+  };
+
   scope.get("/:backend/tasks/", async (request, reply) => {
     const backend = authenticate(request);
+    recordFigures(backend, request.headers[AGENT_FIGURES_HEADER], request.log);
     const tasks = await storage.tasks.activeText(backend);
     const body = `{"tasks":[${tasks
       .map(
@@ -81,6 +111,7 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
       )
       .join(",")}]}`;
     await recordLastSeen(backend, request.log);
+    metrics?.tasksServedTo(backend, tasks.length);
     // Stored definitions and attributes are ASCII JSON already (src/db/queries/tasks.ts); ids and names are ASCII.
     return reply.type("application/json; charset=utf-8").send(body);
   });
@@ -88,23 +119,38 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
   const update = async (request: FastifyRequest, reply: FastifyReply) => {
     const backend = authenticate(request);
     if (request.method !== "POST") return reply.code(405).header("allow", "POST").send();
+    let result: TaskUpdateResult = "error";
+    try {
+      result = await applyUpdate(request, backend);
+    } catch (error) {
+      if (error instanceof TaskUpdateInvalidError) result = "invalid";
+      else if (error instanceof TaskNotFoundError) result = "unknown_task";
+      throw error;
+    } finally {
+      metrics?.taskUpdate(backend, result);
+    }
+    return { response: "Update successful" };
+  };
+
+  /** Records a valid update; answers whether it was `accepted` or `stale` (answered as a success all the same). */
+  const applyUpdate = async (request: FastifyRequest, backend: string): Promise<"accepted" | "stale"> => {
     const report = parseTaskUpdate(request.body as Buffer | undefined, {
       nowNs: nowNanos(clock),
       maxStringChars: config.limits.maxAgentStringChars,
     });
-    await storage.transaction(async (stores) => {
+    return storage.transaction(async (stores) => {
       const task = await stores.tasks.get(report.taskId);
       if (task?.backend !== backend) throw new TaskNotFoundError(report.taskId, backend);
       const stale = staleUpdate(task, report);
       if (stale !== null) {
         // Not the agent's fault (a late or reordered POST): answered as a success, so it is not sent again.
         request.log.info({ task: task.id, stage: report.stage, reason: stale }, "ignored a late task update");
-        return;
+        return "stale";
       }
       await stores.tasks.recordAgentUpdate(backend, report.taskId, report, nowSeconds(clock));
       if (task.type === TaskType.DbStatus) await deps.dbStatusReported(stores, backend, report.results);
+      return "accepted";
     });
-    return { response: "Update successful" };
   };
   scope.route({
     method: ["GET", "POST", "PUT", "DELETE", "PATCH"],
