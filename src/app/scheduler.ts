@@ -6,10 +6,11 @@ import { createImageDigests } from "../registry/index.js";
 import { statusLog } from "../scheduler/log-observer.js";
 import { Scheduler } from "../scheduler/scheduler.js";
 import { jobSpans } from "../telemetry/job-spans.js";
+import { LoopSpans } from "../telemetry/loop-spans.js";
 import type { ControllerMetrics } from "../telemetry/metrics.js";
 import type { Tracing } from "../telemetry/tracing.js";
 
-/** The scheduler with its image digests, status log and, when on, job spans and metrics. */
+/** The scheduler with its image digests, status log and, when on, job and loop spans and metrics. */
 export function createScheduler(
   config: Config,
   storage: Storage,
@@ -39,5 +40,14 @@ export function createScheduler(
       ...(metrics ? [metrics.jobObserver] : []),
     ],
     ...(metrics ? { metrics } : {}),
+    ...(tracing
+      ? {
+          loopSpans: new LoopSpans(
+            tracing.tracer("loop"),
+            tracing.tracer("ticks"),
+            settings.tickPollIntervalMs,
+          ),
+        }
+      : {}),
   });
 }

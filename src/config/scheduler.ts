@@ -39,6 +39,8 @@ export interface BackendJobLimits {
 export interface SchedulerConfig {
   /** Pause between passes (JOB_LOOP_INTERVAL seconds; 0 = back to back). */
   readonly loopIntervalMs: number;
+  /** Least time between two TICK spans (TICK_POLL_INTERVAL seconds, default 30, at least 2), when tracing. */
+  readonly tickPollIntervalMs: number;
   /**
    * How long the scheduler lease lasts unless renewed (SCHEDULER_LEASE_TTL seconds): every pass and every write of a
    * pass renews it; a holder that dies leaves it for another scheduler after this long.
@@ -136,6 +138,8 @@ export function readScheduler(env: Env, backends: readonly string[], workdir: st
     readList(env, name, fallback).filter((b) => backends.includes(b));
   return Object.freeze({
     loopIntervalMs: readNonNegativeNumber(env, "JOB_LOOP_INTERVAL", 1) * 1000,
+    // The reference waits max(2, TICK_POLL_INTERVAL - elapsed) seconds between ticks.
+    tickPollIntervalMs: Math.max(2, readPositiveNumber(env, "TICK_POLL_INTERVAL", 30)) * 1000,
     leaseTtlMs: readPositiveNumber(env, "SCHEDULER_LEASE_TTL", DEFAULT_SCHEDULER_LEASE_TTL_S) * 1000,
     maxTaskRetries: Math.max(1, readCount(env, "MAX_TASK_RETRIES", 5)),
     taskSilenceTimeoutS: readPositiveNumber(env, "TASK_SILENCE_TIMEOUT", DEFAULT_TASK_SILENCE_TIMEOUT_S),

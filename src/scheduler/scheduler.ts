@@ -25,6 +25,7 @@ import { runJobTaskId, TaskType } from "../domain/task.js";
 import { annotate, codeForStage } from "../domain/transition.js";
 import { shlexSplit } from "../pipeline/index.js";
 import { ImageDigestError } from "../registry/index.js";
+import type { LoopSpans } from "../telemetry/loop-spans.js";
 import type { ControllerMetrics } from "../telemetry/metrics.js";
 import { jobDefinition } from "./definition.js";
 import { jobLog } from "./job-log.js";
@@ -52,6 +53,8 @@ export interface SchedulerDeps {
   holder?: string;
   /** Times passes and counts failed ones (`/metrics`); absent: not measured. */
   metrics?: Pick<ControllerMetrics, "passFinished" | "passFailed">;
+  /** The LOOP, LOOP_JOB and TICK spans (src/telemetry/loop-spans.ts); absent: none. */
+  loopSpans?: LoopSpans;
 }
 
 export interface PassReport {
@@ -224,7 +227,7 @@ export class Scheduler {
   }
 
   private async pass(): Promise<PassReport> {
-    const { storage, config, log } = this.deps;
+    const { storage, config, log, loopSpans } = this.deps;
     try {
       await this.lease.acquire();
     } catch (error) {
@@ -233,7 +236,14 @@ export class Scheduler {
       this.noteStorage(error);
       return { jobs: 0, changed: 0, failed: 0, storageFull: true };
     }
-    const context = await PassContext.load(storage, config, this.known);
+    const spans = loopSpans?.pass();
+    let context: PassContext;
+    try {
+      context = await PassContext.load(storage, config, this.known);
+    } catch (error) {
+      spans?.end();
+      throw error;
+    }
     this.failures = await storage.failures.all();
     this.known = new Map(context.jobs.map((job) => [job.id, job]));
     const nowS = nowSeconds(this.deps.clock);
@@ -245,11 +255,17 @@ export class Scheduler {
     for (let step = order.next(); !step.done; ) {
       const job = step.value;
       const before = job.statusCode;
+      const handled = spans?.job(job);
       try {
         await this.handleJob(job, context);
         if (this.failures.has(job.id)) await this.writes.guarded((stores) => stores.failures.clear([job.id]));
+        handled?.(job);
       } catch (error) {
-        if (error instanceof LeaseLostError) throw error;
+        handled?.(job, error);
+        if (error instanceof LeaseLostError) {
+          spans?.end();
+          throw error;
+        }
         // No write can succeed until there is room: not this job's fault, and no use trying the others.
         if (error instanceof StorageFullError) {
           full = error;
@@ -263,6 +279,9 @@ export class Scheduler {
       if (job.statusCode !== before) report.changed += 1;
       step = order.next(job.state === State.Running);
     }
+    // As the reference's LOOP, the scheduled tasks are outside it.
+    spans?.end();
+    loopSpans?.tick(context.jobs, nowNanos(this.deps.clock));
     if (!full) {
       try {
         const access = {

@@ -43,7 +43,8 @@ const RESULT_ATTRIBUTES: Record<string, string> = {
   base_created: "job.base_created",
 };
 
-function jobAttributes(job: Job, results?: Record<string, unknown>): Attributes {
+/** The reference's job attributes (reference/controller.md §9), with the results' when given. */
+export function jobAttributes(job: Job, results?: Record<string, unknown>): Attributes {
   const attributes: Attributes = {
     "rap.backend": job.backend,
     "job.backend": job.backend,

@@ -96,6 +96,12 @@ describe("loadConfig", () => {
     expect(loadConfig({ ALLOW_LOCAL_GIT_REPOS: "1" }).allowLocalGitRepos).toBe(false);
   });
 
+  test("TICK_POLL_INTERVAL: seconds between TICK spans, 30 by default, at least 2 (as the reference)", () => {
+    expect(loadConfig({}).scheduler.tickPollIntervalMs).toBe(30_000);
+    expect(loadConfig({ TICK_POLL_INTERVAL: "5" }).scheduler.tickPollIntervalMs).toBe(5_000);
+    expect(loadConfig({ TICK_POLL_INTERVAL: "0.5" }).scheduler.tickPollIntervalMs).toBe(2_000);
+  });
+
   test("OPERATOR_TOKENS: comma-separated, none by default, never a client or agent token", () => {
     expect(loadConfig({}).operatorTokens).toEqual([]);
     expect(loadConfig({ OPERATOR_TOKENS: " op-1, ,op-2 " }).operatorTokens).toEqual(["op-1", "op-2"]);
