@@ -9,6 +9,7 @@ import type { AgentConfig } from "../config/agent.js";
 import { type GitSettings, githubUsername } from "../git/index.js";
 import { startTracing } from "../telemetry/tracing.js";
 import { JobExecutor } from "./executor.js";
+import { AgentFiguresSource } from "./figures.js";
 import type { AgentLogger } from "./log.js";
 import { AgentLoop, type TaskApi } from "./loop.js";
 import { MetricsSampler, MetricsStore } from "./metrics.js";
@@ -53,8 +54,17 @@ function agentGitSettings(config: AgentConfig, log: AgentLogger): GitSettings {
   };
 }
 
-export function createAgent(config: AgentConfig, runtime: Runtime, options: CreateAgentOptions): AgentParts {
+export function createAgent(
+  config: AgentConfig,
+  uncounted: Runtime,
+  options: CreateAgentOptions,
+): AgentParts {
   const { log } = options;
+  const figures = new AgentFiguresSource({
+    high_privacy: config.storage.highPrivacyStorageBase,
+    medium_privacy: config.storage.mediumPrivacyStorageBase,
+  });
+  const runtime = figures.counting(uncounted);
   const layout = agentLayout(config.storage);
   const git = agentGitSettings(config, log);
   const metrics = new MetricsStore(layout.metricsDir);
@@ -87,6 +97,7 @@ export function createAgent(config: AgentConfig, runtime: Runtime, options: Crea
     git,
     log,
     tracer: options.tracer,
+    figures,
     retryBaseMs: options.retryBaseMs,
     retryMaxMs: options.retryMaxMs,
   });

@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import type { AgentConfig } from "../config/agent.js";
+import type { AgentFigures } from "../domain/agent-figures.js";
 import { nowNanos } from "../domain/clock.js";
 import { AgentStage, type AgentTask, type JobDefinition, TaskType, type TaskUpdate } from "../domain/task.js";
 import { checkRepository, type GitSettings } from "../git/index.js";
@@ -18,6 +19,7 @@ import { dbSecrets } from "./db-secrets.js";
 import { runDbTask } from "./db-tasks.js";
 import { AgentError, describeError, errorClassName } from "./errors.js";
 import type { JobError, JobExecutor, JobStatus } from "./executor.js";
+import type { AgentFiguresSource } from "./figures.js";
 import { parseJobDefinition } from "./job-definition.js";
 import type { AgentLogger } from "./log.js";
 import { redactResults } from "./redact.js";
@@ -25,7 +27,8 @@ import { type Runtime, RuntimeDiskSpaceError, RuntimeTimeoutError } from "./runt
 import { TaskApiError } from "./task-api.js";
 
 export interface TaskApi {
-  getTasks(signal?: AbortSignal): Promise<AgentTask[]>;
+  /** `figures`: what the agent says about itself with the poll (src/domain/agent-figures.ts). */
+  getTasks(signal?: AbortSignal, figures?: AgentFigures): Promise<AgentTask[]>;
   update(update: TaskUpdate, signal?: AbortSignal): Promise<void>;
 }
 
@@ -38,6 +41,8 @@ export interface AgentLoopOptions {
   readonly log: AgentLogger;
   /** Spans AGENT_LOOP (one per poll) and LOOP_TASK (one per task handled), as the reference emits; none if absent. */
   readonly tracer?: Tracer;
+  /** The agent's figures, sent with every poll; none if absent. */
+  readonly figures?: AgentFiguresSource;
   /** Backoff after a task's first failure, doubling up to `retryMaxMs`. Defaults 1 s and 60 s. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
@@ -95,7 +100,8 @@ export class AgentLoop {
     });
     let tasks: AgentTask[];
     try {
-      tasks = await this.options.api.getTasks(signal);
+      const figures = await this.options.figures?.read(this.runningJobs());
+      tasks = await this.options.api.getTasks(signal, figures);
     } catch (error) {
       loopSpan?.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
       loopSpan?.end();
@@ -342,6 +348,13 @@ export class AgentLoop {
       timestamp_ns: status.timestampNs,
     });
     if (complete) this.lastStage.delete(task.id);
+  }
+
+  /** Jobs whose container runs now: their task's last reported stage is `executing`. */
+  runningJobs(): number {
+    let running = 0;
+    for (const stage of this.lastStage.values()) if (stage === AgentStage.Executing) running += 1;
+    return running;
   }
 
   private backoffMs(failures: number): number {

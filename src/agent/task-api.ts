@@ -4,6 +4,7 @@
  * (bad token, unknown backend) is not retried. The token is sent as the raw Authorization header and never logged.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { AGENT_FIGURES_HEADER, type AgentFigures } from "../domain/agent-figures.js";
 import { type AgentTask, isTaskType, type TaskUpdate } from "../domain/task.js";
 import type { AgentLogger } from "./log.js";
 
@@ -50,8 +51,11 @@ export class TaskApiClient {
   }
 
   /** The backend's active tasks (DBSTATUS first, as the controller orders them). */
-  async getTasks(signal?: AbortSignal): Promise<AgentTask[]> {
-    const body = await this.request("GET", `${this.baseUrl}/tasks/`, undefined, signal);
+  async getTasks(signal?: AbortSignal, figures?: AgentFigures): Promise<AgentTask[]> {
+    const headers: Record<string, string> = figures
+      ? { [AGENT_FIGURES_HEADER]: JSON.stringify(figures) }
+      : {};
+    const body = await this.request("GET", `${this.baseUrl}/tasks/`, undefined, signal, headers);
     const tasks = (body as { tasks?: unknown })?.tasks;
     if (!Array.isArray(tasks))
       throw new TaskApiResponseError("The controller's task list has no `tasks` array");
@@ -72,13 +76,14 @@ export class TaskApiClient {
     url: string,
     form: URLSearchParams | undefined,
     signal: AbortSignal | undefined,
+    headers: Readonly<Record<string, string>> = {},
   ): Promise<unknown> {
     const delays = this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     const path = new URL(url).pathname;
     for (let attempt = 0; ; attempt++) {
       let failure: TaskApiError;
       try {
-        return await this.attempt(method, url, form, signal);
+        return await this.attempt(method, url, form, signal, headers);
       } catch (error) {
         if (!(error instanceof TaskApiError) || signal?.aborted) throw error;
         failure = error;
@@ -106,6 +111,7 @@ export class TaskApiClient {
     url: string,
     form: URLSearchParams | undefined,
     signal: AbortSignal | undefined,
+    headers: Readonly<Record<string, string>>,
   ): Promise<unknown> {
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -115,6 +121,7 @@ export class TaskApiClient {
       response = await fetch(url, {
         method,
         headers: {
+          ...headers,
           Authorization: this.options.token,
           Accept: "application/json",
           ...(form ? { "Content-Type": "application/x-www-form-urlencoded" } : {}),
