@@ -114,7 +114,15 @@ describe.skipIf(!ok)("a running registry", () => {
     const first = await push(registry, "opensafely-core/r", "v1", "first");
     const clock = manualClock();
     const { fetch, sent } = recordingFetch();
-    const digests = new ImageDigests(options(`${registry.host}/opensafely-core`, { fetch, now: clock.now }));
+    // What the metrics count: a hit when the cache answered, a miss when the registry was asked.
+    const lookups: string[] = [];
+    const digests = new ImageDigests(
+      options(`${registry.host}/opensafely-core`, {
+        fetch,
+        now: clock.now,
+        onLookup: (result) => lookups.push(result),
+      }),
+    );
     expect(await digests.resolve("r:v1")).toBe(first.digest);
 
     const second = await push(registry, "opensafely-core/r", "v1", "second");
@@ -126,6 +134,7 @@ describe.skipIf(!ok)("a running registry", () => {
     clock.advance(1);
     expect(await digests.resolve("r:v1")).toBe(second.digest);
     expect(sent).toHaveLength(2);
+    expect(lookups).toEqual(["miss", "hit", "miss"]);
   });
 
   test("concurrent resolves of one name:tag share one request", async () => {
