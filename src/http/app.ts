@@ -1,10 +1,11 @@
 /**
  * The HTTP app: health check at `/`, readiness at `/readyz`, the RAP API and its documentation under /controller/v1/, the Task API under
- * /{backend}/. `buildApp` only builds a ready Fastify instance from services it is given (src/app builds them);
- * listening, signals and shutdown belong to the caller (src/app for the CLI, `app.inject` in tests).
+ * /{backend}/, and, given metrics and OPERATOR_TOKENS, `/metrics` for operators. `buildApp` only builds a ready
+ * Fastify instance from services it is given (src/app builds them); listening, signals and shutdown belong to the
+ * caller (src/app for the CLI, `app.inject` in tests).
  *
- * Every answer is JSON (a 405's empty body aside): unknown paths get a JSON 404 and failures a JSON error, and the
- * client token is never logged.
+ * Every answer is JSON (a 405's empty body and the metrics' text aside): unknown paths get a JSON 404 and failures a
+ * JSON error, and the client token is never logged.
  */
 
 import type { Tracer } from "@opentelemetry/api";
