@@ -10,6 +10,7 @@ import { AGENT_STORAGES, type AgentFigures } from "../domain/agent-figures.js";
 import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
 import { isFinalCode, StatusCode } from "../domain/status.js";
+import { RequestDurations } from "./request-durations.js";
 
 /** What a scrape reads from the database. */
 export interface MetricsReads {
@@ -49,7 +50,7 @@ export class ControllerMetrics {
   private readonly jobHandlingErrors: Counter;
   private readonly tasksServed: Counter<"backend">;
   private readonly taskUpdates: Counter<"backend" | "result">;
-  private readonly requestDuration: Histogram<"route" | "method" | "status">;
+  private readonly requestDuration: RequestDurations;
   private readonly gitFetchDuration: Histogram<"outcome">;
   private readonly imageDigestLookups: Counter<"result">;
 
@@ -99,13 +100,7 @@ export class ControllerMetrics {
       labelNames: ["backend", "result"],
       registers,
     });
-    this.requestDuration = new Histogram({
-      name: "rap_http_request_duration_seconds",
-      help: "HTTP requests this process answered, by route pattern, method and status.",
-      labelNames: ["route", "method", "status"],
-      buckets: REQUEST_BUCKETS,
-      registers,
-    });
+    this.requestDuration = new RequestDurations(this.registry, REQUEST_BUCKETS);
     this.gitFetchDuration = new Histogram({
       name: "rap_git_fetch_duration_seconds",
       help: "git fetches of a commit by this process (retries included), by outcome (ok, error).",
@@ -237,7 +232,7 @@ export class ControllerMetrics {
   }
 
   requestAnswered(route: string, method: string, status: number, seconds: number): void {
-    this.requestDuration.observe({ route, method, status }, seconds);
+    this.requestDuration.observe(route, method, status, seconds);
   }
 
   gitFetched(seconds: number, ok: boolean): void {
