@@ -9,6 +9,7 @@ const ON_POSTGRES_TOO = [
   "test/scheduler/observers.test.ts",
   "test/scheduler/robustness.test.ts",
   "test/scheduler/task-api.test.ts",
+  "test/telemetry/metrics.test.ts",
 ];
 
 /**
