@@ -25,7 +25,7 @@ import { runJobTaskId, TaskType } from "../domain/task.js";
 import { annotate, codeForStage } from "../domain/transition.js";
 import { shlexSplit } from "../pipeline/index.js";
 import { ImageDigestError } from "../registry/index.js";
-import type { LoopSpans } from "../telemetry/loop-spans.js";
+import type { LoopPassSpans, LoopSpans } from "../telemetry/loop-spans.js";
 import type { ControllerMetrics } from "../telemetry/metrics.js";
 import { jobDefinition } from "./definition.js";
 import { jobLog } from "./job-log.js";
@@ -237,13 +237,33 @@ export class Scheduler {
       return { jobs: 0, changed: 0, failed: 0, storageFull: true };
     }
     const spans = loopSpans?.pass();
-    let context: PassContext;
-    try {
-      context = await PassContext.load(storage, config, this.known);
-    } catch (error) {
-      spans?.end();
-      throw error;
+    // As the reference's LOOP, the scheduled tasks are outside it.
+    const handled = await this.handleJobs(spans).finally(() => spans?.end());
+    const { context, report } = handled;
+    let full = handled.full;
+    loopSpans?.tick(context.jobs, nowNanos(this.deps.clock));
+    if (!full) {
+      try {
+        const access = {
+          read: storage,
+          write: (work: (stores: Stores) => Promise<unknown>) => this.writes.guarded(work),
+        };
+        await updateScheduledTasks(access, config, this.deps.clock, this.deps.digests);
+      } catch (error) {
+        if (error instanceof LeaseLostError) throw error;
+        if (error instanceof StorageFullError) full = error;
+        else log.error({ err: error }, "could not update the scheduled database tasks");
+      }
     }
+    if (full) report.storageFull = true;
+    this.noteStorage(full);
+    return report;
+  }
+
+  /** Reads the pass's jobs and handles each (the part of a pass inside the LOOP span). */
+  private async handleJobs(spans: LoopPassSpans | undefined) {
+    const { storage, config } = this.deps;
+    const context = await PassContext.load(storage, config, this.known);
     this.failures = await storage.failures.all();
     this.known = new Map(context.jobs.map((job) => [job.id, job]));
     const nowS = nowSeconds(this.deps.clock);
@@ -262,10 +282,7 @@ export class Scheduler {
         handled?.(job);
       } catch (error) {
         handled?.(job, error);
-        if (error instanceof LeaseLostError) {
-          spans?.end();
-          throw error;
-        }
+        if (error instanceof LeaseLostError) throw error;
         // No write can succeed until there is room: not this job's fault, and no use trying the others.
         if (error instanceof StorageFullError) {
           full = error;
@@ -279,25 +296,7 @@ export class Scheduler {
       if (job.statusCode !== before) report.changed += 1;
       step = order.next(job.state === State.Running);
     }
-    // As the reference's LOOP, the scheduled tasks are outside it.
-    spans?.end();
-    loopSpans?.tick(context.jobs, nowNanos(this.deps.clock));
-    if (!full) {
-      try {
-        const access = {
-          read: storage,
-          write: (work: (stores: Stores) => Promise<unknown>) => this.writes.guarded(work),
-        };
-        await updateScheduledTasks(access, config, this.deps.clock, this.deps.digests);
-      } catch (error) {
-        if (error instanceof LeaseLostError) throw error;
-        if (error instanceof StorageFullError) full = error;
-        else log.error({ err: error }, "could not update the scheduled database tasks");
-      }
-    }
-    if (full) report.storageFull = true;
-    this.noteStorage(full);
-    return report;
+    return { context, report, full };
   }
 
   /** Says once that the database's disk is full (the real error), and once that there is room again. */

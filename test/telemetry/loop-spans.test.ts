@@ -117,3 +117,31 @@ test("a job whose handling throws: its LOOP_JOB says job.fatal_error, with the e
     "the registry client broke",
   ]);
 });
+
+test("a pass that fails after reading its jobs still ends its LOOP span", async () => {
+  system = await startSystem();
+  const exporter = new InMemorySpanExporter();
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const { storage } = system.controller;
+  // The database stops answering after the pass read its jobs (a locked or unreachable database).
+  const broken = Object.create(storage, {
+    failures: {
+      value: {
+        ...storage.failures,
+        all: async () => {
+          throw new Error("the database went away");
+        },
+      },
+    },
+  });
+  const scheduler = new Scheduler({
+    storage: broken,
+    config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir }),
+    clock: system.clock,
+    digests: NO_DIGESTS,
+    log: pino({ level: "silent" }),
+    loopSpans: new LoopSpans(provider.getTracer("loop"), provider.getTracer("ticks"), 2000),
+  });
+  await expect(scheduler.tick()).rejects.toThrow("the database went away");
+  expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["LOOP"]);
+});
