@@ -7,7 +7,7 @@ import type { Job } from "../../domain/job.js";
 import { State } from "../../domain/status.js";
 import { TaskType } from "../../domain/task.js";
 import type { Db } from "../index.js";
-import { toJob } from "../queries/jobs.js";
+import { activeJobFromText, STATUS_COLUMNS } from "../queries/active-jobs.js";
 import { PROGRESS_COLUMNS, type TaskProgress, toProgress } from "../queries/tasks.js";
 
 /** `column = any(ids)`: the ids as one array parameter. */
@@ -15,19 +15,32 @@ function anyOf(column: string, ids: readonly string[]) {
   return sql<boolean>`${sql.ref(column)} = any(${[...new Set(ids)]}::text[])`;
 }
 
+/** A whole job row as one JSON object (a row is one value for `pg` to hand over and one JSON.parse, not 34). */
+const jobObjectSql = sql<string>`row_to_json(job)::text`;
+
+/** A job's status columns as one JSON array (STATUS_COLUMNS, in their order). */
+const statusArraySql = sql<string>`json_build_array(${sql.raw(STATUS_COLUMNS.join(", "))})::text`;
+
 /**
- * Every job the scheduler still handles (pending or running), across backends, in insertion order: whole rows, one
- * statement. (SQLite rereads only the status of jobs in `known`; here the partial index makes the whole read cheap.)
+ * Every job the scheduler still handles (pending or running), across backends, in insertion order.
+ *
+ * `known` holds jobs read before (the previous pass's): of those only the status columns are read again, as SQLite
+ * does, and the rest is taken from `known`, since it never changes. One statement, so every job comes from the same
+ * snapshot.
  */
-export async function activeJobs(db: Db, _known?: ReadonlyMap<string, Job>): Promise<Job[]> {
+export async function activeJobs(db: Db, known: ReadonlyMap<string, Job> = new Map()): Promise<Job[]> {
+  const row =
+    known.size === 0
+      ? jobObjectSql
+      : sql<string>`case when ${anyOf("id", [...known.keys()])} then ${statusArraySql} else ${jobObjectSql} end`;
   const rows = await db
     .selectFrom("job")
-    .selectAll()
+    .select(row.as("row"))
     .where(sql.ref("state"), "not in", [State.Failed, State.Succeeded])
     .where("state", "in", [State.Pending, State.Running])
     .orderBy("seq")
     .execute();
-  return rows.map(toJob);
+  return rows.map(({ row }) => activeJobFromText(row, known));
 }
 
 /** The coarse state of each of these jobs that exists (ids that no longer exist are absent). One statement. */
