@@ -32,8 +32,14 @@ export class PostgresStorage implements Storage {
   readonly failures: HandlingFailureStore;
   readonly status: StatusReader;
 
-  /** `db` is a Kysely instance on PostgreSQL (./postgres/connection.ts); this storage closes it. */
-  constructor(readonly db: Db) {
+  /**
+   * `db` is a Kysely instance on PostgreSQL (./postgres/connection.ts); this storage closes it. `statusStatements`:
+   * how many statements a large rap/status request is divided into, run at once on pooled connections (default 1).
+   */
+  constructor(
+    readonly db: Db,
+    options: { statusStatements?: number } = {},
+  ) {
     ({
       jobs: this.jobs,
       tasks: this.tasks,
@@ -41,7 +47,7 @@ export class PostgresStorage implements Storage {
       lease: this.lease,
       failures: this.failures,
     } = storesOn(db, POSTGRES_READS));
-    this.status = postgresStatusReader(db);
+    this.status = postgresStatusReader(db, options.statusStatements);
   }
 
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
