@@ -124,6 +124,32 @@ export function storageConformance(
     );
 
     test(
+      "jobs come back as inserted, every column, however many are inserted at once",
+      withStorage(async (storage) => {
+        const rap = rapId();
+        const jobs = Array.from({ length: 450 }, (_, n) =>
+          makeJob({
+            rapId: rap,
+            action: `action_${n}`,
+            runCommand: `python:v2 "quoted \\ back" é 😀 ${n}`,
+            statusMessage: n % 2 ? null : "Created",
+            actionRepoUrl: n % 3 ? null : "https://github.com/opensafely/other",
+            requiresOutputsFrom: n ? [`action_${n - 1}`] : [],
+            outputSpec: { moderately_sensitive: { table: `output/{t}_${n}.csv` } },
+            traceContext: n % 2 ? null : { traceparent: "00-ab-cd-01" },
+            statusCodeUpdatedAt: 1_765_000_000_123_456_800,
+            requiresDb: n === 0,
+            analysisScope: { dataset_permissions: ["a", "b"] },
+          }),
+        );
+        await storage.transaction((stores) => stores.jobs.insert(jobs));
+        const stored = await storage.jobs.forRaps([rap], ["test"]);
+        const byId = new Map(stored.map((job) => [job.id, job]));
+        expect(jobs.map((job) => byId.get(job.id))).toEqual(jobs);
+      }),
+    );
+
+    test(
       "a transaction commits all its writes or none",
       withStorage(async (storage) => {
         const job = makeJob();
