@@ -26,7 +26,7 @@ export const STATUS_COLUMNS = [
   "status_code_updated_at",
 ] as const satisfies readonly (keyof JobTable)[];
 
-type StatusValues = [
+export type StatusValues = [
   id: string,
   state: State,
   statusCode: StatusCode,
@@ -41,8 +41,19 @@ type StatusValues = [
 /** The job one value of the read stands for: a whole row, or a known job with its status read again. */
 export function activeJobFromText(text: string, known: ReadonlyMap<string, Job>): Job {
   if (text.startsWith("{")) return toJob(JSON.parse(text) as Selectable<JobTable>);
+  const status = parseStatus(text);
+  return withStatus(known.get(status[0])!, status);
+}
+
+/** A JSON array of a job's STATUS_COLUMNS, parsed. */
+export function parseStatus(text: string): StatusValues {
+  return JSON.parse(text) as StatusValues;
+}
+
+/** `job` with the status read again. */
+export function withStatus(job: Job, status: StatusValues): Job {
   const [
-    id,
+    ,
     state,
     statusCode,
     statusMessage,
@@ -51,9 +62,9 @@ export function activeJobFromText(text: string, known: ReadonlyMap<string, Job>)
     startedAt,
     completedAt,
     statusCodeUpdatedAt,
-  ] = JSON.parse(text) as StatusValues;
+  ] = status;
   return {
-    ...known.get(id)!,
+    ...job,
     state,
     statusCode,
     statusMessage,
