@@ -139,10 +139,14 @@ describe.skipIf(!available)("PostgreSQL", () => {
   });
 
   test("rap/status divided between statements answers the same bytes, metrics written by anyone included", async () => {
-    const { storage, close } = await openTestStorage({ statusWorkers: 3 });
+    const { storage, close } = await openTestStorage();
     try {
+      const db = (storage as PostgresStorage).db;
       const raps = Array.from({ length: 5 }, () => rapId()).sort();
-      const jobs = raps.flatMap((rap) => ["a", "b"].map((action) => makeJob({ rapId: rap, action })));
+      // Job counts 1, 2, 3, 4, 5: divided into three runs of about five jobs each.
+      const jobs = raps.flatMap((rap, r) =>
+        Array.from({ length: r + 1 }, (_, n) => makeJob({ rapId: rap, action: `action_${n}` })),
+      );
       await storage.jobs.insert(jobs);
       for (const [n, job] of jobs.entries()) {
         const id = runJobTaskId(job.id, 1);
@@ -157,12 +161,13 @@ describe.skipIf(!available)("PostgreSQL", () => {
         });
         // As a replica of an older version writes them: the server fills the metrics column (migration 0006).
         await sql`update tasks set agent_results = ${`{"job_metrics": {"cpu_peak": ${n}}}`} where id = ${id}`.execute(
-          (storage as PostgresStorage).db,
+          db,
         );
       }
-      const parts = await storage.status.read(raps, ["test"]);
-      expect(parts.map((part) => part.rapIds)).toEqual([raps.slice(0, 2), raps.slice(2, 4), raps.slice(4)]);
-      const [whole] = await postgresStatusReader((storage as PostgresStorage).db).read(raps, ["test"]);
+      const parts = await postgresStatusReader(db, 3, 1).read(raps, ["test"]);
+      expect(parts.map((part) => part.rapIds)).toEqual([raps.slice(0, 3), raps.slice(3, 4), raps.slice(4)]);
+      const [whole] = await postgresStatusReader(db, 3, 16).read(raps, ["test"]);
+      expect(whole!.rapIds).toEqual(raps);
       const joined = parts.map((part) => Buffer.from(part.json).toString()).join(",");
       expect(joined).toBe(Buffer.from(whole!.json).toString());
       expect(joined.match(/"metrics":\{[^}]*\}/g)).toEqual(
