@@ -3,7 +3,7 @@
  * action a new job), through the create pipeline against a real SQLite database and a real local git repository.
  * Also counts git processes per create, and times what a create saves when the project is cached (reading
  * project.yaml from git, parsing it) so the total can be read against those parts. The baseline, from the same
- * run, is inserting the same jobs and nothing else. Every case runs on SQLite and, when a server is named
+ * run, is inserting the same jobs and nothing else (through the storage, so each database in its own form). Every case runs on SQLite and, when a server is named
  * (bench/postgres.ts), on PostgreSQL in the same run. Results go to bench/results/create.json and the measured part
  * of the "## Creating RAPs" section of docs/benchmarks.md.
  */
@@ -12,8 +12,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type DatabaseLocation, loadConfig } from "../src/config/index.js";
-import type { Db } from "../src/db/index.js";
-import { insertJobs } from "../src/db/queries/jobs.js";
+import type { Storage } from "../src/db/storage.js";
 import { systemClock } from "../src/domain/clock.js";
 import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
@@ -71,13 +70,13 @@ function median(values: number[]): number {
  * The baseline, measured in the same run: inserting the same jobs (under a new rap id) in one transaction and
  * nothing else, the least any create of them must cost.
  */
-async function insertOnlyMs(db: Db, jobs: readonly Job[], runs: number): Promise<number> {
+async function insertOnlyMs(storage: Storage, jobs: readonly Job[], runs: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const rapId = `floor${String(i).padStart(11, "0")}`;
     const copies = jobs.map((job) => ({ ...job, rapId, id: deterministicJobId(rapId, job.action) }));
     const started = performance.now();
-    await db.transaction().execute((trx) => insertJobs(trx, copies));
+    await storage.transaction((stores) => stores.jobs.insert(copies));
     times.push(performance.now() - started);
   }
   return median(times);
@@ -136,7 +135,7 @@ async function measureCase(
   });
   const git = gitSettingsFor(config);
   if (location.dialect === "sqlite") mkdirSync(dirname(location.path), { recursive: true });
-  const { db, storage } = await openBenchStorage(location);
+  const { storage } = await openBenchStorage(location);
   let counter = 0;
   const request = (): CreateRequest => ({
     rapId: `bench${String(++counter).padStart(11, "0")}`,
@@ -190,7 +189,7 @@ async function measureCase(
     parseProject(bytes!);
     parseTimes.push(performance.now() - started);
   }
-  const insertMs = await insertOnlyMs(db, first.jobs, runs);
+  const insertMs = await insertOnlyMs(storage, first.jobs, runs);
   await storage.close();
   const total = median(totals);
   const read = median(readTimes);

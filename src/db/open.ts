@@ -20,7 +20,10 @@ export { SnapshotRefusedError } from "./snapshot.js";
 export interface OpenStorageOptions {
   /** Apply pending migrations before returning (what the servers and the operator commands do). */
   migrate?: boolean;
-  /** Worker threads for large rap/status answers (default 0: every answer on the calling thread). */
+  /**
+   * How far large rap/status answers are divided (default 0: not at all): SQLite's worker threads, or PostgreSQL's
+   * statements run at once on pooled connections.
+   */
   statusWorkers?: number;
 }
 
@@ -41,7 +44,7 @@ export async function openStorage(
         await db.destroy();
         throw error;
       }
-      return new PostgresStorage(db);
+      return new PostgresStorage(db, { statusStatements: options.statusWorkers ?? 0 });
     }
   }
 }

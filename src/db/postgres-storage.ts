@@ -5,6 +5,7 @@
  */
 import { sql } from "kysely";
 import type { Db } from "./index.js";
+import { insertJobs } from "./postgres/insert-jobs.js";
 import { activeJobs, jobStates, runJobTasksOf } from "./postgres/scheduler-reads.js";
 import { postgresStatusReader } from "./postgres/status-reader.js";
 import { flagsReader } from "./queries/flags.js";
@@ -19,10 +20,17 @@ import type {
   Stores,
   TaskStore,
 } from "./storage.js";
-import { type HotReads, storesOn } from "./stores.js";
+import { type DialectQueries, storesOn } from "./stores.js";
 
-/** PostgreSQL's hot reads; latestJobByAction and flagsReader are the portable queries SQLite uses too. */
-const POSTGRES_READS: HotReads = { activeJobs, jobStates, latestJobByAction, runJobTasksOf, flagsReader };
+/** PostgreSQL's own insert of jobs and hot reads (./postgres/); latestJobByAction and flagsReader are the portable queries SQLite uses too. */
+const POSTGRES_QUERIES: DialectQueries = {
+  insertJobs,
+  activeJobs,
+  jobStates,
+  latestJobByAction,
+  runJobTasksOf,
+  flagsReader,
+};
 
 export class PostgresStorage implements Storage {
   readonly jobs: JobStore;
@@ -32,20 +40,26 @@ export class PostgresStorage implements Storage {
   readonly failures: HandlingFailureStore;
   readonly status: StatusReader;
 
-  /** `db` is a Kysely instance on PostgreSQL (./postgres/connection.ts); this storage closes it. */
-  constructor(readonly db: Db) {
+  /**
+   * `db` is a Kysely instance on PostgreSQL (./postgres/connection.ts); this storage closes it. `statusStatements`:
+   * how many statements a large rap/status request is divided into, run at once on pooled connections (default 1).
+   */
+  constructor(
+    readonly db: Db,
+    options: { statusStatements?: number } = {},
+  ) {
     ({
       jobs: this.jobs,
       tasks: this.tasks,
       flags: this.flags,
       lease: this.lease,
       failures: this.failures,
-    } = storesOn(db, POSTGRES_READS));
-    this.status = postgresStatusReader(db);
+    } = storesOn(db, POSTGRES_QUERIES));
+    this.status = postgresStatusReader(db, options.statusStatements);
   }
 
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(storesOn(trx, POSTGRES_READS)));
+    return this.db.transaction().execute((trx) => work(storesOn(trx, POSTGRES_QUERIES)));
   }
 
   withWorkspaceLock<T>(backend: string, workspace: string, work: (stores: Stores) => Promise<T>): Promise<T> {
@@ -53,7 +67,7 @@ export class PostgresStorage implements Storage {
       // Held until the transaction ends, by whichever process: creates for one workspace queue here. Backend names
       // have no "/" (config), so the key names one workspace of one backend.
       await sql`select pg_advisory_xact_lock(hashtextextended(${`${backend}/${workspace}`}, 0))`.execute(trx);
-      return work(storesOn(trx, POSTGRES_READS));
+      return work(storesOn(trx, POSTGRES_QUERIES));
     });
   }
 

@@ -6,7 +6,7 @@
 import type { Db } from "./index.js";
 import { changeStamp, databaseFile } from "./index.js";
 import { flagsReader } from "./queries/flags.js";
-import { latestJobByAction } from "./queries/jobs.js";
+import { insertJobs, latestJobByAction } from "./queries/jobs.js";
 import { activeJobs, jobStates, runJobTasksOf } from "./sqlite/scheduler-reads.js";
 import { sqliteStatusReader } from "./sqlite/status-reader.js";
 import { StatusWorkers } from "./sqlite/status-workers.js";
@@ -20,13 +20,20 @@ import type {
   Stores,
   TaskStore,
 } from "./storage.js";
-import { type HotReads, storesOn } from "./stores.js";
+import { type DialectQueries, storesOn } from "./stores.js";
 
-/** SQLite's own forms of the hot reads (./sqlite/). */
-const SQLITE_READS: HotReads = { activeJobs, jobStates, latestJobByAction, runJobTasksOf, flagsReader };
+/** SQLite's own forms of the hot reads (./sqlite/); its insert of jobs is the portable one. */
+const SQLITE_QUERIES: DialectQueries = {
+  insertJobs,
+  activeJobs,
+  jobStates,
+  latestJobByAction,
+  runJobTasksOf,
+  flagsReader,
+};
 
 function stores(db: Db): Stores {
-  return storesOn(db, SQLITE_READS);
+  return storesOn(db, SQLITE_QUERIES);
 }
 
 export interface SqliteStorageOptions {

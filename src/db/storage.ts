@@ -42,7 +42,8 @@ export interface JobStore {
   forRaps(rapIds: readonly string[], backends: readonly string[]): Promise<Job[]>;
   /**
    * Pending and running jobs of every backend, in insertion order. Of jobs in `known` (read before: a job's columns
-   * other than its status never change) only the status may be read again.
+   * other than its status never change) only the status columns (queries/active-jobs.ts STATUS_COLUMNS) are read
+   * again; the rest of such a job is `known`'s. Every job comes from one snapshot.
    */
   active(known?: ReadonlyMap<string, Job>): Promise<Job[]>;
   running(backend: string): Promise<Job[]>;

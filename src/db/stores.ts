@@ -14,7 +14,6 @@ import {
   cancelUnfinishedJobs,
   existingRap,
   getJob,
-  insertJobs,
   jobsForRaps,
   listJobs,
   runningJobs,
@@ -42,8 +41,12 @@ import {
 } from "./queries/tasks.js";
 import type { Stores } from "./storage.js";
 
-/** The reads a dialect writes in its own SQL: the scheduler's, every pass, and the backend/status flags. */
-export interface HotReads {
+/**
+ * The statements a dialect writes in its own SQL: the scheduler's reads, every pass, the backend/status flags, and
+ * the insert of a create's jobs.
+ */
+export interface DialectQueries {
+  insertJobs(db: Db, jobs: readonly Job[]): Promise<void>;
   activeJobs(db: Db, known?: ReadonlyMap<string, Job>): Promise<Job[]>;
   jobStates(db: Db, ids: readonly string[]): Promise<Map<string, State>>;
   latestJobByAction(db: Db, backend: string, workspace: string): Promise<Map<string, string>>;
@@ -52,10 +55,10 @@ export interface HotReads {
 }
 
 /** Every store bound to `db` (the database, or one transaction of it). */
-export function storesOn(db: Db, hot: HotReads): Stores {
+export function storesOn(db: Db, hot: DialectQueries): Stores {
   return {
     jobs: {
-      insert: (jobs) => insertJobs(db, jobs),
+      insert: (jobs) => hot.insertJobs(db, jobs),
       get: (id) => getJob(db, id),
       list: (filter) => listJobs(db, filter),
       existingRap: (rapId) => existingRap(db, rapId),

@@ -30,6 +30,7 @@ describe("migrations", () => {
       "0003_insertion_order",
       "0004_scheduler_lease",
       "0005_task_agent_updated_at",
+      "0006_task_job_metrics",
     ];
     expect(await pendingMigrations(db, "sqlite")).toEqual(all);
     expect(await migrateToLatest(db, "sqlite")).toEqual(all);
@@ -150,6 +151,7 @@ describe("migrations", () => {
       "0003_insertion_order",
       "0004_scheduler_lease",
       "0005_task_agent_updated_at",
+      "0006_task_job_metrics",
     ]);
     await insertJobs(db, [job("bbb")]);
     await insertTask(db, task("aaa-003"));

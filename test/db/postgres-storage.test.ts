@@ -10,9 +10,11 @@ import { describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { migrateDatabase, openStorage, SnapshotRefusedError, snapshotDatabase } from "../../src/db/open.js";
 import { openPostgres } from "../../src/db/postgres/connection.js";
+import { postgresStatusReader } from "../../src/db/postgres/status-reader.js";
 import { PostgresStorage } from "../../src/db/postgres-storage.js";
 import { StorageFullError } from "../../src/db/storage.js";
-import { makeJob } from "../support/factories.js";
+import { runJobTaskId, TaskType } from "../../src/domain/task.js";
+import { makeJob, rapId } from "../support/factories.js";
 import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
 import { requires } from "../support/requirements.js";
 import { storageConformance } from "./storage-conformance.js";
@@ -20,10 +22,10 @@ import { storageConformance } from "./storage-conformance.js";
 const available = requires(postgresRequirement());
 
 /** A fresh database, migrated through `rap migrate`'s path, opened as storage. */
-async function openTestStorage() {
+async function openTestStorage(options: { statusWorkers?: number } = {}) {
   const database = await createTestPostgres();
   const location = loadConfig({ DATABASE_URL: database.url, WORKDIR: tmpdir() }).database;
-  const storage = await openStorage(location, { migrate: true });
+  const storage = await openStorage(location, { migrate: true, ...options });
   return {
     storage,
     close: async () => {
@@ -34,7 +36,7 @@ async function openTestStorage() {
 }
 
 describe.skipIf(!available)("PostgreSQL", () => {
-  storageConformance("PostgreSQL", openTestStorage);
+  storageConformance("PostgreSQL", () => openTestStorage());
 
   test("rap migrate creates the schema once; numbers come back as numbers, seq in insertion order", async () => {
     const database = await createTestPostgres();
@@ -49,6 +51,7 @@ describe.skipIf(!available)("PostgreSQL", () => {
           "0003_insertion_order",
           "0004_scheduler_lease",
           "0005_task_agent_updated_at",
+          "0006_task_job_metrics",
         ],
       });
       expect(await migrateDatabase(location)).toEqual({ created: false, applied: [] });
@@ -130,6 +133,46 @@ describe.skipIf(!available)("PostgreSQL", () => {
       );
       // The connections stay usable.
       expect(await storage.jobs.list({ limit: 1 })).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  test("rap/status divided between statements answers the same bytes, metrics written by anyone included", async () => {
+    const { storage, close } = await openTestStorage();
+    try {
+      const db = (storage as PostgresStorage).db;
+      const raps = Array.from({ length: 5 }, () => rapId()).sort();
+      // Job counts 1, 2, 3, 4, 5: divided into three runs of about five jobs each.
+      const jobs = raps.flatMap((rap, r) =>
+        Array.from({ length: r + 1 }, (_, n) => makeJob({ rapId: rap, action: `action_${n}` })),
+      );
+      await storage.jobs.insert(jobs);
+      for (const [n, job] of jobs.entries()) {
+        const id = runJobTaskId(job.id, 1);
+        await storage.tasks.insert({
+          id,
+          backend: "test",
+          type: TaskType.RunJob,
+          jobId: job.id,
+          definition: {},
+          attributes: {},
+          createdAt: 1,
+        });
+        // As a replica of an older version writes them: the server fills the metrics column (migration 0006).
+        await sql`update tasks set agent_results = ${`{"job_metrics": {"cpu_peak": ${n}}}`} where id = ${id}`.execute(
+          db,
+        );
+      }
+      const parts = await postgresStatusReader(db, 3, 1).read(raps, ["test"]);
+      expect(parts.map((part) => part.rapIds)).toEqual([raps.slice(0, 3), raps.slice(3, 4), raps.slice(4)]);
+      const [whole] = await postgresStatusReader(db, 3, 16).read(raps, ["test"]);
+      expect(whole!.rapIds).toEqual(raps);
+      const joined = parts.map((part) => Buffer.from(part.json).toString()).join(",");
+      expect(joined).toBe(Buffer.from(whole!.json).toString());
+      expect(joined.match(/"metrics":\{[^}]*\}/g)).toEqual(
+        jobs.map((_, n) => `"metrics":{"cpu_peak": ${n}}`),
+      );
     } finally {
       await close();
     }

@@ -109,6 +109,71 @@ export function storageConformance(
     );
 
     test(
+      "active jobs: a known job's status is read again and the rest kept from `known`; a new job is read whole",
+      withStorage(async (storage) => {
+        const rap = rapId();
+        const old = makeJob({ rapId: rap, action: "old" });
+        const added = makeJob({
+          rapId: rap,
+          action: "added",
+          statusCodeUpdatedAt: 1_765_000_000_123_456_800,
+        });
+        const finished = makeJob({ rapId: rap, action: "finished", state: State.Succeeded });
+        await storage.jobs.insert([old, added, finished]);
+        const started = transition(old, StatusCode.Initiated, "Job executing on the backend", 5e18);
+        if (started.kind !== "changed") throw new Error("expected a change");
+        await storage.jobs.applyStatus(
+          old.id,
+          { statusCode: old.statusCode, cancelled: false },
+          started.status,
+        );
+        await storage.jobs.markCancelled(rap, ["old"], ["test"], cancelRequest(77));
+        // Columns other than the status never change after the insert, so they come from what the caller knows.
+        const known = new Map([[old.id, { ...old, runCommand: "as known" }]]);
+        const [again, whole] = await storage.jobs.active(known);
+        expect(again).toEqual({
+          ...old,
+          runCommand: "as known",
+          state: State.Running,
+          statusCode: StatusCode.Initiated,
+          statusMessage: "Job executing on the backend",
+          cancelled: true,
+          updatedAt: 5e9,
+          startedAt: 5e9,
+          completedAt: 77,
+          statusCodeUpdatedAt: 5e18,
+        });
+        expect(whole).toEqual(added);
+      }),
+    );
+
+    test(
+      "jobs come back as inserted, every column, however many are inserted at once",
+      withStorage(async (storage) => {
+        const rap = rapId();
+        const jobs = Array.from({ length: 450 }, (_, n) =>
+          makeJob({
+            rapId: rap,
+            action: `action_${n}`,
+            runCommand: `python:v2 "quoted \\ back" é 😀 ${n}`,
+            statusMessage: n % 2 ? null : "Created",
+            actionRepoUrl: n % 3 ? null : "https://github.com/opensafely/other",
+            requiresOutputsFrom: n ? [`action_${n - 1}`] : [],
+            outputSpec: { moderately_sensitive: { table: `output/{t}_${n}.csv` } },
+            traceContext: n % 2 ? null : { traceparent: "00-ab-cd-01" },
+            statusCodeUpdatedAt: 1_765_000_000_123_456_800,
+            requiresDb: n === 0,
+            analysisScope: { dataset_permissions: ["a", "b"] },
+          }),
+        );
+        await storage.transaction((stores) => stores.jobs.insert(jobs));
+        const stored = await storage.jobs.forRaps([rap], ["test"]);
+        const byId = new Map(stored.map((job) => [job.id, job]));
+        expect(jobs.map((job) => byId.get(job.id))).toEqual(jobs);
+      }),
+    );
+
+    test(
       "a transaction commits all its writes or none",
       withStorage(async (storage) => {
         const job = makeJob();

@@ -6,15 +6,15 @@
 import { sql } from "kysely";
 import type { Db } from "../index.js";
 import { JobList, TIME_MARK } from "../status/job-list.js";
-import type { StatusReader } from "../storage.js";
+import type { RenderedJobs, StatusReader } from "../storage.js";
 
 /** A text value as a JSON string (to_json escapes as SQLite's json_object does; non-ASCII is escaped later). */
 const str = (column: string) => sql`to_json(${sql.ref(column)}::text)::text`;
 
-// RUNJOB task ids are `{job_id}-{n:03}`: for one job, the longest and then greatest id is the latest task. `json`
-// keeps the stored text, so the metrics come out as they were stored (compact, keys in their order).
+// RUNJOB task ids are `{job_id}-{n:03}`: for one job, the longest and then greatest id is the latest task. Its
+// job_metrics column (migration 0006) is the results' metrics as they were stored (compact, keys in their order).
 const latestMetrics = sql<string | null>`(
-  select (t.agent_results::json -> 'job_metrics')::text from tasks t
+  select t.job_metrics from tasks t
   where t.job_id = job.id and t.type = 'runjob'
   order by length(t.id) desc, t.id collate "C" desc limit 1
 )`;
@@ -33,33 +33,94 @@ const jobJsonSql = sql<string>`'{"identifier":' || ${str("job.id")} || ',"rap_id
 const timesSql = sql<string>`coalesce(job.created_at::text, 'null') || ',' || coalesce(job.updated_at::text, 'null')
   || ',' || coalesce(job.started_at::text, 'null') || ',' || coalesce(job.completed_at::text, 'null')`;
 
+/** Bytewise order of rap ids, as SQLite's: the database sorts nothing (sorting a few rows of megabytes spilled to disk). */
+const byRapId = (a: { rap_id: string }, b: { rap_id: string }) =>
+  Buffer.compare(Buffer.from(a.rap_id), Buffer.from(b.rap_id));
+
 /**
- * One statement for every rap id, a row per RAP: its jobs' JSON joined by the database (as UTF-8 bytes) and their
- * times as text, for JobList to print the times in (as SQLite's batches: far fewer values for the driver to hand
- * over than a row per job). RAPs in rap id order (bytewise, as SQLite's), each RAP's jobs in insertion order.
+ * One statement for these rap ids, a row per RAP: its jobs' JSON joined by the database and their times as text, for
+ * JobList to print the times in (as SQLite's batches: far fewer values for the driver to hand over than a row per
+ * job). RAPs in rap id order (bytewise, as SQLite's), each RAP's jobs in insertion order. The JSON comes as text,
+ * not bytea, whose hex form would double what crosses the socket and what `pg` decodes.
  */
-export function postgresStatusReader(db: Db): StatusReader {
+async function readJobs(
+  db: Db,
+  rapIds: readonly string[],
+  backends: readonly string[],
+): Promise<RenderedJobs> {
+  const list = new JobList();
+  if (rapIds.length === 0 || backends.length === 0)
+    return { json: list.toAscii(), rapIds: [], unreadableTimes: [] };
+  const inRequest = sql<boolean>`job.rap_id = any(${[...rapIds]}::text[]) and job.backend = any(${[...backends]}::text[])`;
+  const { rows } = await sql<{ rap_id: string; json: string; times: string }>`select job.rap_id,
+      string_agg(${jobJsonSql}, ',' order by job.seq) as json,
+      string_agg(${timesSql}, ',' order by job.seq) as times
+    from job where ${inRequest}
+    group by job.rap_id`.execute(db);
+  rows.sort(byRapId);
+  const batch = {
+    json: rows.map((row) => Buffer.from(row.json)),
+    times: rows.map((row) => row.times).join(","),
+  };
+  // Times are bigint columns, so always whole seconds: JobList prints every one of them (SQLite may store others).
+  if (!list.addBatch(batch)) throw new Error("rap/status: the jobs' times do not match their JSON");
+  return {
+    json: list.toAscii(),
+    rapIds: rows.map((row) => row.rap_id),
+    unreadableTimes: [...list.unreadableTimes],
+  };
+}
+
+/** Fewer jobs than this are read by one statement: dividing them costs more round trips than it saves. */
+const DIVIDE_FROM_JOBS = 1000;
+
+/** How many jobs each of these RAPs has (on any backend): an index-only count, to divide a request by. */
+async function jobCounts(db: Db, rapIds: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await sql<{ rap_id: string; jobs: number }>`select rap_id, count(*)::int as jobs from job
+    where rap_id = any(${[...rapIds]}::text[]) group by rap_id`.execute(db);
+  return new Map(rows.map((row) => [row.rap_id, row.jobs]));
+}
+
+/** The RAPs (in order) in at most `parts` contiguous runs of about as many jobs each; RAPs without jobs go along. */
+export function divideByJobs(
+  rapIds: readonly string[],
+  jobs: ReadonlyMap<string, number>,
+  parts: number,
+): string[][] {
+  let total = 0;
+  for (const id of rapIds) total += jobs.get(id) ?? 0;
+  const runs: string[][] = [[]];
+  let done = 0;
+  for (const id of rapIds) {
+    if (runs.length < parts && runs.at(-1)!.length > 0 && done >= (total * runs.length) / parts)
+      runs.push([]);
+    runs.at(-1)!.push(id);
+    done += jobs.get(id) ?? 0;
+  }
+  return runs;
+}
+
+/**
+ * A status reader on `db`. A request for `divideFromJobs` jobs or more is divided by its RAPs' job counts into up to
+ * `statements` statements run at once on pooled connections, so that the server writes the JSON on as many cores
+ * (SQLite divides between worker threads); the count costs one round trip of an index-only scan.
+ */
+export function postgresStatusReader(
+  db: Db,
+  statements = 1,
+  divideFromJobs = DIVIDE_FROM_JOBS,
+): StatusReader {
   return {
     read: async (rapIds, backends) => {
-      const list = new JobList();
-      if (rapIds.length === 0 || backends.length === 0)
-        return [{ json: list.toAscii(), rapIds: [], unreadableTimes: [] }];
-      const inRequest = sql<boolean>`job.rap_id = any(${[...rapIds]}::text[]) and job.backend = any(${[...backends]}::text[])`;
-      const { rows } = await sql<{ rap_id: string; json: Buffer; times: string }>`select job.rap_id,
-          convert_to(string_agg(${jobJsonSql}, ',' order by job.seq), 'UTF8') as json,
-          string_agg(${timesSql}, ',' order by job.seq) as times
-        from job where ${inRequest}
-        group by job.rap_id order by job.rap_id collate "C"`.execute(db);
-      const batch = { json: rows.map((row) => row.json), times: rows.map((row) => row.times).join(",") };
-      // Times are bigint columns, so always whole seconds: JobList prints every one of them (SQLite may store others).
-      if (!list.addBatch(batch)) throw new Error("rap/status: the jobs' times do not match their JSON");
-      return [
-        {
-          json: list.toAscii(),
-          rapIds: rows.map((row) => row.rap_id),
-          unreadableTimes: [...list.unreadableTimes],
-        },
-      ];
+      if (statements <= 1 || rapIds.length < 2 || backends.length === 0)
+        return [await readJobs(db, rapIds, backends)];
+      const jobs = await jobCounts(db, rapIds);
+      let total = 0;
+      for (const count of jobs.values()) total += count;
+      if (total < divideFromJobs) return [await readJobs(db, rapIds, backends)];
+      return Promise.all(
+        divideByJobs(rapIds, jobs, statements).map((share) => readJobs(db, share, backends)),
+      );
     },
   };
 }

@@ -42,7 +42,8 @@ export function toJob(row: Selectable<JobTable>): Job {
   };
 }
 
-function toRow(job: Job): Insertable<JobTable> {
+/** A job as the row that stores it (every column a create writes). */
+export function toRow(job: Job): Insertable<JobTable> {
   return {
     id: job.id,
     rap_id: job.rapId,

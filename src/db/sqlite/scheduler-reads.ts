@@ -4,12 +4,12 @@
  * ./id-list.ts), and only the partial index's own condition makes SQLite use it. PostgreSQL will have its own forms
  * (json_build_object, `= any($1)`) behind the same JobStore and TaskStore methods.
  */
-import { type Selectable, sql } from "kysely";
+import { sql } from "kysely";
 import type { Job } from "../../domain/job.js";
-import { State, type StatusCode } from "../../domain/status.js";
+import { State } from "../../domain/status.js";
 import { TaskType } from "../../domain/task.js";
 import { type Db, readDirectly } from "../index.js";
-import { toJob } from "../queries/jobs.js";
+import { activeJobFromText, STATUS_COLUMNS } from "../queries/active-jobs.js";
 import { PROGRESS_COLUMNS, type TaskProgress, toProgress } from "../queries/tasks.js";
 import type { JobTable } from "../schema.js";
 import { anyOf } from "./id-list.js";
@@ -65,24 +65,8 @@ const jobObjectSql = sql<string>`json_object(${sql.raw(JOB_COLUMNS.map((c) => `'
  */
 const notFinished = sql<boolean>`${sql.ref("state")} not in (${sql.lit(State.Failed)}, ${sql.lit(State.Succeeded)})`;
 
-/**
- * A job's status columns as one JSON array: what writes after its insert change (applyStatus; a cancel sets
- * cancelled and completed_at). Every other column of a job is fixed when it is inserted.
- */
-const statusArraySql = sql<string>`json_array(id, state, status_code, status_message, cancelled, updated_at,
-  started_at, completed_at, status_code_updated_at)`;
-
-type StatusValues = [
-  id: string,
-  state: State,
-  statusCode: StatusCode,
-  statusMessage: string | null,
-  cancelled: number | null,
-  updatedAt: number,
-  startedAt: number | null,
-  completedAt: number | null,
-  statusCodeUpdatedAt: number,
-];
+/** A job's status columns as one JSON array (STATUS_COLUMNS, in their order). */
+const statusArraySql = sql<string>`json_array(${sql.raw(STATUS_COLUMNS.join(", "))})`;
 
 /**
  * Every job the scheduler still handles (pending or running), across backends, in insertion order. Without the
@@ -105,31 +89,7 @@ export async function activeJobs(db: Db, known: ReadonlyMap<string, Job> = new M
     .orderBy("seq")
     .compile();
   const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-  return rows.map(({ row }) => {
-    if (row.startsWith("{")) return toJob(JSON.parse(row) as Selectable<JobTable>);
-    const [
-      id,
-      state,
-      statusCode,
-      statusMessage,
-      cancelled,
-      updatedAt,
-      startedAt,
-      completedAt,
-      statusCodeUpdatedAt,
-    ] = JSON.parse(row) as StatusValues;
-    return {
-      ...known.get(id)!,
-      state,
-      statusCode,
-      statusMessage,
-      cancelled: Boolean(cancelled),
-      updatedAt,
-      startedAt,
-      completedAt,
-      statusCodeUpdatedAt,
-    };
-  });
+  return rows.map(({ row }) => activeJobFromText(row, known));
 }
 
 /** The coarse state of each of these jobs that exists (ids that no longer exist are absent). One statement. */
