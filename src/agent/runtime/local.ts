@@ -16,8 +16,9 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_JOB_LOG_MAX_BYTES } from "../../config/agent.js";
 import { isErrno, orIfMissing } from "../workspace/files.js";
 import {
@@ -64,6 +65,8 @@ export interface LocalRuntimeOptions {
 export const DEFAULT_LOCAL_COMMANDS: Readonly<Record<string, string>> = { python: "python3", r: "Rscript" };
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const POLL_MS = 20;
+/** How often `follow` looks for new output: a person watching notices no lag, and a check costs two stat calls. */
+const FOLLOW_POLL_MS = 250;
 
 interface SpecFile {
   name: string;
@@ -247,6 +250,35 @@ export class LocalRuntime implements Runtime {
     return tail.text();
   }
 
+  async *follow(name: string, signal: AbortSignal): AsyncIterable<Buffer> {
+    const dir = this.containerDir(name);
+    const current = join(dir, "log.txt");
+    // The file read so far (its inode) and how far: when the watcher rotates it, its rest is in log.1.txt.
+    let inode: number | null = null;
+    let offset = 0;
+    while (!signal.aborted) {
+      const state = await this.readState(name);
+      if (!state || (!state.pid && !state.exit)) return;
+      // Read after seeing the end, so the last read holds everything the job printed.
+      const ended = state.exit !== null;
+      const file = await stat(current).catch(orIfMissing(null));
+      if (file && inode !== null && file.ino !== inode) {
+        const previous = join(dir, "log.1.txt");
+        if ((await stat(previous).catch(orIfMissing(null)))?.ino === inode) yield* readFrom(previous, offset);
+        offset = 0;
+      }
+      if (file) {
+        inode = file.ino;
+        for await (const chunk of readFrom(current, offset)) {
+          offset += chunk.length;
+          yield chunk;
+        }
+      }
+      if (ended) return;
+      await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
   async kill(name: string): Promise<void> {
     const state = await this.readState(name);
     if (!state?.pid || state.exit || !(await isAlive(state.pid))) return;
@@ -394,6 +426,15 @@ function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
     stream.on("end", () => resolve(text));
     stream.on("error", () => resolve(text));
   });
+}
+
+/** A file's bytes from `start` to its current end, in the stream's chunks; nothing when it is gone. */
+async function* readFrom(path: string, start: number): AsyncIterable<Buffer> {
+  try {
+    for await (const chunk of createReadStream(path, { start })) yield chunk as Buffer;
+  } catch (error) {
+    if (!isErrno(error, "ENOENT")) throw error;
+  }
 }
 
 /** Polls until the condition holds (true) or the time is up (false). */
