@@ -104,6 +104,11 @@ export const LOCAL_RUNTIME_WARNING =
   "warning: EXECUTOR=local runs every action as a process on this machine, as this user, with no isolation, " +
   "no network or resource limits: for development only, never on a backend with real data";
 
+/** Where the local runtime keeps its containers' state. */
+export function localRuntimeStateDir(workdir: string): string {
+  return join(workdir, "local-runtime");
+}
+
 /** The runtime EXECUTOR names, or, when unset, Docker if an engine answers and the local runtime otherwise. */
 export async function agentRuntime(config: AgentConfig): Promise<Runtime> {
   const socketPath = socketPathFromDockerHost(config.dockerHost ?? undefined);
@@ -119,7 +124,7 @@ export async function agentRuntime(config: AgentConfig): Promise<Runtime> {
       stateDir: join(config.storage.workdir, "docker-runtime"),
     },
     local: {
-      stateDir: join(config.storage.workdir, "local-runtime"),
+      stateDir: localRuntimeStateDir(config.storage.workdir),
       commands: config.localExecutorCommands,
       logMaxBytes: config.jobLogMaxBytes,
     },

@@ -12,6 +12,7 @@ import type { Storage } from "../db/storage.js";
 import { type Clock, systemClock } from "../domain/clock.js";
 import { buildApp } from "../http/app.js";
 import { jobCreator } from "../jobs/index.js";
+import type { JobOutput } from "../ops/logs.js";
 import { dbStatusRule } from "../scheduler/db-status.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import { startTracing } from "../telemetry/tracing.js";
@@ -26,6 +27,8 @@ export interface ControllerOptions {
   log?: Logger;
   /** Worker threads for large rap/status answers (default: one per core, at most four; 0 for none). */
   statusWorkers?: number;
+  /** Jobs' output for the live-log stream, where this process can read it (`rap serve`: its agents' runtime). */
+  jobOutput?: JobOutput;
 }
 
 export type ControllerState = "open" | "closing" | "closed";
@@ -73,6 +76,7 @@ export async function openController(config: Config, options: ControllerOptions 
       clock,
       log,
       tracer: tracing?.tracer("http"),
+      jobOutput: options.jobOutput,
     });
     releasers.add("http", () => app.close());
 

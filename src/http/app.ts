@@ -1,6 +1,6 @@
 /**
  * The HTTP app: health check at `/`, readiness at `/readyz`, the RAP API and its documentation under /controller/v1/, the Task API under
- * /{backend}/. `buildApp` only builds a ready Fastify instance from services it is given (src/app builds them);
+ * /{backend}/; with OPERATOR_TOKENS, the operator's read-only endpoints under /operator/ and the dashboard's page. `buildApp` only builds a ready Fastify instance from services it is given (src/app builds them);
  * listening, signals and shutdown belong to the caller (src/app for the CLI, `app.inject` in tests).
  *
  * Every answer is JSON (a 405's empty body aside): unknown paths get a JSON 404 and failures a JSON error, and the
@@ -13,14 +13,19 @@ import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import type { StatusReader, Storage } from "../db/storage.js";
 import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
+import type { JobOutput } from "../ops/logs.js";
 import { toAsciiJson } from "../python/ascii-json.js";
 import { ClientTokens } from "./auth.js";
 import { answerClientErrors, answerFrameworkError } from "./client-errors.js";
 import { apiErrorFor, InternalError, NotFoundError } from "./errors.js";
 import { logFailedRequests, noteErrorCode } from "./failure-log.js";
 import { loadApiDocument } from "./openapi.js";
+import { registerOperatorRoutes } from "./operator-auth.js";
+import { dashboard } from "./routes/dashboard.js";
 import { docs } from "./routes/docs.js";
 import { health } from "./routes/health.js";
+import { operatorApi } from "./routes/operator-api.js";
+import { operatorLogs } from "./routes/operator-logs.js";
 import { RAP_API_PREFIX, rapApi } from "./routes/rap-api.js";
 import type { CreateJobs } from "./routes/rap-create.js";
 import { readiness } from "./routes/readiness.js";
@@ -45,7 +50,15 @@ export interface AppDeps {
   schedulerHolder?: string;
   /** Traces every request when given (src/telemetry/tracing.ts). */
   tracer?: Tracer;
+  /**
+   * Jobs' output as it is written, for the live-log stream: their containers on this machine (`rap serve`), or what
+   * their agents send (LOGS_TO_CONTROLLER). Absent: the stream gives jobs' status only.
+   */
+  jobOutput?: JobOutput;
 }
+
+/** Where the operator endpoints live (besides /metrics and the dashboard's page). */
+export const OPERATOR_PREFIX = "/operator";
 
 /** Node's own limit on the time to receive a request's headers. */
 const HEADERS_TIMEOUT_MS = 60_000;
@@ -123,6 +136,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
   await app.register((scope) => docs(scope, api), { prefix: RAP_API_PREFIX });
+  await registerOperatorRoutes(
+    app,
+    deps.config.operatorTokens,
+    async (scope) => {
+      await operatorLogs(scope, { jobs: deps.storage.jobs, output: deps.jobOutput ?? null });
+      await operatorApi(scope, { config: deps.config, storage: deps.storage, clock });
+    },
+    { prefix: OPERATOR_PREFIX },
+  );
+  if (deps.config.operatorTokens.length > 0) await app.register(dashboard);
   await app.ready();
   return app;
 }

@@ -16,7 +16,17 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_JOB_LOG_MAX_BYTES } from "../../config/agent.js";
@@ -67,6 +77,7 @@ const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 const POLL_MS = 20;
 /** How often `follow` looks for new output: a person watching notices no lag, and a check costs two stat calls. */
 const FOLLOW_POLL_MS = 250;
+const FOLLOW_CHUNK_BYTES = 64 * 1024;
 
 interface SpecFile {
   name: string;
@@ -251,31 +262,28 @@ export class LocalRuntime implements Runtime {
   }
 
   async *follow(name: string, signal: AbortSignal): AsyncIterable<Buffer> {
-    const dir = this.containerDir(name);
-    const current = join(dir, "log.txt");
-    // The file read so far (its inode) and how far: when the watcher rotates it, its rest is in log.1.txt.
-    let inode: number | null = null;
-    let offset = 0;
-    while (!signal.aborted) {
-      const state = await this.readState(name);
-      if (!state || (!state.pid && !state.exit)) return;
-      // Read after seeing the end, so the last read holds everything the job printed.
-      const ended = state.exit !== null;
-      const file = await stat(current).catch(orIfMissing(null));
-      if (file && inode !== null && file.ino !== inode) {
-        const previous = join(dir, "log.1.txt");
-        if ((await stat(previous).catch(orIfMissing(null)))?.ino === inode) yield* readFrom(previous, offset);
-        offset = 0;
-      }
-      if (file) {
-        inode = file.ino;
-        for await (const chunk of readFrom(current, offset)) {
-          offset += chunk.length;
-          yield chunk;
+    const current = join(this.containerDir(name), "log.txt");
+    // The log file is read through an open descriptor: when the watcher rotates it, or the agent removes the
+    // container as soon as the job ends, its last lines can still be read.
+    let log: FileHandle | null = null;
+    try {
+      while (!signal.aborted) {
+        const state = await this.readState(name);
+        // Read after seeing the end, so the last read holds everything the job printed.
+        const ended = !state?.pid || state.exit !== null;
+        const file = await stat(current).catch(orIfMissing(null));
+        if (log && file && file.ino !== (await log.stat()).ino) {
+          yield* readToEnd(log);
+          await log.close();
+          log = null;
         }
+        if (!log && file) log = await open(current, "r").catch(orIfMissing(null));
+        if (log) yield* readToEnd(log);
+        if (!state || ended) return;
+        await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
       }
-      if (ended) return;
-      await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
+    } finally {
+      await log?.close();
     }
   }
 
@@ -428,12 +436,13 @@ function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
-/** A file's bytes from `start` to its current end, in the stream's chunks; nothing when it is gone. */
-async function* readFrom(path: string, start: number): AsyncIterable<Buffer> {
-  try {
-    for await (const chunk of createReadStream(path, { start })) yield chunk as Buffer;
-  } catch (error) {
-    if (!isErrno(error, "ENOENT")) throw error;
+/** What an open file holds past its position, in chunks. */
+async function* readToEnd(file: FileHandle): AsyncIterable<Buffer> {
+  for (;;) {
+    const buffer = Buffer.alloc(FOLLOW_CHUNK_BYTES);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+    if (bytesRead === 0) return;
+    yield buffer.subarray(0, bytesRead);
   }
 }
 
