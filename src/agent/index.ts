@@ -10,6 +10,7 @@ import { type GitSettings, githubUsername } from "../git/index.js";
 import { startTracing } from "../telemetry/tracing.js";
 import { JobExecutor } from "./executor.js";
 import type { AgentLogger } from "./log.js";
+import { LogShipper } from "./log-shipper.js";
 import { AgentLoop, type TaskApi } from "./loop.js";
 import { MetricsSampler, MetricsStore } from "./metrics.js";
 import { createRuntime, detectRuntime, socketPathFromDockerHost } from "./runtime/index.js";
@@ -27,6 +28,8 @@ export interface AgentParts {
   readonly executor: JobExecutor;
   readonly sampler: MetricsSampler;
   readonly api: TaskApi;
+  /** With LOGS_TO_CONTROLLER=true: sends running jobs' output to the controller. */
+  readonly shipper: LogShipper | null;
 }
 
 export interface CreateAgentOptions {
@@ -79,6 +82,16 @@ export function createAgent(config: AgentConfig, runtime: Runtime, options: Crea
       token: config.taskApiToken,
       log,
     });
+  const sendLogs = api.sendLogs?.bind(api);
+  const shipper =
+    config.liveLogs.toController && sendLogs
+      ? new LogShipper({
+          runtime,
+          send: (taskId, batch) => sendLogs(taskId, batch),
+          limits: config.liveLogs,
+          log,
+        })
+      : null;
   const loop = new AgentLoop({
     config,
     runtime,
@@ -86,6 +99,7 @@ export function createAgent(config: AgentConfig, runtime: Runtime, options: Crea
     api,
     git,
     log,
+    logShipper: shipper ?? undefined,
     tracer: options.tracer,
     retryBaseMs: options.retryBaseMs,
     retryMaxMs: options.retryMaxMs,
@@ -96,7 +110,7 @@ export function createAgent(config: AgentConfig, runtime: Runtime, options: Crea
     intervalMs: config.statsPollIntervalMs,
     log,
   });
-  return { loop, executor, sampler, api };
+  return { loop, executor, sampler, api, shipper };
 }
 
 /** Said whenever the local runtime is chosen: it must never be mistaken for a secure executor. */
@@ -141,12 +155,16 @@ export async function runAgent(
   const tracing = startTracing(config.telemetry, "agent", (error) =>
     log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not export spans"),
   );
-  const { loop, sampler } = createAgent(config, runtime, { log, tracer: tracing?.tracer("agent_loop") });
+  const { loop, sampler, shipper } = createAgent(config, runtime, {
+    log,
+    tracer: tracing?.tracer("agent_loop"),
+  });
   // The caller's logger already names the backend (rap agent, rap serve).
   log.info({ runtime: runtime.kind }, "agent started");
   try {
     await Promise.all([loop.run(options.signal), sampler.run(options.signal)]);
   } finally {
+    shipper?.stop();
     await tracing?.shutdown();
   }
   log.info({ backend: config.backend }, "agent stopped");

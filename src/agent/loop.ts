@@ -8,6 +8,7 @@
  *   `error` and reported complete with stage `error`, and the controller decides what happens to the job.
  * - Errors talking to the controller or an unresponsive runtime are transient: retried, never counted.
  */
+
 import { setTimeout as sleep } from "node:timers/promises";
 import { context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import type { AgentConfig } from "../config/agent.js";
@@ -20,6 +21,8 @@ import { AgentError, describeError, errorClassName } from "./errors.js";
 import type { JobError, JobExecutor, JobStatus } from "./executor.js";
 import { parseJobDefinition } from "./job-definition.js";
 import type { AgentLogger } from "./log.js";
+import type { LogBatch } from "./log-batcher.js";
+import type { LogShipper } from "./log-shipper.js";
 import { redactResults } from "./redact.js";
 import { type Runtime, RuntimeDiskSpaceError, RuntimeTimeoutError } from "./runtime/types.js";
 import { TaskApiError } from "./task-api.js";
@@ -27,6 +30,8 @@ import { TaskApiError } from "./task-api.js";
 export interface TaskApi {
   getTasks(signal?: AbortSignal): Promise<AgentTask[]>;
   update(update: TaskUpdate, signal?: AbortSignal): Promise<void>;
+  /** Sends a batch of a running job's output (LOGS_TO_CONTROLLER); absent in clients that never do. */
+  sendLogs?(taskId: string, batch: LogBatch, signal?: AbortSignal): Promise<void>;
 }
 
 export interface AgentLoopOptions {
@@ -38,6 +43,8 @@ export interface AgentLoopOptions {
   readonly log: AgentLogger;
   /** Spans AGENT_LOOP (one per poll) and LOOP_TASK (one per task handled), as the reference emits; none if absent. */
   readonly tracer?: Tracer;
+  /** Sends running jobs' output to the controller (LOGS_TO_CONTROLLER); absent: it stays here. */
+  readonly logShipper?: LogShipper;
   /** Backoff after a task's first failure, doubling up to `retryMaxMs`. Defaults 1 s and 60 s. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
@@ -206,6 +213,7 @@ export class AgentLoop {
         await this.report(task, job, status, true);
         return;
       case AgentStage.Executing:
+        this.options.logShipper?.watch(task.id, job.id);
         await this.report(task, job, { ...status, results: {} }, false);
         return;
       case AgentStage.Unknown:
@@ -224,6 +232,7 @@ export class AgentLoop {
         return;
       case AgentStage.Prepared:
         await executor.execute(job, dbSecrets(job, config));
+        this.options.logShipper?.watch(task.id, job.id);
         await this.report(task, job, await executor.getStatus(job), false);
         return;
       case AgentStage.Executed: {

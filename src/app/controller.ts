@@ -12,6 +12,7 @@ import type { Storage } from "../db/storage.js";
 import { type Clock, systemClock } from "../domain/clock.js";
 import { buildApp } from "../http/app.js";
 import { jobCreator } from "../jobs/index.js";
+import { JobLogBuffer, storedJobOutput } from "../ops/job-log-buffer.js";
 import type { JobOutput } from "../ops/logs.js";
 import { dbStatusRule } from "../scheduler/db-status.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
@@ -66,6 +67,8 @@ export async function openController(config: Config, options: ControllerOptions 
     const scheduler = createScheduler(config, storage, clock, log, tracing);
     releasers.add("scheduler", () => scheduler.stop());
 
+    // Agents' batches of jobs' output, kept only when the operator allows them here (DESIGN DECISIONS 14).
+    const jobLogs = config.liveLogs.toController ? new JobLogBuffer(config.liveLogs) : undefined;
     const app = await buildApp({
       config,
       storage,
@@ -76,7 +79,8 @@ export async function openController(config: Config, options: ControllerOptions 
       clock,
       log,
       tracer: tracing?.tracer("http"),
-      jobOutput: options.jobOutput,
+      jobOutput: options.jobOutput ?? (jobLogs && storedJobOutput(jobLogs, storage.jobs)),
+      jobLogs,
     });
     releasers.add("http", () => app.close());
 

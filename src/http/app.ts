@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import type { StatusReader, Storage } from "../db/storage.js";
 import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
+import type { JobLogBuffer } from "../ops/job-log-buffer.js";
 import type { JobOutput } from "../ops/logs.js";
 import { toAsciiJson } from "../python/ascii-json.js";
 import { ClientTokens } from "./auth.js";
@@ -55,6 +56,8 @@ export interface AppDeps {
    * their agents send (LOGS_TO_CONTROLLER). Absent: the stream gives jobs' status only.
    */
   jobOutput?: JobOutput;
+  /** Jobs' output sent by their agents (LOGS_TO_CONTROLLER=true); absent: the Task API takes none. */
+  jobLogs?: JobLogBuffer;
 }
 
 /** Where the operator endpoints live (besides /metrics and the dashboard's page). */
@@ -133,6 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       storage: deps.storage,
       clock,
       dbStatusReported: deps.dbStatusReported,
+      jobLogs: deps.jobLogs,
     }),
   );
   await app.register((scope) => docs(scope, api), { prefix: RAP_API_PREFIX });

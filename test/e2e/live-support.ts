@@ -37,6 +37,47 @@ os.makedirs("output", exist_ok=True)
 open("output/" + name + ".txt", "w").write(name + "\\n")
 `;
 
+export interface GatedStudy {
+  readonly repoPath: string;
+  /** A rap/create/ body for these actions of the study on the `test` backend. */
+  createBody(rapId: string, actions: string[]): Record<string, unknown>;
+  /** Lets the action's jobs go on past their gate. */
+  release(action: string): Promise<void>;
+  /** Releases every gate (job processes outlive servers) and removes the study. */
+  remove(): Promise<void>;
+}
+
+export async function createGatedStudy(): Promise<GatedStudy> {
+  const gates = await createTempDir("rap-gates-");
+  const repo = await createStudyRepo({
+    files: { "project.yaml": PROJECT, "analysis/step.py": script(gates) },
+  });
+  const release = (action: string) => writeFile(join(gates, action), "");
+  return {
+    repoPath: repo.path,
+    createBody: (rapId, actions) => ({
+      backend: "test",
+      rap_id: rapId,
+      workspace: "live",
+      repo_url: repo.path,
+      branch: "main",
+      commit: repo.commits[0],
+      database_name: "default",
+      requested_actions: actions,
+      codelists_ok: true,
+      force_run_dependencies: false,
+      created_by: "me",
+      project: "live",
+      orgs: [],
+    }),
+    release,
+    async remove() {
+      for (const action of ["prepare", "analyse"]) await release(action);
+      for (const path of [gates, repo.path]) await removeDir(path);
+    },
+  };
+}
+
 export interface GatedServe {
   readonly server: Running;
   readonly port: number;
@@ -55,10 +96,7 @@ export interface GatedServe {
 
 export async function startGatedServe(env: Record<string, string> = {}): Promise<GatedServe> {
   const dir = await createTempDir("rap-live-");
-  const gates = await createTempDir("rap-gates-");
-  const repo = await createStudyRepo({
-    files: { "project.yaml": PROJECT, "analysis/step.py": script(gates) },
-  });
+  const study = await createGatedStudy();
   const port = await freePort();
   const server = startRap(["serve"], {
     cwd: dir,
@@ -88,30 +126,15 @@ export async function startGatedServe(env: Record<string, string> = {}): Promise
     operatorToken: token![1]!,
     jobs,
     async createRap(rapId, actions) {
-      const created = await rapApi(port, CLIENT_TOKEN, "rap/create/", {
-        backend: "test",
-        rap_id: rapId,
-        workspace: "live",
-        repo_url: repo.path,
-        branch: "main",
-        commit: repo.commits[0],
-        database_name: "default",
-        requested_actions: actions,
-        codelists_ok: true,
-        force_run_dependencies: false,
-        created_by: "me",
-        project: "live",
-        orgs: [],
-      });
+      const created = await rapApi(port, CLIENT_TOKEN, "rap/create/", study.createBody(rapId, actions));
       expect(created.status, JSON.stringify(created.json)).toBe(201);
     },
-    release: (action) => writeFile(join(gates, action), ""),
+    release: study.release,
     async stop() {
-      // Job processes outlive the server (as they should): let any still waiting end.
-      for (const action of ["prepare", "analyse"]) await writeFile(join(gates, action), "");
       server.signal("SIGTERM");
       await server.exited;
-      for (const path of [dir, gates, repo.path]) await removeDir(path);
+      await study.remove();
+      await removeDir(dir);
     },
   };
 }
