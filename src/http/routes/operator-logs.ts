@@ -41,6 +41,12 @@ export function jobStatusEvent(job: Job) {
 }
 
 export async function operatorLogs(scope: FastifyInstance, deps: OperatorLogsDeps): Promise<void> {
+  // Open streams end when the server closes: a job may run for days, and closing waits for every connection.
+  const open = new Set<AbortController>();
+  scope.addHook("preClose", (done) => {
+    for (const stream of open) stream.abort();
+    done();
+  });
   scope.get("/jobs/:id/logs", async (request, reply) => {
     const { id } = request.params as { id: string };
     const job = await deps.jobs.get(id);
@@ -53,8 +59,11 @@ export async function operatorLogs(scope: FastifyInstance, deps: OperatorLogsDep
       "cache-control": "no-store",
       // nginx would otherwise hold the events back.
       "x-accel-buffering": "no",
+      // A stream's connection is not reused: one left idle after a stream ended would hold a server's close up.
+      connection: "close",
     });
     const stop = new AbortController();
+    open.add(stop);
     raw.on("close", () => stop.abort());
     const send = (event: string, data: unknown) => {
       if (stop.signal.aborted) return;
@@ -79,6 +88,7 @@ export async function operatorLogs(scope: FastifyInstance, deps: OperatorLogsDep
     } catch (error) {
       request.log.error({ err: error, job: id }, "the live-log stream of a job failed");
     } finally {
+      open.delete(stop);
       clearInterval(keepAlive);
       raw.end();
     }
