@@ -32,6 +32,11 @@ export async function getJson(path) {
   return { data, changed: true };
 }
 
+/** The last answer to operator/api/{path}, if any. */
+export function kept(path) {
+  return cache.get(`../operator/api/${path}`)?.data;
+}
+
 /** Follows a job's live-log stream, calling onEvent(name, data) for each event, until it ends or `signal` aborts. */
 export async function followJob(jobId, onEvent, signal) {
   const response = await fetch(`../operator/jobs/${encodeURIComponent(jobId)}/logs`, {

@@ -1,6 +1,6 @@
 // The operator dashboard: read-only views of the controller (operator/api/*), refreshed every few seconds while the
 // tab is open, and a job's live log (operator/jobs/{id}/logs). Everything that changes state stays on the CLI.
-import { followJob, getJson, setToken, token, Unauthorized } from "./api.js";
+import { followJob, getJson, kept, setToken, token, Unauthorized } from "./api.js";
 import { drawGraph, duration } from "./graph.js";
 
 const POLL_MS = 2000;
@@ -185,14 +185,21 @@ async function refresh() {
   if (overview.changed) renderOverview(overview.data);
   const raps = await getJson("raps");
   if (raps.changed) renderRaps(raps.data);
-  if (view.rap) {
-    const rap = await getJson(`raps/${encodeURIComponent(view.rap)}`);
-    if (rap.changed) renderRap(rap.data);
-  }
-  if (view.job) {
-    const job = await getJson(`jobs/${encodeURIComponent(view.job)}`);
-    if (job.changed) renderJob(job.data);
-  }
+  if (view.rap)
+    await refreshUnlessSettled(`raps/${encodeURIComponent(view.rap)}`, renderRap, (rap) => rap.jobs);
+  if (view.job)
+    await refreshUnlessSettled(`jobs/${encodeURIComponent(view.job)}`, renderJob, (job) => [job.job]);
+}
+
+/** Answers that can no longer change (every job in them finished) are not asked for again. */
+const settled = new Set();
+const FINISHED = ["succeeded", "failed"];
+
+async function refreshUnlessSettled(path, render, jobsOf) {
+  if (settled.has(path)) return;
+  const answer = await getJson(path);
+  if (answer.changed) render(answer.data);
+  if (jobsOf(answer.data).every((job) => FINISHED.includes(job.state))) settled.add(path);
 }
 
 async function tick() {
@@ -212,6 +219,9 @@ function select(rapId, jobId) {
   view.rap = rapId;
   view.job = jobId;
   location.hash = jobId ? `rap=${rapId}&job=${jobId}` : `rap=${rapId}`;
+  // The graph shows which job is chosen, even when its answer is settled.
+  const graph = rapId && kept(`raps/${encodeURIComponent(rapId)}`);
+  if (graph) renderRap(graph);
   if (changedJob) {
     logStream?.abort();
     $("job").hidden = jobId === null;
