@@ -116,7 +116,7 @@ export class JobLogBuffer {
 
 /**
  * A job's output from the buffer, as it arrives: what is kept, then each new batch, until the agent says it ended
- * or the job has finished. `pollMs` is how often it looks for more.
+ * or the job has finished; nothing at once while none has come. `pollMs` is how often it looks for more.
  */
 export function storedJobOutput(buffer: JobLogBuffer, jobs: JobStore, pollMs = 250): JobOutput {
   return async function* (job, signal) {
@@ -125,6 +125,8 @@ export function storedJobOutput(buffer: JobLogBuffer, jobs: JobStore, pollMs = 2
       const read = buffer.read(job.id, next);
       if (read.missed > 0) yield `[… ${read.missed} earlier lines are no longer kept by the controller …]`;
       yield* read.lines;
+      // Nothing sent yet: back to the follower, which reads the job's status meanwhile and asks again.
+      if (read.lines.length === 0 && read.missed === 0 && next === 0) return;
       next = read.next;
       if (read.ended || signal.aborted) return;
       const current = await jobs.get(job.id);
