@@ -11,6 +11,7 @@ import { startTracing } from "../telemetry/tracing.js";
 import { JobExecutor } from "./executor.js";
 import { AgentFiguresSource } from "./figures.js";
 import type { AgentLogger } from "./log.js";
+import { LogShipper } from "./log-shipper.js";
 import { AgentLoop, type TaskApi } from "./loop.js";
 import { MetricsSampler, MetricsStore } from "./metrics.js";
 import { createRuntime, detectRuntime, socketPathFromDockerHost } from "./runtime/index.js";
@@ -28,6 +29,8 @@ export interface AgentParts {
   readonly executor: JobExecutor;
   readonly sampler: MetricsSampler;
   readonly api: TaskApi;
+  /** With LOGS_TO_CONTROLLER=true: sends running jobs' output to the controller. */
+  readonly shipper: LogShipper | null;
 }
 
 export interface CreateAgentOptions {
@@ -89,6 +92,16 @@ export function createAgent(
       token: config.taskApiToken,
       log,
     });
+  const sendLogs = api.sendLogs?.bind(api);
+  const shipper =
+    config.liveLogs.toController && sendLogs
+      ? new LogShipper({
+          runtime,
+          send: (taskId, batch) => sendLogs(taskId, batch),
+          limits: config.liveLogs,
+          log,
+        })
+      : null;
   const loop = new AgentLoop({
     config,
     runtime,
@@ -96,6 +109,7 @@ export function createAgent(
     api,
     git,
     log,
+    logShipper: shipper ?? undefined,
     tracer: options.tracer,
     figures,
     retryBaseMs: options.retryBaseMs,
@@ -107,13 +121,18 @@ export function createAgent(
     intervalMs: config.statsPollIntervalMs,
     log,
   });
-  return { loop, executor, sampler, api };
+  return { loop, executor, sampler, api, shipper };
 }
 
 /** Said whenever the local runtime is chosen: it must never be mistaken for a secure executor. */
 export const LOCAL_RUNTIME_WARNING =
   "warning: EXECUTOR=local runs every action as a process on this machine, as this user, with no isolation, " +
   "no network or resource limits: for development only, never on a backend with real data";
+
+/** Where the local runtime keeps its containers' state. */
+export function localRuntimeStateDir(workdir: string): string {
+  return join(workdir, "local-runtime");
+}
 
 /** The runtime EXECUTOR names, or, when unset, Docker if an engine answers and the local runtime otherwise. */
 export async function agentRuntime(config: AgentConfig): Promise<Runtime> {
@@ -130,7 +149,7 @@ export async function agentRuntime(config: AgentConfig): Promise<Runtime> {
       stateDir: join(config.storage.workdir, "docker-runtime"),
     },
     local: {
-      stateDir: join(config.storage.workdir, "local-runtime"),
+      stateDir: localRuntimeStateDir(config.storage.workdir),
       commands: config.localExecutorCommands,
       logMaxBytes: config.jobLogMaxBytes,
     },
@@ -147,12 +166,16 @@ export async function runAgent(
   const tracing = startTracing(config.telemetry, "agent", (error) =>
     log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not export spans"),
   );
-  const { loop, sampler } = createAgent(config, runtime, { log, tracer: tracing?.tracer("agent_loop") });
+  const { loop, sampler, shipper } = createAgent(config, runtime, {
+    log,
+    tracer: tracing?.tracer("agent_loop"),
+  });
   // The caller's logger already names the backend (rap agent, rap serve).
   log.info({ runtime: runtime.kind }, "agent started");
   try {
     await Promise.all([loop.run(options.signal), sampler.run(options.signal)]);
   } finally {
+    shipper?.stop();
     await tracing?.shutdown();
   }
   log.info({ backend: config.backend }, "agent stopped");

@@ -8,6 +8,7 @@
  *   `error` and reported complete with stage `error`, and the controller decides what happens to the job.
  * - Errors talking to the controller or an unresponsive runtime are transient: retried, never counted.
  */
+
 import { setTimeout as sleep } from "node:timers/promises";
 import { context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import type { AgentConfig } from "../config/agent.js";
@@ -22,6 +23,8 @@ import type { JobError, JobExecutor, JobStatus } from "./executor.js";
 import type { AgentFiguresSource } from "./figures.js";
 import { parseJobDefinition } from "./job-definition.js";
 import type { AgentLogger } from "./log.js";
+import type { LogBatch } from "./log-batcher.js";
+import type { LogShipper } from "./log-shipper.js";
 import { redactResults } from "./redact.js";
 import { type Runtime, RuntimeDiskSpaceError, RuntimeTimeoutError } from "./runtime/types.js";
 import { TaskApiError } from "./task-api.js";
@@ -30,6 +33,8 @@ export interface TaskApi {
   /** `figures`: what the agent says about itself with the poll (src/domain/agent-figures.ts). */
   getTasks(signal?: AbortSignal, figures?: AgentFigures): Promise<AgentTask[]>;
   update(update: TaskUpdate, signal?: AbortSignal): Promise<void>;
+  /** Sends a batch of a running job's output (LOGS_TO_CONTROLLER); absent in clients that never do. */
+  sendLogs?(taskId: string, batch: LogBatch, signal?: AbortSignal): Promise<void>;
 }
 
 export interface AgentLoopOptions {
@@ -43,6 +48,8 @@ export interface AgentLoopOptions {
   readonly tracer?: Tracer;
   /** The agent's figures, sent with every poll; none if absent. */
   readonly figures?: AgentFiguresSource;
+  /** Sends running jobs' output to the controller (LOGS_TO_CONTROLLER); absent: it stays here. */
+  readonly logShipper?: LogShipper;
   /** Backoff after a task's first failure, doubling up to `retryMaxMs`. Defaults 1 s and 60 s. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
@@ -212,6 +219,7 @@ export class AgentLoop {
         await this.report(task, job, status, true);
         return;
       case AgentStage.Executing:
+        this.options.logShipper?.watch(task.id, job.id);
         await this.report(task, job, { ...status, results: {} }, false);
         return;
       case AgentStage.Unknown:
@@ -230,6 +238,7 @@ export class AgentLoop {
         return;
       case AgentStage.Prepared:
         await executor.execute(job, dbSecrets(job, config));
+        this.options.logShipper?.watch(task.id, job.id);
         await this.report(task, job, await executor.getStatus(job), false);
         return;
       case AgentStage.Executed: {

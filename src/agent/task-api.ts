@@ -3,10 +3,12 @@
  * timeout and is retried with backoff on network errors, timeouts and 5xx answers (DESIGN DECISIONS 9); a 4xx answer
  * (bad token, unknown backend) is not retried. The token is sent as the raw Authorization header and never logged.
  */
+
 import { setTimeout as sleep } from "node:timers/promises";
 import { AGENT_FIGURES_HEADER, type AgentFigures } from "../domain/agent-figures.js";
 import { type AgentTask, isTaskType, type TaskUpdate } from "../domain/task.js";
 import type { AgentLogger } from "./log.js";
+import type { LogBatch } from "./log-batcher.js";
 
 export class TaskApiError extends Error {
   readonly code: string = "TASK_API_ERROR";
@@ -69,6 +71,12 @@ export class TaskApiClient {
   async update(update: TaskUpdate, signal?: AbortSignal): Promise<void> {
     const form = new URLSearchParams({ payload: JSON.stringify(update) });
     await this.request("POST", `${this.baseUrl}/task/update/`, form, signal);
+  }
+
+  /** A batch of a running job's output (LOGS_TO_CONTROLLER; ours, the reference's agent never sends one). */
+  async sendLogs(taskId: string, batch: LogBatch, signal?: AbortSignal): Promise<void> {
+    const form = new URLSearchParams({ payload: JSON.stringify({ task_id: taskId, ...batch }) });
+    await this.request("POST", `${this.baseUrl}/task/logs/`, form, signal);
   }
 
   private async request(

@@ -12,6 +12,8 @@ import type { Storage } from "../db/storage.js";
 import { type Clock, systemClock } from "../domain/clock.js";
 import { buildApp } from "../http/app.js";
 import { jobCreator } from "../jobs/index.js";
+import { JobLogBuffer, storedJobOutput } from "../ops/job-log-buffer.js";
+import type { JobOutput } from "../ops/logs.js";
 import { dbStatusRule } from "../scheduler/db-status.js";
 import { readFlags } from "../scheduler/pass-context.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
@@ -28,6 +30,8 @@ export interface ControllerOptions {
   log?: Logger;
   /** Worker threads for large rap/status answers (default: one per core, at most four; 0 for none). */
   statusWorkers?: number;
+  /** Jobs' output for the live-log stream, where this process can read it (`rap serve`: its agents' runtime). */
+  jobOutput?: JobOutput;
 }
 
 export type ControllerState = "open" | "closing" | "closed";
@@ -84,6 +88,8 @@ export async function openController(config: Config, options: ControllerOptions 
     const scheduler = createScheduler(config, storage, clock, log, tracing, metrics);
     releasers.add("scheduler", () => scheduler.stop());
 
+    // Agents' batches of jobs' output, kept only when the operator allows them here (DESIGN DECISIONS 14).
+    const jobLogs = config.liveLogs.toController ? new JobLogBuffer(config.liveLogs) : undefined;
     const app = await buildApp({
       config,
       storage,
@@ -101,6 +107,8 @@ export async function openController(config: Config, options: ControllerOptions 
       log,
       tracer: tracing?.tracer("http"),
       ...(metrics ? { metrics } : {}),
+      jobOutput: options.jobOutput ?? (jobLogs && storedJobOutput(jobLogs, storage.jobs)),
+      jobLogs,
     });
     releasers.add("http", () => app.close());
 

@@ -2,7 +2,7 @@
  * `rap serve`: the whole system on one machine, in one process: the controller (RAP API, Task API, scheduler loop)
  * and one agent per configured backend, talking to the controller over loopback HTTP exactly as a separate agent
  * would. It is the development and try-it-out command, so with no configuration at all it still starts: a `test`
- * backend, a client token generated into WORKDIR, local git repositories allowed, no image registry, and Docker when
+ * backend, a client token and an operator token (the dashboard's login) generated into WORKDIR, local git repositories allowed, no image registry, and Docker when
  * an engine answers (the local executor otherwise). Everything it chose is said at start-up.
  *
  * Shutdown stops taking work first (the scheduler loop), then the agents (each finishes the handlers in flight),
@@ -14,6 +14,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { agentRuntime, LOCAL_RUNTIME_WARNING, runAgent } from "../agent/index.js";
+import { followJobOutput } from "../agent/live-output.js";
 import { ImageUnavailableError, type Runtime } from "../agent/runtime/index.js";
 import { type AgentConfig, agentConfigWarnings, loadAgentConfig } from "../config/agent.js";
 import {
@@ -26,14 +27,16 @@ import {
   readBackends,
   readWorkdir,
 } from "../config/index.js";
+import { DASHBOARD_PATH } from "../http/routes/dashboard.js";
 import { RAP_API_PREFIX } from "../http/routes/rap-api.js";
 import { type Controller, openController } from "./controller.js";
 import { createLogger } from "./logger.js";
 import { checkNodeVersion } from "./node-version.js";
 import { docsUrl, listen } from "./run.js";
 
-/** The file in WORKDIR holding the client token `rap serve` generated (kept across restarts). */
+/** The files in WORKDIR holding the tokens `rap serve` generated (kept across restarts). */
 const CLIENT_TOKEN_FILE = "client-token";
+const OPERATOR_TOKEN_FILE = "operator-token";
 
 /**
  * What `rap serve` sets when the variable is unset. Images cannot be pulled or looked up from a development
@@ -85,7 +88,10 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
   const backends = readBackends(base);
   const generatedClientToken = backends.some((b) => (base[`${backendPrefix(b)}_CLIENT_TOKENS`] ?? "") !== "")
     ? null
-    : await clientToken(workdir);
+    : await generatedToken(workdir, CLIENT_TOKEN_FILE);
+  const generatedOperatorToken =
+    (base.OPERATOR_TOKENS ?? "") !== "" ? null : await generatedToken(workdir, OPERATOR_TOKEN_FILE);
+  if (generatedOperatorToken !== null) base.OPERATOR_TOKENS = generatedOperatorToken;
   for (const backend of backends) {
     const prefix = backendPrefix(backend);
     if (generatedClientToken !== null) base[`${prefix}_CLIENT_TOKENS`] = generatedClientToken;
@@ -116,7 +122,11 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
     for (const warning of agentConfigWarnings(agentConfigs[0]!)) say(`warning: ${warning}`);
 
   const log = options.log ?? createLogger(config.logLevel);
-  const controller = await openController(config, { log });
+  // The agents share this machine: the live-log stream reads their jobs' containers directly.
+  const controller = await openController(config, {
+    log,
+    jobOutput: (job, signal) => followJobOutput(runtime, job, signal),
+  });
   const url = await listen(controller);
   controller.scheduler.start();
   const stopAgents = new AbortController();
@@ -142,6 +152,12 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
     say("  try it:");
     say(`    curl -s -H 'Authorization: ${generatedClientToken}' ${url}${RAP_API_PREFIX}/backend/status/`);
   }
+  say(`  dashboard: ${url}${DASHBOARD_PATH}`);
+  say(
+    generatedOperatorToken === null
+      ? "  operator token: one of OPERATOR_TOKENS (the dashboard's login, rap logs -f --controller)"
+      : `  operator token (kept in ${join(workdir, OPERATOR_TOKEN_FILE)}): ${generatedOperatorToken}`,
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -156,9 +172,9 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
   return { config, controller, url, runtime, agentConfigs, generatedClientToken, stop };
 }
 
-/** The token in WORKDIR/client-token, created (readable by this user only) on first use. */
-async function clientToken(workdir: string): Promise<string> {
-  const file = join(workdir, CLIENT_TOKEN_FILE);
+/** The token in WORKDIR/{name}, created (readable by this user only) on first use. */
+async function generatedToken(workdir: string, name: string): Promise<string> {
+  const file = join(workdir, name);
   try {
     const existing = (await readFile(file, "utf8")).trim();
     if (existing !== "") return existing;

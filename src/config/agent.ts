@@ -17,6 +17,7 @@ import {
 import { ConfigError } from "./errors.js";
 import { type GitAccess, readGitAccess } from "./git-access.js";
 import { readBackends, readLogLevel, readWorkdir } from "./index.js";
+import { type AgentLiveLogs, readAgentLiveLogs } from "./live-logs.js";
 import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
 export type ExecutorKind = "docker" | "local";
@@ -75,6 +76,8 @@ export interface AgentConfig extends GitAccess {
   readonly telemetry: TelemetryConfig;
   /** pino level for the agent's log (LOGLEVEL, default info). */
   readonly logLevel: string;
+  /** Whether and how it sends jobs' output to the controller (LOGS_TO_CONTROLLER; src/config/live-logs.ts). */
+  readonly liveLogs: AgentLiveLogs;
 }
 
 /** The reference's defaults, also the Docker runtime's when it is built without a configuration. */
@@ -126,6 +129,7 @@ export function loadAgentConfig(env: Env, cwd: string): AgentConfig {
     ...readGitAccess(env),
     telemetry: readTelemetry(env),
     logLevel: readLogLevel(env),
+    liveLogs: readAgentLiveLogs(env),
   });
 }
 

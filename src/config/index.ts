@@ -3,11 +3,13 @@
  * names and defaults are the reference job-runner's (reference/controller.md §8), plus PORT, HOST, DATABASE_URL and
  * the request limits (limits.ts). No other module reads process.env.
  */
+
 import { resolve } from "node:path";
 import { type Env, readCount, readList, readPort, readString } from "./env.js";
 import { ConfigError } from "./errors.js";
 import { type GitAccess, readGitAccess } from "./git-access.js";
 import { type Limits, readLimits } from "./limits.js";
+import { type ControllerLiveLogs, readControllerLiveLogs } from "./live-logs.js";
 import { readScheduler, type SchedulerConfig } from "./scheduler.js";
 import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
@@ -50,6 +52,8 @@ export interface Config extends GitAccess {
   readonly clientTokens: ReadonlyMap<string, readonly string[]>;
   /** Tokens for the operator endpoints (OPERATOR_TOKENS, comma-separated); none: those endpoints are off. */
   readonly operatorTokens: readonly string[];
+  /** Jobs' output sent by agents (LOGS_TO_CONTROLLER and its bounds; src/config/live-logs.ts). */
+  readonly liveLogs: ControllerLiveLogs;
   readonly workdir: string;
   readonly database: DatabaseLocation;
   readonly host: string;
@@ -235,6 +239,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     backend: Object.freeze(backend),
     clientTokens: clientTokenMap(backends, backend),
     operatorTokens: Object.freeze(operatorTokens),
+    liveLogs: readControllerLiveLogs(env),
     workdir,
     database: readDatabase(env, workdir),
     host: readString(env, "HOST", "127.0.0.1"),

@@ -1,8 +1,8 @@
 /**
  * The HTTP app: health check at `/`, readiness at `/readyz`, the RAP API and its documentation under /controller/v1/, the Task API under
- * /{backend}/, and, given metrics and OPERATOR_TOKENS, `/metrics` for operators. `buildApp` only builds a ready
- * Fastify instance from services it is given (src/app builds them); listening, signals and shutdown belong to the
- * caller (src/app for the CLI, `app.inject` in tests).
+ * /{backend}/; with OPERATOR_TOKENS, `/metrics`, the operator's read-only endpoints under /operator/ and the
+ * dashboard's page. `buildApp` only builds a ready Fastify instance from services it is given (src/app builds them);
+ * listening, signals and shutdown belong to the caller (src/app for the CLI, `app.inject` in tests).
  *
  * Every answer is JSON (a 405's empty body and the metrics' text aside): unknown paths get a JSON 404 and failures a
  * JSON error, and the client token is never logged.
@@ -14,6 +14,8 @@ import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import type { StatusReader, Storage } from "../db/storage.js";
 import { type Clock, nowSeconds, systemClock } from "../domain/clock.js";
+import type { JobLogBuffer } from "../ops/job-log-buffer.js";
+import type { JobOutput } from "../ops/logs.js";
 import { toAsciiJson } from "../python/ascii-json.js";
 import type { ControllerMetrics } from "../telemetry/metrics.js";
 import { ClientTokens } from "./auth.js";
@@ -22,8 +24,12 @@ import { apiErrorFor, InternalError, NotFoundError } from "./errors.js";
 import { logFailedRequests, noteErrorCode } from "./failure-log.js";
 import { measureRequests, metricsEndpoint } from "./metrics.js";
 import { loadApiDocument } from "./openapi.js";
+import { registerOperatorRoutes } from "./operator-auth.js";
+import { dashboard } from "./routes/dashboard.js";
 import { docs } from "./routes/docs.js";
 import { health } from "./routes/health.js";
+import { operatorApi } from "./routes/operator-api.js";
+import { operatorLogs } from "./routes/operator-logs.js";
 import { RAP_API_PREFIX, rapApi } from "./routes/rap-api.js";
 import type { CreateJobs } from "./routes/rap-create.js";
 import { readiness } from "./routes/readiness.js";
@@ -50,7 +56,17 @@ export interface AppDeps {
   tracer?: Tracer;
   /** The controller's metrics, served at `/metrics` to operator tokens; absent: no metrics, no cost per request. */
   metrics?: ControllerMetrics;
+  /**
+   * Jobs' output as it is written, for the live-log stream: their containers on this machine (`rap serve`), or what
+   * their agents send (LOGS_TO_CONTROLLER). Absent: the stream gives jobs' status only.
+   */
+  jobOutput?: JobOutput;
+  /** Jobs' output sent by their agents (LOGS_TO_CONTROLLER=true); absent: the Task API takes none. */
+  jobLogs?: JobLogBuffer;
 }
+
+/** Where the operator endpoints live (besides /metrics and the dashboard's page). */
+export const OPERATOR_PREFIX = "/operator";
 
 /** Node's own limit on the time to receive a request's headers. */
 const HEADERS_TIMEOUT_MS = 60_000;
@@ -127,10 +143,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       clock,
       dbStatusReported: deps.dbStatusReported,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      jobLogs: deps.jobLogs,
     }),
   );
   if (deps.metrics) await metricsEndpoint(app, deps.config.operatorTokens, deps.metrics);
   await app.register((scope) => docs(scope, api), { prefix: RAP_API_PREFIX });
+  await registerOperatorRoutes(
+    app,
+    deps.config.operatorTokens,
+    async (scope) => {
+      await operatorLogs(scope, { jobs: deps.storage.jobs, output: deps.jobOutput ?? null });
+      await operatorApi(scope, { config: deps.config, storage: deps.storage, clock });
+    },
+    { prefix: OPERATOR_PREFIX },
+  );
+  if (deps.config.operatorTokens.length > 0) await app.register(dashboard);
   await app.ready();
   return app;
 }

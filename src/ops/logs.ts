@@ -19,6 +19,8 @@ export type JobLogPath = (job: Pick<Job, "id" | "createdAt">) => string;
 export type JobLog =
   | { readonly kind: "no-job" }
   | { readonly kind: "found"; readonly job: Job; readonly text: string }
+  /** Its output was printed as it was written (`-f` on the job's machine). */
+  | { readonly kind: "followed"; readonly job: Job }
   | { readonly kind: "missing"; readonly job: Job; readonly path: string };
 
 async function readIfThere(path: string): Promise<string | undefined> {
@@ -60,9 +62,61 @@ export function statusLine(job: Job): string {
   return `${shownTime(job.updatedAt)} ${job.state} ${job.statusCode}${message}`;
 }
 
+/** A job's output as it is written, line by line (no newlines); ends once the job's container has ended. */
+export type JobOutput = (job: Job, signal: AbortSignal) => AsyncIterable<string>;
+
+export interface FollowListener {
+  /** The job as first read, and again whenever its status line changes (its finished state last). */
+  status(job: Job): void;
+  line(line: string): void;
+}
+
+export interface Followed {
+  /** The job as it finished (or as it was when the signal aborted); undefined when there is no such job. */
+  readonly job: Job | undefined;
+  /** Whether any of its output was given. */
+  readonly streamed: boolean;
+}
+
 /**
- * Prints (through `print`) each status change of the job until it finishes, then answers as readJobLog. The
- * status is read every `intervalMs`.
+ * Follows a job until it finishes or the signal aborts: its status changes (read every `intervalMs`) and, once it
+ * runs, its output from `output`. The output is read until it gives something: a second read would give it from its
+ * first line again, and before the container starts there is nothing to read.
+ */
+export async function followJob(
+  jobs: JobStore,
+  jobId: string,
+  output: JobOutput | null,
+  listener: FollowListener,
+  options: { intervalMs: number; signal?: AbortSignal },
+): Promise<Followed> {
+  const signal = options.signal ?? new AbortController().signal;
+  let shown = "";
+  let streamed = false;
+  for (;;) {
+    const job = await jobs.get(jobId);
+    if (!job) return { job, streamed };
+    const line = statusLine(job);
+    if (line !== shown) listener.status(job);
+    shown = line;
+    const running = job.state === "running" || !isActiveState(job.state);
+    if (output && !streamed && running) {
+      for await (const text of output(job, signal)) {
+        listener.line(text);
+        streamed = true;
+      }
+      // It ended with the container: read the final status at once.
+      if (streamed && isActiveState(job.state)) continue;
+    }
+    if (!isActiveState(job.state) || signal.aborted) return { job, streamed };
+    await sleep(options.intervalMs, undefined, { signal }).catch(() => undefined);
+  }
+}
+
+/**
+ * `rap logs -f`: prints (through `print`) each status change of the job and, where `output` can read it, its output
+ * as it is written, until the job finishes; then answers as readJobLog when no output was shown (the log file is
+ * all there is), or with the finished job.
  */
 export async function followJobLog(
   jobs: JobStore,
@@ -70,15 +124,16 @@ export async function followJobLog(
   logPath: JobLogPath,
   print: (line: string) => void,
   intervalMs: number,
+  output: JobOutput | null = null,
 ): Promise<JobLog> {
-  let shown = "";
-  for (;;) {
-    const job = await jobs.get(jobId);
-    if (!job) return { kind: "no-job" };
-    if (!isActiveState(job.state)) return readJobLog(jobs, jobId, logPath);
-    const line = statusLine(job);
-    if (line !== shown) print(line);
-    shown = line;
-    await sleep(intervalMs);
-  }
+  const followed = await followJob(
+    jobs,
+    jobId,
+    output,
+    { status: (job) => print(statusLine(job)), line: print },
+    { intervalMs },
+  );
+  if (!followed.job) return { kind: "no-job" };
+  if (followed.streamed) return { kind: "followed", job: followed.job };
+  return readJobLog(jobs, jobId, logPath);
 }

@@ -138,6 +138,13 @@ export class FakeRuntime implements Runtime {
     return c ? c.lines.map((line) => `2025-06-01T12:00:00.000000000Z ${line}\n`).join("") : "";
   }
 
+  async *follow(name: string): AsyncIterable<Buffer> {
+    const c = this.containers.get(name);
+    if (!c) return;
+    await c.finished;
+    yield Buffer.from(await this.logs(name));
+  }
+
   async kill(name: string): Promise<void> {
     const c = this.containers.get(name);
     if (!c?.running) return;

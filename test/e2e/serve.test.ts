@@ -48,6 +48,12 @@ test("with no configuration: a test backend, a generated client token printed wi
     `curl -s -H 'Authorization: ${token![2]}' http://127.0.0.1:${port}/controller/v1/backend/status/`,
   );
   expect(output).toContain("executor:  local (EXECUTOR=local)");
+  // An operator token too, for the dashboard whose URL it prints.
+  const operatorFile = join(dir, "workdir", "operator-token");
+  const operator = /operator token \(kept in (.+)\): ([0-9a-f]{40})\n/.exec(output);
+  expect(operator?.[1]).toBe(operatorFile);
+  expect(((await stat(operatorFile)).mode & 0o777).toString(8)).toBe("600");
+  expect(output).toContain(`dashboard: http://127.0.0.1:${port}/dashboard/`);
   expect(output).toContain("EXECUTOR=local runs every action as a process on this machine");
   expect(output).toContain("ALLOW_LOCAL_GIT_REPOS=true: repo_url may be a local path");
   // The agent token is generated for the in-process agent, so the insecure default is not in use.
@@ -73,20 +79,24 @@ test("with no configuration: a test backend, a generated client token printed wi
   // The next start keeps the token.
   const again = await serve({ EXECUTOR: "local" }, dir);
   expect(again.server.output()).toContain(`): ${token![2]}\n`);
+  expect(again.server.output()).toContain(`): ${operator![2]}\n`);
   again.server.signal("SIGTERM");
   expect(await again.server.exited).toBe(0);
 });
 
-test("a configured client token is used and never printed; the executor is said", {
+test("configured client and operator tokens are used and never printed; the executor is said", {
   timeout: TIMEOUT_MS,
 }, async () => {
   const { server, port } = await serve({
     BACKENDS: "test",
     TEST_CLIENT_TOKENS: "my-own-token",
+    OPERATOR_TOKENS: "my-operator-token",
     EXECUTOR: "local",
   });
   expect(server.output()).not.toContain("client token");
   expect(server.output()).not.toContain("my-own-token");
+  expect(server.output()).not.toContain("my-operator-token");
+  expect(server.output()).toContain("operator token: one of OPERATOR_TOKENS");
   expect((await rapApi(port, "my-own-token", "rap/status/", { rap_ids: [] })).status).toBe(200);
   server.signal("SIGTERM");
   expect(await server.exited).toBe(0);

@@ -98,3 +98,16 @@ export async function dockerRegistryRequirement(): Promise<Requirement> {
     reason: `${dockerRegistryBinary} is missing (apt-get install docker-registry)`,
   };
 }
+
+/** Debian's chromium, which the dashboard's tests drive through playwright-core (nothing downloaded at run time). */
+export const CHROMIUM_BINARY = "/usr/bin/chromium";
+
+export function chromiumRequirement(): Requirement {
+  return {
+    available: existsSync(CHROMIUM_BINARY),
+    reason: `${CHROMIUM_BINARY} is missing (install the Debian package chromium)`,
+  };
+}
+
+/** Where tests keep what a person may want to look at afterwards (screenshots); gitignored. */
+export const artifactsDir = resolve(repoRoot, "test-artifacts");

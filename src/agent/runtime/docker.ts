@@ -199,6 +199,36 @@ export class DockerRuntime implements Runtime {
     return tail.text();
   }
 
+  async *follow(name: string, signal: AbortSignal): AsyncIterable<Buffer> {
+    // Docker ends a followed stream when the container stops; no timeout, as a job may run for days.
+    const response = await new Promise<IncomingMessage | null>((resolve, reject) => {
+      this.docker.modem.dial(
+        {
+          path: `/containers/${encodeURIComponent(name)}/logs?`,
+          method: "GET",
+          isStream: true,
+          abortSignal: signal,
+          statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+          options: { stdout: true, stderr: true, follow: true, timestamps: true },
+        },
+        (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as IncomingMessage)),
+      );
+    }).catch((error: unknown) => (signal.aborted ? null : onStatus([NOT_FOUND], null)(error)));
+    if (!response) return;
+    const payloads: Buffer[] = [];
+    const frames = new FrameReader((_stream, data) => payloads.push(data));
+    try {
+      for await (const chunk of addAbortSignal(signal, response)) {
+        frames.push(chunk as Buffer);
+        yield* payloads.splice(0);
+      }
+    } catch (error) {
+      if (!signal.aborted) throw error;
+    } finally {
+      response.destroy();
+    }
+  }
+
   async kill(name: string): Promise<void> {
     await this.call(`killing container ${name}`, (abortSignal) =>
       this.docker

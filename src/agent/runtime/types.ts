@@ -11,8 +11,8 @@
  * - `start` is idempotent: a container of that name that already exists (running or exited) is left alone. One
  *   whose start was interrupted (created, never started, no error: the agent died in between) reads as absent in
  *   `inspect`, and the next `start` completes it.
- * - `kill`, `remove`, `inspect` and `logs` of a missing container are not errors (`inspect` answers null, `logs`
- *   an empty string).
+ * - `kill`, `remove`, `inspect`, `logs` and `follow` of a missing container are not errors (`inspect` answers null,
+ *   `logs` an empty string, `follow` nothing).
  * - The runtime remembers, across an agent restart, which containers `start` ran (`wasStarted`) until its own
  *   `remove` removes them. A container gone from `inspect` while `wasStarted` holds was removed by someone else
  *   mid-run: the executor fails that job, never starts it again from the same volume.
@@ -121,6 +121,13 @@ export interface Runtime {
    * note of what was left out), stdout and stderr merged, each line prefixed with an RFC 3339 timestamp and a space.
    */
   logs(name: string): Promise<string>;
+  /**
+   * The container's output as it is written, from its first line (the same timestamped lines as `logs`, not cut to
+   * JOB_LOG_MAX_BYTES), in chunks as they come; ends once the container has ended and all it printed was given, at
+   * once for a missing container, or when `signal` aborts. Only a chunk at a time is held, whatever the job prints.
+   * For `rap logs -f` and live logs: reading never changes the container.
+   */
+  follow(name: string, signal: AbortSignal): AsyncIterable<Buffer>;
   /** True when `start` ran this container and this runtime's `remove` has not removed it since (see above). */
   wasStarted(name: string): Promise<boolean>;
   /** SIGKILL (exit 137); no wait. */

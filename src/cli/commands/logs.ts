@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import type { Command } from "commander";
+import { followJobOutput, runtimeOfJob } from "../../agent/live-output.js";
 import { agentLayout, jobLogDir } from "../../agent/workspace/paths.js";
 import { loadAgentStorage } from "../../config/agent.js";
 import { followJobLog, type JobLogPath, missingLogMessage, readJobLog } from "../../ops/logs.js";
+import { followRemoteJob } from "../../ops/remote-logs.js";
 import { withStorage } from "../context.js";
 
 /** How often `-f` reads the job's status. */
@@ -12,20 +14,50 @@ export function registerLogs(program: Command): void {
   program
     .command("logs")
     .description(
-      "print a finished job's log, on its backend's machine (-f: follow its status until it finishes)",
+      "print a finished job's log, on its backend's machine (-f: follow its status and output until it finishes)",
     )
     .argument("<job-id>", "the job")
-    .option("-f, --follow", "print the job's status changes until it finishes, then its log", false)
-    .action(async (jobId: string, options: { follow: boolean }) => {
+    .option(
+      "-f, --follow",
+      "print the job's status changes and its output as it is written until it finishes (elsewhere than its " +
+        "backend's machine: its status, then its log)",
+      false,
+    )
+    .option(
+      "--controller <url>",
+      "follow the job through this controller's live-log stream, with the operator token in OPERATOR_TOKEN",
+    )
+    .action(async (jobId: string, options: { follow: boolean; controller?: string }) => {
+      if (options.controller !== undefined) {
+        process.exitCode = await followRemoteJob(
+          options.controller,
+          process.env.OPERATOR_TOKEN ?? "",
+          jobId,
+          {
+            out: (line) => console.log(line),
+            err: (line) => console.error(line),
+          },
+        );
+        return;
+      }
       const layout = agentLayout(loadAgentStorage(process.env, process.cwd()));
       const logPath: JobLogPath = (job) =>
         join(jobLogDir(layout, { id: job.id, created_at: job.createdAt }), "logs.txt");
       await withStorage(async (storage) => {
+        const job = options.follow ? await storage.jobs.get(jobId) : undefined;
+        const runtime = job ? await runtimeOfJob(process.env, process.cwd(), job) : null;
         const log = options.follow
-          ? await followJobLog(storage.jobs, jobId, logPath, (line) => console.log(line), FOLLOW_INTERVAL_MS)
+          ? await followJobLog(
+              storage.jobs,
+              jobId,
+              logPath,
+              (line) => console.log(line),
+              FOLLOW_INTERVAL_MS,
+              runtime && ((followed, signal) => followJobOutput(runtime, followed, signal)),
+            )
           : await readJobLog(storage.jobs, jobId, logPath);
         if (log.kind === "found") process.stdout.write(log.text);
-        else {
+        else if (log.kind !== "followed") {
           console.error(log.kind === "no-job" ? `No job ${jobId}` : missingLogMessage(log.job, log.path));
           process.exitCode = 1;
         }

@@ -1,7 +1,8 @@
 /**
  * The Task API the agents use (reference/controller.md §4.4, §4.5): `GET /{backend}/tasks/` serves a backend's
  * active tasks (DBSTATUS first) and records that its agent was seen; `POST /{backend}/task/update/` records what the
- * agent reports, as a form field `payload` holding JSON. Checks come in the reference's order: the backend (404),
+ * agent reports, as a form field `payload` holding JSON; with LOGS_TO_CONTROLLER=true, `POST /{backend}/task/logs/`
+ * takes batches of running jobs' output (ours: src/http/task-logs.ts). Checks come in the reference's order: the backend (404),
  * the token (401), then for updates the method (405).
  *
  * Ours: the agent token is compared in constant time and may also come as `Bearer <token>`; a malformed update is
@@ -15,6 +16,7 @@ import { AGENT_FIGURES_HEADER } from "../../domain/agent-figures.js";
 import { type Clock, nowFractionalSeconds, nowNanos, nowSeconds } from "../../domain/clock.js";
 import { Flag } from "../../domain/flags.js";
 import { staleUpdate, TaskType } from "../../domain/task.js";
+import type { JobLogBuffer } from "../../ops/job-log-buffer.js";
 import { isoWithOffsetFromUnixSeconds } from "../../python/datetime.js";
 import type { ControllerMetrics, TaskUpdateResult } from "../../telemetry/metrics.js";
 import { AgentFiguresInvalid, parseAgentFigures } from "../agent-figures.js";
@@ -27,6 +29,7 @@ import {
   TaskUpdateInvalidError,
 } from "../errors.js";
 import { acceptRawBodies } from "../raw-body.js";
+import { parseLogBatch } from "../task-logs.js";
 import { parseTaskUpdate } from "../task-update.js";
 
 export interface TaskApiDeps {
@@ -37,6 +40,8 @@ export interface TaskApiDeps {
   dbStatusReported: DbStatusReported;
   /** Counts tasks served and updates, and keeps the figures agents report (src/domain/agent-figures.ts). */
   metrics?: ControllerMetrics;
+  /** Where jobs' output sent by agents is kept (LOGS_TO_CONTROLLER=true); absent: `task/logs/` is not served. */
+  jobLogs?: JobLogBuffer;
 }
 
 export type DbStatusReported = (
@@ -157,4 +162,17 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
     url: "/:backend/task/update/",
     handler: update,
   });
+
+  const { jobLogs } = deps;
+  if (jobLogs) {
+    scope.post("/:backend/task/logs/", async (request) => {
+      const backend = authenticate(request);
+      const batch = parseLogBatch(request.body as Buffer | undefined, config.limits.maxAgentStringChars);
+      const task = await storage.tasks.get(batch.taskId);
+      if (task?.backend !== backend || task.type !== TaskType.RunJob || !task.jobId)
+        throw new TaskNotFoundError(batch.taskId, backend);
+      jobLogs.append(task.jobId, batch);
+      return { response: "Logs received" };
+    });
+  }
 }

@@ -4,7 +4,7 @@
  * on the host for the local runtime.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, expect, it } from "vitest";
@@ -156,6 +156,54 @@ export function describeRuntimeConformance(target: () => ConformanceTarget): voi
     await rt.kill(name);
     await rt.remove(name);
     expect(await rt.logs(name)).toBe("");
+    const followed: Buffer[] = [];
+    for await (const chunk of rt.follow(name, new AbortController().signal)) followed.push(chunk);
+    expect(followed).toEqual([]);
+  });
+
+  it("follows a running job's output as it is written, and ends with the job", async () => {
+    const rt = runtime();
+    // The job waits for a file the test writes only once it has read the first line: proof it was read live.
+    const job = spec({
+      code: [
+        "import os, sys, time",
+        "print('before', flush=True)",
+        "while not os.path.exists('go'): time.sleep(0.05)",
+        "print('after', file=sys.stderr, flush=True)",
+      ].join("\n"),
+    });
+    await rt.start(job);
+    let text = "";
+    let released = false;
+    for await (const chunk of runtime().follow(job.name, new AbortController().signal)) {
+      text += chunk.toString("utf8");
+      if (!released && text.includes("before\n")) {
+        expect((await rt.inspect(job.name))?.running).toBe(true);
+        writeFileSync(join(job.volumeDir, "go"), "");
+        released = true;
+      }
+    }
+    expect((await rt.inspect(job.name))?.running).toBe(false);
+    expect(text.split("\n").map((line) => line.replace(RFC3339_NANO_LINE, ""))).toEqual([
+      "before",
+      "after",
+      "",
+    ]);
+    expect(text).toBe(await rt.logs(job.name));
+  });
+
+  it("stops following when the signal aborts, leaving the job running", async () => {
+    const rt = runtime();
+    const job = spec({ code: "import time\nprint('started', flush=True)\ntime.sleep(60)" });
+    await rt.start(job);
+    const stop = new AbortController();
+    let text = "";
+    for await (const chunk of rt.follow(job.name, stop.signal)) {
+      text += chunk.toString("utf8");
+      if (text.includes("started\n")) stop.abort();
+    }
+    expect((await rt.inspect(job.name))?.running).toBe(true);
+    await rt.kill(job.name);
   });
 
   it("starts a container only once: a second start of the same name is a no-op", async () => {
