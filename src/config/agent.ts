@@ -19,7 +19,9 @@ import { type GitAccess, readGitAccess } from "./git-access.js";
 import { readBackends, readLogLevel, readWorkdir } from "./index.js";
 import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
-export type ExecutorKind = "docker" | "local";
+/** The values EXECUTOR takes: one per runtime in src/agent/runtime's registry. */
+export const EXECUTOR_KINDS = ["docker", "local"] as const;
+export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
 
 export interface AgentStorage {
   readonly workdir: string;
@@ -267,10 +269,12 @@ function readExecutor(env: Env): ExecutorKind | null {
   const raw = env.EXECUTOR?.trim() ?? "";
   if (raw === "") return null;
   if (raw === "docker" || raw === REFERENCE_DOCKER_EXECUTOR) return "docker";
-  if (raw === "local") return "local";
+  const kind = EXECUTOR_KINDS.find((name) => name === raw);
+  if (kind) return kind;
+  const names = EXECUTOR_KINDS.map((name) => `'${name}'`);
   throw new ConfigError(
     "EXECUTOR",
-    `must be 'docker' or 'local' (or unset to choose automatically), got '${raw}'`,
+    `must be ${names.slice(0, -1).join(", ")} or ${names.at(-1)} (or unset to choose automatically), got '${raw}'`,
   );
 }
 
