@@ -5,11 +5,13 @@
  */
 import { DockerRuntime, type DockerRuntimeOptions } from "./docker.js";
 import { LocalRuntime, type LocalRuntimeOptions } from "./local.js";
+import { SlurmRuntime, type SlurmRuntimeOptions } from "./slurm.js";
 import { type Runtime, RuntimeError, type RuntimeKind } from "./types.js";
 
 export { DockerRuntime, type DockerRuntimeOptions, socketPathFromDockerHost } from "./docker.js";
 export { DEFAULT_LOCAL_COMMANDS, LocalRuntime, type LocalRuntimeOptions } from "./local.js";
 export { parseMemoryLimit } from "./memory.js";
+export { SlurmRuntime, type SlurmRuntimeOptions } from "./slurm.js";
 export * from "./types.js";
 
 /** Each runtime's own options, by kind; only the chosen runtime's are read. */
@@ -17,12 +19,16 @@ export interface RuntimeOptions {
   docker?: DockerRuntimeOptions;
   /** Required when the kind is `local`. */
   local?: LocalRuntimeOptions;
+  /** Required when the kind is `slurm`. */
+  slurm?: SlurmRuntimeOptions;
 }
 
 const RUNTIMES: { readonly [K in RuntimeKind]: (options: RuntimeOptions) => Runtime } = {
   docker: (options) => new DockerRuntime(options.docker),
   local: (options) =>
     new LocalRuntime(required(options.local, "the local runtime needs its options (at least stateDir)")),
+  slurm: (options) =>
+    new SlurmRuntime(required(options.slurm, "the slurm runtime needs its options (at least sharedDir)")),
 };
 
 export function createRuntime(kind: RuntimeKind, options: RuntimeOptions = {}): Runtime {

@@ -103,6 +103,11 @@ export interface ContainerState {
   memoryLimitBytes: number;
   /** The runtime's own full description of the job (Docker's inspect JSON …), env not yet redacted. */
   metadata: Record<string, unknown>;
+  /**
+   * Why the job ended, when the runtime knows better than its exit code (a wall-time limit, a failed node), worded
+   * for the researcher; absent otherwise.
+   */
+  endedBecause?: string;
 }
 
 export interface ContainerStats {
