@@ -11,7 +11,7 @@
  * between `sbatch` and recording the id.
  */
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, createReadStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -367,11 +367,12 @@ function inspectDocument(text: string | null): InspectDocument | null {
 /** A clear start-up error when a directory the nodes share cannot be written by the agent. */
 function checkWritable(setting: string, root: string, dirs: readonly string[]): void {
   try {
-    for (const dir of dirs) mkdirSync(dir, { recursive: true });
+    mkdirSync(root, { recursive: true });
+    // A file written first: on read-only storage, mkdir of a missing directory reports ENOENT, not why.
     const probe = join(root, `.rap-write-check-${process.pid}`);
     writeFileSync(probe, "");
     rmSync(probe);
-    accessSync(root, constants.W_OK);
+    for (const dir of dirs) mkdirSync(dir, { recursive: true });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new RuntimeError(
