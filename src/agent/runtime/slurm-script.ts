@@ -5,7 +5,7 @@
  *
  * The script records everything the agent reads into the job's directory on shared storage, so nothing needs the
  * node's engine afterwards: `logs.txt` (timestamped, stdout and stderr merged), `inspect.json` (the container's
- * inspect document; written last, it marks the job as ended and recorded), `usage` (a sample a second while it
+ * inspect document; written last, it marks the job as ended and recorded), `usage` (a sample every 2 s while it
  * runs), `failed` (why the container could not be created), and the image's labels under `images/`. Environment
  * values travel in `env` (mode 0600), read by `docker create` and deleted at once; never on a command line.
  */
@@ -166,10 +166,12 @@ if [ "$stopped" = 1 ]; then
   exit 143
 fi
 docker start "$name" >/dev/null 2>&1 || true
+# Usage, sampled from a second in and every 2 s after (each sample costs the engine a moment of CPU).
 (
+  sleep 1
   while docker stats --no-stream --format '{{.CPUPerc}} {{.MemUsage}}' "$name" >${file("usage.tmp")} 2>/dev/null; do
     mv -f ${file("usage.tmp")} ${file(JOB_FILES.usage)}
-    sleep 1
+    sleep 2
   done
 ) &
 sampler=$!

@@ -1,5 +1,5 @@
 /**
- * Readings of what Slurm and the batch script report, as pure functions: `scontrol show job --oneliner` records,
+ * Readings of what Slurm and the batch script report, as pure functions: `squeue` and `scontrol show job` records,
  * the usage samples the script writes, and the job's state worked out from both. What the script recorded (the
  * container's inspect document) is the truth about how the container ended; Slurm's word is needed while the job is
  * queued or running, and for endings the script could not record (a failed node, a job Slurm never started).
@@ -53,6 +53,33 @@ export function isLive(job: SlurmJob): boolean {
 /** `CANCELLED by 0` → `CANCELLED`. */
 export function baseState(job: SlurmJob): string {
   return (job.JobState ?? "").split(/[\s+]/)[0] ?? "";
+}
+
+/** `squeue --Format` fields, named as `scontrol show job` names them (so one record shape serves both). */
+const SQUEUE_FIELDS: ReadonlyArray<[string, string]> = [
+  ["JobID", "JobId"],
+  ["Name", "JobName"],
+  ["State", "JobState"],
+  ["Reason", "Reason"],
+  ["SubmitTime", "SubmitTime"],
+  ["StartTime", "StartTime"],
+  ["EndTime", "EndTime"],
+  ["TimeUsed", "RunTime"],
+  ["TimeLimit", "TimeLimit"],
+  ["NodeList", "NodeList"],
+  ["exit_code", "ExitCode"],
+];
+
+/** The `--Format` argument that makes squeue print SQUEUE_FIELDS separated by `|`. */
+export const SQUEUE_FORMAT = SQUEUE_FIELDS.map(([field]) => `${field}:|`).join(",");
+
+/** The jobs of `squeue --noheader --Format=SQUEUE_FORMAT` output, one a line. */
+export function parseSqueueJobs(text: string): SlurmJob[] {
+  return text.split("\n").flatMap((line) => {
+    const values = line.split("|");
+    if (values.length < SQUEUE_FIELDS.length || !/^\d+$/.test(values[0]!.trim())) return [];
+    return [Object.fromEntries(SQUEUE_FIELDS.map(([, key], i) => [key, values[i]!.trim()]))];
+  });
 }
 
 /** Unix ns of a Slurm time (`2026-12-06T21:31:03`, the controller's local time); null for `Unknown`, `None` … */
@@ -110,7 +137,7 @@ export function slurmJobState(recorded: Recorded, job: SlurmJob | null): Contain
 function endedUnrecorded(job: SlurmJob): ContainerState {
   const state = baseState(job);
   const node = job.NodeList && job.NodeList !== "(null)" ? job.NodeList : null;
-  const neverStarted = slurmTimeNs(job.StartTime) === null || job.RunTime === "00:00:00";
+  const neverStarted = slurmTimeNs(job.StartTime) === null || /^[0:-]*$/.test(job.RunTime ?? "");
   switch (state) {
     case "CANCELLED":
       // Killed before the script could record it, or never started: as `kill` leaves a job, exit 137.

@@ -39,9 +39,11 @@ import {
   isLive,
   LIVE_STATE_LIST,
   parseScontrolJobs,
+  parseSqueueJobs,
   parseUsage,
   type Recorded,
   type SlurmJob,
+  SQUEUE_FORMAT,
   slurmJobState,
   slurmTimeNs,
 } from "./slurm-state.js";
@@ -84,6 +86,11 @@ export interface SlurmRuntimeOptions {
 
 /** How often a one-off command, or a cancelled job being removed, is looked at. */
 const POLL_MS = 200;
+/**
+ * How long one `squeue` answer serves every job's `inspect`: the agent asks about each of its jobs every loop, and
+ * one query for all of them spares the controller a query per job.
+ */
+const QUEUE_MAX_AGE_MS = 500;
 
 export class SlurmRuntime implements Runtime {
   readonly kind = "slurm" as const;
@@ -96,6 +103,7 @@ export class SlurmRuntime implements Runtime {
   private readonly logLimits: LogLimits;
   private readonly pidsLimit: number | null;
   private readonly startRecords: StartRecords;
+  private queue: { takenAt: number; jobs: Promise<Map<string, SlurmJob>> } | null = null;
 
   constructor(options: SlurmRuntimeOptions) {
     this.jobsDir = join(options.sharedDir, "jobs");
@@ -184,24 +192,20 @@ export class SlurmRuntime implements Runtime {
   }
 
   async stats(): Promise<ContainerStats[]> {
-    const { stdout } = await this.slurm("squeue", [
-      "--noheader",
-      "--me",
-      "--states=RUNNING",
-      "--format=%i|%j|%V",
-    ]);
+    const running = [...(await this.queuedJobs()).values()].filter(
+      (job) => job.JobState === "RUNNING" && job.JobName?.startsWith(JOB_CONTAINER_PREFIX),
+    );
     const samples = await Promise.all(
-      stdout.split("\n").map(async (line) => {
-        const [id, name, submitted] = line.trim().split("|");
-        if (!id || !name?.startsWith(JOB_CONTAINER_PREFIX)) return [];
+      running.map(async (job) => {
+        const name = job.JobName!;
         const text = await readFile(join(this.jobDir(name), JOB_FILES.usage), "utf8").catch(() => "");
         const usage = parseUsage(text);
         if (!usage) return [];
         const stats: ContainerStats = {
           jobId: name.slice(JOB_CONTAINER_PREFIX.length),
-          containerId: id,
+          containerId: job.JobId!,
           ...usage,
-          createdAt: Math.trunc((slurmTimeNs(submitted) ?? 0) / 1e9),
+          createdAt: Math.trunc((slurmTimeNs(job.SubmitTime) ?? 0) / 1e9),
         };
         return [stats];
       }),
@@ -301,8 +305,38 @@ export class SlurmRuntime implements Runtime {
     return stdout.trim().split("\n")[0]?.trim() || null;
   }
 
-  /** What Slurm knows of the job; null once it has forgotten it (MinJobAge after its end, without accounting). */
+  /**
+   * What Slurm knows of the job, from the latest `squeue` of this user's jobs; a job missing there (submitted since,
+   * or gone) is asked about on its own. Null once Slurm has forgotten it (MinJobAge after its end, without
+   * accounting).
+   */
   private async slurmJob(id: string): Promise<SlurmJob | null> {
+    return (await this.queuedJobs()).get(id) ?? (await this.showJob(id));
+  }
+
+  private queuedJobs(): Promise<Map<string, SlurmJob>> {
+    if (this.queue === null || Date.now() - this.queue.takenAt > QUEUE_MAX_AGE_MS) {
+      const jobs = this.slurm("squeue", [
+        "--noheader",
+        "--me",
+        "--states=all",
+        `--Format=${SQUEUE_FORMAT}`,
+      ]).then(({ stdout, stderr, exitCode }) => {
+        if (exitCode !== 0) throw new RuntimeError(`squeue could not list jobs: ${firstLine(stderr)}`);
+        return new Map(parseSqueueJobs(stdout).map((job) => [job.JobId!, job]));
+      });
+      const queue = { takenAt: Date.now(), jobs };
+      this.queue = queue;
+      // A failed answer is not kept: the next call asks again.
+      jobs.catch(() => {
+        if (this.queue === queue) this.queue = null;
+      });
+      return jobs;
+    }
+    return this.queue.jobs;
+  }
+
+  private async showJob(id: string): Promise<SlurmJob | null> {
     const { stdout, stderr, exitCode } = await this.slurm("scontrol", ["--oneliner", "show", "job", id]);
     if (exitCode !== 0) {
       if (/Invalid job id/i.test(stderr)) return null;
@@ -322,7 +356,7 @@ export class SlurmRuntime implements Runtime {
   private async untilNotLive(id: string, what: string): Promise<void> {
     const deadline = Date.now() + this.commands.timeoutMs;
     for (;;) {
-      const job = await this.slurmJob(id);
+      const job = await this.showJob(id);
       if (job === null || !isLive(job)) return;
       if (Date.now() > deadline) {
         throw new RuntimeTimeoutError(`slurm timed out after ${this.commands.timeoutMs / 1000}s ${what}`);

@@ -8,7 +8,13 @@ import {
   sbatchArgs,
   shellQuote,
 } from "../../../src/agent/runtime/slurm-script.js";
-import { parseScontrolJobs, parseUsage, slurmJobState } from "../../../src/agent/runtime/slurm-state.js";
+import {
+  parseScontrolJobs,
+  parseSqueueJobs,
+  parseUsage,
+  SQUEUE_FORMAT,
+  slurmJobState,
+} from "../../../src/agent/runtime/slurm-state.js";
 import { statusMessage } from "../../../src/agent/status-message.js";
 
 const spec: ScriptSpec = {
@@ -132,6 +138,30 @@ describe("reading Slurm", () => {
       ExitCode: "0:15",
       NodeList: "vm",
     });
+  });
+
+  it("reads squeue's records under scontrol's names", () => {
+    expect(SQUEUE_FORMAT).toBe(
+      "JobID:|,Name:|,State:|,Reason:|,SubmitTime:|,StartTime:|,EndTime:|,TimeUsed:|,TimeLimit:|,NodeList:|,exit_code:|",
+    );
+    const text =
+      "44|os-job-abc|COMPLETED|None|2026-12-06T21:52:04|2026-12-06T21:52:05|2026-12-06T21:52:13|0:08|UNLIMITED|vm|0|\n" +
+      "not a job line\n";
+    expect(parseSqueueJobs(text)).toEqual([
+      {
+        JobId: "44",
+        JobName: "os-job-abc",
+        JobState: "COMPLETED",
+        Reason: "None",
+        SubmitTime: "2026-12-06T21:52:04",
+        StartTime: "2026-12-06T21:52:05",
+        EndTime: "2026-12-06T21:52:13",
+        RunTime: "0:08",
+        TimeLimit: "UNLIMITED",
+        NodeList: "vm",
+        ExitCode: "0",
+      },
+    ]);
   });
 
   it("a queued or running job is running; Slurm's forgotten job without a record is none", () => {

@@ -103,6 +103,19 @@ describe.skipIf(!slurmOk)("SlurmRuntime", { timeout: 60_000 }, () => {
     expect(existsSync(join(queued.volumeDir, "ran"))).toBe(true);
   });
 
+  it("50 jobs queued at once on the 2-core node all run to their end", async () => {
+    const rt = create();
+    const jobs = Array.from({ length: 50 }, (_, n) =>
+      spec({ code: `open('ran', 'w').write('${n}')`, cpuCount: 1, memoryLimit: "256m" }),
+    );
+    await Promise.all(jobs.map((job) => rt.start(job)));
+    const ended = await Promise.all(jobs.map((job) => waitForExit(rt, job.name, 240_000)));
+    expect(ended.map((state) => state.exitCode)).toEqual(jobs.map(() => 0));
+    expect(jobs.map((job) => readFileSync(join(job.volumeDir, "ran"), "utf8"))).toEqual(
+      jobs.map((_, n) => `${n}`),
+    );
+  }, 300_000);
+
   it("a controller that does not answer is a timeout the agent retries, not a crash", async () => {
     const conf = join(state, "unreachable-slurm.conf");
     const ours = readFileSync("/etc/slurm/slurm.conf", "utf8");
