@@ -5,9 +5,10 @@
  *
  * The script records everything the agent reads into the job's directory on shared storage, so nothing needs the
  * node's engine afterwards: `logs.txt` (timestamped, stdout and stderr merged), `inspect.json` (the container's
- * inspect document; written last, it marks the job as ended and recorded), `usage` (a sample every 2 s while it
- * runs), `failed` (why the container could not be created), and the image's labels under `images/`. Environment
- * values travel in `env` (mode 0600), read by `docker create` and deleted at once; never on a command line.
+ * inspect document and its image's; written last, it marks the job as ended and recorded), `usage` (a sample every
+ * 2 s while it runs) and `failed` (why the container could not be run). Environment values travel in `env` (mode
+ * 0600), read by `docker run` and deleted at once; never on a command line. Few `docker` commands, since each costs
+ * a job a tenth of a second or more on a busy node.
  */
 import { BLACKHOLE_DNS } from "./docker-api.js";
 import { parseMemoryLimit } from "./memory.js";
@@ -43,8 +44,6 @@ export interface ScriptSpec extends Omit<ContainerSpec, "volumeDir"> {
   volumeDir?: string;
   /** The job's directory on shared storage. */
   dir: string;
-  /** Where the image labels are kept, by image id, on shared storage. */
-  imagesDir: string;
   /** DOCKER_PIDS_LIMIT; null for none. */
   pidsLimit: number | null;
   /** A one-off command: its stdout and stderr are kept apart, without timestamps. */
@@ -79,7 +78,7 @@ export function sbatchArgs(spec: ScriptSpec, settings: SubmitSettings, scriptPat
   return args;
 }
 
-/** The `docker create` arguments after `create`, the image and the job's arguments last. */
+/** The `docker run --detach` arguments after `--detach`, the image and the job's arguments last. */
 export function createArgs(spec: ScriptSpec, envFile: string): string[] {
   const args = [
     `--name=${spec.name}`,
@@ -113,7 +112,7 @@ export function createArgs(spec: ScriptSpec, envFile: string): string[] {
   return args;
 }
 
-/** The env file `docker create --env-file` reads: `KEY=value` lines, so a value may not hold a line break. */
+/** The env file `docker run --env-file` reads: `KEY=value` lines, so a value may not hold a line break. */
 export function envFile(env: Readonly<Record<string, string>>): string {
   const lines = Object.entries({ HOME: "/tmp", ...env }).map(([key, value]) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
@@ -144,7 +143,7 @@ dir=${shellQuote(spec.dir)}
 name=${shellQuote(spec.name)}
 image=${shellQuote(spec.image)}
 # scancel and the time limit send SIGTERM: a running container is killed (exit 137) and its end still recorded;
-# one not yet started never starts.
+# one starting meanwhile is killed as soon as it has started.
 stopped=0
 trap 'stopped=1; docker kill "$name" >/dev/null 2>&1' TERM INT
 fail() {
@@ -153,19 +152,15 @@ fail() {
   rm -f ${file(JOB_FILES.env)}
   exit 125
 }
-# Left by an earlier attempt on this node: the name is this job's alone.
-docker rm --force "$name" >/dev/null 2>&1
-if ! docker image inspect "$image" >/dev/null 2>&1; then
-  docker pull --quiet "$image" >/dev/null 2>${file("pull-error")} || fail "Docker image $image is not available on node $(hostname -s)"
+run=(${createArgs(spec, `${spec.dir}/${JOB_FILES.env}`).map(shellQuote).join(" ")})
+start() { docker run --detach "\${run[@]}" >/dev/null 2>${file("run-error")}; }
+if ! start; then
+  # A container of this name left by an earlier attempt on this node: the name is this job's alone.
+  grep -q "is already in use" ${file("run-error")} && docker rm --force "$name" >/dev/null 2>&1 && start ||
+    fail "Docker image $image could not be run on node $(hostname -s): $(tail -c 500 ${file("run-error")})"
 fi
-create=(${createArgs(spec, `${spec.dir}/${JOB_FILES.env}`).map(shellQuote).join(" ")})
-docker create "\${create[@]}" >/dev/null 2>${file("create-error")} || fail "docker could not create the container on node $(hostname -s): $(tail -c 500 ${file("create-error")})"
 rm -f ${file(JOB_FILES.env)}
-if [ "$stopped" = 1 ]; then
-  docker rm --force "$name" >/dev/null 2>&1
-  exit 143
-fi
-docker start "$name" >/dev/null 2>&1 || true
+[ "$stopped" = 1 ] && docker kill "$name" >/dev/null 2>&1
 # Usage, sampled from a second in and every 2 s after (each sample costs the engine a moment of CPU).
 (
   sleep 1
@@ -177,16 +172,14 @@ docker start "$name" >/dev/null 2>&1 || true
 sampler=$!
 docker wait "$name" >/dev/null 2>&1 &
 wait $!
-# After a signal: returns once the killed container has ended.
-docker wait "$name" >/dev/null 2>&1
+# Also after a signal: answers once the killed container has ended.
+code="$(docker wait "$name" 2>/dev/null)"
 kill "$sampler" 2>/dev/null
 ${logs}
-id="$(docker inspect --format '{{.Image}}' "$name")"
-docker image inspect --format '{{json .Config.Labels}}' "$id" >${shellQuote(spec.imagesDir)}/"\${id#sha256:}".json 2>/dev/null
-docker inspect "$name" >${file("inspect.tmp")}
-code="$(docker inspect --format '{{.State.ExitCode}}' "$name")"
-docker rm --force "$name" >/dev/null 2>&1
+# The container's inspect document, then its image's (for the image's labels).
+docker inspect "$name" "$image" >${file("inspect.tmp")} 2>/dev/null
 mv -f ${file("inspect.tmp")} ${file(JOB_FILES.inspect)}
+docker rm --force "$name" >/dev/null 2>&1
 exit "\${code:-1}"
 `;
 }

@@ -5,8 +5,8 @@
  * that talks to the controller; Slurm only decides where and when each container runs.
  *
  * Shared storage: `{sharedDir}/jobs/{name}/` holds each job's batch script, its env file until the container is
- * created, the Slurm job id, and what the script records (logs, inspect document, usage); `{sharedDir}/images/`
- * the labels of images the nodes ran. The job's volume (HIGH_PRIVACY_VOLUME_DIR) must be shared too, at the same
+ * created, the Slurm job id, and what the script records (logs, the container's and its image's inspect documents,
+ * usage). The job's volume (HIGH_PRIVACY_VOLUME_DIR) must be shared too, at the same
  * path on every node. A restarted agent finds each job by its recorded id, or by name in `squeue` when it died
  * between `sbatch` and recording the id.
  */
@@ -95,7 +95,8 @@ const QUEUE_MAX_AGE_MS = 500;
 export class SlurmRuntime implements Runtime {
   readonly kind = "slurm" as const;
   private readonly jobsDir: string;
-  private readonly imagesDir: string;
+  /** Labels of the images the recorded jobs ran, by image id, as their records gave them (for `imageLabels`). */
+  private readonly labelsByImage = new Map<string, Record<string, string>>();
   private readonly submit: SubmitSettings;
   private readonly commands: SlurmCommandOptions;
   private readonly registry: string;
@@ -107,8 +108,7 @@ export class SlurmRuntime implements Runtime {
 
   constructor(options: SlurmRuntimeOptions) {
     this.jobsDir = join(options.sharedDir, "jobs");
-    this.imagesDir = join(options.sharedDir, "images");
-    checkWritable("SLURM_SHARED_DIR", options.sharedDir, [this.jobsDir, this.imagesDir]);
+    checkWritable("SLURM_SHARED_DIR", options.sharedDir, [this.jobsDir]);
     if (options.volumeDir !== undefined)
       checkWritable("HIGH_PRIVACY_VOLUME_DIR", options.volumeDir, [options.volumeDir]);
     this.submit = {
@@ -133,17 +133,12 @@ export class SlurmRuntime implements Runtime {
     return sha === null ? image : `${proxyRepository(image, this.registry, this.proxy)}@${sha}`;
   }
 
-  /** The labels the batch script recorded for an image id (`sha256:…`) a node ran; {} for anything else. */
+  /**
+   * The labels of an image a job ran (by its id, `sha256:…`), from the job's record: the executor reads them after
+   * `inspect` read that record. {} for anything else.
+   */
   async imageLabels(reference: string): Promise<Record<string, string>> {
-    const match = /^sha256:([0-9a-f]{64})$/.exec(reference);
-    if (!match) return {};
-    const text = await readFile(join(this.imagesDir, `${match[1]}.json`), "utf8").catch(orIfMissing(null));
-    try {
-      const labels = text === null ? null : (JSON.parse(text) as unknown);
-      return typeof labels === "object" && labels !== null ? (labels as Record<string, string>) : {};
-    } catch {
-      return {};
-    }
+    return this.labelsByImage.get(reference) ?? {};
   }
 
   async start(spec: ContainerSpec): Promise<void> {
@@ -249,11 +244,11 @@ export class SlurmRuntime implements Runtime {
 
   /** Writes the job's files and submits it; records the Slurm job id. */
   private async submitJob(
-    spec: Omit<ScriptSpec, "dir" | "imagesDir" | "pidsLimit" | "oneOff"> & { volumeDir?: string },
+    spec: Omit<ScriptSpec, "dir" | "pidsLimit" | "oneOff"> & { volumeDir?: string },
     oneOff: boolean,
   ): Promise<void> {
     const dir = this.jobDir(spec.name);
-    const script: ScriptSpec = { ...spec, dir, imagesDir: this.imagesDir, pidsLimit: this.pidsLimit, oneOff };
+    const script: ScriptSpec = { ...spec, dir, pidsLimit: this.pidsLimit, oneOff };
     const text = batchScript(script);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(join(dir, JOB_FILES.env), envFile(spec.env), { mode: 0o600 });
@@ -276,7 +271,9 @@ export class SlurmRuntime implements Runtime {
       readFile(join(dir, JOB_FILES.inspect), "utf8").catch(orIfMissing(null)),
       readFile(join(dir, JOB_FILES.failed), "utf8").catch(orIfMissing(null)),
     ]);
-    return { inspect: inspectDocument(inspectText), failed: failed === null ? null : failed.trim() };
+    const { container, labels } = inspectDocuments(inspectText);
+    if (container?.Image && labels) this.labelsByImage.set(container.Image, labels);
+    return { inspect: container, failed: failed === null ? null : failed.trim() };
   }
 
   private async hasRecord(dir: string): Promise<boolean> {
@@ -387,15 +384,27 @@ export class SlurmRuntime implements Runtime {
   }
 }
 
-function inspectDocument(text: string | null): InspectDocument | null {
-  if (text === null) return null;
+/** The container's inspect document and its image's labels, as the batch script recorded them (`[container, image]`). */
+function inspectDocuments(text: string | null): {
+  container: InspectDocument | null;
+  labels: Record<string, string> | null;
+} {
+  let documents: unknown = null;
   try {
-    const parsed = JSON.parse(text) as unknown;
-    const document = Array.isArray(parsed) ? parsed[0] : parsed;
-    return typeof document === "object" && document !== null ? (document as InspectDocument) : null;
+    documents = text === null ? null : JSON.parse(text);
   } catch {
-    return null;
+    // A record cut short reads as none.
   }
+  const [container, image] = Array.isArray(documents) ? documents : [];
+  const labels = isObject(image) && isObject(image.Config) ? image.Config.Labels : null;
+  return {
+    container: isObject(container) ? (container as InspectDocument) : null,
+    labels: isObject(labels) ? (labels as Record<string, string>) : null,
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A clear start-up error when a directory the nodes share cannot be written by the agent. */

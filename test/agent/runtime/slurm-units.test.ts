@@ -29,7 +29,6 @@ const spec: ScriptSpec = {
   user: "1000:1000",
   labels: { "job-runner": "", workspace: "ws", action: "a" },
   dir: "/shared/slurm/jobs/os-job-abc",
-  imagesDir: "/shared/slurm/images",
   pidsLimit: 4096,
   oneOff: false,
 };
