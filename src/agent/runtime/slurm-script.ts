@@ -60,8 +60,9 @@ export function sbatchArgs(spec: ScriptSpec, settings: SubmitSettings, scriptPat
     `--job-name=${spec.name}`,
     `--output=${spec.dir}/${JOB_FILES.slurmOutput}`,
     `--chdir=${spec.dir}`,
-    // The batch script's environment is its own (PATH set inside): nothing of the agent's leaks into the job.
-    "--export=NONE",
+    // The batch script's environment is its own (PATH set inside): nothing of the agent's leaks into the job. NIL
+    // (Slurm 22.05+) rather than NONE, which also loads the user's login environment on the node: a second or so.
+    "--export=NIL",
     // A job run again from the same volume could see its own half-written outputs: the agent decides, not Slurm.
     "--no-requeue",
     "--nodes=1",

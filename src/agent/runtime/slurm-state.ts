@@ -122,8 +122,9 @@ export function slurmJobState(recorded: Recorded, job: SlurmJob | null): Contain
       running: true,
       exitCode: null,
       oomKilled: false,
-      // Queued counts as started: the job has been handed over, and its start is when it was.
-      startedAtNs: slurmTimeNs(running ? job.StartTime : job.SubmitTime),
+      // Queued counts as running (handed over). No start time: Slurm's are whole seconds, which can fall before
+      // the agent's own stamp of the step before (`prepared`), and the job would seem to go back in time.
+      startedAtNs: null,
       finishedAtNs: null,
       imageId: null,
       memoryLimitBytes: 0,

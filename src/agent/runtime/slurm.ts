@@ -145,8 +145,10 @@ export class SlurmRuntime implements Runtime {
     const dir = this.jobDir(spec.name);
     if ((await this.recordedJobId(dir)) === null && !(await this.hasRecord(dir))) {
       const running = await this.liveJobByName(spec.name);
-      if (running !== null) await writeFile(join(dir, JOB_FILES.jobId), running);
-      else await this.submitJob({ ...spec, labels: jobLabels(spec.labels) }, false);
+      if (running !== null) {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        await writeFile(join(dir, JOB_FILES.jobId), running);
+      } else await this.submitJob({ ...spec, labels: jobLabels(spec.labels) }, false);
     }
     await this.startRecords.record(spec.name);
   }
@@ -178,7 +180,8 @@ export class SlurmRuntime implements Runtime {
     // Forgotten first: a removal cut short leaves a job that still exists, never a record of a vanished one.
     await this.startRecords.forget(name);
     const id = await this.jobId(name);
-    if (id !== null) {
+    const job = id === null ? null : await this.slurmJob(id);
+    if (id !== null && job !== null && isLive(job)) {
       await this.cancel(id);
       // Until the batch script is gone: it writes into the directory removed next.
       await this.untilNotLive(id, `removing ${name}`);

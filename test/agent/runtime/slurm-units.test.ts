@@ -53,7 +53,7 @@ describe("sbatch and docker arguments", () => {
       "--job-name=os-job-abc",
       "--output=/shared/slurm/jobs/os-job-abc/slurm.out",
       "--chdir=/shared/slurm/jobs/os-job-abc",
-      "--export=NONE",
+      "--export=NIL",
       "--no-requeue",
       "--nodes=1",
       "--ntasks=1",
@@ -172,7 +172,8 @@ describe("reading Slurm", () => {
     });
     expect(slurmJobState(none, scontrol("JobState=RUNNING StartTime=2026-12-06T21:31:03"))).toMatchObject({
       running: true,
-      startedAtNs: new Date("2026-12-06T21:31:03").getTime() * 1e6,
+      startedAtNs: null,
+      metadata: { State: { Status: "running" } },
     });
     expect(slurmJobState(none, null)).toBeNull();
   });
