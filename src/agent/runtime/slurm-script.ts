@@ -148,6 +148,8 @@ image=${shellQuote(spec.image)}
 stopped=0
 trap 'stopped=1; docker kill "$name" >/dev/null 2>&1' TERM INT
 fail() {
+  # A container half made (its docker client stopped by a cancel mid-run) is not left on the node.
+  docker rm --force "$name" >/dev/null 2>&1
   printf '%s\\n' "$1" >${file("failed.tmp")}
   mv -f ${file("failed.tmp")} ${file(JOB_FILES.failed)}
   rm -f ${file(JOB_FILES.env)}

@@ -103,6 +103,25 @@ describe.skipIf(!slurmOk)("SlurmRuntime", { timeout: 60_000 }, () => {
     expect(existsSync(join(queued.volumeDir, "ran"))).toBe(true);
   });
 
+  it("a job cancelled as its batch script starts leaves no container on the node", async () => {
+    const rt = create();
+    const job = spec({ code: "import time; time.sleep(120)" });
+    await rt.start(job);
+    // Cancelled as soon as Slurm runs the script: before, during or just after its `docker run`.
+    for (;;) {
+      const state = (await rt.inspect(job.name))?.metadata.State as { Status?: string } | undefined;
+      if (state?.Status !== "queued") break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await rt.kill(job.name);
+    await waitForExit(rt, job.name);
+    await rt.remove(job.name);
+    const left = execFileSync("docker", ["ps", "--all", "--quiet", `--filter=name=^/${job.name}$`], {
+      encoding: "utf8",
+    });
+    expect(left.trim()).toBe("");
+  });
+
   it("50 jobs queued at once on the 2-core node all run to their end", async () => {
     const rt = create();
     const jobs = Array.from({ length: 50 }, (_, n) =>
