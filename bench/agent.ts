@@ -9,6 +9,10 @@
  *   - 20 jobs at once (wall time of the batch, against 20 bare runs at once; per job = difference / 20);
  *   - a job producing 1,000 small output files, and a job taking those 1,000 files as inputs.
  *
+ * With a Slurm cluster answering `sinfo` (scripts/start-test-slurm.sh), the same one job and 20 jobs at once again
+ * with EXECUTOR=slurm, against a bare `sbatch` of a script running the same `docker run --rm`: waited for with
+ * `sbatch --wait`, and submitted then polled every 50 ms (as the agent polls), the fairer baseline.
+ *
  * Goal: under 300 ms of overhead per job. Writes bench/results/agent.json and the "## Agent" section of
  * docs/benchmarks.md (between markers). Needs a Docker engine and the test images (scripts/build-test-images.sh).
  */
@@ -18,16 +22,18 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createAgent } from "../src/agent/index.js";
+import { createAgent, slurmRuntimeOptions } from "../src/agent/index.js";
 import { silentLogger } from "../src/agent/log.js";
 import type { TaskApi } from "../src/agent/loop.js";
 import { DockerRuntime } from "../src/agent/runtime/docker.js";
+import { SlurmRuntime } from "../src/agent/runtime/slurm.js";
 import { TaskApiClient } from "../src/agent/task-api.js";
 import { loadAgentConfig } from "../src/config/agent.js";
 import type { AgentTask, JobDefinition, TaskUpdate } from "../src/domain/task.js";
 import { FakeController } from "../test/agent/fake-controller.js";
 import { createStudyRepo } from "../test/support/git-fixtures.js";
 import { jobDefinition, runJobTask } from "../test/support/job-definitions.js";
+import { slurmRequirement } from "../test/support/requirements.js";
 import { writeDocsSection } from "./docs-section.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -91,19 +97,17 @@ try {
   if (!(await docker.ping())) throw new Error("no Docker engine answers on /var/run/docker.sock");
   const repo = await createStudyRepo({ path: join(work, "study"), files: { "README.md": "bench\n" } });
   const workdir = join(work, "agent");
-  const config = loadAgentConfig(
-    {
-      BACKENDS: "test",
-      BACKEND: "test",
-      CONTROLLER_TASK_API_ENDPOINT: controller.url,
-      CONTROLLER_TASK_API_TOKEN: controller.token,
-      WORKDIR: workdir,
-      ALLOW_LOCAL_GIT_REPOS: "true",
-      EXECUTOR: "docker",
-      JOB_LOOP_INTERVAL: "0",
-    },
-    workdir,
-  );
+  const agentEnv = {
+    BACKENDS: "test",
+    BACKEND: "test",
+    CONTROLLER_TASK_API_ENDPOINT: controller.url,
+    CONTROLLER_TASK_API_TOKEN: controller.token,
+    WORKDIR: workdir,
+    ALLOW_LOCAL_GIT_REPOS: "true",
+    EXECUTOR: "docker",
+    JOB_LOOP_INTERVAL: "0",
+  };
+  const config = loadAgentConfig(agentEnv, workdir);
   const api = new TimedApi(
     new TaskApiClient({
       endpoint: config.taskApiEndpoint,
@@ -113,7 +117,7 @@ try {
     }),
   );
   const agent = createAgent(config, docker, { log: silentLogger, api });
-  const running = agent.loop.run(abort.signal);
+  let running = agent.loop.run(abort.signal);
 
   let counter = 0;
   const definition = (
@@ -200,10 +204,11 @@ try {
     count: number,
     bares: number[],
     runs: { wall: number; jobs: JobTiming[] }[],
+    into = rows,
   ) => {
     const bareMs = median(bares);
     const agentMs = median(runs.map((r) => r.wall));
-    rows.push({
+    into.push({
       name,
       bareMs,
       agentMs,
@@ -263,6 +268,91 @@ try {
   abort.abort();
   await running;
 
+  // The Slurm column: the same cases with EXECUTOR=slurm, when a cluster answers.
+  const slurmRows: Row[] = [];
+  const sbatchWaitMs: number[] = [];
+  const slurmOk = (await slurmRequirement()).available;
+  if (slurmOk) {
+    const slurmConfig = loadAgentConfig(
+      { ...agentEnv, EXECUTOR: "slurm", SLURM_SHARED_DIR: join(work, "slurm-shared") },
+      workdir,
+    );
+    const slurmAgent = createAgent(slurmConfig, new SlurmRuntime(slurmRuntimeOptions(slurmConfig)), {
+      log: silentLogger,
+      api,
+    });
+    const slurmAbort = new AbortController();
+    running = slurmAgent.loop.run(slurmAbort.signal);
+    /** `count` bare batch jobs at once, each a script running the same `docker run --rm`; see the file's header. */
+    const bareSlurm = async (code: string, count: number, wait: boolean): Promise<number> => {
+      const dirs = Array.from({ length: count }, () => mkdtempSync(join(work, "bare-slurm-")));
+      const scripts = dirs.map((dir) => {
+        const script = join(dir, "job.sh");
+        const quoted = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+        writeFileSync(
+          script,
+          `#!/bin/bash\nexec docker run --rm --network none -v ${dir}:/workspace ${IMAGE} -c ${quoted(code)}\n`,
+          { mode: 0o700 },
+        );
+        return script;
+      });
+      const started = performance.now();
+      const submit = (script: string) =>
+        run("sbatch", [
+          ...(wait ? ["--wait"] : []),
+          "--parsable",
+          "--cpus-per-task=1",
+          "--mem=256M",
+          `--output=${script}.out`,
+          script,
+        ]);
+      const submitted = await Promise.all(scripts.map(submit));
+      if (!wait) {
+        const ids = submitted.map(({ stdout }) => stdout.trim()).join(",");
+        for (;;) {
+          const { stdout } = await run("squeue", [
+            "--noheader",
+            "--states=all",
+            `--jobs=${ids}`,
+            "--format=%T",
+          ]);
+          if (
+            stdout
+              .trim()
+              .split("\n")
+              .every((state) => state.trim() === "COMPLETED")
+          )
+            break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      const elapsed = performance.now() - started;
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+      return elapsed;
+    };
+    const slurmJob = () => {
+      const job = oneJob();
+      return { ...job, cpu_count: 1, memory_limit: "256m" };
+    };
+    await bareSlurm(oneOutput(0), 1, false);
+    await agentRun([slurmJob()]);
+    for (const [name, count, repeats] of [
+      ["1 job", 1, RUNS],
+      [`${BATCH} jobs at once`, BATCH, BATCH_RUNS],
+    ] as const) {
+      const bares: number[] = [];
+      const runs: { wall: number; jobs: JobTiming[] }[] = [];
+      for (let i = 0; i < repeats; i++) {
+        bares.push(await bareSlurm(oneOutput(0), count, false));
+        if (i === 0) sbatchWaitMs.push(await bareSlurm(oneOutput(0), count, true));
+        runs.push(await agentRun(Array.from({ length: count }, slurmJob)));
+      }
+      summarise(name, count, bares, runs, slurmRows);
+    }
+    slurmAbort.abort();
+    await running;
+  }
+
   const f = (n: number) => n.toFixed(0);
   const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
   const lines = [
@@ -288,12 +378,32 @@ try {
     `For scale, \`cp -r\` of the ${MANY_FILES.toLocaleString("en")} files takes ${f(median(copies))} ms on this ` +
       `machine (load average ${loadavg()[0]!.toFixed(1)} when the run ended).`,
   );
+  if (slurmOk) {
+    lines.push(
+      "",
+      "Slurm runtime (`EXECUTOR=slurm`, the single-host test cluster of scripts/start-test-slurm.sh; every job asks " +
+        "for 1 CPU and 256 MiB, so the 2-core node runs two at a time). Bare: `sbatch` of a script running the same " +
+        "`docker run --rm`, submitted and then polled with `squeue` every 50 ms until every job is `COMPLETED`. " +
+        `\`sbatch --wait\` of the same took ${sbatchWaitMs.map((ms) => `${f(ms)} ms`).join(" (1 job) and ")} ` +
+        `(${BATCH} at once): it polls the controller at growing intervals (2 s, then longer), so it is no baseline for ` +
+        "overhead.",
+      "",
+      "| case | bare sbatch | agent | overhead per job | ratio to bare | prepare | finalize | goal |",
+      "|---|---:|---:|---:|---:|---:|---:|---|",
+      ...slurmRows.map(
+        (r) =>
+          `| ${r.name} | ${f(r.bareMs)} ms | ${f(r.agentMs)} ms | ${f(r.perJobOverheadMs)} ms | ` +
+          `${(r.agentMs / r.bareMs).toFixed(2)} | ${f(r.prepareMs)} ms | ${f(r.finalizeMs)} ms | ` +
+          `${r.perJobOverheadMs < GOAL_MS ? "met" : "missed"} (< ${GOAL_MS} ms) |`,
+      ),
+    );
+  }
   const measured = lines.join("\n");
   console.log(measured);
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
   writeFileSync(
     join(ROOT, "bench/results/agent.json"),
-    `${JSON.stringify({ runs: RUNS, batchRuns: BATCH_RUNS, rows }, null, 2)}\n`,
+    `${JSON.stringify({ runs: RUNS, batchRuns: BATCH_RUNS, rows, slurmRows, sbatchWaitMs }, null, 2)}\n`,
   );
   writeDocsSection("bench:agent", "Agent", measured);
 } finally {

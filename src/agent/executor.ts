@@ -268,6 +268,7 @@ export class JobExecutor {
       exitCode: containerExit,
       oomKilled: container?.oomKilled ?? false,
       memoryLimitBytes: container?.memoryLimitBytes ?? 0,
+      endedBecause: container?.endedBecause ?? null,
       cancelled,
       errored: error !== null,
       vanished,

@@ -14,7 +14,12 @@ import type { AgentLogger } from "./log.js";
 import { LogShipper } from "./log-shipper.js";
 import { AgentLoop, type TaskApi } from "./loop.js";
 import { MetricsSampler, MetricsStore } from "./metrics.js";
-import { createRuntime, detectRuntime, socketPathFromDockerHost } from "./runtime/index.js";
+import {
+  createRuntime,
+  detectRuntime,
+  type SlurmRuntimeOptions,
+  socketPathFromDockerHost,
+} from "./runtime/index.js";
 import type { Runtime, RuntimeKind } from "./runtime/types.js";
 import { TaskApiClient } from "./task-api.js";
 import { agentLayout } from "./workspace/paths.js";
@@ -153,7 +158,30 @@ export async function agentRuntime(config: AgentConfig): Promise<Runtime> {
       commands: config.localExecutorCommands,
       logMaxBytes: config.jobLogMaxBytes,
     },
+    slurm: slurmRuntimeOptions(config),
   });
+}
+
+/** The Slurm runtime's options from the agent's settings (read only when EXECUTOR=slurm). */
+export function slurmRuntimeOptions(config: AgentConfig): SlurmRuntimeOptions {
+  const { slurm } = config;
+  return {
+    sharedDir: slurm.sharedDir,
+    volumeDir: config.storage.highPrivacyVolumeDir,
+    stateDir: join(config.storage.workdir, "slurm-runtime"),
+    submit: {
+      partition: slurm.partition,
+      account: slurm.account,
+      timeLimit: slurm.timeLimit,
+      extraArgs: slurm.extraArgs,
+    },
+    commandTimeoutMs: slurm.commandTimeoutMs,
+    slurmConf: slurm.slurmConf,
+    registry: config.dockerRegistry,
+    proxy: config.dockerProxy,
+    logMaxBytes: config.jobLogMaxBytes,
+    pidsLimit: config.dockerPidsLimit,
+  };
 }
 
 /** Runs the agent until `signal` aborts; resolves once the handlers in flight have finished. */

@@ -14,6 +14,8 @@ export interface JobEnding {
   readonly errored: boolean;
   /** The container was removed by someone else before its end was recorded (there is no exit code to read). */
   readonly vanished?: boolean;
+  /** The runtime's word on why the job ended, when it knows better than the exit code (ContainerState). */
+  readonly endedBecause?: string | null;
   readonly outputCount: number;
   readonly unmatchedPatterns: readonly string[];
   readonly unmatchedOutputs: readonly string[];
@@ -33,6 +35,7 @@ export function statusMessage(ending: JobEnding): { message: string | null; hint
   if (exitCode === null) {
     if (ending.cancelled) return { message: "Job cancelled by system", hint: null };
     if (ending.vanished) return { message: CONTAINER_VANISHED, hint: null };
+    if (ending.endedBecause) return { message: ending.endedBecause, hint: null };
     return { message: "Job errored", hint: null };
   }
   if (exitCode === 0 && ending.outputCount > 0 && ending.unmatchedPatterns.length === 0) {
@@ -47,6 +50,7 @@ export function statusMessage(ending: JobEnding): { message: string | null; hint
     return { message, hint };
   }
   if (exitCode === 137 && ending.cancelled) return { message: "Job cancelled by system", hint: null };
+  if (exitCode !== 0 && ending.endedBecause) return { message: ending.endedBecause, hint: null };
   if (exitCode === 137 && ending.oomKilled) {
     const limit =
       ending.memoryLimitBytes > 0 ? ` (limit was ${pyFixed2(ending.memoryLimitBytes / 1024 ** 3)}GB)` : "";

@@ -118,7 +118,7 @@ export async function startServe(env: Env, cwd: string, options: ServeOptions = 
   );
   const { runtime, missingImages } = await chooseRuntime(agentConfigs[0]!, options.images ?? []);
   // The agents' own warnings (jobs running as root) concern containers only.
-  if (runtime.kind === "docker")
+  if (runtime.kind !== "local")
     for (const warning of agentConfigWarnings(agentConfigs[0]!)) say(`warning: ${warning}`);
 
   const log = options.log ?? createLogger(config.logLevel);
@@ -220,6 +220,9 @@ function executorNote(runtime: Runtime, config: AgentConfig, missingImages: read
       `local (a Docker engine answered, but without ${missingImages.join(", ")}; ` +
       "scripts/build-test-images.sh builds it)"
     );
+  }
+  if (runtime.kind === "slurm") {
+    return "slurm (EXECUTOR=slurm: each job a Slurm batch job, its container run by a node's docker)";
   }
   if (runtime.kind === "docker") {
     return config.executor === "docker"

@@ -20,7 +20,9 @@ import { readBackends, readLogLevel, readWorkdir } from "./index.js";
 import { type AgentLiveLogs, readAgentLiveLogs } from "./live-logs.js";
 import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 
-export type ExecutorKind = "docker" | "local";
+/** The values EXECUTOR takes: one per runtime in src/agent/runtime's registry. */
+export const EXECUTOR_KINDS = ["docker", "local", "slurm"] as const;
+export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
 
 export interface AgentStorage {
   readonly workdir: string;
@@ -30,6 +32,24 @@ export interface AgentStorage {
   readonly highPrivacyVolumeDir: string;
   /** The volume dir's path on the Docker host when the agent itself runs in a container; null otherwise. */
   readonly dockerHostVolumeDir: string | null;
+}
+
+/** The Slurm runtime's settings (EXECUTOR=slurm; docs/agent.md). */
+export interface SlurmSettings {
+  /** SLURM_SHARED_DIR: the runtime's files for each job, on storage the agent and every node share. */
+  readonly sharedDir: string;
+  /** SLURM_PARTITION; null for the cluster's default partition. */
+  readonly partition: string | null;
+  /** SLURM_ACCOUNT; null for the user's default account. */
+  readonly account: string | null;
+  /** SLURM_TIME_LIMIT: each job's wall-time limit in sbatch's syntax; null for the partition's. */
+  readonly timeLimit: string | null;
+  /** SLURM_EXTRA_ARGS: more sbatch options, separated by spaces. */
+  readonly extraArgs: readonly string[];
+  /** SLURM_COMMAND_TIMEOUT in ms: the longest one Slurm command (sbatch, squeue …) may take. */
+  readonly commandTimeoutMs: number;
+  /** SLURM_CONF, Slurm's own variable, passed to its commands; null for their default. */
+  readonly slurmConf: string | null;
 }
 
 export interface AgentConfig extends GitAccess {
@@ -68,6 +88,7 @@ export interface AgentConfig extends GitAccess {
   readonly dockerHost: string | null;
   /** EXECUTOR: null means "pick what this machine has". */
   readonly executor: ExecutorKind | null;
+  readonly slurm: SlurmSettings;
   /** LOCAL_EXECUTOR_COMMANDS: image name (last path part, no tag) → host command, for the local runtime. */
   readonly localExecutorCommands: Readonly<Record<string, string>>;
   /** MAX_TASK_RETRIES: consecutive failures of one task before it is reported as an agent error. */
@@ -124,6 +145,7 @@ export function loadAgentConfig(env: Env, cwd: string): AgentConfig {
     jobLoopIntervalMs: readNonNegativeNumber(env, "JOB_LOOP_INTERVAL", 1.0) * 1000,
     dockerHost: readOptional(env, "DOCKER_HOST"),
     executor: readExecutor(env),
+    slurm: readSlurm(env, workdir),
     localExecutorCommands: Object.freeze(readCommandMap(env, "LOCAL_EXECUTOR_COMMANDS")),
     maxTaskRetries: readMaxRetries(env),
     ...readGitAccess(env),
@@ -271,11 +293,33 @@ function readExecutor(env: Env): ExecutorKind | null {
   const raw = env.EXECUTOR?.trim() ?? "";
   if (raw === "") return null;
   if (raw === "docker" || raw === REFERENCE_DOCKER_EXECUTOR) return "docker";
-  if (raw === "local") return "local";
+  const kind = EXECUTOR_KINDS.find((name) => name === raw);
+  if (kind) return kind;
+  const names = EXECUTOR_KINDS.map((name) => `'${name}'`);
   throw new ConfigError(
     "EXECUTOR",
-    `must be 'docker' or 'local' (or unset to choose automatically), got '${raw}'`,
+    `must be ${names.slice(0, -1).join(", ")} or ${names.at(-1)} (or unset to choose automatically), got '${raw}'`,
   );
+}
+
+function readSlurm(env: Env, workdir: string): SlurmSettings {
+  const timeLimit = readOptional(env, "SLURM_TIME_LIMIT")?.trim() ?? null;
+  // sbatch's --time forms: minutes, [days-]hours[:minutes[:seconds]], or minutes:seconds.
+  if (timeLimit !== null && !/^(\d+-)?\d+(:\d+){0,2}$/.test(timeLimit) && timeLimit !== "UNLIMITED") {
+    throw new ConfigError(
+      "SLURM_TIME_LIMIT",
+      `must be a time limit sbatch reads, such as 24:00:00 or 2-00:00:00, got '${timeLimit}'`,
+    );
+  }
+  return Object.freeze({
+    sharedDir: readAbsolute(env, "SLURM_SHARED_DIR", join(workdir, "slurm")),
+    partition: readOptional(env, "SLURM_PARTITION")?.trim() ?? null,
+    account: readOptional(env, "SLURM_ACCOUNT")?.trim() ?? null,
+    timeLimit,
+    extraArgs: Object.freeze((env.SLURM_EXTRA_ARGS ?? "").split(/\s+/).filter((arg) => arg !== "")),
+    commandTimeoutMs: readPositiveNumber(env, "SLURM_COMMAND_TIMEOUT", 30) * 1000,
+    slurmConf: readAbsolute(env, "SLURM_CONF", "") || null,
+  });
 }
 
 /** `name=command,name=command`: names are image names without registry or tag, commands a host program. */

@@ -170,6 +170,46 @@ describe("loadAgentConfig", () => {
     );
   });
 
+  test("EXECUTOR=slurm and the Slurm runtime's settings, with their defaults", () => {
+    const defaults = loadAgentConfig({ ...BASE, EXECUTOR: "slurm" }, "/srv/rap");
+    expect(defaults.executor).toBe("slurm");
+    expect(defaults.slurm).toEqual({
+      sharedDir: "/srv/rap/workdir/slurm",
+      partition: null,
+      account: null,
+      timeLimit: null,
+      extraArgs: [],
+      commandTimeoutMs: 30_000,
+      slurmConf: null,
+    });
+    const set = loadAgentConfig(
+      {
+        ...BASE,
+        SLURM_SHARED_DIR: "/shared/rap",
+        SLURM_PARTITION: "research",
+        SLURM_ACCOUNT: "opensafely",
+        SLURM_TIME_LIMIT: "1-12:00:00",
+        SLURM_EXTRA_ARGS: " --qos=low  --constraint=docker ",
+        SLURM_COMMAND_TIMEOUT: "5",
+        SLURM_CONF: "/etc/slurm-rap/slurm.conf",
+      },
+      "/srv/rap",
+    );
+    expect(set.slurm).toEqual({
+      sharedDir: "/shared/rap",
+      partition: "research",
+      account: "opensafely",
+      timeLimit: "1-12:00:00",
+      extraArgs: ["--qos=low", "--constraint=docker"],
+      commandTimeoutMs: 5000,
+      slurmConf: "/etc/slurm-rap/slurm.conf",
+    });
+    expect(configError({ SLURM_TIME_LIMIT: "a day" }).message).toContain(
+      "SLURM_TIME_LIMIT must be a time limit sbatch reads, such as 24:00:00 or 2-00:00:00, got 'a day'",
+    );
+    expect(configError({ SLURM_SHARED_DIR: "rel" }).variable).toBe("SLURM_SHARED_DIR");
+  });
+
   test("EXECUTOR accepts the reference's class name as docker", () => {
     expect(loadAgentConfig({ ...BASE, EXECUTOR: "agent.executors.local:LocalDockerAPI" }, "/").executor).toBe(
       "docker",
@@ -199,7 +239,7 @@ describe("loadAgentConfig", () => {
     [{ MAX_JOB_OUTPUT_BYTES: "10G" }, "MAX_JOB_OUTPUT_BYTES", "whole number"],
     [{ IMAGE_PULL_TIMEOUT: "x" }, "IMAGE_PULL_TIMEOUT", "positive"],
     [{ DOCKER_USER_ID: "root" }, "DOCKER_USER_ID", "whole number"],
-    [{ EXECUTOR: "k8s" }, "EXECUTOR", "'docker' or 'local'"],
+    [{ EXECUTOR: "k8s" }, "EXECUTOR", "'docker', 'local' or 'slurm'"],
     [{ LOCAL_EXECUTOR_COMMANDS: "python" }, "LOCAL_EXECUTOR_COMMANDS", "python=python3"],
     [{ MAX_TASK_RETRIES: "0" }, "MAX_TASK_RETRIES", "1 or more"],
   ])("%j is refused naming %s", (env, variable, text) => {

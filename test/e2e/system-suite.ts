@@ -2,7 +2,7 @@
  * The whole system end to end (issue 10; scenarios.md §I): the real controller with its scheduler loop, the real
  * agent, and a real runtime, all on 127.0.0.1 in temp dirs. RAPs are created and cancelled through the RAP API,
  * and what job-server sees (rap/status/) and what lands on disk are asserted. One suite, run once per runtime by
- * system-docker.test.ts and system-local.test.ts; the out-of-memory case needs Docker's isolation.
+ * system-docker.test.ts, system-slurm.test.ts and system-local.test.ts; the out-of-memory case needs a container.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
@@ -144,7 +144,8 @@ async function listFiles(dir: string): Promise<string[]> {
 
 /** Defines the suite for `runtime`; skipped when the runtime is not `available` (see requires()). */
 export function wholeSystemSuite(runtime: RuntimeKind, available: boolean): void {
-  const isolated = runtime === "docker";
+  // Containers, whether Docker's engine runs them here or on a Slurm node: memory limits apply.
+  const isolated = runtime !== "local";
 
   describe.skipIf(!available)(
     `the whole system over the ${runtime} runtime`,

@@ -3,6 +3,7 @@
  * message when it is missing, so a newcomer's laptop still runs the rest. CI sets RAP_REQUIRE_ALL_TESTS=1: there a
  * missing requirement fails the run instead of skipping silently.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { dirname, resolve } from "node:path";
@@ -111,3 +112,26 @@ export function chromiumRequirement(): Requirement {
 
 /** Where tests keep what a person may want to look at afterwards (screenshots); gitignored. */
 export const artifactsDir = resolve(repoRoot, "test-artifacts");
+
+/**
+ * A Slurm cluster whose node takes jobs (scripts/start-test-slurm.sh starts one on this machine), and Docker with
+ * the test images there for its jobs to run. Asks `sinfo`; the tests' jobs run on this machine's node.
+ */
+export async function slurmRequirement(): Promise<Requirement> {
+  const docker = await dockerRequirement();
+  if (!docker.available) return docker;
+  let states = "";
+  try {
+    states = execFileSync("sinfo", ["--noheader", "--format=%T"], { encoding: "utf8", timeout: 10_000 });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split("\n", 1)[0] : String(error);
+    return {
+      available: false,
+      reason: `no Slurm cluster answers sinfo (${reason}): run scripts/start-test-slurm.sh as root`,
+    };
+  }
+  return {
+    available: /^(idle|mixed|allocated)/m.test(states),
+    reason: `the Slurm cluster has no node taking jobs (sinfo: ${states.trim() || "nothing"}): run scripts/start-test-slurm.sh`,
+  };
+}

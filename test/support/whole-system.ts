@@ -1,6 +1,7 @@
 /**
  * The whole system for end-to-end tests: the real controller (startSystem, on real time, its scheduler loop
- * running) and a real agent with a real runtime (Docker containers or host processes), both in one temp WORKDIR,
+ * running) and a real agent with a real runtime (Docker containers, host processes, or Slurm jobs running Docker
+ * containers), both in one temp WORKDIR,
  * talking only over HTTP on 127.0.0.1. The agent runs in this process (`startAgent`) or as the built `rap agent`
  * command in a child process (`spawnAgent`), which a test can SIGKILL. Tests observe what job-server sees
  * (rap/status/) and what lands on disk.
@@ -8,7 +9,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createAgent, runAgentOnce } from "../../src/agent/index.js";
+import { createAgent, runAgentOnce, slurmRuntimeOptions } from "../../src/agent/index.js";
 import { silentLogger } from "../../src/agent/log.js";
 import { createRuntime, type Runtime, type RuntimeKind } from "../../src/agent/runtime/index.js";
 import { loadAgentConfig } from "../../src/config/agent.js";
@@ -115,6 +116,7 @@ export async function startWholeSystem(options: WholeSystemOptions): Promise<Who
   const runtime = createRuntime(options.runtime, {
     docker: { registry: config.dockerRegistry, proxy: config.dockerProxy },
     local: { stateDir: join(workdir, "local-runtime"), commands: config.localExecutorCommands },
+    slurm: slurmRuntimeOptions(config),
   });
   const agents = new Set<RunningAgent>();
   let passAgent: ReturnType<typeof createAgent> | undefined;

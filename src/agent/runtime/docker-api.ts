@@ -8,7 +8,7 @@ import { parseMemoryLimit } from "./memory.js";
 import type { ContainerSpec, ContainerState } from "./types.js";
 
 /** RFC 5737 TEST-NET-1: Docker's embedded DNS forwards here and gets nothing, so job code cannot resolve names. */
-const BLACKHOLE_DNS = "192.0.2.0";
+export const BLACKHOLE_DNS = "192.0.2.0";
 
 /**
  * What the runtime reads of Docker's answers, every field optional: a container that goes away between two calls

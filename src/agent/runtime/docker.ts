@@ -33,7 +33,7 @@ import {
   pullEventError,
   type StatsDocument,
 } from "./docker-api.js";
-import { parseImageRef } from "./image-ref.js";
+import { parseImageRef, proxyRepository } from "./image-ref.js";
 import { FrameReader, type LogLimits, LogTail } from "./log-tail.js";
 import { StartRecords } from "./start-records.js";
 import { withTimeout } from "./timeout.js";
@@ -152,9 +152,9 @@ export class DockerRuntime implements Runtime {
     }
     const local = await this.localImageWithDigest(sha);
     if (local) return local;
-    const proxyRepository = this.proxyRepository(image);
-    await this.pull(proxyRepository, sha, image);
-    const pulled = `${proxyRepository}@${sha}`;
+    const repository = proxyRepository(image, this.registry, this.proxy);
+    await this.pull(repository, sha, image);
+    const pulled = `${repository}@${sha}`;
     await this.tagIfNewer(pulled, image);
     return pulled;
   }
@@ -405,17 +405,6 @@ export class DockerRuntime implements Runtime {
       if (image.Id === sha) return sha;
     }
     return null;
-  }
-
-  /** `ghcr.io/opensafely-core/ehrql:v1` → `{proxy}/ehrql` (the reference's prefix replacement). */
-  private proxyRepository(image: string): string {
-    const { repository } = parseImageRef(image);
-    if (!repository.startsWith(`${this.registry}/`)) {
-      throw new ImageUnavailableError(
-        `Docker image ${image} is not available on this backend: only images from ${this.registry} can be pulled`,
-      );
-    }
-    return this.proxy + repository.slice(this.registry.length);
   }
 
   /** Pulls `{repository}@{sha}`: up to three attempts a second apart; a timeout is not retried. */

@@ -16,21 +16,11 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import {
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  writeFile,
-} from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_JOB_LOG_MAX_BYTES } from "../../config/agent.js";
 import { isErrno, orIfMissing } from "../workspace/files.js";
+import { followFile } from "./follow-file.js";
 import {
   CLOCK_TICKS_PER_SECOND,
   killGroup,
@@ -75,10 +65,6 @@ export interface LocalRuntimeOptions {
 export const DEFAULT_LOCAL_COMMANDS: Readonly<Record<string, string>> = { python: "python3", r: "Rscript" };
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const POLL_MS = 20;
-/** How often `follow` looks for new output: a person watching notices no lag, and a check costs two stat calls. */
-const FOLLOW_POLL_MS = 250;
-const FOLLOW_CHUNK_BYTES = 64 * 1024;
-
 interface SpecFile {
   name: string;
   image: string;
@@ -261,30 +247,13 @@ export class LocalRuntime implements Runtime {
     return tail.text();
   }
 
-  async *follow(name: string, signal: AbortSignal): AsyncIterable<Buffer> {
-    const current = join(this.containerDir(name), "log.txt");
-    // The log file is read through an open descriptor: when the watcher rotates it, or the agent removes the
-    // container as soon as the job ends, its last lines can still be read.
-    let log: FileHandle | null = null;
-    try {
-      while (!signal.aborted) {
-        const state = await this.readState(name);
-        // Read after seeing the end, so the last read holds everything the job printed.
-        const ended = !state?.pid || state.exit !== null;
-        const file = await stat(current).catch(orIfMissing(null));
-        if (log && file && file.ino !== (await log.stat()).ino) {
-          yield* readToEnd(log);
-          await log.close();
-          log = null;
-        }
-        if (!log && file) log = await open(current, "r").catch(orIfMissing(null));
-        if (log) yield* readToEnd(log);
-        if (!state || ended) return;
-        await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
-      }
-    } finally {
-      await log?.close();
-    }
+  follow(name: string, signal: AbortSignal): AsyncIterable<Buffer> {
+    // Ended once the watcher has recorded the exit, or when there is no such container (or it never ran).
+    const ended = async () => {
+      const state = await this.readState(name);
+      return !state?.pid || state.exit !== null;
+    };
+    return followFile(join(this.containerDir(name), "log.txt"), ended, signal);
   }
 
   async kill(name: string): Promise<void> {
@@ -437,15 +406,6 @@ function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 /** What an open file holds past its position, in chunks. */
-async function* readToEnd(file: FileHandle): AsyncIterable<Buffer> {
-  for (;;) {
-    const buffer = Buffer.alloc(FOLLOW_CHUNK_BYTES);
-    const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
-    if (bytesRead === 0) return;
-    yield buffer.subarray(0, bytesRead);
-  }
-}
-
 /** Polls until the condition holds (true) or the time is up (false). */
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

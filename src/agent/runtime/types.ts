@@ -1,32 +1,47 @@
 /**
- * The container runtime the agent's job executor drives: where a job's command actually runs. Two implementations
- * share every piece of workspace logic above this seam (reference/agent.md §3): `docker` (the Docker Engine API over
- * the socket, one container per job) and `local` (a host process per job; development only, no isolation). A fake
- * implements it in memory for the executor's unit tests.
+ * The container runtime the agent's job executor drives: where a job's command actually runs. Every piece of
+ * workspace logic sits above this seam (reference/agent.md §3); below it, one implementation per `EXECUTOR`, kept
+ * in a registry (index.ts): `docker` (the Docker Engine API over the socket, one container per job), `local` (a
+ * host process per job; development only, no isolation) and `slurm` (each job's container run by a Slurm batch job
+ * on a cluster node). A fake implements it in memory for the executor's unit tests.
  *
- * Contract, for every implementation:
- * - A "container" is named (`os-job-{job id}` for jobs) and outlives the agent process: after an agent restart,
- *   `inspect` must still tell whether it is running or how it ended. State lives in the runtime (Docker) or on
- *   disk (local), never only in memory.
- * - `start` is idempotent: a container of that name that already exists (running or exited) is left alone. One
+ * What a runtime must provide, whatever runs the job and wherever:
+ * - Start: `start` runs the job's command detached, in its volume, with its limits, network and labels. A job is
+ *   named (`os-job-{job id}`); the name is how the runtime finds it again.
+ * - State, exit code, OOM: `inspect` tells whether the job is still running (queued counts as running: it has been
+ *   handed over) or how it ended. State lives outside the agent process (in the engine, the workload manager or on
+ *   disk), never only in memory, so after an agent restart a new runtime object finds every job by its name.
+ * - Logs: `logs`, bounded (below); `follow`, the output as it is written. Stats: `stats`, the usage of its running
+ *   jobs, wherever they run.
+ * - Terminate: `kill`, queued or running. Clean up: `remove`, whatever is left of the job.
+ * - Metadata: `inspect().metadata` is the runtime's own description of the job (Docker's inspect document; an
+ *   equivalent for the others), stored by the executor as the reference's `container_metadata`. Environment values
+ *   sit only under `Config.Env` there, as `KEY=value` strings, which the caller redacts before storing.
+ * - Its own settings: each runtime takes its own options (index.ts), and states what must be shared with the
+ *   machines that run its jobs (the volume directory, for a runtime whose jobs run elsewhere).
+ *
+ * And the rules every implementation keeps:
+ * - `start` is idempotent: a job of that name that already exists (queued, running or ended) is left alone. One
  *   whose start was interrupted (created, never started, no error: the agent died in between) reads as absent in
  *   `inspect`, and the next `start` completes it.
- * - `kill`, `remove`, `inspect`, `logs` and `follow` of a missing container are not errors (`inspect` answers null,
+ * - `kill`, `remove`, `inspect`, `logs` and `follow` of a missing job are not errors (`inspect` answers null,
  *   `logs` an empty string, `follow` nothing).
- * - The runtime remembers, across an agent restart, which containers `start` ran (`wasStarted`) until its own
- *   `remove` removes them. A container gone from `inspect` while `wasStarted` holds was removed by someone else
+ * - The runtime remembers, across an agent restart, which jobs `start` ran (`wasStarted`) until its own
+ *   `remove` removes them. A job gone from `inspect` while `wasStarted` holds was removed by someone else
  *   mid-run: the executor fails that job, never starts it again from the same volume.
  * - `logs` is bounded whatever the job printed: at most `LogLimits` (the last lines and bytes) is read into memory,
  *   the rest counted and noted in the text; the one-off output of `runToCompletion` likewise.
- * - Nothing one container does (its output, a stats or inspect answer with parts missing because it went away
+ * - Nothing one job does (its output, a stats or inspect answer with parts missing because it went away
  *   meanwhile) can throw outside the call that reads it, nor leave an error event or rejection unhandled.
- * - Environment values never appear on a command line or in a process title; `inspect().metadata` is what the
- *   reference stores as `container_metadata` (Docker's inspect document; for local, an equivalent) and the caller
- *   redacts env values before storing it.
- * - Every call that can hang (an unresponsive daemon) has a timeout and rejects with RuntimeTimeoutError.
+ * - Environment values never appear on a command line or in a process title.
+ * - Every call that can hang (an unresponsive daemon or workload manager) has a timeout and rejects with
+ *   RuntimeTimeoutError, which the agent retries with backoff: the job waits, the agent carries on.
  */
 
-export type RuntimeKind = "docker" | "local";
+import type { ExecutorKind } from "../../config/agent.js";
+
+/** The runtimes by their `EXECUTOR` name (index.ts has one entry for each). */
+export type RuntimeKind = ExecutorKind;
 
 /** Job containers are `{prefix}{job id}`: `stats` finds them by it, and the ops scripts expect it. */
 export const JOB_CONTAINER_PREFIX = "os-job-";
@@ -43,7 +58,10 @@ export function jobLabels(extra: Readonly<Record<string, string>>): Record<strin
 export type NetworkSpec =
   /** No network at all (every job that may not reach the database). */
   | { kind: "none" }
-  /** The database network: a pre-made Docker network; DNS blackholed, the database host pinned. */
+  /**
+   * The database network: a network the container engine already has (on every node, for a runtime whose jobs run
+   * elsewhere); DNS blackholed, the database host pinned.
+   */
   | { kind: "database"; network: string; extraHosts: ReadonlyArray<{ host: string; ip: string }> }
   /** The runtime's default network (a database job on a dummy-data backend, as the reference does). */
   | { kind: "default" };
@@ -56,7 +74,10 @@ export interface ContainerSpec {
   /** Arguments after the image's entrypoint. */
   args: readonly string[];
   env: Readonly<Record<string, string>>;
-  /** Host directory bind-mounted at /workspace (the job's volume), and the working directory of the command. */
+  /**
+   * The job's volume: a directory bind-mounted at /workspace, and the working directory of the command. For a
+   * runtime whose jobs run on other machines, it is on storage they share, at the same path.
+   */
   volumeDir: string;
   /** CPUs (`2.0`); null for no limit. */
   cpuCount: number | null;
@@ -81,8 +102,13 @@ export interface ContainerState {
   imageId: string | null;
   /** The memory limit in bytes, 0 for none (for `Job ran out of memory (limit was 4.00GB)`). */
   memoryLimitBytes: number;
-  /** The runtime's full description of the container (Docker's inspect JSON), env not yet redacted. */
+  /** The runtime's own full description of the job (Docker's inspect JSON …), env not yet redacted. */
   metadata: Record<string, unknown>;
+  /**
+   * Why the job ended, when the runtime knows better than its exit code (a wall-time limit, a failed node), worded
+   * for the researcher; absent otherwise.
+   */
+  endedBecause?: string;
 }
 
 export interface ContainerStats {
@@ -134,7 +160,7 @@ export interface Runtime {
   kill(name: string): Promise<void>;
   /** Removes the container (killing it if needed) and forgets that it was started. */
   remove(name: string): Promise<void>;
-  /** Current usage of every running job container (`os-job-*`). */
+  /** Current usage of every running job (`os-job-*`) this runtime runs, on whichever machine. */
   stats(): Promise<ContainerStats[]>;
   /** Runs a short-lived command to completion (DBSTATUS / DBDATACHECK utilities), removed afterwards. */
   runToCompletion(

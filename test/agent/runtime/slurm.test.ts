@@ -1,0 +1,169 @@
+/**
+ * The Slurm runtime against the real single-host cluster scripts/start-test-slurm.sh starts (Debian's slurm-wlm
+ * 22.05 and munge): its jobs run the locally built test image through this machine's Docker engine, on shared
+ * storage that is, here, a temp directory.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { SlurmRuntime, type SlurmRuntimeOptions } from "../../../src/agent/runtime/slurm.js";
+import { RuntimeError, RuntimeTimeoutError } from "../../../src/agent/runtime/types.js";
+import { requires, slurmRequirement, testImage } from "../../support/requirements.js";
+import { mountSmallDisk, smallDiskRequirement } from "../../support/small-disk.js";
+import { describeRuntimeConformance, jobFixtures, jobSpec, waitForExit } from "./conformance.js";
+
+const slurmOk = requires(await slurmRequirement());
+
+const shared = mkdtempSync(join(tmpdir(), "rap-slurm-shared-"));
+const state = mkdtempSync(join(tmpdir(), "rap-slurm-state-"));
+afterAll(() => {
+  rmSync(shared, { recursive: true, force: true });
+  rmSync(state, { recursive: true, force: true });
+});
+
+const options = (extra: Partial<SlurmRuntimeOptions> = {}): SlurmRuntimeOptions => ({
+  sharedDir: shared,
+  stateDir: state,
+  ...extra,
+});
+
+/** Cancels the job behind the runtime's back and deletes what it recorded, as if the cluster had lost it. */
+async function loseJob(name: string): Promise<void> {
+  const dir = join(shared, "jobs", name);
+  const id = readFileSync(join(dir, "slurm-job-id"), "utf8").trim();
+  execFileSync("scancel", [id]);
+  for (;;) {
+    const live = execFileSync("squeue", ["--noheader", "--jobs", id, "--format=%T"], {
+      encoding: "utf8",
+    }).trim();
+    if (live === "" || !/PENDING|RUNNING|COMPLETING|CONFIGURING/.test(live)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+describe.skipIf(!slurmOk)("SlurmRuntime conformance", { timeout: 60_000 }, () => {
+  describeRuntimeConformance(() => ({
+    create: (extra) => new SlurmRuntime(options(extra)),
+    removeFromOutside: loseJob,
+    image: testImage,
+  }));
+});
+
+/** Polls until `path` exists (the job has written it: it runs). */
+async function waitForFile(path: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} never appeared`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const node = hostname().split(".")[0]!;
+const scontrol = (...args: string[]) => execFileSync("scontrol", args, { encoding: "utf8" });
+
+describe.skipIf(!slurmOk)("SlurmRuntime", { timeout: 60_000 }, () => {
+  const create = (extra: Partial<SlurmRuntimeOptions> = {}) => new SlurmRuntime(options(extra));
+  const fixtures = jobFixtures(() => create());
+  const spec = (overrides: Parameters<typeof jobSpec>[2]) => jobSpec(testImage, fixtures, overrides);
+
+  it("finds by its name a job submitted by an agent that died before recording its Slurm id", async () => {
+    const job = spec({ code: "import time; open('started', 'w').close(); time.sleep(120)" });
+    await create().start(job);
+    await waitForFile(join(job.volumeDir, "started"));
+    rmSync(join(shared, "jobs", job.name, "slurm-job-id"));
+    const restarted = create();
+    expect(await restarted.inspect(job.name)).toMatchObject({ running: true });
+    // Starting it again submits nothing new: the running job is found and kept.
+    await restarted.start(job);
+    await restarted.kill(job.name);
+    expect((await waitForExit(restarted, job.name)).exitCode).toBe(137);
+  });
+
+  it("a node drained mid-job lets the running job finish; the next job waits in the queue until it returns", async () => {
+    const rt = create();
+    const running = spec({ code: "import time; open('started', 'w').close(); time.sleep(2)" });
+    const queued = spec({ code: "open('ran', 'w').close()" });
+    await rt.start(running);
+    await waitForFile(join(running.volumeDir, "started"));
+    scontrol("update", `nodename=${node}`, "state=drain", "reason=rap-runner test");
+    try {
+      await rt.start(queued);
+      expect((await waitForExit(rt, running.name)).exitCode).toBe(0);
+      expect(await rt.inspect(queued.name)).toMatchObject({
+        running: true,
+        metadata: { State: { Status: "queued" } },
+      });
+    } finally {
+      scontrol("update", `nodename=${node}`, "state=resume");
+    }
+    expect((await waitForExit(rt, queued.name)).exitCode).toBe(0);
+    expect(existsSync(join(queued.volumeDir, "ran"))).toBe(true);
+  });
+
+  it("a job cancelled as its batch script starts leaves no container on the node", async () => {
+    const rt = create();
+    const job = spec({ code: "import time; time.sleep(120)" });
+    await rt.start(job);
+    // Cancelled as soon as Slurm runs the script: before, during or just after its `docker run`.
+    for (;;) {
+      const state = (await rt.inspect(job.name))?.metadata.State as { Status?: string } | undefined;
+      if (state?.Status !== "queued") break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await rt.kill(job.name);
+    await waitForExit(rt, job.name);
+    await rt.remove(job.name);
+    const left = execFileSync("docker", ["ps", "--all", "--quiet", `--filter=name=^/${job.name}$`], {
+      encoding: "utf8",
+    });
+    expect(left.trim()).toBe("");
+  });
+
+  it("50 jobs queued at once on the 2-core node all run to their end", async () => {
+    const rt = create();
+    const jobs = Array.from({ length: 50 }, (_, n) =>
+      spec({ code: `open('ran', 'w').write('${n}')`, cpuCount: 1, memoryLimit: "256m" }),
+    );
+    await Promise.all(jobs.map((job) => rt.start(job)));
+    const ended = await Promise.all(jobs.map((job) => waitForExit(rt, job.name, 240_000)));
+    expect(ended.map((state) => state.exitCode)).toEqual(jobs.map(() => 0));
+    expect(jobs.map((job) => readFileSync(join(job.volumeDir, "ran"), "utf8"))).toEqual(
+      jobs.map((_, n) => `${n}`),
+    );
+  }, 300_000);
+
+  it("a controller that does not answer is a timeout the agent retries, not a crash", async () => {
+    const conf = join(state, "unreachable-slurm.conf");
+    const ours = readFileSync("/etc/slurm/slurm.conf", "utf8");
+    // Nothing listens on port 9 (discard) on loopback: every command fails to reach a controller.
+    writeFileSync(
+      conf,
+      `${ours.replace(/^SlurmctldHost=.*$/m, "SlurmctldHost=localhost")}\nSlurmctldPort=9\n`,
+    );
+    const rt = create({ slurmConf: conf, commandTimeoutMs: 3000 });
+    const job = spec({ code: "pass" });
+    await expect(rt.start(job)).rejects.toBeInstanceOf(RuntimeTimeoutError);
+    await expect(rt.stats()).rejects.toThrow(/^slurm (did not answer|timed out after 3s) running squeue/);
+  });
+});
+
+describe.skipIf(!slurmOk || !requires(smallDiskRequirement()))("SlurmRuntime start-up", () => {
+  it("refuses shared storage it cannot write, naming the setting", async () => {
+    const disk = await mountSmallDisk(1024 * 1024);
+    try {
+      execFileSync("mount", ["-o", "remount,ro", disk.path]);
+      expect(() => new SlurmRuntime({ sharedDir: disk.path, stateDir: state })).toThrow(RuntimeError);
+      expect(() => new SlurmRuntime({ sharedDir: disk.path, stateDir: state })).toThrow(
+        new RegExp(
+          `^SLURM_SHARED_DIR \\(${disk.path}\\) is not writable by the agent: .*read-only file system.*\\. The ` +
+            "Slurm runtime needs it on storage shared by the agent and every Slurm node, at the same path",
+        ),
+      );
+    } finally {
+      await disk.remove();
+    }
+  });
+});
