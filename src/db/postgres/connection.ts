@@ -72,5 +72,9 @@ export function openPostgres(
     types,
     ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),
   });
+  // An idle connection the server ends (a restart, pg_terminate_backend, a cut network) is an 'error' event of the
+  // pool, which would end the process unheard. The pool has already dropped that connection; the next query opens
+  // another and reports its own failure, if any.
+  pool.on("error", () => undefined);
   return new Kysely<Database>({ dialect: new TranslatingPostgresDialect({ pool }) });
 }
