@@ -1,7 +1,8 @@
 /**
  * The scheduler loop keeps its lease, and a standby takes a dead holder's, whatever JOB_LOOP_INTERVAL is (issue 15
- * build 2): the wait between passes wakes every third of SCHEDULER_LEASE_TTL. Real time on a real SQLite database:
- * the lease's TTL is 0.3 s and the loop interval 60 s, so anything waiting for the next pass would take a minute.
+ * build 2): the wait between passes wakes every third of SCHEDULER_LEASE_TTL. Real time on a real database (SQLite,
+ * or PostgreSQL in the `postgres` project): the lease's TTL is 0.3 s and the loop interval 60 s, so anything waiting
+ * for the next pass would take a minute.
  * On PostgreSQL (skipped, naming RAP_TEST_POSTGRES_URL, without a server): a standby cannot take the lease while a
  * write transaction of the holder is open, even one that outlasts the lease.
  */
@@ -9,11 +10,10 @@ import pino from "pino";
 import { afterEach, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { openStorage } from "../../src/db/open.js";
-import { SqliteStorage } from "../../src/db/sqlite-storage.js";
 import type { Storage } from "../../src/db/storage.js";
 import { systemClock } from "../../src/domain/clock.js";
 import { Scheduler } from "../../src/scheduler/scheduler.js";
-import { openTestDatabase } from "../support/db.js";
+import { openTestDb } from "../support/db.js";
 import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
 import { requires } from "../support/requirements.js";
 
@@ -26,9 +26,9 @@ afterEach(async () => {
 });
 
 async function storage(): Promise<Storage> {
-  const database = await openTestDatabase();
+  const database = await openTestDb();
   cleanups.push(() => database.close());
-  return new SqliteStorage(database.db, { statusWorkers: 0 });
+  return database.storageOn(database.db);
 }
 
 function looping(holder: string, on: Storage): Scheduler {
