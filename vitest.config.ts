@@ -13,6 +13,10 @@ const SQLITE_ONLY = [
   "test/http/rap-status-sqlite.test.ts",
   // SQLITE_FULL from an SQLite file on a small tmpfs; PostgreSQL's disk_full is test/db/postgres-storage.test.ts's.
   "test/http/controller-disk-full.test.ts",
+  // SQLite's own: a snapshot of the file, and refusing a WORKDIR without one (this file's PostgreSQL case, `rap
+  // migrate`, operator commands, `rap tick` and snapshot-db saying pg_dump, runs in either project).
+  "test/cli/snapshot-db.test.ts",
+  "test/cli/operator-basics.test.ts",
   // No database at all (parsing, error classes, the schema validator, tokens; the scheduler's pure parts): the
   // same run on either.
   "test/http/body.test.ts",
