@@ -45,6 +45,9 @@ function postgresProjects() {
           include: ON_POSTGRES_TOO,
           exclude: SQLITE_ONLY,
           env: { RAP_TEST_DATABASE: "postgres" },
+          // Every `rap` process a CLI test runs connects over TCP and checks the migrations: about a second more
+          // each than on SQLite, and those tests run a dozen.
+          testTimeout: 60_000,
         },
       },
     ];
