@@ -42,6 +42,12 @@ export type DatabaseLocation =
       readonly poolSize: number;
       /** The server cancels a statement running longer (DATABASE_STATEMENT_TIMEOUT_MS, default 30000; 0: never). */
       readonly statementTimeoutMs: number;
+      /**
+       * The server ends a session whose transaction waits longer than this for its next statement: the scheduler
+       * lease's time (SCHEDULER_LEASE_TTL), so a holder cut off mid-transaction, whose open transaction keeps the
+       * lease row locked, frees it for a standby by the time the lease runs out.
+       */
+      readonly idleInTransactionTimeoutMs: number;
     };
 
 export interface Config extends GitAccess {
@@ -129,7 +135,7 @@ export function readWorkdir(env: Env, cwd: string): string {
  * DATABASE_URL: unset → WORKDIR/db.sqlite; `sqlite:PATH` or `sqlite://PATH` (relative paths are under WORKDIR);
  * `postgres://…` or `postgresql://…` kept as given (it may hold a password: never log it, see describeDatabase).
  */
-function readDatabase(env: Env, workdir: string): DatabaseLocation {
+function readDatabase(env: Env, workdir: string, scheduler: SchedulerConfig): DatabaseLocation {
   const raw = env.DATABASE_URL?.trim();
   if (!raw) return { dialect: "sqlite", path: resolve(workdir, "db.sqlite") };
   const sqlite = /^sqlite:(?:\/\/)?(.+)$/.exec(raw);
@@ -145,6 +151,7 @@ function readDatabase(env: Env, workdir: string): DatabaseLocation {
       url: raw,
       poolSize,
       statementTimeoutMs: readCount(env, "DATABASE_STATEMENT_TIMEOUT_MS", 30_000),
+      idleInTransactionTimeoutMs: scheduler.leaseTtlMs,
     };
   }
   throw new ConfigError("DATABASE_URL", "must look like sqlite:PATH or postgres://…");
@@ -234,6 +241,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const operatorTokens = readList(env, "OPERATOR_TOKENS", []);
   checkOperatorTokens(operatorTokens, backends, backend);
   const workdir = readWorkdir(env, cwd);
+  const scheduler = readScheduler(env, backends, workdir);
   return Object.freeze({
     backends: Object.freeze(backends),
     backend: Object.freeze(backend),
@@ -241,12 +249,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     operatorTokens: Object.freeze(operatorTokens),
     liveLogs: readControllerLiveLogs(env),
     workdir,
-    database: readDatabase(env, workdir),
+    database: readDatabase(env, workdir, scheduler),
     host: readString(env, "HOST", "127.0.0.1"),
     port: readPort(env, "PORT", 8000),
     ...readGitAccess(env),
     telemetry: readTelemetry(env),
-    scheduler: readScheduler(env, backends, workdir),
+    scheduler,
     logLevel: readLogLevel(env),
     limits: readLimits(env),
   });

@@ -27,7 +27,7 @@ const DEFAULT_TASK_SILENCE_TIMEOUT_S = 3600;
  * A replica takes over from a dead lease holder within about 4/3 of this (the issue's bound: 5 s). Long enough for
  * a pass's slowest stretch without a write on a healthy database; a pass stalled longer may lose the lease, safely.
  */
-const DEFAULT_SCHEDULER_LEASE_TTL_S = 3;
+export const DEFAULT_SCHEDULER_LEASE_TTL_S = 3;
 
 export interface BackendJobLimits {
   /** `cpu_count` sent to the agent. */

@@ -2,38 +2,60 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { openDatabase } from "../../src/db/index.js";
-import { getFlags } from "../../src/db/queries/flags.js";
+import { loadConfig } from "../../src/config/index.js";
+import { openStorage } from "../../src/db/open.js";
 import { runCli } from "../support/cli.js";
+import { testDatabaseEnv } from "../support/db.js";
 
 let workdir: string;
 let env: Record<string, string>;
+let dropDatabase: () => Promise<void>;
 const TIMESTAMP = String.raw`\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z\)`;
+
+/** The run's database for `rap` (WORKDIR/db.sqlite, or a PostgreSQL DATABASE_URL), and where `rap` says it is. */
+async function database(dir: string) {
+  const { env: databaseEnv, drop } = await testDatabaseEnv();
+  return {
+    env: { ...databaseEnv, WORKDIR: dir },
+    where: databaseEnv.DATABASE_URL ?? `${dir}/db.sqlite`,
+    drop,
+  };
+}
 
 beforeAll(async () => {
   workdir = mkdtempSync(join(tmpdir(), "rap-cli-"));
-  env = { WORKDIR: workdir, BACKENDS: "test,tpp" };
+  const made = await database(workdir);
+  env = { ...made.env, BACKENDS: "test,tpp" };
+  dropDatabase = made.drop;
   await runCli(["migrate"], env);
 });
-afterAll(() => rmSync(workdir, { recursive: true, force: true }));
+afterAll(async () => {
+  await dropDatabase();
+  rmSync(workdir, { recursive: true, force: true });
+});
 
 async function flagsInDb(backend: string) {
-  const db = await openDatabase({ dialect: "sqlite", path: join(workdir, "db.sqlite") });
+  const storage = await openStorage(loadConfig(env).database);
   try {
-    return Object.fromEntries((await getFlags(db, backend)).map((f) => [f.id, f.value]));
+    return Object.fromEntries((await storage.flags.list(backend)).map((f) => [f.id, f.value]));
   } finally {
-    await db.destroy();
+    await storage.close();
   }
 }
 
 describe("rap migrate", () => {
   test("creates the database, then reports it up to date", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rap-cli-migrate-"));
-    const first = await runCli(["migrate"], { WORKDIR: dir });
-    expect(first).toMatchObject({ code: 0, stdout: `created new db at ${dir}/db.sqlite\n` });
-    const second = await runCli(["migrate"], { WORKDIR: dir });
-    expect(second).toMatchObject({ code: 0, stdout: `db ${dir}/db.sqlite is up to date\n` });
-    rmSync(dir, { recursive: true, force: true });
+    const { env: fresh, where, drop } = await database(dir);
+    try {
+      const first = await runCli(["migrate"], fresh);
+      expect(first).toMatchObject({ code: 0, stdout: `created new db at ${where}\n` });
+      const second = await runCli(["migrate"], fresh);
+      expect(second).toMatchObject({ code: 0, stdout: `db ${where} is up to date\n` });
+    } finally {
+      await drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,15 +1,11 @@
 /**
  * The operator's job commands as the built `rap` runs them, on the database of a running controller (src/app):
- * `rap jobs` (table and --json), `rap cancel`, `rap logs [-f]` and `rap snapshot-db`.
+ * `rap jobs` (table and --json), `rap cancel` and `rap logs [-f]` (`rap snapshot-db`: ./snapshot-db.test.ts).
  */
 import { spawn } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import pino from "pino";
 import { afterEach, expect, test } from "vitest";
-import { openController } from "../../src/app/controller.js";
-import { loadConfig } from "../../src/config/index.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import { FX_ACT } from "../jobs/fixtures.js";
 import { createRap, studyRepo } from "../scheduler/support.js";
@@ -24,7 +20,11 @@ afterEach(async () => {
   for (const dir of cleanup.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-const envOf = (s: System) => ({ ...(SYSTEM_ENV as Record<string, string>), WORKDIR: s.workdir });
+const envOf = (s: System) => ({
+  ...(SYSTEM_ENV as Record<string, string>),
+  ...s.databaseEnv,
+  WORKDIR: s.workdir,
+});
 
 /** A RAP of action1 (running: the only worker) and action2 (waiting on workers). */
 async function runningRap(): Promise<{ rap: string; job1: string; job2: string }> {
@@ -210,46 +210,4 @@ test("rap logs -f prints the job's status changes until it finishes, then its lo
   expect(first).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ running initiated: Job executing on the backend$/);
   // Changes it saw meanwhile (it reads every second), then the log.
   expect(rest.join("\n").endsWith(LOG)).toBe(true);
-});
-
-test("rap snapshot-db writes a consistent copy that a controller can start on, showing the same RAPs", async () => {
-  const { rap } = await runningRap();
-  const env = envOf(system);
-  const out = await mkdtemp(join(tmpdir(), "rap-snapshot-"));
-  cleanup.push(out);
-  const target = join(out, "backup.sqlite");
-
-  const first = await runCli(["snapshot-db", target], env);
-  expect(first.code).toBe(0);
-  expect(first.stdout).toMatch(
-    new RegExp(`^Snapshot of ${join(system.workdir, "db.sqlite")} written to ${target} \\(\\d+ bytes\\)\\n$`),
-  );
-  expect(await runCli(["snapshot-db", target], env)).toMatchObject({
-    code: 1,
-    stderr: `${target} already exists: choose another name, or --force to replace it\n`,
-  });
-  expect((await runCli(["snapshot-db", "--force", target], env)).code).toBe(0);
-  expect((await runCli(["snapshot-db", join(out, "no", "such", "dir.sqlite")], env)).stderr).toBe(
-    `directory ${join(out, "no", "such")} does not exist\n`,
-  );
-
-  const restored = join(out, "restored");
-  await mkdir(restored);
-  await copyFile(target, join(restored, "db.sqlite"));
-  const config = loadConfig({ ...SYSTEM_ENV, WORKDIR: restored, PORT: "1" });
-  const controller = await openController(config, { log: pino({ level: "silent" }), statusWorkers: 0 });
-  try {
-    const answer = await controller.app.inject({
-      method: "POST",
-      url: "/controller/v1/rap/status/",
-      headers: { authorization: "test_token" },
-      payload: JSON.stringify({ rap_ids: [rap] }),
-    });
-    const jobs = (answer.json() as { jobs: { action: string }[] }).jobs;
-    const original = await system.jobs(rap);
-    expect(Object.fromEntries(jobs.map((job) => [job.action, job]))).toEqual(original);
-    expect(Object.keys(original).sort()).toEqual(["action1", "action2"]);
-  } finally {
-    await controller.close();
-  }
 });

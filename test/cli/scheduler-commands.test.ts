@@ -17,6 +17,7 @@ afterEach(async () => system?.close());
 
 const envFor = (s: System, extra: Record<string, string> = {}) => ({
   ...(SYSTEM_ENV as Record<string, string>),
+  ...s.databaseEnv,
   WORKDIR: s.workdir,
   ...extra,
 });

@@ -75,7 +75,13 @@ describe("loadConfig", () => {
   test("DATABASE_URL may name a PostgreSQL server, shown without its password", () => {
     for (const url of ["postgres://rap:secret@db:5432/rap", "postgresql://rap:secret@db:5432/rap"]) {
       const { database } = loadConfig({ DATABASE_URL: url });
-      expect(database).toEqual({ dialect: "postgres", url, poolSize: 10, statementTimeoutMs: 30_000 });
+      expect(database).toEqual({
+        dialect: "postgres",
+        url,
+        poolSize: 10,
+        statementTimeoutMs: 30_000,
+        idleInTransactionTimeoutMs: 3000,
+      });
       expect(describeDatabase(database)).toBe(url.replace("secret", "***"));
     }
   });
@@ -87,6 +93,10 @@ describe("loadConfig", () => {
       DATABASE_STATEMENT_TIMEOUT_MS: "0",
     };
     expect(loadConfig(env).database).toMatchObject({ poolSize: 4, statementTimeoutMs: 0 });
+    // A transaction left idle is ended after the scheduler lease's time (a holder cut off mid-pass frees the lease).
+    expect(loadConfig({ ...env, SCHEDULER_LEASE_TTL: "1.5" }).database).toMatchObject({
+      idleInTransactionTimeoutMs: 1500,
+    });
     expect(() => loadConfig({ ...env, DATABASE_POOL_SIZE: "0" })).toThrow(ConfigError);
     expect(() => loadConfig({ ...env, DATABASE_POOL_SIZE: "0" })).toThrow("DATABASE_POOL_SIZE");
   });

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
+import pg from "pg";
 import { describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { migrateDatabase, openStorage, SnapshotRefusedError, snapshotDatabase } from "../../src/db/open.js";
@@ -175,6 +176,31 @@ describe.skipIf(!available)("PostgreSQL", () => {
       );
     } finally {
       await close();
+    }
+  });
+
+  test("a connection the server ends while it waits in the pool neither crashes the process nor fails the next query", async () => {
+    const database = await createTestPostgres();
+    const storage = await openStorage(
+      loadConfig({ DATABASE_URL: database.url, WORKDIR: tmpdir() }).database,
+      { migrate: true },
+    );
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      await storage.flags.all();
+      // What a server restart, an operator's pg_terminate_backend or a cut network does to an idle connection.
+      const ended = await admin.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+      );
+      expect(ended.rowCount).toBeGreaterThan(0);
+      // The pool hears of it (the server's FATAL, then the socket's end) between queries: wait until it has.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await storage.flags.all()).toEqual([]);
+    } finally {
+      await admin.end();
+      await storage.close();
+      await database.drop();
     }
   });
 });

@@ -12,15 +12,15 @@ import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
 import { StatusWorkers } from "../../src/db/sqlite/status-workers.js";
 import { runJobTaskId } from "../../src/domain/task.js";
 import { API, appOn, CFG_A, H } from "../http/support.js";
-import { openTestDatabase } from "../support/db.js";
+import { openTestDb, type TestDatabase } from "../support/db.js";
 import { makeJob } from "../support/factories.js";
 
 const config = loadConfig({ ...CFG_A, BACKENDS: "test,other" });
-let database: Awaited<ReturnType<typeof openTestDatabase>>;
+let database: TestDatabase;
 const rapIds = Array.from({ length: 240 }, (_, i) => `wrk${String(i * 7919).padStart(13, "0")}`);
 
 beforeAll(async () => {
-  database = await openTestDatabase();
+  database = await openTestDb("sqlite");
   const jobs = rapIds.flatMap((rapId, r) =>
     ["c", "a", "b"].map((action, n) =>
       makeJob({
@@ -59,7 +59,7 @@ beforeAll(async () => {
 afterAll(async () => database.close());
 
 async function askWith(statusWorkers: number, body: unknown) {
-  const { app, close } = await appOn(database.db, database.path, config, { statusWorkers });
+  const { app, close } = await appOn(database.db, database, config, { statusWorkers });
   try {
     const response = await app.inject({
       method: "POST",
@@ -107,7 +107,7 @@ describe("status workers", () => {
   });
 
   test("a closed pool starts its workers again when asked", async () => {
-    const pool = new StatusWorkers(database.path, 2);
+    const pool = new StatusWorkers(database.file!, 2);
     try {
       const first = await pool.render(0, [rapIds[1]!], ["test"]);
       expect(first.rapIds).toEqual([rapIds[1]]);

@@ -12,7 +12,7 @@ import type { Storage } from "../../src/db/storage.js";
 import { ManualClock } from "../../src/domain/clock.js";
 import { API, appOn, appOnStorage, createBody, H } from "../http/support.js";
 import { FX_GIT } from "../jobs/fixtures.js";
-import { openTestDatabase } from "../support/db.js";
+import { openTestDb } from "../support/db.js";
 import { createStudyRepo, createTempDir, removeDir, type StudyRepo } from "../support/git-fixtures.js";
 import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
 import { requires } from "../support/requirements.js";
@@ -37,8 +37,8 @@ beforeAll(async () => {
   repo = await createStudyRepo({ files: { "project.yaml": FX_GIT } });
   const config = (name: string) => loadConfig({ ...CFG_LOCAL, WORKDIR: join(workdir, name) });
 
-  const database = await openTestDatabase();
-  const onSqlite = await appOn(database.db, database.path, config("sqlite"), { clock });
+  const database = await openTestDb("sqlite");
+  const onSqlite = await appOn(database.db, database, config("sqlite"), { clock });
   sqlite = {
     app: onSqlite.app,
     close: async () => {

@@ -5,14 +5,14 @@
 import { join } from "node:path";
 import { type Env, loadConfig } from "../../src/config/index.js";
 import { type Answer, API, appOn, createBody, H } from "../http/support.js";
-import { openTestDatabase } from "../support/db.js";
+import { openTestDb, type TestDatabase } from "../support/db.js";
 import { createTempDir, removeDir } from "../support/git-fixtures.js";
 
 export { H } from "../http/support.js";
 
 export interface CreateApi {
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Answer>;
-  db: Awaited<ReturnType<typeof openTestDatabase>>["db"];
+  db: TestDatabase["db"];
   workdir: string;
   close(): Promise<void>;
 }
@@ -26,9 +26,9 @@ export const CFG_LOCAL: Env = {
 
 export async function startCreateApi(env: Env = CFG_LOCAL): Promise<CreateApi> {
   const workdir = await createTempDir("rap-e2e-");
-  const database = await openTestDatabase();
+  const database = await openTestDb("sqlite");
   const config = loadConfig({ ...env, WORKDIR: join(workdir, "work") });
-  const { app, close } = await appOn(database.db, database.path, config);
+  const { app, close } = await appOn(database.db, database, config);
   return {
     db: database.db,
     workdir,

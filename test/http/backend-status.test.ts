@@ -3,7 +3,6 @@
  * do; `last-seen-at`, which the agent's task polls set, is seeded the same way until the Task API exists.
  */
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { openDatabase } from "../../src/db/index.js";
 import { setFlag } from "../../src/db/queries/flags.js";
 import { startApi, type TestApi } from "./support.js";
 
@@ -232,12 +231,12 @@ describe("backend status", () => {
     await flag("paused", "true");
     expect(await status()).toMatchObject([{ paused: { status: "on", since: T_ISO } }]);
 
-    // A second connection to the same file stands for `rap pause` run as another process.
-    const other = await openDatabase({ dialect: "sqlite", path: api.dbPath });
+    // A second connection to the same database stands for `rap pause` run as another process.
+    const other = await api.database.openAnother();
     try {
-      await setFlag(other, "test_backend", "paused", "false", T + 1);
+      await other.flags.set("test_backend", "paused", "false", T + 1);
     } finally {
-      await other.destroy();
+      await other.close();
     }
     expect(await status()).toMatchObject([{ paused: { status: "off" } }]);
   });

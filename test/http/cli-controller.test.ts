@@ -1,6 +1,7 @@
 /**
  * `rap controller` and `rap serve` as an operator runs them: the built command (test/support/global-setup.ts builds
- * dist/ once) on a free port, answering over real HTTP, and stopping cleanly on SIGTERM.
+ * dist/ once) on a free port, answering over real HTTP, and stopping cleanly on SIGTERM; on SQLite in WORKDIR, or
+ * on a PostgreSQL DATABASE_URL in the `postgres` project.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,14 +10,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { cliPath, runCli } from "../support/cli.js";
+import { testDatabaseEnv } from "../support/db.js";
 import { freePort } from "../support/ports.js";
 
 const TOKEN = "s3cret-client-token";
-const running: { child: ChildProcess; workdir: string }[] = [];
+const running: { child: ChildProcess; exited: Promise<unknown>; workdir: string; drop(): Promise<void> }[] =
+  [];
 
-afterEach(() => {
-  for (const { child, workdir } of running.splice(0)) {
+afterEach(async () => {
+  for (const { child, exited, workdir, drop } of running.splice(0)) {
     if (child.exitCode === null) child.kill("SIGKILL");
+    await exited;
+    await drop();
     rmSync(workdir, { recursive: true, force: true });
   }
 });
@@ -24,8 +29,10 @@ afterEach(() => {
 async function start(command: "controller" | "serve", extraEnv: Record<string, string> = {}) {
   const workdir = mkdtempSync(join(tmpdir(), "rap-cli-"));
   const port = await freePort();
+  const database = await testDatabaseEnv();
   const env = {
     PATH: process.env.PATH ?? "",
+    ...database.env,
     BACKENDS: "test",
     TEST_CLIENT_TOKENS: TOKEN,
     WORKDIR: workdir,
@@ -33,7 +40,8 @@ async function start(command: "controller" | "serve", extraEnv: Record<string, s
     ...extraEnv,
   };
   const child = spawn(process.execPath, [cliPath, command], { env, stdio: ["ignore", "pipe", "pipe"] });
-  running.push({ child, workdir });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  running.push({ child, exited, workdir, drop: database.drop });
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
@@ -48,7 +56,6 @@ async function start(command: "controller" | "serve", extraEnv: Record<string, s
       }
     }, 20);
   });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return { env, port, child, exited, output: () => output };
 }
 

@@ -1,18 +1,18 @@
 /**
  * `GET /readyz` (issue 15 build 3): 200 with whether this replica's scheduler holds the lease while the database
- * answers, 503 with a reason naming no host when it does not, on SQLite and on PostgreSQL (skipped, naming
- * RAP_TEST_POSTGRES_URL, without a server). The unanswering database is a real loopback listener that never speaks.
+ * answers (on the run's database: SQLite, or PostgreSQL in the `postgres` project), 503 with a reason naming no host
+ * when a PostgreSQL server does not (skipped, naming RAP_TEST_POSTGRES_URL, without one). The unanswering database is
+ * a real loopback listener that never speaks.
  */
 import { createServer, type Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { openStorage } from "../../src/db/open.js";
-import { SqliteStorage } from "../../src/db/sqlite-storage.js";
 import type { LeaseStore, Storage } from "../../src/db/storage.js";
 import { ManualClock } from "../../src/domain/clock.js";
 import { freePort } from "../support/ports.js";
-import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
+import { postgresRequirement } from "../support/postgres.js";
 import { requires } from "../support/requirements.js";
 import { appOnStorage, CFG_A, startApi, type TestApi } from "./support.js";
 
@@ -44,12 +44,12 @@ const ours = (holds: boolean) => ({
 /** Free, ours, ours but expired, another's. */
 const LEASE_ANSWERS = [ours(false), ours(true), ours(false), ours(false)];
 
-describe("/readyz on SQLite", () => {
+describe("/readyz", () => {
   let api: TestApi;
   let lease: LeaseStore;
   beforeAll(async () => {
     api = await startApi(CFG_A, { clock, schedulerHolder: HOLDER });
-    lease = new SqliteStorage(api.db, { statusWorkers: 0 }).lease;
+    lease = api.database.storageOn(api.db).lease;
   });
   afterAll(() => api?.close());
 
@@ -60,7 +60,7 @@ describe("/readyz on SQLite", () => {
   test("an app that runs no scheduler never holds the lease", async () => {
     const other = await startApi(CFG_A, { clock });
     try {
-      await new SqliteStorage(other.db, { statusWorkers: 0 }).lease.acquire(HOLDER, clock.nowMs(), 3000);
+      await other.database.storageOn(other.db).lease.acquire(HOLDER, clock.nowMs(), 3000);
       expect(await readyz(other.app)).toEqual(ours(false));
     } finally {
       await other.close();
@@ -75,23 +75,8 @@ describe("/readyz on SQLite", () => {
 
 const available = requires(postgresRequirement());
 
-describe.skipIf(!available)("/readyz on PostgreSQL", () => {
+describe.skipIf(!available)("/readyz on a PostgreSQL server that does not answer", () => {
   const config = loadConfig(CFG_A);
-
-  test("200 while the database answers; scheduler_lease is true only while this replica's lease runs", async () => {
-    const server = await createTestPostgres();
-    const storage = await openStorage(loadConfig({ ...CFG_A, DATABASE_URL: server.url }).database, {
-      migrate: true,
-    });
-    try {
-      const { app } = await appOnStorage(storage, config, { clock, schedulerHolder: HOLDER });
-      expect(await leaseAnswers(app, storage.lease)).toEqual(LEASE_ANSWERS);
-      await app.close();
-    } finally {
-      await storage.close();
-      await server.drop();
-    }
-  });
 
   test("a server that refuses connections: 503 with the error's code, and no host, port or URL", async () => {
     // A loopback port nothing listens on: taken, then freed.

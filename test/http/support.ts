@@ -1,15 +1,15 @@
 import type { Tracer } from "@opentelemetry/api";
 import type { FastifyInstance } from "fastify";
+import type { KyselyPlugin } from "kysely";
 import type { Logger } from "pino";
 import { type Config, type Env, loadConfig } from "../../src/config/index.js";
 import type { Db } from "../../src/db/index.js";
-import { SqliteStorage } from "../../src/db/sqlite-storage.js";
 import type { Storage } from "../../src/db/storage.js";
 import { type Clock, systemClock } from "../../src/domain/clock.js";
 import { buildApp, type CreateJobs } from "../../src/http/app.js";
 import { jobCreator } from "../../src/jobs/index.js";
 import { dbStatusRule } from "../../src/scheduler/db-status.js";
-import { openTestDatabase } from "../support/db.js";
+import { openTestDb, type TestDatabase } from "../support/db.js";
 
 /** CFG-A of reference/scenarios.md §0.2: one backend `test`, client token `test_token`. */
 export const CFG_A: Env = { BACKENDS: "test", TEST_CLIENT_TOKENS: "test_token" };
@@ -26,8 +26,8 @@ export interface Answer {
 export interface TestApi {
   app: FastifyInstance;
   db: Db;
-  /** The SQLite file behind `db`. */
-  dbPath: string;
+  /** The test database behind `db` (SQLite, or PostgreSQL in the `postgres` project). */
+  database: TestDatabase;
   get(path: string, headers?: Record<string, string>): Promise<Answer>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Answer>;
   close(): Promise<void>;
@@ -38,8 +38,8 @@ export const API = "/controller/v1";
 export interface ApiOptions {
   clock?: Clock;
   tracer?: Tracer;
-  /** Serve from this Db (e.g. one with a query-counting plugin) instead of the test database's own. */
-  db?: Db;
+  /** Serve through this Kysely plugin (e.g. one counting queries); rap/status then answers on the main thread. */
+  plugin?: KyselyPlugin;
   /** Status worker threads (default 2; 0 for none). */
   statusWorkers?: number;
   /** A stand-in create pipeline (tests of the view's own steps). */
@@ -50,19 +50,16 @@ export interface ApiOptions {
   schedulerHolder?: string;
 }
 
-/** The app as src/app/controller.ts builds it, on `db`, with the test's clock and tracer. */
-export async function appOn(db: Db, file: string | undefined, config: Config, options: ApiOptions = {}) {
-  // The test database closes the Db itself; the storage's status workers are this app's to stop.
-  const storage = new SqliteStorage(db, {
-    statusWorkers: file ? (options.statusWorkers ?? 2) : 0,
-    ...(file ? { file } : {}),
-  });
+/** The app as src/app/controller.ts builds it, on `db` of `database`, with the test's clock and tracer. */
+export async function appOn(db: Db, database: TestDatabase, config: Config, options: ApiOptions = {}) {
+  // The test database closes the Db itself; the storage's status readers are this app's to stop.
+  const storage = database.storageOn(db, { statusWorkers: options.statusWorkers ?? 0 });
   const served = await appOnStorage(storage, config, options);
   return {
     app: served.app,
     close: async () => {
       await served.app.close();
-      await storage.closeStatusWorkers();
+      await storage.closeReaders();
     },
   };
 }
@@ -86,13 +83,14 @@ export async function appOnStorage(storage: Storage, config: Config, options: Ap
 
 /** A freshly migrated database and an app on it (no port: requests go through `app.inject`). */
 export async function startApi(env: Env = CFG_A, options: ApiOptions = {}): Promise<TestApi> {
-  const database = await openTestDatabase();
+  const database = await openTestDb();
   const config = loadConfig(env);
+  // Status workers have connections of their own: they would bypass the plugin.
   const served = await appOn(
-    options.db ?? database.db,
-    options.db ? undefined : database.path,
+    options.plugin ? database.db.withPlugin(options.plugin) : database.db,
+    database,
     config,
-    options,
+    { ...options, statusWorkers: options.plugin ? 0 : (options.statusWorkers ?? 2) },
   );
   const { app } = served;
   const answer = (response: Awaited<ReturnType<FastifyInstance["inject"]>>): Answer => ({
@@ -104,7 +102,7 @@ export async function startApi(env: Env = CFG_A, options: ApiOptions = {}): Prom
   return {
     app,
     db: database.db,
-    dbPath: database.path,
+    database,
     get: async (path, headers = H) => answer(await app.inject({ method: "GET", url: API + path, headers })),
     post: async (path, body, headers = H) =>
       answer(

@@ -3,8 +3,6 @@
  * is stored, and nothing already stored can make a read path throw. Each test performs the attack over HTTP against
  * the controller as `rap controller` builds it, then checks rap/status, `rap jobs` and the scheduler still work.
  */
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import pino from "pino";
 import { afterEach, describe, expect, test } from "vitest";
 import { deterministicJobId } from "../../src/domain/ids.js";
@@ -12,6 +10,7 @@ import { unreadableTimesLogger } from "../../src/http/routes/rap-status.js";
 import { formatJobTable, listJobs } from "../../src/ops/jobs.js";
 import { FX_ACT } from "../jobs/fixtures.js";
 import { createRap, studyRepo } from "../scheduler/support.js";
+import { testDatabaseIsPostgres } from "../support/postgres.js";
 import { type System, startSystem, T0_MS } from "../support/system.js";
 import { finishedResults } from "../support/test-agent.js";
 
@@ -90,14 +89,12 @@ describe("1. numbers and times an agent sends", () => {
 
   test("a bad value already in the database is shown as null: rap/status, rap jobs and the scheduler keep working", async () => {
     const { rap, taskId } = await withTask();
-    const db = new Database(join(system.workdir, "db.sqlite"));
-    try {
-      db.prepare(
-        "update job set status_code_updated_at = 1e300, started_at = 1e300, updated_at = -1e300",
-      ).run();
-    } finally {
-      db.close();
-    }
+    // As large as each database's column can hold: SQLite stores any number, PostgreSQL's are bigint.
+    const huge = testDatabaseIsPostgres() ? 9e18 : 1e300;
+    await system.db
+      .updateTable("job")
+      .set({ status_code_updated_at: huge, started_at: huge, updated_at: -huge })
+      .execute();
     const status = await system.post("/rap/status/", { rap_ids: [rap] });
     expect(status.status).toBe(200);
     expect(status.json.jobs[0]).toMatchObject({

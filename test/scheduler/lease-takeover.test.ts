@@ -1,19 +1,20 @@
 /**
  * The scheduler loop keeps its lease, and a standby takes a dead holder's, whatever JOB_LOOP_INTERVAL is (issue 15
- * build 2): the wait between passes wakes every third of SCHEDULER_LEASE_TTL. Real time on a real SQLite database:
- * the lease's TTL is 0.3 s and the loop interval 60 s, so anything waiting for the next pass would take a minute.
+ * build 2): the wait between passes wakes every third of SCHEDULER_LEASE_TTL. Real time on a real database (SQLite,
+ * or PostgreSQL in the `postgres` project): the lease's TTL is 0.3 s and the loop interval 60 s, so anything waiting
+ * for the next pass would take a minute.
  * On PostgreSQL (skipped, naming RAP_TEST_POSTGRES_URL, without a server): a standby cannot take the lease while a
- * write transaction of the holder is open, even one that outlasts the lease.
+ * write transaction of the holder is open and busy, even one that outlasts the lease; one left idle longer than the
+ * lease's time (a holder cut off) is ended by the server, and the standby takes over.
  */
 import pino from "pino";
-import { afterEach, expect, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { openStorage } from "../../src/db/open.js";
-import { SqliteStorage } from "../../src/db/sqlite-storage.js";
 import type { Storage } from "../../src/db/storage.js";
 import { systemClock } from "../../src/domain/clock.js";
 import { Scheduler } from "../../src/scheduler/scheduler.js";
-import { openTestDatabase } from "../support/db.js";
+import { openTestDb } from "../support/db.js";
 import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
 import { requires } from "../support/requirements.js";
 
@@ -26,9 +27,9 @@ afterEach(async () => {
 });
 
 async function storage(): Promise<Storage> {
-  const database = await openTestDatabase();
+  const database = await openTestDb();
   cleanups.push(() => database.close());
-  return new SqliteStorage(database.db, { statusWorkers: 0 });
+  return database.storageOn(database.db);
 }
 
 function looping(holder: string, on: Storage): Scheduler {
@@ -79,15 +80,19 @@ test("a standby takes over a dead holder's lease once it expires, not at its nex
   expect(await holderWithin(db, 5000, "B")).toBe("B");
 });
 
-test.skipIf(!requires(postgresRequirement()))(
-  "PostgreSQL: the holder's open write transaction keeps a standby from taking the lease until it ends",
-  async () => {
+describe.skipIf(!requires(postgresRequirement()))("PostgreSQL", () => {
+  async function postgres(): Promise<Storage> {
     const server = await createTestPostgres();
     cleanups.push(() => server.drop());
     const db = await openStorage(loadConfig({ ...ENV, DATABASE_URL: server.url }).database, {
       migrate: true,
     });
     cleanups.push(() => db.close());
+    return db;
+  }
+
+  test("the holder's open write transaction keeps a standby from taking the lease until it ends", async () => {
+    const db = await postgres();
     await db.lease.acquire("A", Date.now(), TTL_MS);
     let standby: string | undefined;
     let asked: Promise<void> | undefined;
@@ -97,11 +102,31 @@ test.skipIf(!requires(postgresRequirement()))(
       asked = db.lease.acquire("B", Date.now() + 2 * TTL_MS, TTL_MS).then((lease) => {
         standby = lease.holder;
       });
-      await pause(2 * TTL_MS);
+      // Busy, not idle: A's transaction talks to the server while B waits.
+      for (let i = 0; i < 12; i++) {
+        await pause(TTL_MS / 6);
+        await stores.flags.get("test", "paused");
+      }
       expect(standby).toBeUndefined();
     });
     // A committed with its lease renewed; B, let through only then, finds it expired by its own time and takes it.
     await asked;
     expect(standby).toBe("B");
-  },
-);
+  });
+
+  test("a holder's transaction left idle longer than the lease's time is ended by the server: nothing of it commits, the standby takes over", async () => {
+    const db = await postgres();
+    await db.lease.acquire("A", Date.now(), TTL_MS);
+    let asked: Promise<{ holder: string }> | undefined;
+    const cutOff = db.transaction(async (stores) => {
+      expect(await stores.lease.renew("A", Date.now(), TTL_MS)).toBe(true);
+      asked = db.lease.acquire("B", Date.now() + 2 * TTL_MS, TTL_MS);
+      // A holder cut off from the server (test/e2e/lease-cut-off.test.ts): its next statement comes too late.
+      await pause(3 * TTL_MS);
+      await stores.flags.set("test", "paused", "true", 1);
+    });
+    await expect(cutOff).rejects.toThrow();
+    expect((await asked)?.holder).toBe("B");
+    expect(await db.flags.get("test", "paused")).toBeUndefined();
+  });
+});

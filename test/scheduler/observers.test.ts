@@ -4,7 +4,6 @@
  */
 import pino from "pino";
 import { afterEach, expect, test } from "vitest";
-import type { SqliteStorage } from "../../src/db/sqlite-storage.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import type { JobObserver } from "../../src/domain/job-observer.js";
 import { cancelJobTaskId, runJobTaskId, TaskType } from "../../src/domain/task.js";
@@ -52,10 +51,7 @@ test("a change that rolls back is not told to the observers; one that commits is
   expect(heard).toEqual([]);
   expect((await system.jobs(rap)).action1).toMatchObject({ status: "running", status_code: "initiated" });
 
-  await (system.controller.storage as SqliteStorage).db
-    .deleteFrom("tasks")
-    .where("id", "=", cancelId)
-    .execute();
+  await system.db.deleteFrom("tasks").where("id", "=", cancelId).execute();
   expect(await reboot()).toBe(1);
   expect(heard).toEqual([`${jobId} initiated → waiting_on_reboot`]);
 });

@@ -40,13 +40,15 @@ async function onServer(run: (client: pg.Client) => Promise<void>): Promise<void
   }
 }
 
-/** A new, empty database on the test server: its URL, and `drop()` to remove it once nothing is connected. */
+/** A new, empty database on the test server: its URL, and `drop()` to remove it (again: a no-op), connections and all. */
 export async function createTestPostgres(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `rap_test_${process.pid}_${randomBytes(6).toString("hex")}`;
   await onServer((client) => client.query(`create database ${name}`).then(() => undefined));
   return {
     url: withDatabase(process.env[POSTGRES_URL_VARIABLE]!, name),
     drop: () =>
-      onServer((client) => client.query(`drop database ${name} with (force)`).then(() => undefined)),
+      onServer((client) =>
+        client.query(`drop database if exists ${name} with (force)`).then(() => undefined),
+      ),
   };
 }

@@ -10,9 +10,12 @@ import { join } from "node:path";
 import pino from "pino";
 import { type Controller, openController } from "../../src/app/controller.js";
 import { type Env, loadConfig } from "../../src/config/index.js";
+import type { Db } from "../../src/db/index.js";
+import type { PostgresStorage } from "../../src/db/postgres-storage.js";
+import type { SqliteStorage } from "../../src/db/sqlite-storage.js";
 import { type Clock, ManualClock } from "../../src/domain/clock.js";
 import type { PassReport } from "../../src/scheduler/scheduler.js";
-import { createTestPostgres, testDatabaseIsPostgres } from "./postgres.js";
+import { testDatabaseEnv } from "./db.js";
 import { TestAgent } from "./test-agent.js";
 
 export const T0_MS = 1_700_000_000_000;
@@ -41,6 +44,8 @@ export interface System<C extends Clock = ManualClock> {
   clock: C;
   url: string;
   workdir: string;
+  /** The controller's database, for tests that write rows no API would (either dialect: the portable queries). */
+  db: Db;
   /** The settings naming the system's database besides WORKDIR (DATABASE_URL on PostgreSQL), for a `rap` process. */
   databaseEnv: Record<string, string>;
   /** One scheduler pass (controller.main.handle_jobs + update_scheduled_tasks). */
@@ -60,9 +65,8 @@ export async function startSystem<C extends Clock = ManualClock>(
 ): Promise<System<C>> {
   const workdir = await mkdtemp(join(tmpdir(), "rap-system-"));
   for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(workdir, name), text);
-  const postgres = testDatabaseIsPostgres() ? await createTestPostgres() : undefined;
-  const database: Record<string, string> = postgres ? { DATABASE_URL: postgres.url } : {};
-  const config = loadConfig({ ...SYSTEM_ENV, ...database, ...env, WORKDIR: workdir, PORT: "1" });
+  const database = await testDatabaseEnv();
+  const config = loadConfig({ ...SYSTEM_ENV, ...database.env, ...env, WORKDIR: workdir, PORT: "1" });
   const clock = options.clock ?? (new ManualClock(T0_MS) as Clock as C);
   const controller = await openController(config, {
     clock,
@@ -86,7 +90,8 @@ export async function startSystem<C extends Clock = ManualClock>(
     clock,
     url,
     workdir,
-    databaseEnv: database,
+    db: (controller.storage as SqliteStorage | PostgresStorage).db,
+    databaseEnv: database.env,
     tick: () => controller.scheduler.tick(),
     agent: (backend = "test", token = "agent_token") => new TestAgent(url, backend, token),
     post: (path, body, token = "test_token") => call("POST", path, token, body),
@@ -97,7 +102,7 @@ export async function startSystem<C extends Clock = ManualClock>(
     },
     async close() {
       await controller.close();
-      await postgres?.drop();
+      await database.drop();
       await rm(workdir, { recursive: true, force: true });
     },
   };

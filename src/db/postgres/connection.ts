@@ -4,6 +4,7 @@
  */
 import { type DatabaseConnection, type Driver, Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
+import { DEFAULT_SCHEDULER_LEASE_TTL_S } from "../../config/scheduler.js";
 import type { Database } from "../schema.js";
 import { StorageFullError } from "../storage.js";
 
@@ -12,9 +13,18 @@ export interface PostgresOptions {
   poolSize: number;
   /** How long one statement may run before the server cancels it, in milliseconds; 0 for no limit. */
   statementTimeoutMs: number;
+  /**
+   * How long a transaction may wait for its next statement before the server ends the session, in milliseconds; 0
+   * for no limit. A client cut off mid-transaction would otherwise hold its locks until TCP gives up (hours).
+   */
+  idleInTransactionTimeoutMs: number;
 }
 
-export const DEFAULT_POSTGRES_OPTIONS: PostgresOptions = { poolSize: 10, statementTimeoutMs: 30_000 };
+export const DEFAULT_POSTGRES_OPTIONS: PostgresOptions = {
+  poolSize: 10,
+  statementTimeoutMs: 30_000,
+  idleInTransactionTimeoutMs: DEFAULT_SCHEDULER_LEASE_TTL_S * 1000,
+};
 
 /**
  * The domain's numbers come back as numbers: `pg` hands bigint (int8: times in seconds, ms and ns; counts) over as
@@ -71,6 +81,15 @@ export function openPostgres(
     max: options.poolSize,
     types,
     ...(options.statementTimeoutMs > 0 ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.idleInTransactionTimeoutMs > 0
+      ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }
+      : {}),
   });
+  // A connection the server ends or the network cuts (a restart, pg_terminate_backend, a reset) is an 'error' event
+  // of its client, and of the pool when it was idle there: with no listener, either would end the process. The
+  // query in flight, if any, fails with that error on its own; the pool drops the connection, and the next query
+  // opens another and reports its own failure, if any.
+  pool.on("error", () => undefined);
+  pool.on("connect", (client) => client.on("error", () => undefined));
   return new Kysely<Database>({ dialect: new TranslatingPostgresDialect({ pool }) });
 }
