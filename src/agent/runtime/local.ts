@@ -405,7 +405,6 @@ function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
-/** What an open file holds past its position, in chunks. */
 /** Polls until the condition holds (true) or the time is up (false). */
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
