@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "../test/support/chromium.js";
 import { writeDocsSection } from "./docs-section.js";
 
 const root = resolve(import.meta.dirname, "..");
@@ -149,20 +150,7 @@ async function main() {
 
     const proxy = await countingProxy(port);
     const base = `http://127.0.0.1:${proxy.port}`;
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: "/usr/bin/chromium",
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    context = await launchChromium(profile);
     const page: Page = context.pages()[0] ?? (await context.newPage());
 
     // A page load: the files, the login, the first answers with a finished RAP and its job shown.

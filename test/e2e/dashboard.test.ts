@@ -8,9 +8,10 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { artifactsDir, CHROMIUM_BINARY, chromiumRequirement, requires } from "../support/requirements.js";
+import { launchChromium } from "../support/chromium.js";
+import { artifactsDir, chromiumRequirement, requires } from "../support/requirements.js";
 import { type GatedServe, startGatedServe } from "./live-support.js";
 import { startRap } from "./serve-support.js";
 
@@ -31,21 +32,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
     serve = await startGatedServe();
     await mkdir(SCREENSHOTS, { recursive: true });
     profile = await mkdtemp(join(tmpdir(), "rap-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM_BINARY,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 1000 },
-    });
+    context = await launchChromium(profile, { viewport: { width: 1280, height: 1000 } });
     // Only the server may be reached: anything else (a CDN, a font) would fail the test.
     await context.route("**/*", (route) => {
       const url = route.request().url();

@@ -1,13 +1,3 @@
-/**
- * The Docker runtime: one container per job through the Docker Engine API over the daemon's socket (dockerode),
- * never the docker CLI. Containers are created exactly as the reference's `docker run` line makes them
- * (reference/agent.md §3.4): tini as PID 1, the `local` log driver with bounded segments, every capability dropped,
- * no new privileges, HOME=/tmp, the job's volume bind-mounted at /workspace, and no network unless the job may
- * reach the database. Environment values travel in the create request's body, never on a command line.
- *
- * Every call has a timeout (RuntimeTimeoutError); missing containers are answers, not errors (see types.ts).
- */
-import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +36,7 @@ import {
   jobLabels,
   LOG_TAIL_LINES,
   type OneOffResult,
+  oneOffContainerName,
   type Runtime,
   RuntimeDiskSpaceError,
   RuntimeError,
@@ -290,8 +281,7 @@ export class DockerRuntime implements Runtime {
   async runToCompletion(
     spec: Omit<ContainerSpec, "volumeDir" | "name"> & { timeoutMs: number },
   ): Promise<OneOffResult> {
-    // Not `os-job-…`: metrics and the ops scripts must not mistake a status check for a job.
-    const name = `os-run-${randomBytes(6).toString("hex")}`;
+    const name = oneOffContainerName();
     const container = this.docker.getContainer(name);
     await this.create(
       name,

@@ -1,16 +1,3 @@
-/**
- * The Slurm runtime (`EXECUTOR=slurm`, DECISIONS 19): each job is a Slurm batch job named `os-job-{id}` whose
- * script runs the job's container on the node Slurm picks, through the node's `docker`, hardened as the Docker
- * runtime's containers are (slurm-script.ts). The agent stays the only writer of workspaces and the only process
- * that talks to the controller; Slurm only decides where and when each container runs.
- *
- * Shared storage: `{sharedDir}/jobs/{name}/` holds each job's batch script, its env file until the container is
- * created, the Slurm job id, and what the script records (logs, the container's and its image's inspect documents,
- * usage). The job's volume (HIGH_PRIVACY_VOLUME_DIR) must be shared too, at the same
- * path on every node. A restarted agent finds each job by its recorded id, or by name in `squeue` when it died
- * between `sbatch` and recording the id.
- */
-import { randomBytes } from "node:crypto";
 import { createReadStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -58,6 +45,7 @@ import {
   jobLabels,
   LOG_TAIL_LINES,
   type OneOffResult,
+  oneOffContainerName,
   type Runtime,
   RuntimeError,
   RuntimeTimeoutError,
@@ -228,8 +216,7 @@ export class SlurmRuntime implements Runtime {
   async runToCompletion(
     spec: Omit<ContainerSpec, "volumeDir" | "name"> & { timeoutMs: number },
   ): Promise<OneOffResult> {
-    // Not `os-job-…`: metrics and the ops scripts must not mistake a status check for a job.
-    const name = `os-run-${randomBytes(6).toString("hex")}`;
+    const name = oneOffContainerName();
     const dir = this.jobDir(name);
     try {
       await this.submitJob({ ...spec, name, labels: { "job-runner": "", ...spec.labels } }, true);

@@ -38,6 +38,7 @@
  *   RuntimeTimeoutError, which the agent retries with backoff: the job waits, the agent carries on.
  */
 
+import { randomBytes } from "node:crypto";
 import type { ExecutorKind } from "../../config/agent.js";
 
 /** The runtimes by their `EXECUTOR` name (index.ts has one entry for each). */
@@ -45,6 +46,14 @@ export type RuntimeKind = ExecutorKind;
 
 /** Job containers are `{prefix}{job id}`: `stats` finds them by it, and the ops scripts expect it. */
 export const JOB_CONTAINER_PREFIX = "os-job-";
+
+/**
+ * A one-off command's container (`runToCompletion`): not `os-job-…`, so metrics and the ops scripts never mistake
+ * a status check for a job.
+ */
+export function oneOffContainerName(): string {
+  return `os-run-${randomBytes(6).toString("hex")}`;
+}
 
 /** `logs` keeps the last this many lines, as the reference's `docker logs --tail` does. */
 export const LOG_TAIL_LINES = 100_000;
