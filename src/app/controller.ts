@@ -36,7 +36,8 @@ export interface ControllerOptions {
   jobOutput?: JobOutput;
   /**
    * Run the scheduler on a worker thread of its own, off the HTTP server's (./scheduler-thread.ts). Default: yes on
-   * the system clock; a test's own clock cannot cross into a thread, so with one the scheduler runs on this thread.
+   * the system clock with a database a thread can open too; a test's own clock cannot cross into a thread, so with
+   * one the scheduler runs on this thread.
    */
   schedulerThread?: boolean;
 }
@@ -72,7 +73,10 @@ function controllerMetrics(config: Config, storage: Storage, clock: Clock): Cont
   );
 }
 
-/** The scheduler, on a thread of its own unless told otherwise or given a clock of the caller's. */
+/**
+ * The scheduler, on a thread of its own unless told otherwise, given a clock of the caller's, or on an in-memory
+ * SQLite database (neither can be shared with another thread).
+ */
 function schedulerFor(
   config: Config,
   storage: Storage,
@@ -80,12 +84,17 @@ function schedulerFor(
   log: Logger,
   tracing: Tracing | undefined,
   metrics: ControllerMetrics | undefined,
-  inThread = clock === systemClock,
+  inThread?: boolean,
 ): SchedulerHandle {
   const holder = processHolder();
-  if (!inThread)
+  const inMemory = config.database.dialect === "sqlite" && config.database.path === ":memory:";
+  const shareable = clock === systemClock && !inMemory;
+  if (inThread && !shareable)
+    throw new Error(
+      "a scheduler on a thread of its own needs the system clock and a database on disk or a server",
+    );
+  if (!(inThread ?? shareable))
     return createScheduler(config, storage, clock, log, tracing, { holder, ...(metrics ? { metrics } : {}) });
-  if (clock !== systemClock) throw new Error("a scheduler on a thread of its own runs on the system clock");
   return new SchedulerThread({ config, holder, log, ...(metrics ? { metrics } : {}) });
 }
 
