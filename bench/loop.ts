@@ -265,6 +265,7 @@ function table(runs: readonly Run[]): string {
     "p99",
     "HTTP thread's event-loop delay p99",
     "max",
+    "requests answered",
     "passes (mean)",
   ];
   const rows = runs.map((run) => [
@@ -277,6 +278,7 @@ function table(runs: readonly Run[]): string {
     ms(run.tasks.p99),
     ms(run.loopDelay.p99),
     ms(run.loopDelay.max),
+    String(run.requests),
     run.mode === "none" ? "—" : `${run.passes} (${ms(run.meanPassMs)})`,
   ]);
   const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
