@@ -173,7 +173,8 @@ test("a collector that refuses spans costs a warning in the log, not a failed sh
     });
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
-    expect(collector.received).toHaveLength(1);
+    // Each sender tried once: the HTTP server and the scheduler's thread.
+    expect(collector.received).toHaveLength(2);
     expect(server.output()).toContain("could not send the last spans");
     expect(server.output()).toContain(`OTLP export to ${collector.url}/v1/traces answered 503`);
     expect(server.output()).not.toContain("s3cret-api-key");
