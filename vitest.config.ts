@@ -9,6 +9,7 @@ const ON_POSTGRES_TOO = [
   "test/scheduler/*.test.ts",
   "test/cli/*.test.ts",
   "test/telemetry/metrics.test.ts",
+  "test/app/scheduler-thread.test.ts",
 ];
 
 /** Of those, the files that stay SQLite-only, and why. */

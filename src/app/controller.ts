@@ -15,13 +15,15 @@ import { jobCreator } from "../jobs/index.js";
 import { JobLogBuffer, storedJobOutput } from "../ops/job-log-buffer.js";
 import type { JobOutput } from "../ops/logs.js";
 import { dbStatusRule } from "../scheduler/db-status.js";
+import { processHolder } from "../scheduler/lease.js";
 import { readFlags } from "../scheduler/pass-context.js";
-import type { Scheduler } from "../scheduler/scheduler.js";
+import type { SchedulerHandle } from "../scheduler/scheduler.js";
 import { ControllerMetrics } from "../telemetry/metrics.js";
-import { startTracing } from "../telemetry/tracing.js";
+import { startTracing, type Tracing } from "../telemetry/tracing.js";
 import { createLogger } from "./logger.js";
 import { Releasers } from "./releasers.js";
 import { createScheduler } from "./scheduler.js";
+import { SchedulerThread } from "./scheduler-thread.js";
 
 const MAX_STATUS_WORKERS = 4;
 
@@ -32,6 +34,12 @@ export interface ControllerOptions {
   statusWorkers?: number;
   /** Jobs' output for the live-log stream, where this process can read it (`rap serve`: its agents' runtime). */
   jobOutput?: JobOutput;
+  /**
+   * Run the scheduler on a worker thread of its own, off the HTTP server's (./scheduler-thread.ts). Default: yes on
+   * the system clock with a database a thread can open too; a test's own clock cannot cross into a thread, so with
+   * one the scheduler runs on this thread.
+   */
+  schedulerThread?: boolean;
 }
 
 export type ControllerState = "open" | "closing" | "closed";
@@ -39,7 +47,7 @@ export type ControllerState = "open" | "closing" | "closed";
 export interface Controller {
   readonly config: Config;
   readonly storage: Storage;
-  readonly scheduler: Scheduler;
+  readonly scheduler: SchedulerHandle;
   readonly app: FastifyInstance;
   readonly log: Logger;
   readonly state: ControllerState;
@@ -65,6 +73,31 @@ function controllerMetrics(config: Config, storage: Storage, clock: Clock): Cont
   );
 }
 
+/**
+ * The scheduler, on a thread of its own unless told otherwise, given a clock of the caller's, or on an in-memory
+ * SQLite database (neither can be shared with another thread).
+ */
+function schedulerFor(
+  config: Config,
+  storage: Storage,
+  clock: Clock,
+  log: Logger,
+  tracing: Tracing | undefined,
+  metrics: ControllerMetrics | undefined,
+  inThread?: boolean,
+): SchedulerHandle {
+  const holder = processHolder();
+  const inMemory = config.database.dialect === "sqlite" && config.database.path === ":memory:";
+  const shareable = clock === systemClock && !inMemory;
+  if (inThread && !shareable)
+    throw new Error(
+      "a scheduler on a thread of its own needs the system clock and a database on disk or a server",
+    );
+  if (!(inThread ?? shareable))
+    return createScheduler(config, storage, clock, log, tracing, { holder, ...(metrics ? { metrics } : {}) });
+  return new SchedulerThread({ config, holder, log, ...(metrics ? { metrics } : {}) });
+}
+
 export async function openController(config: Config, options: ControllerOptions = {}): Promise<Controller> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel);
@@ -85,7 +118,7 @@ export async function openController(config: Config, options: ControllerOptions 
       );
 
     const metrics = controllerMetrics(config, storage, clock);
-    const scheduler = createScheduler(config, storage, clock, log, tracing, metrics);
+    const scheduler = schedulerFor(config, storage, clock, log, tracing, metrics, options.schedulerThread);
     releasers.add("scheduler", () => scheduler.stop());
 
     // Agents' batches of jobs' output, kept only when the operator allows them here (DESIGN DECISIONS 14).
@@ -102,7 +135,8 @@ export async function openController(config: Config, options: ControllerOptions 
         metrics && ((seconds, ok) => metrics.gitFetched(seconds, ok)),
       ),
       dbStatusReported: dbStatusRule(clock),
-      schedulerHolder: scheduler.lease.holder,
+      schedulerHolder: scheduler.holder,
+      wakeScheduler: () => scheduler.wake(),
       clock,
       log,
       tracer: tracing?.tracer("http"),

@@ -10,6 +10,18 @@ import { LoopSpans } from "../telemetry/loop-spans.js";
 import type { ControllerMetrics } from "../telemetry/metrics.js";
 import type { Tracing } from "../telemetry/tracing.js";
 
+/** What a scheduler counts: its passes, the jobs it starts and finishes, its image digest look-ups. */
+export type SchedulerMetrics = Pick<
+  ControllerMetrics,
+  "passFinished" | "passFailed" | "jobObserver" | "jobStatusChanged" | "imageDigest"
+>;
+
+export interface SchedulerExtras {
+  metrics?: SchedulerMetrics;
+  /** The name its passes take the lease under (default: this process). */
+  holder?: string;
+}
+
 /** The scheduler with its image digests, status log and, when on, job and loop spans and metrics. */
 export function createScheduler(
   config: Config,
@@ -17,7 +29,7 @@ export function createScheduler(
   clock: Clock,
   log: Logger,
   tracing: Tracing | undefined,
-  metrics?: ControllerMetrics,
+  { metrics, holder }: SchedulerExtras = {},
 ): Scheduler {
   const { scheduler: settings } = config;
   const digests = createImageDigests({
@@ -40,6 +52,7 @@ export function createScheduler(
       ...(metrics ? [metrics.jobObserver] : []),
     ],
     ...(metrics ? { metrics } : {}),
+    ...(holder ? { holder } : {}),
     ...(tracing
       ? {
           loopSpans: new LoopSpans(

@@ -84,7 +84,26 @@ export function leaseWakeMs(leaseTtlMs: number): number {
 
 export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
-export class Scheduler {
+/**
+ * What the composition root and its callers use of a scheduler, whether it runs on this thread (`Scheduler`) or on
+ * a thread of its own (src/app/scheduler-thread.ts).
+ */
+export interface SchedulerHandle {
+  /** The name its passes take the lease under (`/readyz` says whether it holds it). */
+  readonly holder: string;
+  /** Starts passes every loop interval until `stop`. */
+  start(): void;
+  /** Runs the next pass now, or, if one is running, once more as soon as it ends (something changed). */
+  wake(): void;
+  /** One pass (`rap tick`, tests), outside the loop. */
+  tick(): Promise<PassReport>;
+  /** Gives up the lease (after a `tick`; `stop` does it for the loop). */
+  releaseLease(): Promise<void>;
+  /** Lets the pass in progress finish, then stops and gives up the lease. */
+  stop(): Promise<void>;
+}
+
+export class Scheduler implements SchedulerHandle {
   /** The jobs with failed handlings (stored: HandlingFailureStore) and their counts, read at the start of a pass. */
   private failures: ReadonlyMap<string, number> = new Map();
   /** The lease holder the loop last saw instead of itself (logged once, not every interval). */
@@ -96,7 +115,10 @@ export class Scheduler {
   /** The jobs the last pass read, by id: the next pass reads only their status again (PassContext.load). */
   private known: ReadonlyMap<string, Job> = new Map();
   private state: SchedulerState = "idle";
-  private stopRequested: (() => void) | undefined;
+  /** A wake since the current pass began: the loop runs the next pass without waiting. */
+  private woken = false;
+  /** Ends the wait in progress between passes early (a stop or a wake). */
+  private interruptWait: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
   private readonly writes: JobWrites;
@@ -117,6 +139,10 @@ export class Scheduler {
     return this.state;
   }
 
+  get holder(): string {
+    return this.lease.holder;
+  }
+
   /** Starts passes every loop interval until `stop`. */
   start(): void {
     if (this.state !== "idle") throw new Error(`the scheduler cannot start when ${this.state}`);
@@ -132,10 +158,17 @@ export class Scheduler {
     }
     if (this.state !== "running") return this.loop;
     this.state = "stopping";
-    this.stopRequested?.();
+    this.interruptWait?.();
     await this.loop;
     await this.releaseLease();
     this.state = "stopped";
+  }
+
+  /** Cuts the wait before the next pass short; a pass running now is followed by one more at once. */
+  wake(): void {
+    if (this.state !== "running") return;
+    this.woken = true;
+    this.interruptWait?.();
   }
 
   /** Gives up the lease (after `rap tick`'s one pass; `stop` does it for the loop). */
@@ -150,6 +183,8 @@ export class Scheduler {
   private async runLoop(): Promise<void> {
     const { log } = this.deps;
     while (this.state === "running") {
+      // A wake from here on calls for another pass: this one may have read the jobs before the change.
+      this.woken = false;
       try {
         await this.tick();
         if (this.waitingFor !== undefined) log.info("took the scheduler lease: running passes");
@@ -173,17 +208,19 @@ export class Scheduler {
    * Waits out the loop interval, waking every third of the lease's time: the holder renews its lease, so that it
    * does not lapse between passes when JOB_LOOP_INTERVAL is longer than SCHEDULER_LEASE_TTL; a standby tries to
    * take it, and runs a pass at once when it does, so a dead holder is replaced within about 4/3 of the TTL
-   * whatever the interval. A pass itself renews it only when it writes: one stalled past the TTL may lose it.
+   * whatever the interval. A pass itself renews it only when it writes: one stalled past the TTL may lose it. A
+   * `wake` or `stop` ends the wait at once.
    */
   private async waitForNextPass(): Promise<void> {
     const { config } = this.deps;
     const wakeMs = leaseWakeMs(config.scheduler.leaseTtlMs);
     let remainingMs = storageFullDelayMs(this.fullPasses, config.scheduler.loopIntervalMs);
-    while (remainingMs > 0 && this.state === "running") {
+    const waiting = () => remainingMs > 0 && this.state === "running" && !this.woken;
+    while (waiting()) {
       const sliceMs = Math.min(remainingMs, wakeMs);
       await this.sleep(sliceMs);
       remainingMs -= sliceMs;
-      if (remainingMs <= 0 || this.state !== "running") return;
+      if (!waiting()) return;
       try {
         await this.lease.acquire();
         // A standby that has just taken the lease runs its pass now.
@@ -198,7 +235,7 @@ export class Scheduler {
   private sleep(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
-      this.stopRequested = () => {
+      this.interruptWait = () => {
         clearTimeout(timer);
         resolve();
       };

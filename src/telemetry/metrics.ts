@@ -203,12 +203,14 @@ export class ControllerMetrics {
 
   /** Counts jobs started and finished, told of every committed status change. */
   readonly jobObserver: JobObserver = {
-    statusChanged: (job: Job) => {
-      if (job.statusCode === StatusCode.Initiated) this.jobsStarted.inc({ backend: job.backend });
-      else if (isFinalCode(job.statusCode))
-        this.jobsFinished.inc({ backend: job.backend, outcome: job.statusCode });
-    },
+    statusChanged: (job: Job) => this.jobStatusChanged(job.backend, job.statusCode),
   };
+
+  /** A job's new status, committed (from `jobObserver`, or from a scheduler on a thread of its own). */
+  jobStatusChanged(backend: string, statusCode: StatusCode): void {
+    if (statusCode === StatusCode.Initiated) this.jobsStarted.inc({ backend });
+    else if (isFinalCode(statusCode)) this.jobsFinished.inc({ backend, outcome: statusCode });
+  }
 
   passFinished(seconds: number, jobErrors: number): void {
     this.passDuration.observe(seconds);

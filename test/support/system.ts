@@ -7,7 +7,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { type Controller, openController } from "../../src/app/controller.js";
 import { type Env, loadConfig } from "../../src/config/index.js";
 import type { Db } from "../../src/db/index.js";
@@ -58,10 +58,13 @@ export interface System<C extends Clock = ManualClock> {
   close(): Promise<void>;
 }
 
-/** Starts the controller; pass `clock: systemClock` (typed `System<Clock>`) for tests run on real time. */
+/**
+ * Starts the controller; pass `clock: systemClock` (typed `System<Clock>`) for tests run on real time, where the
+ * scheduler runs on a thread of its own as in `rap controller` (with the test's clock it runs on this thread).
+ */
 export async function startSystem<C extends Clock = ManualClock>(
   env: Env = {},
-  options: { files?: Record<string, string>; clock?: C } = {},
+  options: { files?: Record<string, string>; clock?: C; log?: Logger } = {},
 ): Promise<System<C>> {
   const workdir = await mkdtemp(join(tmpdir(), "rap-system-"));
   for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(workdir, name), text);
@@ -70,7 +73,7 @@ export async function startSystem<C extends Clock = ManualClock>(
   const clock = options.clock ?? (new ManualClock(T0_MS) as Clock as C);
   const controller = await openController(config, {
     clock,
-    log: pino({ level: "silent" }),
+    log: options.log ?? pino({ level: "silent" }),
     statusWorkers: 0,
   });
   await controller.app.listen({ host: "127.0.0.1", port: 0 });
