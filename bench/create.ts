@@ -15,6 +15,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Config, type DatabaseLocation, loadConfig } from "../src/config/index.js";
+import { openStorage } from "../src/db/open.js";
 import type { Storage } from "../src/db/storage.js";
 import { systemClock } from "../src/domain/clock.js";
 import { deterministicJobId } from "../src/domain/ids.js";
@@ -30,13 +31,7 @@ import { parseProject } from "../src/pipeline/index.js";
 import { dbStatusRule } from "../src/scheduler/db-status.js";
 import { createStudyRepo, startGitServer } from "../test/support/git-fixtures.js";
 import { writeDocsSection } from "./docs-section.js";
-import {
-  benchDialects,
-  createBenchPostgres,
-  DIALECT_NAMES,
-  type Dialect,
-  openBenchStorage,
-} from "./postgres.js";
+import { benchDialects, createBenchPostgres, DIALECT_NAMES, type Dialect } from "./postgres.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const TOKEN = "bench-token";
@@ -205,7 +200,8 @@ async function measureCase(
   });
   const git = gitSettingsFor(config);
   if (location.dialect === "sqlite") mkdirSync(dirname(location.path), { recursive: true });
-  const { storage } = await openBenchStorage(location);
+  // As the controller opens it (SQLite's checkpoints on a thread of their own).
+  const storage = await openStorage(location, { migrate: true, backgroundCheckpoints: true });
   let counter = 0;
   const rapId = () => `bench${String(++counter).padStart(11, "0")}`;
   const request = (): CreateRequest => ({

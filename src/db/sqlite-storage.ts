@@ -7,6 +7,7 @@ import type { Db } from "./index.js";
 import { changeStamp, databaseFile } from "./index.js";
 import { flagsReader } from "./queries/flags.js";
 import { insertJobs, latestJobByAction } from "./queries/jobs.js";
+import type { BackgroundCheckpoints } from "./sqlite/checkpoints.js";
 import { activeJobs, jobStates, runJobTasksOf } from "./sqlite/scheduler-reads.js";
 import { sqliteStatusReader } from "./sqlite/status-reader.js";
 import { StatusWorkers } from "./sqlite/status-workers.js";
@@ -41,6 +42,8 @@ export interface SqliteStorageOptions {
   statusWorkers?: number;
   /** The file the workers open; by default the one openDatabase opened for `db` (none for `:memory:`). */
   file?: string;
+  /** The thread checkpointing `db` (./sqlite/checkpoints.ts), stopped on close. */
+  checkpoints?: BackgroundCheckpoints;
 }
 
 export class SqliteStorage implements Storage {
@@ -51,6 +54,7 @@ export class SqliteStorage implements Storage {
   readonly failures: HandlingFailureStore;
   readonly status: StatusReader;
   private readonly workers: StatusWorkers | undefined;
+  private readonly checkpoints: BackgroundCheckpoints | undefined;
 
   /** `db` is the Kysely instance openDatabase made; SQLite-specific code (tests) may use it. */
   constructor(
@@ -68,6 +72,7 @@ export class SqliteStorage implements Storage {
     const workers = options.statusWorkers ?? 0;
     this.workers = file && workers > 0 ? new StatusWorkers(file, workers) : undefined;
     this.status = sqliteStatusReader(db, this.workers);
+    this.checkpoints = options.checkpoints;
   }
 
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
@@ -95,6 +100,7 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     try {
       await this.closeStatusWorkers();
+      await this.checkpoints?.close();
     } finally {
       await this.db.destroy();
     }
