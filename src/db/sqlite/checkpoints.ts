@@ -38,6 +38,8 @@ export async function checkpointInBackground(db: Db): Promise<BackgroundCheckpoi
   worker.on("error", () => undefined);
   return {
     async close() {
+      // Waited for: an unreferenced thread would let the process end with this promise pending.
+      worker.ref();
       worker.postMessage("close");
       await exited;
     },
