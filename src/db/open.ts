@@ -11,7 +11,7 @@ import { migrateToLatest, openDatabase } from "./index.js";
 import { openPostgres } from "./postgres/connection.js";
 import { PostgresStorage } from "./postgres-storage.js";
 import { SnapshotRefusedError, snapshotSqlite } from "./snapshot.js";
-import { checkpointInBackground } from "./sqlite/checkpoints.js";
+import { BackgroundCheckpoints } from "./sqlite/checkpoints.js";
 import { SqliteStorage } from "./sqlite-storage.js";
 import type { Storage } from "./storage.js";
 
@@ -40,7 +40,7 @@ export async function openStorage(
   switch (location.dialect) {
     case "sqlite": {
       const db = await openDatabase(location, options.migrate ? { migrate: true } : {});
-      const checkpoints = options.backgroundCheckpoints ? await checkpointInBackground(db) : undefined;
+      const checkpoints = options.backgroundCheckpoints ? BackgroundCheckpoints.for(db) : undefined;
       return new SqliteStorage(db, {
         statusWorkers: options.statusWorkers ?? 0,
         ...(checkpoints && { checkpoints }),

@@ -42,7 +42,7 @@ export interface SqliteStorageOptions {
   statusWorkers?: number;
   /** The file the workers open; by default the one openDatabase opened for `db` (none for `:memory:`). */
   file?: string;
-  /** The thread checkpointing `db` (./sqlite/checkpoints.ts), stopped on close. */
+  /** The thread checkpointing `db` (./sqlite/checkpoints.ts), started by the first create, stopped on close. */
   checkpoints?: BackgroundCheckpoints;
 }
 
@@ -79,13 +79,16 @@ export class SqliteStorage implements Storage {
     return this.db.transaction().execute((trx) => work(stores(trx)));
   }
 
-  withWorkspaceLock<T>(
+  async withWorkspaceLock<T>(
     _backend: string,
     _workspace: string,
     work: (stores: Stores) => Promise<T>,
   ): Promise<T> {
     // BEGIN IMMEDIATE takes SQLite's single write lock: stronger than a per-workspace lock, and enough.
-    return this.transaction(work);
+    const result = await this.transaction(work);
+    // Creates write megabytes: from the first one on, checkpoints run on their own thread.
+    this.checkpoints?.start().catch(() => undefined);
+    return result;
   }
 
   changeStamp(): string | undefined {
