@@ -1,38 +1,40 @@
 /**
  * Time per RAP create with a warm git cache: a 30-action project and the largest corpus project (run_all → every
- * action a new job), through the create pipeline against a real SQLite database and a real local git repository.
- * Also counts git processes per create, and times what a create saves when the project is cached (reading
- * project.yaml from git, parsing it) so the total can be read against those parts. The baseline, from the same
- * run, is inserting the same jobs and nothing else (through the storage, so each database in its own form). Every case runs on SQLite and, when a server is named
+ * action a new job), through the create pipeline against a real SQLite database and a real local git repository,
+ * and the same create over HTTP (`POST rap/create/` to the API server on loopback, as job-server sends it). Also
+ * counts git processes per create, and times what a create saves when the project is cached (reading project.yaml
+ * from git, parsing it) so the total can be read against those parts. The baseline, from the same run and taking
+ * turns with the creates, is inserting the same jobs and nothing else (through the storage, so each database in its
+ * own form): a create far above it has a regression to find. Every case runs on SQLite and, when a server is named
  * (bench/postgres.ts), on PostgreSQL in the same run. Results go to bench/results/create.json and the measured part
  * of the "## Creating RAPs" section of docs/benchmarks.md.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type DatabaseLocation, loadConfig } from "../src/config/index.js";
+import { type Config, type DatabaseLocation, loadConfig } from "../src/config/index.js";
+import { openStorage } from "../src/db/open.js";
 import type { Storage } from "../src/db/storage.js";
 import { systemClock } from "../src/domain/clock.js";
 import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
 import { gitProcessCounts, readFileFromRepo } from "../src/git/index.js";
+import { buildApp } from "../src/http/app.js";
 import { createJobs } from "../src/jobs/create.js";
 import { gitSettingsFor } from "../src/jobs/git-settings.js";
+import { jobCreator } from "../src/jobs/index.js";
 import { ProjectCache } from "../src/jobs/project-cache.js";
 import type { CreateRequest } from "../src/jobs/request.js";
 import { parseProject } from "../src/pipeline/index.js";
+import { dbStatusRule } from "../src/scheduler/db-status.js";
 import { createStudyRepo, startGitServer } from "../test/support/git-fixtures.js";
 import { writeDocsSection } from "./docs-section.js";
-import {
-  benchDialects,
-  createBenchPostgres,
-  DIALECT_NAMES,
-  type Dialect,
-  openBenchStorage,
-} from "./postgres.js";
+import { benchDialects, createBenchPostgres, DIALECT_NAMES, type Dialect } from "./postgres.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const TOKEN = "bench-token";
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const corpusProject = join(
   process.env.RAP_SHARED_DIR ?? resolve(repoRoot, "..", "shared"),
@@ -70,16 +72,12 @@ function median(values: number[]): number {
  * The baseline, measured in the same run: inserting the same jobs (under a new rap id) in one transaction and
  * nothing else, the least any create of them must cost.
  */
-async function insertOnlyMs(storage: Storage, jobs: readonly Job[], runs: number): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const rapId = `floor${String(i).padStart(11, "0")}`;
-    const copies = jobs.map((job) => ({ ...job, rapId, id: deterministicJobId(rapId, job.action) }));
-    const started = performance.now();
-    await storage.transaction((stores) => stores.jobs.insert(copies));
-    times.push(performance.now() - started);
-  }
-  return median(times);
+async function insertOnlyMs(storage: Storage, jobs: readonly Job[], run: number): Promise<number> {
+  const rapId = `floor${String(run).padStart(11, "0")}`;
+  const copies = jobs.map((job) => ({ ...job, rapId, id: deterministicJobId(rapId, job.action) }));
+  const started = performance.now();
+  await storage.transaction((stores) => stores.jobs.insert(copies));
+  return performance.now() - started;
 }
 
 interface Source {
@@ -120,6 +118,72 @@ async function measureOnEach(
   return rows;
 }
 
+/** A create request as job-server sends it to `POST rap/create/`, for `run_all` in a new workspace. */
+function createBody(name: string, source: Source, rapId: string, counter: number): Record<string, unknown> {
+  return {
+    backend: "test",
+    rap_id: rapId,
+    workspace: `${name}-http-${counter}`,
+    repo_url: source.repoUrl,
+    branch: "main",
+    commit: source.commit,
+    database_name: "default",
+    requested_actions: ["run_all"],
+    codelists_ok: true,
+    force_run_dependencies: false,
+    created_by: "bench",
+    project: "bench",
+    orgs: [],
+    analysis_scope: {},
+  };
+}
+
+/** The API server as the controller builds it (without its scheduler loop), listening on loopback. */
+async function startApi(storage: Storage, config: Config): Promise<{ url: URL; close(): Promise<void> }> {
+  const app = await buildApp({
+    config,
+    storage,
+    statusReader: storage.status,
+    createJobs: jobCreator(storage, config, systemClock),
+    dbStatusReported: dbStatusRule(systemClock),
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = app.server.address() as { port: number };
+  return { url: new URL(`http://127.0.0.1:${port}/controller/v1/rap/create/`), close: () => app.close() };
+}
+
+const agent = new Agent({ keepAlive: true });
+
+/** POSTs one create and waits for the whole answer; throws unless it created jobs. */
+function postCreate(url: URL, body: Record<string, unknown>): Promise<void> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent,
+        headers: {
+          authorization: TOKEN,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(payload),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          res.statusCode === 201
+            ? resolve()
+            : reject(new Error(`rap/create answered ${res.statusCode}: ${Buffer.concat(chunks)}`)),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
 async function measureCase(
   name: string,
   source: Source,
@@ -130,15 +194,18 @@ async function measureCase(
   const { repoUrl: repo, commit } = source;
   const config = loadConfig({
     BACKENDS: "test",
+    TEST_CLIENT_TOKENS: TOKEN,
     WORKDIR: join(work, `${name}-${location.dialect}-workdir`),
     ...source.env,
   });
   const git = gitSettingsFor(config);
   if (location.dialect === "sqlite") mkdirSync(dirname(location.path), { recursive: true });
-  const { storage } = await openBenchStorage(location);
+  // As the controller opens it (SQLite's checkpoints on a thread of their own).
+  const storage = await openStorage(location, { migrate: true, backgroundCheckpoints: true });
   let counter = 0;
+  const rapId = () => `bench${String(++counter).padStart(11, "0")}`;
   const request = (): CreateRequest => ({
-    rapId: `bench${String(++counter).padStart(11, "0")}`,
+    rapId: rapId(),
     backend: "test",
     workspace: `${name}-${counter}`,
     repoUrl: repo,
@@ -168,15 +235,32 @@ async function measureCase(
   const coldMs = performance.now() - coldStarted;
   if (first.kind !== "created") throw new Error(`${name}: the first create created nothing`);
   const jobs = first.jobs.length;
+  const api = await startApi(storage, config);
+  const httpCreate = () => {
+    const id = rapId();
+    return postCreate(api.url, createBody(name, source, id, counter));
+  };
+  await httpCreate(); // the server's own first create: its project cache is cold
 
+  // The three measures take turns, so a change in the machine's load falls on each alike.
   const totals: number[] = [];
+  const overHttp: number[] = [];
+  const inserts: number[] = [];
   const gitProcesses: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const before = gitProcessCounts().total;
-    const started = performance.now();
-    await createJobs(deps, request());
-    totals.push(performance.now() - started);
-    gitProcesses.push(gitProcessCounts().total - before);
+  try {
+    for (let i = 0; i < runs; i++) {
+      const before = gitProcessCounts().total;
+      let started = performance.now();
+      await createJobs(deps, request());
+      totals.push(performance.now() - started);
+      gitProcesses.push(gitProcessCounts().total - before);
+      started = performance.now();
+      await httpCreate();
+      overHttp.push(performance.now() - started);
+      inserts.push(await insertOnlyMs(storage, first.jobs, i));
+    }
+  } finally {
+    await api.close();
   }
 
   const readTimes: number[] = [];
@@ -189,22 +273,19 @@ async function measureCase(
     parseProject(bytes!);
     parseTimes.push(performance.now() - started);
   }
-  const insertMs = await insertOnlyMs(storage, first.jobs, runs);
   await storage.close();
-  const total = median(totals);
-  const read = median(readTimes);
-  const parse = median(parseTimes);
   return {
     name,
     database: location.dialect,
     jobs,
     coldMs,
-    medianMs: total,
+    medianMs: median(totals),
     minMs: Math.min(...totals),
+    httpMedianMs: median(overHttp),
     gitProcessesPerCreate: median(gitProcesses),
-    gitReadMs: read,
-    parseMs: parse,
-    insertOnlyMs: insertMs,
+    gitReadMs: median(readTimes),
+    parseMs: median(parseTimes),
+    insertOnlyMs: median(inserts),
   };
 }
 
@@ -252,16 +333,16 @@ try {
   const goal: Record<string, string> = {
     "thirty-actions": "< 4 ms",
     "thirty-actions-github": "a small constant of git processes",
-    "disparities-comparison": "< 100 ms (SQLite), < 150 ms (PostgreSQL)",
+    "disparities-comparison": "< 50 ms (SQLite), < 150 ms (PostgreSQL), over HTTP",
   };
   const f = (n: number) => n.toFixed(1);
   console.log(
-    "| case | database | jobs | median ms | min ms | insert only ms | × insert only | cold ms | git procs/create | uncached git read ms | uncached parse ms | reference | goal |",
+    "| case | database | jobs | median ms | min ms | over HTTP ms | insert only ms | HTTP × insert only | cold ms | git procs/create | uncached git read ms | uncached parse ms | reference | goal |",
   );
-  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
+  console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${DIALECT_NAMES[r.database]} | ${r.jobs} | ${f(r.medianMs)} | ${f(r.minMs)} | ${f(r.insertOnlyMs)} | ${f(r.medianMs / r.insertOnlyMs)} | ${f(r.coldMs)} | ${r.gitProcessesPerCreate} | ${f(r.gitReadMs)} | ${f(r.parseMs)} | ${reference[r.name]} | ${goal[r.name]} |`,
+      `| ${r.name} | ${DIALECT_NAMES[r.database]} | ${r.jobs} | ${f(r.medianMs)} | ${f(r.minMs)} | ${f(r.httpMedianMs)} | ${f(r.insertOnlyMs)} | ${f(r.httpMedianMs / r.insertOnlyMs)} | ${f(r.coldMs)} | ${r.gitProcessesPerCreate} | ${f(r.gitReadMs)} | ${f(r.parseMs)} | ${reference[r.name]} | ${goal[r.name]} |`,
     );
   }
   writeDocsSection("bench:create", "Creating RAPs", docsTable(rows, dialects, reference, goal, loadAtStart));
@@ -294,6 +375,7 @@ function docsTable(
     ...per("median"),
     ...(both ? ["PostgreSQL ÷ SQLite"] : []),
     ...per("min"),
+    ...per("over HTTP"),
     ...per("insert only"),
     ...per("cold"),
     "git processes per create",
@@ -317,6 +399,7 @@ function docsTable(
         ...pick((r) => r.medianMs),
         ...(both ? [(of[1]!.medianMs / of[0]!.medianMs).toFixed(2)] : []),
         ...pick((r) => r.minMs),
+        ...pick((r) => r.httpMedianMs),
         ...pick((r) => r.insertOnlyMs),
         ...pick((r) => r.coldMs),
         of[0]!.gitProcessesPerCreate,
@@ -330,8 +413,10 @@ function docsTable(
   return [
     `Measured by \`npm run bench:create\` on ${date}, ${machine}. \`createJobs\` as the server runs it (parsed-project`,
     "cache, real git repositories), warm git cache: creates per case after a first, cold one; each create a new RAP",
-    "for `run_all` in a new workspace, so every action becomes a job. Insert only, from the same run: the same jobs",
-    `inserted in one transaction and nothing else. Medians of ${RUNS} creates (5 for the corpus project), on`,
+    "for `run_all` in a new workspace, so every action becomes a job. Over HTTP: the same create as `POST rap/create/`",
+    "to the API server on loopback (without its scheduler loop), answer read. Insert only, from the same run: the same",
+    "jobs inserted in one transaction and nothing else. The three take turns, one of each per round. Medians of",
+    `${RUNS} rounds (5 for the corpus project), on`,
     `${both ? "an SQLite file and a local PostgreSQL server, same run" : "an SQLite file (PostgreSQL skipped: no server named)"}; ` +
       `load average when the run began: ${loadAtStart.toFixed(1)} (on ${cpus().length} cores).`,
     "",

@@ -104,7 +104,11 @@ export async function openController(config: Config, options: ControllerOptions 
   const releasers = new Releasers();
   try {
     const statusWorkers = options.statusWorkers ?? Math.min(MAX_STATUS_WORKERS, availableParallelism());
-    const storage = await openStorage(config.database, { migrate: true, statusWorkers });
+    const storage = await openStorage(config.database, {
+      migrate: true,
+      statusWorkers,
+      backgroundCheckpoints: true,
+    });
     releasers.add("database", () => storage.close());
 
     const tracing = startTracing(config.telemetry, "controller", (error) =>

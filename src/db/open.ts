@@ -11,6 +11,7 @@ import { migrateToLatest, openDatabase } from "./index.js";
 import { openPostgres } from "./postgres/connection.js";
 import { PostgresStorage } from "./postgres-storage.js";
 import { SnapshotRefusedError, snapshotSqlite } from "./snapshot.js";
+import { BackgroundCheckpoints } from "./sqlite/checkpoints.js";
 import { SqliteStorage } from "./sqlite-storage.js";
 import type { Storage } from "./storage.js";
 
@@ -25,6 +26,11 @@ export interface OpenStorageOptions {
    * statements run at once on pooled connections.
    */
   statusWorkers?: number;
+  /**
+   * SQLite: checkpoint the write-ahead log on a thread of its own rather than in whichever commit fills it
+   * (./sqlite/checkpoints.ts); what a server does. PostgreSQL checkpoints by itself.
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 export async function openStorage(
@@ -34,7 +40,11 @@ export async function openStorage(
   switch (location.dialect) {
     case "sqlite": {
       const db = await openDatabase(location, options.migrate ? { migrate: true } : {});
-      return new SqliteStorage(db, { statusWorkers: options.statusWorkers ?? 0 });
+      const checkpoints = options.backgroundCheckpoints ? BackgroundCheckpoints.for(db) : undefined;
+      return new SqliteStorage(db, {
+        statusWorkers: options.statusWorkers ?? 0,
+        ...(checkpoints && { checkpoints }),
+      });
     }
     case "postgres": {
       const db = openPostgres(location.url, location);

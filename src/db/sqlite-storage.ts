@@ -7,6 +7,7 @@ import type { Db } from "./index.js";
 import { changeStamp, databaseFile } from "./index.js";
 import { flagsReader } from "./queries/flags.js";
 import { insertJobs, latestJobByAction } from "./queries/jobs.js";
+import type { BackgroundCheckpoints } from "./sqlite/checkpoints.js";
 import { activeJobs, jobStates, runJobTasksOf } from "./sqlite/scheduler-reads.js";
 import { sqliteStatusReader } from "./sqlite/status-reader.js";
 import { StatusWorkers } from "./sqlite/status-workers.js";
@@ -41,6 +42,8 @@ export interface SqliteStorageOptions {
   statusWorkers?: number;
   /** The file the workers open; by default the one openDatabase opened for `db` (none for `:memory:`). */
   file?: string;
+  /** The thread checkpointing `db` (./sqlite/checkpoints.ts), started by the first create, stopped on close. */
+  checkpoints?: BackgroundCheckpoints;
 }
 
 export class SqliteStorage implements Storage {
@@ -51,6 +54,7 @@ export class SqliteStorage implements Storage {
   readonly failures: HandlingFailureStore;
   readonly status: StatusReader;
   private readonly workers: StatusWorkers | undefined;
+  private readonly checkpoints: BackgroundCheckpoints | undefined;
 
   /** `db` is the Kysely instance openDatabase made; SQLite-specific code (tests) may use it. */
   constructor(
@@ -68,19 +72,23 @@ export class SqliteStorage implements Storage {
     const workers = options.statusWorkers ?? 0;
     this.workers = file && workers > 0 ? new StatusWorkers(file, workers) : undefined;
     this.status = sqliteStatusReader(db, this.workers);
+    this.checkpoints = options.checkpoints;
   }
 
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => work(stores(trx)));
   }
 
-  withWorkspaceLock<T>(
+  async withWorkspaceLock<T>(
     _backend: string,
     _workspace: string,
     work: (stores: Stores) => Promise<T>,
   ): Promise<T> {
     // BEGIN IMMEDIATE takes SQLite's single write lock: stronger than a per-workspace lock, and enough.
-    return this.transaction(work);
+    const result = await this.transaction(work);
+    // Creates write megabytes: from the first one on, checkpoints run on their own thread.
+    this.checkpoints?.start().catch(() => undefined);
+    return result;
   }
 
   changeStamp(): string | undefined {
@@ -95,6 +103,7 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     try {
       await this.closeStatusWorkers();
+      await this.checkpoints?.close();
     } finally {
       await this.db.destroy();
     }

@@ -159,6 +159,20 @@ export class StorageFullError extends Error {
   }
 }
 
+/**
+ * The database could not be reached: the connection was lost or refused, or the server ended the session (a network
+ * cut, a restart, a failover). Nothing is wrong with what was asked, and the next attempt may succeed on a new
+ * connection: callers try again later rather than blame the data, as for StorageFullError.
+ */
+export class StorageUnavailableError extends Error {
+  readonly code = "STORAGE_UNAVAILABLE";
+  constructor(options?: ErrorOptions) {
+    const cause = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
+    super(`the database could not be reached${cause}`, options);
+    this.name = "StorageUnavailableError";
+  }
+}
+
 /** The stores, bound to one transaction. */
 export interface Stores {
   readonly jobs: JobStore;

@@ -86,12 +86,16 @@ export function planNewJobs(
     frame.next += 1;
   };
 
+  // Every key written out in one literal, none spread: a spread object given some twenty keys more goes to V8's
+  // slow (dictionary) properties, which made planning the corpus's 2,191 jobs cost more than inserting them.
   const newJob = ({ name: actionName, action, waitForJobIds }: Visit): Job => {
     const status = createdStatus(context.now());
     return {
-      ...status,
       id: deterministicJobId(request.rapId, actionName),
       rapId: request.rapId,
+      state: status.state,
+      statusCode: status.statusCode,
+      statusMessage: status.statusMessage,
       repoUrl: request.repoUrl,
       commit: request.commit,
       branch: request.branch,
@@ -106,6 +110,10 @@ export function planNewJobs(
       outputSpec: action.outputs,
       cancelled: false,
       createdAt: status.updatedAt,
+      updatedAt: status.updatedAt,
+      startedAt: status.startedAt,
+      completedAt: status.completedAt,
+      statusCodeUpdatedAt: status.statusCodeUpdatedAt,
       traceContext: context.newTraceContext(),
       requiresDb: action.isDatabaseAction,
       backend: request.backend,

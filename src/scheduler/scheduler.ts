@@ -15,7 +15,7 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import { type Storage, StorageFullError, type Stores } from "../db/storage.js";
+import { type Storage, StorageFullError, StorageUnavailableError, type Stores } from "../db/storage.js";
 import { type Clock, nowNanos, nowSeconds } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
@@ -319,7 +319,8 @@ export class Scheduler implements SchedulerHandle {
         handled?.(job);
       } catch (error) {
         handled?.(job, error);
-        if (error instanceof LeaseLostError) throw error;
+        // The database could not be reached: not this job's fault; the pass ends here and the loop retries it.
+        if (error instanceof LeaseLostError || error instanceof StorageUnavailableError) throw error;
         // No write can succeed until there is room: not this job's fault, and no use trying the others.
         if (error instanceof StorageFullError) {
           full = error;

@@ -1,6 +1,6 @@
 /** How a large PostgreSQL rap/status request is divided between statements (src/db/postgres/status-reader.ts): pure. */
 import { describe, expect, test } from "vitest";
-import { divideByJobs } from "../../src/db/postgres/status-reader.js";
+import { divideByJobs } from "../../src/db/status/divide.js";
 
 describe("divideByJobs", () => {
   const counts = (entries: Record<string, number>) => new Map(Object.entries(entries));

@@ -13,7 +13,7 @@ import { migrateDatabase, openStorage, SnapshotRefusedError, snapshotDatabase } 
 import { openPostgres } from "../../src/db/postgres/connection.js";
 import { postgresStatusReader } from "../../src/db/postgres/status-reader.js";
 import { PostgresStorage } from "../../src/db/postgres-storage.js";
-import { StorageFullError } from "../../src/db/storage.js";
+import { StorageFullError, StorageUnavailableError } from "../../src/db/storage.js";
 import { runJobTaskId, TaskType } from "../../src/domain/task.js";
 import { makeJob, rapId } from "../support/factories.js";
 import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
@@ -114,6 +114,32 @@ describe.skipIf(!available)("PostgreSQL", () => {
       expect(await storage.jobs.workspaceState("test", "two")).toHaveLength(1);
     } finally {
       await close();
+    }
+  });
+
+  test("a connection the server ends, or one it refuses, is a StorageUnavailableError; the pool opens another", async () => {
+    const { storage, close } = await openTestStorage();
+    try {
+      // The server ending a transaction's session (as a restart, a failover or pg_terminate_backend does).
+      const ended = storage.transaction(async ({ jobs }) => {
+        await jobs.list({ limit: 1 });
+        await sql`select pg_terminate_backend(pid) from pg_stat_activity
+          where datname = current_database() and state = 'idle in transaction'`.execute(
+          (storage as PostgresStorage).db,
+        );
+        await jobs.insert([makeJob()]);
+      });
+      await expect(ended).rejects.toThrow(StorageUnavailableError);
+      await expect(ended).rejects.toThrow("the database could not be reached: ");
+      expect(await storage.jobs.list({ limit: 1 })).toEqual([]);
+    } finally {
+      await close();
+    }
+    const unreachable = new PostgresStorage(openPostgres("postgres://rap@127.0.0.1:1/rap"));
+    try {
+      await expect(unreachable.jobs.list({ limit: 1 })).rejects.toThrow(StorageUnavailableError);
+    } finally {
+      await unreachable.close();
     }
   });
 

@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
+import { sqliteStatusReader } from "../../src/db/sqlite/status-reader.js";
 import { StatusWorkers } from "../../src/db/sqlite/status-workers.js";
+import type { RenderedJobs } from "../../src/db/storage.js";
 import { runJobTaskId } from "../../src/domain/task.js";
 import { API, appOn, CFG_A, H } from "../http/support.js";
 import { openTestDb, type TestDatabase } from "../support/db.js";
@@ -17,7 +19,10 @@ import { makeJob } from "../support/factories.js";
 
 const config = loadConfig({ ...CFG_A, BACKENDS: "test,other" });
 let database: TestDatabase;
-const rapIds = Array.from({ length: 240 }, (_, i) => `wrk${String(i * 7919).padStart(13, "0")}`);
+// 1,200 jobs: enough for a request for all of them to be divided (src/db/status/divide.ts DIVIDE_FROM_JOBS).
+const rapIds = Array.from({ length: 400 }, (_, i) => `wrk${String(i * 7919).padStart(13, "0")}`);
+/** Three RAPs of 400 jobs each, beside the others. */
+const largeRaps = ["big0000000000001", "big0000000000002", "big0000000000003"];
 
 beforeAll(async () => {
   database = await openTestDb("sqlite");
@@ -35,6 +40,14 @@ beforeAll(async () => {
     ),
   );
   await insertJobs(database.db, jobs);
+  await insertJobs(
+    database.db,
+    largeRaps.flatMap((rapId) =>
+      Array.from({ length: 400 }, (_, n) =>
+        makeJob({ rapId, action: `step_${n}`, createdAt: 1_700_000_000 }),
+      ),
+    ),
+  );
   for (const job of jobs.filter((_, i) => i % 5 === 0)) {
     const id = runJobTaskId(job.id, 1);
     await insertTask(database.db, {
@@ -93,7 +106,35 @@ describe("status workers", () => {
     expect(body.unrecognised_rap_ids).toEqual([...hidden, "unknownrap000001", "unknownrap000000"]);
     expect(alone.body).toContain("non-ASCII \\u00e9 \\ud83d\\ude00");
     expect(alone.body).toContain('"metrics":{"cpu_peak":12.5}');
-  });
+  }, 90_000);
+
+  test("a few RAPs of many jobs are divided between the workers by their job counts, bytes unchanged", async () => {
+    const shares: string[][] = [];
+    // The real pool, watched: which RAPs each worker is given.
+    class Watched extends StatusWorkers {
+      override render(index: number, ids: readonly string[], backends: readonly string[]) {
+        shares.push([...ids]);
+        return super.render(index, ids, backends);
+      }
+    }
+    const pool = new Watched(database.file!, 2);
+    try {
+      const divided = await sqliteStatusReader(database.db, pool).read(largeRaps, ["test"]);
+      expect(shares).toEqual([largeRaps.slice(0, 2), largeRaps.slice(2)]);
+      const alone = await sqliteStatusReader(database.db).read(largeRaps, ["test"]);
+      const text = (parts: RenderedJobs[]) =>
+        parts.map((part) => Buffer.from(part.json).toString()).join(",");
+      expect(divided.flatMap((part) => part.rapIds)).toEqual(largeRaps);
+      expect(text(divided)).toBe(text(alone));
+      expect(text(alone)).toContain('"action":"step_399"');
+      // A small request stays on the calling thread.
+      shares.length = 0;
+      await sqliteStatusReader(database.db, pool).read(rapIds.slice(0, 10), ["test"]);
+      expect(shares).toEqual([]);
+    } finally {
+      await pool.close();
+    }
+  }, 90_000);
 
   test("an error in a worker reaches the caller with its message", async () => {
     const dir = mkdtempSync(join(tmpdir(), "rap-workers-"));

@@ -6,7 +6,7 @@ import { type DatabaseConnection, type Driver, Kysely, PostgresDialect } from "k
 import pg from "pg";
 import { DEFAULT_SCHEDULER_LEASE_TTL_S } from "../../config/scheduler.js";
 import type { Database } from "../schema.js";
-import { StorageFullError } from "../storage.js";
+import { StorageFullError, StorageUnavailableError } from "../storage.js";
 
 export interface PostgresOptions {
   /** Connections in the pool (DATABASE_POOL_SIZE). */
@@ -41,10 +41,52 @@ const types = {
 const DISK_FULL = "53100";
 
 /**
+ * SQLSTATEs of a session the server ended or could not give: the connection exception class (08…), the server
+ * shutting down or starting (57P01–57P03), and a transaction ended for idling past idle_in_transaction_session_timeout
+ * (25P03), which closes the session with it.
+ */
+const SESSION_ENDED = /^(08...|57P0[123]|25P03)$/;
+/** A socket's failures, as Node's `code`. */
+const SOCKET_ERRORS = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+/** What `pg` and its pool say, with no code, of a connection that ended or could not be made. */
+const LOST_CONNECTION_MESSAGES = [
+  "Connection terminated",
+  "Client has encountered a connection error and is not queryable",
+  "Client was closed and is not queryable",
+  "timeout exceeded when trying to connect",
+  "timeout expired",
+];
+
+/** Whether `error` says the connection to the server is gone or could not be made, rather than a fault in a statement. */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && (SESSION_ENDED.test(code) || SOCKET_ERRORS.has(code))) return true;
+  return LOST_CONNECTION_MESSAGES.some((message) => error.message.startsWith(message));
+}
+
+/** The storage error an error of `pg` stands for, or the error itself. */
+function translated(error: unknown): unknown {
+  if ((error as { code?: unknown }).code === DISK_FULL) return new StorageFullError({ cause: error });
+  if (isConnectionError(error)) return new StorageUnavailableError({ cause: error });
+  return error;
+}
+
+/**
  * PostgreSQL's dialect with the server's disk_full error thrown as StorageFullError, for every statement (commits
- * included), as SQLite's SQLITE_FULL is (src/db/sqlite/connection.ts): callers above src/db answer it the same way.
- * The driver's own connection object is kept (it releases and discards connections through private members of
- * it); only its executeQuery is wrapped, once per connection.
+ * included), as SQLite's SQLITE_FULL is (src/db/sqlite/connection.ts), and a lost or refused connection as
+ * StorageUnavailableError, when a statement runs or a connection is taken from the pool: callers above src/db answer
+ * each without knowing the dialect. The driver's own connection object is kept (it releases and discards
+ * connections through private members of it); only its executeQuery is wrapped, once per connection.
  */
 class TranslatingPostgresDialect extends PostgresDialect {
   override createDriver(): Driver {
@@ -52,7 +94,12 @@ class TranslatingPostgresDialect extends PostgresDialect {
     const acquire = driver.acquireConnection.bind(driver);
     const translating = new WeakSet<DatabaseConnection>();
     driver.acquireConnection = async () => {
-      const connection = await acquire();
+      let connection: DatabaseConnection;
+      try {
+        connection = await acquire();
+      } catch (error) {
+        throw translated(error);
+      }
       if (!translating.has(connection)) {
         translating.add(connection);
         const execute = connection.executeQuery.bind(connection);
@@ -60,9 +107,7 @@ class TranslatingPostgresDialect extends PostgresDialect {
           try {
             return await execute(query);
           } catch (error) {
-            if ((error as { code?: unknown }).code === DISK_FULL)
-              throw new StorageFullError({ cause: error });
-            throw error;
+            throw translated(error);
           }
         };
       }

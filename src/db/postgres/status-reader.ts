@@ -5,6 +5,7 @@
  */
 import { sql } from "kysely";
 import type { Db } from "../index.js";
+import { DIVIDE_FROM_JOBS, divideByJobs, totalJobs } from "../status/divide.js";
 import { JobList, TIME_MARK } from "../status/job-list.js";
 import type { RenderedJobs, StatusReader } from "../storage.js";
 
@@ -71,33 +72,11 @@ async function readJobs(
   };
 }
 
-/** Fewer jobs than this are read by one statement: dividing them costs more round trips than it saves. */
-const DIVIDE_FROM_JOBS = 1000;
-
 /** How many jobs each of these RAPs has (on any backend): an index-only count, to divide a request by. */
 async function jobCounts(db: Db, rapIds: readonly string[]): Promise<Map<string, number>> {
   const { rows } = await sql<{ rap_id: string; jobs: number }>`select rap_id, count(*)::int as jobs from job
     where rap_id = any(${[...rapIds]}::text[]) group by rap_id`.execute(db);
   return new Map(rows.map((row) => [row.rap_id, row.jobs]));
-}
-
-/** The RAPs (in order) in at most `parts` contiguous runs of about as many jobs each; RAPs without jobs go along. */
-export function divideByJobs(
-  rapIds: readonly string[],
-  jobs: ReadonlyMap<string, number>,
-  parts: number,
-): string[][] {
-  let total = 0;
-  for (const id of rapIds) total += jobs.get(id) ?? 0;
-  const runs: string[][] = [[]];
-  let done = 0;
-  for (const id of rapIds) {
-    if (runs.length < parts && runs.at(-1)!.length > 0 && done >= (total * runs.length) / parts)
-      runs.push([]);
-    runs.at(-1)!.push(id);
-    done += jobs.get(id) ?? 0;
-  }
-  return runs;
 }
 
 /**
@@ -115,9 +94,7 @@ export function postgresStatusReader(
       if (statements <= 1 || rapIds.length < 2 || backends.length === 0)
         return [await readJobs(db, rapIds, backends)];
       const jobs = await jobCounts(db, rapIds);
-      let total = 0;
-      for (const count of jobs.values()) total += count;
-      if (total < divideFromJobs) return [await readJobs(db, rapIds, backends)];
+      if (totalJobs(jobs) < divideFromJobs) return [await readJobs(db, rapIds, backends)];
       return Promise.all(
         divideByJobs(rapIds, jobs, statements).map((share) => readJobs(db, share, backends)),
       );
