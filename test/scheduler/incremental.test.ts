@@ -173,3 +173,41 @@ test("with nothing written, the clock still moves jobs: heartbeats after a minut
   await pass();
   expect(await codes()).toMatchObject({ action1: "internal_error", action2: "initiated" });
 });
+
+test("a scheduler that takes the lease back after another held it starts from a full read", async () => {
+  system = await startSystem();
+  await createRap(system, await studyRepo(FX_ACT), ["action1"]);
+  const { storage } = system.controller;
+  const reads: (number | undefined)[] = [];
+  const counted: Storage = Object.create(storage, {
+    changes: {
+      value: {
+        read: (since?: number) => {
+          reads.push(since);
+          return storage.changes.read(since);
+        },
+      },
+    },
+  });
+  const env = { ...SYSTEM_ENV, WORKDIR: system.workdir, SCHEDULER_LEASE_TTL: "10" };
+  const as = (holder: string, on: Storage) =>
+    new Scheduler({
+      storage: on,
+      config: loadConfig(env),
+      clock: system.clock,
+      digests: { resolve: async () => null },
+      log: pino({ level: "silent" }),
+      holder,
+    });
+  const first = as("first", counted);
+  await first.tick();
+  await first.tick();
+  expect(reads.map((since) => since === undefined)).toEqual([true, false]);
+  // Its lease lapses; another scheduler takes it, runs a pass and gives it up; the first takes it back.
+  system.clock.advance(11_000);
+  const second = as("second", storage);
+  await second.tick();
+  await second.releaseLease();
+  await first.tick();
+  expect(reads.map((since) => since === undefined)).toEqual([true, false, true]);
+});
