@@ -5,6 +5,7 @@ import * as insertionOrder from "./migrations/0003_insertion_order.js";
 import * as schedulerLease from "./migrations/0004_scheduler_lease.js";
 import * as taskAgentUpdatedAt from "./migrations/0005_task_agent_updated_at.js";
 import * as taskJobMetrics from "./migrations/0006_task_job_metrics.js";
+import * as changeSeq from "./migrations/0007_change_seq.js";
 import type { Dialect, DialectMigration } from "./migrations/dialect.js";
 
 export type { Dialect } from "./migrations/dialect.js";
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   "0004_scheduler_lease": schedulerLease,
   "0005_task_agent_updated_at": taskAgentUpdatedAt,
   "0006_task_job_metrics": taskJobMetrics,
+  "0007_change_seq": changeSeq,
 };
 
 /** The migrations as Kysely runs them, each told the dialect of the database it runs on. */

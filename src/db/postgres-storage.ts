@@ -6,11 +6,19 @@
 import { sql } from "kysely";
 import type { Db } from "./index.js";
 import { insertJobs } from "./postgres/insert-jobs.js";
-import { activeJobs, jobStates, runJobTasksOf } from "./postgres/scheduler-reads.js";
+import {
+  activeJobs,
+  changeMark,
+  jobStates,
+  jobsChangedSince,
+  runJobTasksChangedSince,
+  runJobTasksOf,
+} from "./postgres/scheduler-reads.js";
 import { postgresStatusReader } from "./postgres/status-reader.js";
 import { flagsReader } from "./queries/flags.js";
 import { latestJobByAction } from "./queries/jobs.js";
 import type {
+  ChangeFeed,
   FlagStore,
   HandlingFailureStore,
   JobStore,
@@ -26,14 +34,18 @@ import { type DialectQueries, storesOn } from "./stores.js";
 const POSTGRES_QUERIES: DialectQueries = {
   insertJobs,
   activeJobs,
+  changeMark,
+  jobsChangedSince,
   jobStates,
   latestJobByAction,
   runJobTasksOf,
+  runJobTasksChangedSince,
   flagsReader,
 };
 
 export class PostgresStorage implements Storage {
   readonly jobs: JobStore;
+  readonly changes: ChangeFeed;
   readonly tasks: TaskStore;
   readonly flags: FlagStore;
   readonly lease: LeaseStore;
@@ -50,6 +62,7 @@ export class PostgresStorage implements Storage {
   ) {
     ({
       jobs: this.jobs,
+      changes: this.changes,
       tasks: this.tasks,
       flags: this.flags,
       lease: this.lease,

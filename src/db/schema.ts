@@ -47,6 +47,8 @@ export interface JobTable {
   analysis_scope: Json;
   /** Insertion order (migration 0003): written by the database alone, read to order rows and break ties. */
   seq: ColumnType<number, never, never>;
+  /** Which write last changed the row (migration 0007): written by triggers alone; NULL for rows older than it. */
+  change_seq: ColumnType<number | null, never, never>;
 }
 
 export interface TaskTable {
@@ -68,6 +70,8 @@ export interface TaskTable {
   agent_updated_at: number | null;
   /** Insertion order (migration 0003), as job.seq. */
   seq: ColumnType<number, never, never>;
+  /** Which write last changed the row (migration 0007), as job.change_seq. */
+  change_seq: ColumnType<number | null, never, never>;
 }
 
 export interface FlagTable {

@@ -8,10 +8,18 @@ import { changeStamp, databaseFile } from "./index.js";
 import { flagsReader } from "./queries/flags.js";
 import { insertJobs, latestJobByAction } from "./queries/jobs.js";
 import type { BackgroundCheckpoints } from "./sqlite/checkpoints.js";
-import { activeJobs, jobStates, runJobTasksOf } from "./sqlite/scheduler-reads.js";
+import {
+  activeJobs,
+  changeMark,
+  jobStates,
+  jobsChangedSince,
+  runJobTasksChangedSince,
+  runJobTasksOf,
+} from "./sqlite/scheduler-reads.js";
 import { sqliteStatusReader } from "./sqlite/status-reader.js";
 import { StatusWorkers } from "./sqlite/status-workers.js";
 import type {
+  ChangeFeed,
   FlagStore,
   HandlingFailureStore,
   JobStore,
@@ -27,9 +35,12 @@ import { type DialectQueries, storesOn } from "./stores.js";
 const SQLITE_QUERIES: DialectQueries = {
   insertJobs,
   activeJobs,
+  changeMark,
+  jobsChangedSince,
   jobStates,
   latestJobByAction,
   runJobTasksOf,
+  runJobTasksChangedSince,
   flagsReader,
 };
 
@@ -48,6 +59,7 @@ export interface SqliteStorageOptions {
 
 export class SqliteStorage implements Storage {
   readonly jobs: JobStore;
+  readonly changes: ChangeFeed;
   readonly tasks: TaskStore;
   readonly flags: FlagStore;
   readonly lease: LeaseStore;
@@ -63,6 +75,7 @@ export class SqliteStorage implements Storage {
   ) {
     ({
       jobs: this.jobs,
+      changes: this.changes,
       tasks: this.tasks,
       flags: this.flags,
       lease: this.lease,

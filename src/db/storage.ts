@@ -40,12 +40,8 @@ export interface JobStore {
     request: CancelRequest,
   ): Promise<number>;
   forRaps(rapIds: readonly string[], backends: readonly string[]): Promise<Job[]>;
-  /**
-   * Pending and running jobs of every backend, in insertion order. Of jobs in `known` (read before: a job's columns
-   * other than its status never change) only the status columns (queries/active-jobs.ts STATUS_COLUMNS) are read
-   * again; the rest of such a job is `known`'s. Every job comes from one snapshot.
-   */
-  active(known?: ReadonlyMap<string, Job>): Promise<Job[]>;
+  /** Pending and running jobs of every backend, in insertion order (the operator's view; the scheduler's is `changes`). */
+  active(): Promise<Job[]>;
   running(backend: string): Promise<Job[]>;
   /** How many pending and running jobs each backend has, by state and status code (`/metrics`, every scrape). */
   activeCounts(): Promise<ActiveJobCount[]>;
@@ -62,7 +58,7 @@ export interface TaskStore {
    */
   insertScheduled(task: NewTask): Promise<boolean>;
   get(id: string): Promise<Task | undefined>;
-  /** Each job's RUNJOB tasks, oldest first, without their definitions (the scheduler's read each pass). */
+  /** Each job's RUNJOB tasks, oldest first, without their definitions. */
   runJobTasksOf(jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>>;
   /** A backend's active tasks with their JSON columns as stored, DBSTATUS first. */
   activeText(backend: string): Promise<ActiveTaskText[]>;
@@ -74,6 +70,47 @@ export interface TaskStore {
   deactivate(id: string, finishedAt: number | null): Promise<boolean>;
   /** Records an agent's report; false when the backend has no such task. */
   recordAgentUpdate(backend: string, id: string, update: AgentUpdate, now: number): Promise<boolean>;
+}
+
+/** Where a ChangeFeed read ended: the next read asks for the writes from here on. */
+export type ChangeMark = number;
+
+/** A job and its insertion order (`seq`: ties in the scheduler's order are broken by it). */
+export interface SequencedJob {
+  job: Job;
+  seq: number;
+}
+
+/** A ChangeFeed answer. */
+export interface SchedulerChanges {
+  /** Where this read ended: pass it to the next. */
+  mark: ChangeMark;
+  /** A full read: `jobs` are all the active jobs, and what the caller knew before is to be dropped. */
+  full: boolean;
+  /**
+   * Full: every pending and running job. Otherwise every job written since the mark asked for, whatever its state
+   * now (a job that finished leaves the active set). In insertion order.
+   */
+  jobs: SequencedJob[];
+  /**
+   * Every RUNJOB task of the active jobs in `jobs`, and otherwise every RUNJOB task written since the mark asked
+   * for (of any job), without their definitions.
+   */
+  tasks: TaskProgress[];
+}
+
+/**
+ * What the scheduler reads each pass (issue 18): only the jobs and tasks written since its previous read. Every
+ * write of a job or task, by any process and whatever it runs, is numbered by the database (migration 0007), and
+ * the contract every implementation keeps is:
+ *
+ * - `read()` is a full read; `read(mark)` answers every job and RUNJOB task written since the read that answered
+ *   `mark`, including writes of transactions that were still running then, whatever order concurrent transactions
+ *   commit in. A row may come again in a later read (at least once, never missed);
+ * - a mark the database cannot answer from (it went back: restored from a copy) gives a full read.
+ */
+export interface ChangeFeed {
+  read(since?: ChangeMark): Promise<SchedulerChanges>;
 }
 
 /** Part of a `POST rap/status/` answer: some RAPs' jobs, rendered by the database side. */
@@ -176,6 +213,7 @@ export class StorageUnavailableError extends Error {
 /** The stores, bound to one transaction. */
 export interface Stores {
   readonly jobs: JobStore;
+  readonly changes: ChangeFeed;
   readonly tasks: TaskStore;
   readonly flags: FlagStore;
   readonly lease: LeaseStore;

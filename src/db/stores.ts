@@ -6,6 +6,7 @@ import type { FlagValue } from "../domain/flags.js";
 import type { Job } from "../domain/job.js";
 import type { State } from "../domain/status.js";
 import type { Db } from "./index.js";
+import { type ChangeReads, readChanges } from "./queries/active-jobs.js";
 import { getFlag, getFlags, setFlag } from "./queries/flags.js";
 import {
   actionsOfRap,
@@ -45,13 +46,22 @@ import type { Stores } from "./storage.js";
  * The statements a dialect writes in its own SQL: the scheduler's reads, every pass, the backend/status flags, and
  * the insert of a create's jobs.
  */
-export interface DialectQueries {
+export interface DialectQueries extends ChangeReads<Db> {
   insertJobs(db: Db, jobs: readonly Job[]): Promise<void>;
-  activeJobs(db: Db, known?: ReadonlyMap<string, Job>): Promise<Job[]>;
   jobStates(db: Db, ids: readonly string[]): Promise<Map<string, State>>;
   latestJobByAction(db: Db, backend: string, workspace: string): Promise<Map<string, string>>;
-  runJobTasksOf(db: Db, jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>>;
   flagsReader(db: Db, ids: readonly string[]): () => Promise<readonly FlagValue[]>;
+}
+
+/** Tasks (each job's in order) by job. */
+function byJob(tasks: readonly TaskProgress[]): Map<string, TaskProgress[]> {
+  const map = new Map<string, TaskProgress[]>();
+  for (const task of tasks) {
+    const list = map.get(task.jobId!);
+    if (list) list.push(task);
+    else map.set(task.jobId!, [task]);
+  }
+  return map;
 }
 
 /** Every store bound to `db` (the database, or one transaction of it). */
@@ -68,17 +78,18 @@ export function storesOn(db: Db, hot: DialectQueries): Stores {
       markCancelled: (rapId, actions, backends, request) =>
         cancelUnfinishedJobs(db, rapId, actions, backends, request),
       forRaps: (rapIds, backends) => jobsForRaps(db, rapIds, backends),
-      active: (known) => hot.activeJobs(db, known),
+      active: async () => (await hot.activeJobs(db)).map(({ job }) => job),
       running: (backend) => runningJobs(db, backend),
       activeCounts: () => activeJobCounts(db),
       states: (ids) => hot.jobStates(db, ids),
       applyStatus: (id, expected, status) => applyStatus(db, id, expected, status),
     },
+    changes: { read: (since) => readChanges(hot, db, since) },
     tasks: {
       insert: (task) => insertTask(db, task),
       insertScheduled: (task) => insertScheduledTask(db, task),
       get: (id) => getTask(db, id),
-      runJobTasksOf: (jobIds) => hot.runJobTasksOf(db, jobIds),
+      runJobTasksOf: async (jobIds) => byJob(await hot.runJobTasksOf(db, jobIds)),
       activeText: (backend) => activeTasksText(db, backend),
       activeIdsOfType: (backend, type) => activeTaskIdsOfType(db, backend, type),
       lastFinishedOfType: (backend, type) => lastFinishedOfType(db, backend, type),

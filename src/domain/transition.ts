@@ -110,9 +110,14 @@ export function cancelRequest(nowS: number): CancelRequest {
   return { cancelled: true, completedAt: Math.floor(nowS) };
 }
 
+/** When the same code again next writes a heartbeat (Unix seconds): until then it writes nothing. */
+export function heartbeatDueS(job: Pick<JobStatus, "updatedAt">): number {
+  return job.updatedAt + HEARTBEAT_SECONDS;
+}
+
 function heartbeat(job: JobStatus, nowNs: number): Transition {
   const nowS = Math.floor(nowNs / 1e9);
-  if (nowS - job.updatedAt < HEARTBEAT_SECONDS) return { kind: "unchanged" };
+  if (nowS < heartbeatDueS(job)) return { kind: "unchanged" };
   return { kind: "heartbeat", status: { ...job, updatedAt: nowS } };
 }
 

@@ -31,6 +31,18 @@ export function describeLease(lease: Lease): string {
 }
 
 export class SchedulerLease {
+  /**
+   * Counts this scheduler's terms as the holder: a new one begins whenever it takes the lease without having held
+   * it throughout since its last renewal, as another scheduler may have held it meanwhile (its passes then start
+   * from a full read).
+   */
+  term = 0;
+  /**
+   * Until when this scheduler holds the lease, as it last took it (its clock); undefined: it does not. A renewal in
+   * a pass's transaction counts only if it commits, so it is left out: the safe side is an earlier time.
+   */
+  private heldUntilMs: number | undefined;
+
   constructor(
     private readonly store: LeaseStore,
     readonly holder: string,
@@ -40,17 +52,27 @@ export class SchedulerLease {
 
   /** Takes (or renews) the lease; a LeaseHeldError when another scheduler holds it. */
   async acquire(): Promise<void> {
-    const lease = await this.store.acquire(this.holder, this.clock.nowMs(), this.ttlMs);
-    if (lease.holder !== this.holder) throw new LeaseHeldError(lease);
+    const nowMs = this.clock.nowMs();
+    const lease = await this.store.acquire(this.holder, nowMs, this.ttlMs);
+    if (lease.holder !== this.holder) {
+      this.heldUntilMs = undefined;
+      throw new LeaseHeldError(lease);
+    }
+    if (this.heldUntilMs === undefined || nowMs >= this.heldUntilMs) this.term += 1;
+    this.heldUntilMs = lease.expiresAtMs;
   }
 
   /** Inside a transaction of the pass, before its writes: renews the lease, or a LeaseLostError (it rolls back). */
   async renewIn(stores: Stores): Promise<void> {
-    if (!(await stores.lease.renew(this.holder, this.clock.nowMs(), this.ttlMs)))
+    const nowMs = this.clock.nowMs();
+    if (!(await stores.lease.renew(this.holder, nowMs, this.ttlMs))) {
+      this.heldUntilMs = undefined;
       throw new LeaseLostError(this.holder);
+    }
   }
 
   release(): Promise<void> {
+    this.heldUntilMs = undefined;
     return this.store.release(this.holder);
   }
 }

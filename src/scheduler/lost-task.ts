@@ -12,18 +12,32 @@ import { StatusMessage, taskSilentMessage } from "../domain/messages.js";
 /** An agent not seen polling for this long is away: its tasks' silence starts again when it is back. */
 const AGENT_AWAY_S = 120;
 
+type TaskReport = Pick<TaskProgress, "active" | "agentComplete" | "agentUpdatedAt" | "createdAt">;
+
 /** The message to fail the job with, or null while the task may still report (pure). */
 export function lostTaskMessage(
-  task: Pick<TaskProgress, "active" | "agentComplete" | "agentUpdatedAt" | "createdAt">,
+  task: TaskReport,
   agentPollingSince: number | null,
   nowS: number,
   silenceTimeoutS: number,
 ): string | null {
   if (task.agentComplete) return null;
   if (!task.active) return StatusMessage.TaskLost;
-  if (agentPollingSince === null) return null;
-  const silentSince = Math.max(task.agentUpdatedAt ?? task.createdAt, agentPollingSince);
-  return nowS - silentSince >= silenceTimeoutS ? taskSilentMessage(silenceTimeoutS) : null;
+  const silent = silentAtS(task, agentPollingSince, silenceTimeoutS);
+  return silent !== null && nowS >= silent ? taskSilentMessage(silenceTimeoutS) : null;
+}
+
+/**
+ * When an active task that has not completed counts as silent (Unix seconds), if nothing is heard of it before;
+ * null while its agent is not polling (pure).
+ */
+export function silentAtS(
+  task: TaskReport,
+  agentPollingSince: number | null,
+  silenceTimeoutS: number,
+): number | null {
+  if (task.agentComplete || !task.active || agentPollingSince === null) return null;
+  return Math.max(task.agentUpdatedAt ?? task.createdAt, agentPollingSince) + silenceTimeoutS;
 }
 
 /**

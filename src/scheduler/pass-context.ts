@@ -1,7 +1,7 @@
 /**
- * What one scheduler pass knows, read with a constant number of queries at its start (DESIGN DECISIONS 11 applies to
- * the loop too) and kept current as the pass changes jobs: the active jobs, their RUNJOB tasks, the states of the
- * jobs they wait on, each backend's flags and its workers in use.
+ * What one scheduler pass knows, read with a constant number of queries (DESIGN DECISIONS 11 applies to the loop
+ * too: the ActiveSet's read of what changed, and the flags) and kept current as the pass changes jobs: the active
+ * jobs, their RUNJOB tasks, the states of the jobs they wait on, each backend's flags and its workers in use.
  */
 import type { Config } from "../config/index.js";
 import type { Stores, TaskProgress } from "../db/storage.js";
@@ -9,6 +9,7 @@ import { DB_MAINTENANCE_MODE, Flag, isPausedValue, isTruthyFlag } from "../domai
 import type { Job } from "../domain/job.js";
 import { State } from "../domain/status.js";
 import { jobWeight, NO_WEIGHTS } from "../domain/weights.js";
+import { ActiveSet } from "./active-set.js";
 
 export interface BackendFlags {
   paused: boolean;
@@ -26,6 +27,8 @@ interface Usage {
 
 export class PassContext {
   readonly states = new Map<string, State>();
+  /** A job's handling waits on something outside the database (an image registry): the next pass must try again. */
+  retryNeeded = false;
   private readonly usage = new Map<string, Usage>();
   private readonly inputs = new Map<string, Map<string, string>>();
 
@@ -41,14 +44,17 @@ export class PassContext {
     }
   }
 
-  /** `known`: jobs an earlier pass read, whose columns other than the status need not be read again. */
-  static async load(stores: Stores, config: Config, known?: ReadonlyMap<string, Job>): Promise<PassContext> {
-    const jobs = await stores.jobs.active(known);
-    const tasks = await stores.tasks.runJobTasksOf(jobs.map((job) => job.id));
-    const context = new PassContext(config, jobs, tasks, await readFlags(stores));
-    const outside = jobs.flatMap((job) => job.waitForJobIds).filter((id) => !context.states.has(id));
-    if (outside.length > 0)
-      for (const [id, state] of await stores.jobs.states(outside)) context.states.set(id, state);
+  /** A view read whole, for a one-off change (prepare-for-reboot). */
+  static async load(stores: Stores, config: Config): Promise<PassContext> {
+    const active = new ActiveSet();
+    await active.refresh(stores);
+    return PassContext.of(config, active, await readFlags(stores));
+  }
+
+  /** The pass's view of the active jobs (read from the database by `active.refresh`) and of each backend's flags. */
+  static of(config: Config, active: ActiveSet, flags: Map<string, BackendFlags>): PassContext {
+    const context = new PassContext(config, active.jobs, active.tasks, flags);
+    for (const [id, state] of active.outsideStates) context.states.set(id, state);
     return context;
   }
 
@@ -105,7 +111,7 @@ export class PassContext {
   }
 }
 
-const NO_FLAGS: BackendFlags = {
+export const NO_FLAGS: BackendFlags = {
   paused: false,
   dbMaintenance: false,
   manualDbMaintenance: false,

@@ -27,6 +27,7 @@ import { shlexSplit } from "../pipeline/index.js";
 import { ImageDigestError } from "../registry/index.js";
 import type { LoopPassSpans, LoopSpans } from "../telemetry/loop-spans.js";
 import type { ControllerMetrics } from "../telemetry/metrics.js";
+import { ActiveSet } from "./active-set.js";
 import { jobDefinition } from "./definition.js";
 import { jobLog } from "./job-log.js";
 import { ConcurrentChange, JobWrites } from "./job-writes.js";
@@ -34,7 +35,8 @@ import { LeaseHeldError, LeaseLostError, processHolder, SchedulerLease } from ".
 import { AgentPresence, lostTaskMessage } from "./lost-task.js";
 import { handlingOrder } from "./order.js";
 import { outcomeOf } from "./outcome.js";
-import { PassContext } from "./pass-context.js";
+import { NO_FLAGS, PassContext, readFlags } from "./pass-context.js";
+import { handlingInputs, nextDueS, type Settled } from "./quiet.js";
 import { updateScheduledTasks } from "./scheduled-tasks.js";
 
 /** Resolves an action image's registry digest (src/registry); null when digests are not resolved. */
@@ -112,8 +114,12 @@ export class Scheduler implements SchedulerHandle {
   private fullPasses = 0;
   /** Since when each backend's agent has been polling (lost tasks are told from this). */
   private readonly agents = new AgentPresence();
-  /** The jobs the last pass read, by id: the next pass reads only their status again (PassContext.load). */
-  private known: ReadonlyMap<string, Job> = new Map();
+  /** The active jobs and their tasks, kept from pass to pass: each pass reads only what was written since. */
+  private readonly active = new ActiveSet();
+  /** The lease term the ActiveSet was read in: a new term starts from a full read. */
+  private activeTerm = 0;
+  /** What the last pass that handled every job and changed none saw (src/scheduler/quiet.ts); undefined: none. */
+  private settled: Settled | undefined;
   private state: SchedulerState = "idle";
   /** A wake since the current pass began: the loop runs the next pass without waiting. */
   private woken = false;
@@ -275,10 +281,17 @@ export class Scheduler implements SchedulerHandle {
     }
     const spans = loopSpans?.pass();
     // As the reference's LOOP, the scheduled tasks are outside it.
-    const handled = await this.handleJobs(spans).finally(() => spans?.end());
-    const { context, report } = handled;
+    const handled = await this.handleJobs(spans)
+      .catch((error: unknown) => {
+        // What the pass knew may be out of step with the database: the next one reads it whole.
+        this.active.reset();
+        this.settled = undefined;
+        throw error;
+      })
+      .finally(() => spans?.end());
+    const { jobs, report } = handled;
     let full = handled.full;
-    loopSpans?.tick(context.jobs, nowNanos(this.deps.clock));
+    loopSpans?.tick(jobs, nowNanos(this.deps.clock));
     if (!full) {
       try {
         const access = {
@@ -297,16 +310,31 @@ export class Scheduler implements SchedulerHandle {
     return report;
   }
 
-  /** Reads the pass's jobs and handles each (the part of a pass inside the LOOP span). */
+  /**
+   * Reads what changed since the last pass and handles each job (the part of a pass inside the LOOP span), unless
+   * nothing a job's handling depends on has changed since a pass that changed nothing (src/scheduler/quiet.ts).
+   */
   private async handleJobs(spans: LoopPassSpans | undefined) {
     const { storage, config } = this.deps;
-    const context = await PassContext.load(storage, config, this.known);
+    if (this.lease.term !== this.activeTerm) {
+      this.active.reset();
+      this.activeTerm = this.lease.term;
+    }
+    const changed = await this.active.refresh(storage);
+    const flags = await readFlags(storage);
     this.failures = await storage.failures.all();
-    this.known = new Map(context.jobs.map((job) => [job.id, job]));
     const nowS = nowSeconds(this.deps.clock);
     for (const backend of config.backends)
-      this.agents.observe(backend, context.flagsOf(backend).agentLastSeenAt, nowS);
-    const report: PassReport = { jobs: context.jobs.length, changed: 0, failed: 0 };
+      this.agents.observe(backend, flags.get(backend)?.agentLastSeenAt ?? null, nowS);
+    const jobs = this.active.jobs;
+    const report: PassReport = { jobs: jobs.length, changed: 0, failed: 0 };
+    const flagsOf = (backend: string) => flags.get(backend) ?? NO_FLAGS;
+    const inputs = handlingInputs(config.backends, flagsOf, this.agents);
+    const { settled } = this;
+    if (!changed && this.failures.size === 0 && settled?.inputs === inputs && nowS < settled.untilS)
+      return { jobs, report, full: undefined };
+    this.settled = undefined;
+    const context = PassContext.of(config, this.active, flags);
     let full: StorageFullError | undefined;
     const order = handlingOrder(context.jobs);
     for (let step = order.next(); !step.done; ) {
@@ -334,7 +362,12 @@ export class Scheduler implements SchedulerHandle {
       if (job.statusCode !== before) report.changed += 1;
       step = order.next(job.state === State.Running);
     }
-    return { context, report, full };
+    if (report.failed === 0 && !full && !context.retryNeeded)
+      this.settled = {
+        inputs,
+        untilS: nextDueS(jobs, context, this.agents, config.scheduler.taskSilenceTimeoutS),
+      };
+    return { jobs, report, full };
   }
 
   /** Says once that the database's disk is full (the real error), and once that there is room again. */
@@ -449,6 +482,7 @@ export class Scheduler implements SchedulerHandle {
     } catch (error) {
       // The registry could not say which image to run: the job waits, saying why, and is tried next pass.
       if (!(error instanceof ImageDigestError)) throw error;
+      context.retryNeeded = true;
       await this.writes.write(context, job, annotate(job, error.message, nowNanos(this.deps.clock)));
       return;
     }

@@ -31,6 +31,7 @@ describe("migrations", () => {
       "0004_scheduler_lease",
       "0005_task_agent_updated_at",
       "0006_task_job_metrics",
+      "0007_change_seq",
     ];
     expect(await pendingMigrations(db, "sqlite")).toEqual(all);
     expect(await migrateToLatest(db, "sqlite")).toEqual(all);
@@ -77,6 +78,7 @@ describe("migrations", () => {
       "orgs",
       "analysis_scope",
       "seq",
+      "change_seq",
     ]);
     expect(await columns("tasks")).toEqual([
       "id",
@@ -94,6 +96,7 @@ describe("migrations", () => {
       "agent_timestamp_ns",
       "seq",
       "agent_updated_at",
+      "change_seq",
     ]);
     expect(await columns("flags")).toEqual(["id", "backend", "value", "timestamp"]);
     await db.destroy();
@@ -152,6 +155,7 @@ describe("migrations", () => {
       "0004_scheduler_lease",
       "0005_task_agent_updated_at",
       "0006_task_job_metrics",
+      "0007_change_seq",
     ]);
     await insertJobs(db, [job("bbb")]);
     await insertTask(db, task("aaa-003"));

@@ -53,6 +53,7 @@ describe.skipIf(!available)("PostgreSQL", () => {
           "0004_scheduler_lease",
           "0005_task_agent_updated_at",
           "0006_task_job_metrics",
+          "0007_change_seq",
         ],
       });
       expect(await migrateDatabase(location)).toEqual({ created: false, applied: [] });

@@ -109,41 +109,82 @@ export function storageConformance(
     );
 
     test(
-      "active jobs: a known job's status is read again and the rest kept from `known`; a new job is read whole",
+      "the change feed: a full read of the active jobs and their tasks, then only the jobs and tasks written since",
       withStorage(async (storage) => {
         const rap = rapId();
-        const old = makeJob({ rapId: rap, action: "old" });
-        const added = makeJob({
-          rapId: rap,
-          action: "added",
-          statusCodeUpdatedAt: 1_765_000_000_123_456_800,
+        const [old, idle, finished] = ["old", "idle", "finished"].map((action) =>
+          makeJob({ rapId: rap, action }),
+        );
+        await storage.jobs.insert([old!, idle!, { ...finished!, state: State.Succeeded }]);
+        const task = (job: typeof old, n: number) => ({
+          id: runJobTaskId(job!.id, n),
+          backend: "test",
+          type: TaskType.RunJob,
+          jobId: job!.id,
+          definition: {},
+          attributes: {},
+          createdAt: 1,
         });
-        const finished = makeJob({ rapId: rap, action: "finished", state: State.Succeeded });
-        await storage.jobs.insert([old, added, finished]);
-        const started = transition(old, StatusCode.Initiated, "Job executing on the backend", 5e18);
+        await storage.tasks.insert(task(idle, 1));
+        await storage.tasks.insert(task(idle, 2));
+        const first = await storage.changes.read();
+        expect(first.full).toBe(true);
+        expect(first.jobs.map(({ job }) => job)).toEqual([old, idle]);
+        expect(first.jobs[0]!.seq).toBeLessThan(first.jobs[1]!.seq);
+        expect(first.tasks.map((t) => t.id)).toEqual([task(idle, 1).id, task(idle, 2).id]);
+
+        // Nothing written: nothing read.
+        const quiet = await storage.changes.read(first.mark);
+        expect(quiet).toEqual({ mark: quiet.mark, full: false, jobs: [], tasks: [] });
+        expect(quiet.mark).toBeGreaterThanOrEqual(first.mark);
+
+        // Every kind of write: a status, a cancel, a new job, an agent's report, a task ended, a finished job.
+        const started = transition(old!, StatusCode.Initiated, "Job executing on the backend", 5e18);
         if (started.kind !== "changed") throw new Error("expected a change");
         await storage.jobs.applyStatus(
-          old.id,
-          { statusCode: old.statusCode, cancelled: false },
+          old!.id,
+          { statusCode: old!.statusCode, cancelled: false },
           started.status,
         );
+        await storage.tasks.insert(task(old, 1));
         await storage.jobs.markCancelled(rap, ["old"], ["test"], cancelRequest(77));
-        // Columns other than the status never change after the insert, so they come from what the caller knows.
-        const known = new Map([[old.id, { ...old, runCommand: "as known" }]]);
-        const [again, whole] = await storage.jobs.active(known);
-        expect(again).toEqual({
-          ...old,
-          runCommand: "as known",
-          state: State.Running,
-          statusCode: StatusCode.Initiated,
-          statusMessage: "Job executing on the backend",
-          cancelled: true,
-          updatedAt: 5e9,
-          startedAt: 5e9,
-          completedAt: 77,
-          statusCodeUpdatedAt: 5e18,
-        });
-        expect(whole).toEqual(added);
+        const added = makeJob({ rapId: rap, action: "added" });
+        await storage.jobs.insert([added]);
+        const update = { stage: "executing", results: {}, complete: false, timestampNs: null };
+        expect(await storage.tasks.recordAgentUpdate("test", task(idle, 2).id, update, 9)).toBe(true);
+        await storage.tasks.deactivate(task(idle, 1).id, 10);
+        const done = transition(idle!, StatusCode.Succeeded, "Completed successfully", 6e18);
+        if (done.kind !== "changed") throw new Error("expected a change");
+        const later = await storage.changes.read(quiet.mark);
+        expect(later.full).toBe(false);
+        expect(later.jobs.map(({ job }) => [job.action, job.state, job.cancelled])).toEqual([
+          ["old", State.Running, true],
+          ["added", State.Pending, false],
+        ]);
+        // Every task of a job read again, and the tasks written since of the others.
+        expect(later.tasks.map((t) => [t.id, t.active, t.agentStage])).toEqual(
+          expect.arrayContaining([
+            [task(old, 1).id, true, null],
+            [task(idle, 1).id, false, null],
+            [task(idle, 2).id, true, "executing"],
+          ]),
+        );
+        expect(later.tasks).toHaveLength(3);
+
+        // A job that finished comes once more, so the reader drops it; then nothing again.
+        await storage.jobs.applyStatus(
+          idle!.id,
+          { statusCode: idle!.statusCode, cancelled: false },
+          done.status,
+        );
+        const last = await storage.changes.read(later.mark);
+        expect(last.jobs.map(({ job }) => [job.action, job.state])).toEqual([["idle", State.Succeeded]]);
+        expect(last.tasks).toEqual([]);
+        expect((await storage.changes.read(last.mark)).jobs).toEqual([]);
+        // A mark from the future (a database restored from a copy) cannot be answered from: a full read.
+        const restored = await storage.changes.read(last.mark + 1_000_000);
+        expect(restored.full).toBe(true);
+        expect(restored.jobs.map(({ job }) => job.action)).toEqual(["old", "added"]);
       }),
     );
 

@@ -1,77 +1,55 @@
 /**
- * The scheduler's read of every active job, as both dialects answer it (src/db/sqlite/scheduler-reads.ts and
- * src/db/postgres/scheduler-reads.ts): one text value per job, either its whole row as a JSON object (a job read
- * for the first time) or its status columns as a JSON array (a job in `known`, read before). Only the SQL that
- * writes those values differs between the dialects; what they contain and how they become jobs is here.
+ * The scheduler's reads as both dialects answer them (src/db/sqlite/scheduler-reads.ts and
+ * src/db/postgres/scheduler-reads.ts): a job is read as one text value, its whole row as a JSON object with its
+ * `seq`, and the ChangeFeed's answer (src/db/storage.ts) is put together here from each dialect's statements. Only
+ * the SQL differs between the dialects.
  */
 import type { Selectable } from "kysely";
-import type { Job } from "../../domain/job.js";
-import type { State, StatusCode } from "../../domain/status.js";
+import { isActiveState } from "../../domain/status.js";
 import type { JobTable } from "../schema.js";
+import type { ChangeMark, SchedulerChanges, SequencedJob } from "../storage.js";
 import { toJob } from "./jobs.js";
+import type { TaskProgress } from "./tasks.js";
+
+/** A job row read as a JSON object (with `seq`), as a job and its insertion order. */
+export function sequencedJobFromText(text: string): SequencedJob {
+  const row = JSON.parse(text) as Selectable<JobTable>;
+  return { job: toJob(row), seq: Number(row.seq) };
+}
+
+/** The statements a dialect answers a ChangeFeed read with. */
+export interface ChangeReads<D> {
+  changeMark(db: D): Promise<ChangeMark>;
+  activeJobs(db: D): Promise<SequencedJob[]>;
+  jobsChangedSince(db: D, mark: ChangeMark): Promise<SequencedJob[]>;
+  runJobTasksOf(db: D, jobIds: readonly string[]): Promise<TaskProgress[]>;
+  runJobTasksChangedSince(db: D, mark: ChangeMark): Promise<TaskProgress[]>;
+}
 
 /**
- * A job's status columns, in the order of the JSON array: what writes after its insert change (applyStatus; a cancel
- * sets cancelled and completed_at). Every other column of a job is fixed when it is inserted.
+ * A ChangeFeed read: the mark first, then the rows, each statement on its own snapshot, so whatever a statement
+ * misses of a write committed meanwhile comes again from the mark. A mark behind the one asked for (the database
+ * went back: a restored copy) cannot be trusted, and the answer is a full read.
  */
-export const STATUS_COLUMNS = [
-  "id",
-  "state",
-  "status_code",
-  "status_message",
-  "cancelled",
-  "updated_at",
-  "started_at",
-  "completed_at",
-  "status_code_updated_at",
-] as const satisfies readonly (keyof JobTable)[];
-
-export type StatusValues = [
-  id: string,
-  state: State,
-  statusCode: StatusCode,
-  statusMessage: string | null,
-  cancelled: number | null,
-  updatedAt: number,
-  startedAt: number | null,
-  completedAt: number | null,
-  statusCodeUpdatedAt: number,
-];
-
-/** The job one value of the read stands for: a whole row, or a known job with its status read again. */
-export function activeJobFromText(text: string, known: ReadonlyMap<string, Job>): Job {
-  if (text.startsWith("{")) return toJob(JSON.parse(text) as Selectable<JobTable>);
-  const status = parseStatus(text);
-  return withStatus(known.get(status[0])!, status);
-}
-
-/** A JSON array of a job's STATUS_COLUMNS, parsed. */
-export function parseStatus(text: string): StatusValues {
-  return JSON.parse(text) as StatusValues;
-}
-
-/** `job` with the status read again. */
-export function withStatus(job: Job, status: StatusValues): Job {
-  const [
-    ,
-    state,
-    statusCode,
-    statusMessage,
-    cancelled,
-    updatedAt,
-    startedAt,
-    completedAt,
-    statusCodeUpdatedAt,
-  ] = status;
-  return {
-    ...job,
-    state,
-    statusCode,
-    statusMessage,
-    cancelled: Boolean(cancelled),
-    updatedAt,
-    startedAt,
-    completedAt,
-    statusCodeUpdatedAt,
-  };
+export async function readChanges<D>(
+  reads: ChangeReads<D>,
+  db: D,
+  since?: ChangeMark,
+): Promise<SchedulerChanges> {
+  const mark = await reads.changeMark(db);
+  if (since === undefined || mark < since) {
+    const jobs = await reads.activeJobs(db);
+    const tasks = await reads.runJobTasksOf(
+      db,
+      jobs.map(({ job }) => job.id),
+    );
+    return { mark, full: true, jobs, tasks };
+  }
+  const jobs = (await reads.jobsChangedSince(db, since)).sort((a, b) => a.seq - b.seq);
+  const written = await reads.runJobTasksChangedSince(db, since);
+  // Of a job that changed, every task: the caller may not have known it (a job created since the last read).
+  const active = jobs.filter(({ job }) => isActiveState(job.state)).map(({ job }) => job.id);
+  const ofChanged = await reads.runJobTasksOf(db, active);
+  const seen = new Set(ofChanged.map((task) => task.id));
+  return { mark, full: false, jobs, tasks: [...ofChanged, ...written.filter((task) => !seen.has(task.id))] };
 }

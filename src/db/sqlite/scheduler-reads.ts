@@ -1,17 +1,17 @@
 /**
- * The scheduler's reads, every pass, over every active job: SQLite's forms, run without Kysely when they can
- * (`readDirectly`). A whole row is read as one JSON object (json_object), a list of ids is one parameter (json_each,
- * ./id-list.ts), and only the partial index's own condition makes SQLite use it. PostgreSQL will have its own forms
- * (json_build_object, `= any($1)`) behind the same JobStore and TaskStore methods.
+ * The scheduler's reads (the ChangeFeed's statements, src/db/queries/active-jobs.ts): SQLite's forms, run without
+ * Kysely when they can (`readDirectly`). A whole row is read as one JSON object (json_object), a list of ids is one
+ * parameter (json_each, ./id-list.ts), and only the partial index's own condition makes SQLite use it. PostgreSQL
+ * has its own forms (row_to_json, `= any($1)`) in src/db/postgres/scheduler-reads.ts.
  */
-import { sql } from "kysely";
-import type { Job } from "../../domain/job.js";
+import { type CompiledQuery, sql } from "kysely";
 import { State } from "../../domain/status.js";
 import { TaskType } from "../../domain/task.js";
 import { type Db, readDirectly } from "../index.js";
-import { activeJobFromText, STATUS_COLUMNS } from "../queries/active-jobs.js";
+import { sequencedJobFromText } from "../queries/active-jobs.js";
 import { PROGRESS_COLUMNS, type TaskProgress, toProgress } from "../queries/tasks.js";
 import type { JobTable } from "../schema.js";
+import type { ChangeMark, SequencedJob } from "../storage.js";
 import { anyOf } from "./id-list.js";
 
 /** Every column of the job table, in table order (the keys a job row read as one JSON object has). */
@@ -53,11 +53,11 @@ const JOB_COLUMNS = [
 ] as const satisfies readonly (keyof JobTable)[];
 
 /**
- * A whole job row as one JSON object (SQLite's json_object; PostgreSQL has json_build_object). Read this way a row is
- * one string for the driver to hand over instead of 34 values, and one JSON.parse: for the scheduler's read of every
- * active job each pass, half the time of selecting the columns (10,000 jobs: 76 against 151 ms).
+ * A whole job row as one JSON object, with its `seq` (SQLite's json_object; PostgreSQL has row_to_json). Read this
+ * way a row is one string for the driver to hand over instead of 35 values, and one JSON.parse: for the scheduler's
+ * full read of every active job, half the time of selecting the columns (10,000 jobs: 76 against 151 ms).
  */
-const jobObjectSql = sql<string>`json_object(${sql.raw(JOB_COLUMNS.map((c) => `'${c}', "${c}"`).join(", "))})`;
+const jobObjectSql = sql<string>`json_object(${sql.raw([...JOB_COLUMNS, "seq"].map((c) => `'${c}', "${c}"`).join(", "))})`;
 
 /**
  * The condition of the partial index on active jobs (migration 0001, idx_job__state), word for word: SQLite uses a
@@ -65,31 +65,42 @@ const jobObjectSql = sql<string>`json_object(${sql.raw(JOB_COLUMNS.map((c) => `'
  */
 const notFinished = sql<boolean>`${sql.ref("state")} not in (${sql.lit(State.Failed)}, ${sql.lit(State.Succeeded)})`;
 
-/** A job's status columns as one JSON array (STATUS_COLUMNS, in their order). */
-const statusArraySql = sql<string>`json_array(${sql.raw(STATUS_COLUMNS.join(", "))})`;
+function readRows<R>(db: Db, query: CompiledQuery<R>): R[] | Promise<R[]> {
+  return readDirectly(db, query) ?? db.executeQuery(query).then((result) => result.rows);
+}
 
 /**
  * Every job the scheduler still handles (pending or running), across backends, in insertion order. Without the
  * index's condition (`notFinished`) every pass read the whole history of the table.
- *
- * `known` holds jobs read before (the previous pass's): of those only the status columns are read again, and the
- * rest is taken from `known`, since it never changes. A pass then reads a few values per job instead of its whole
- * row (10,000 jobs: 14 against 71 ms). One statement all the same, so every job comes from the same snapshot.
  */
-export async function activeJobs(db: Db, known: ReadonlyMap<string, Job> = new Map()): Promise<Job[]> {
-  const row =
-    known.size === 0
-      ? jobObjectSql
-      : sql<string>`case when id in ${anyOf([...known.keys()])} then ${statusArraySql} else ${jobObjectSql} end`;
+export async function activeJobs(db: Db): Promise<SequencedJob[]> {
   const query = db
     .selectFrom("job")
-    .select(row.as("row"))
+    .select(jobObjectSql.as("row"))
     .where(notFinished)
     .where("state", "in", [State.Pending, State.Running])
     .orderBy("seq")
     .compile();
-  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-  return rows.map(({ row }) => activeJobFromText(row, known));
+  return (await readRows(db, query)).map(({ row }) => sequencedJobFromText(row));
+}
+
+/**
+ * Where the writes not yet read begin: the counter's next value (migration 0007). Read before the rows it covers, so
+ * a write committed meanwhile comes again in the next read rather than never.
+ */
+export async function changeMark(db: Db): Promise<ChangeMark> {
+  const query = sql<{ value: number }>`select value from change_counter`.compile(db);
+  const [row] = await readRows(db, query);
+  return row!.value + 1;
+}
+
+/**
+ * Every job written from `mark` on, whatever its state (idx_job__change_seq). In no order: ordered by `seq`, the
+ * planner would rather scan the table in that order than sort the few rows the index finds.
+ */
+export async function jobsChangedSince(db: Db, mark: ChangeMark): Promise<SequencedJob[]> {
+  const query = db.selectFrom("job").select(jobObjectSql.as("row")).where("change_seq", ">=", mark).compile();
+  return (await readRows(db, query)).map(({ row }) => sequencedJobFromText(row));
 }
 
 /** The coarse state of each of these jobs that exists (ids that no longer exist are absent). One statement. */
@@ -106,29 +117,30 @@ export async function jobStates(db: Db, ids: readonly string[]): Promise<Map<str
   return states;
 }
 
+/** RUNJOB tasks without their definitions. */
+function runJobTasksWritten(db: Db) {
+  return db.selectFrom("tasks").select(PROGRESS_COLUMNS).where("type", "=", TaskType.RunJob);
+}
+
+/** RUNJOB tasks in the order the scheduler takes them: by job, each job's oldest first (ids sort so within a job). */
+function runJobTasks(db: Db) {
+  return runJobTasksWritten(db).orderBy("job_id").orderBy(sql`length(id)`).orderBy("id");
+}
+
 /**
- * Every RUNJOB task of these jobs, oldest first per job (ids sort in creation order within a job), without their
- * definitions: the scheduler reads them for all its active jobs every pass and needs none, and reading and parsing
- * them (a kilobyte of JSON each) was more than half of that read. One statement however many jobs.
+ * Every RUNJOB task of these jobs, without their definitions: the scheduler needs none, and reading and parsing them
+ * (a kilobyte of JSON each) was more than half of its full read. One statement however many jobs.
  */
-export async function runJobTasksOf(db: Db, jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>> {
-  const byJob = new Map<string, TaskProgress[]>();
-  if (jobIds.length === 0) return byJob;
-  const query = db
-    .selectFrom("tasks")
-    .select(PROGRESS_COLUMNS)
+export async function runJobTasksOf(db: Db, jobIds: readonly string[]): Promise<TaskProgress[]> {
+  if (jobIds.length === 0) return [];
+  const query = runJobTasks(db)
     .where("job_id", "in", anyOf([...new Set(jobIds)]))
-    .where("type", "=", TaskType.RunJob)
-    .orderBy("job_id")
-    .orderBy(sql`length(id)`)
-    .orderBy("id")
     .compile();
-  const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-  for (const row of rows) {
-    const task = toProgress(row);
-    const list = byJob.get(row.job_id!);
-    if (list) list.push(task);
-    else byJob.set(row.job_id!, [task]);
-  }
-  return byJob;
+  return (await readRows(db, query)).map(toProgress);
+}
+
+/** Every RUNJOB task written from `mark` on, in no order (idx_tasks__change_seq, as for jobsChangedSince). */
+export async function runJobTasksChangedSince(db: Db, mark: ChangeMark): Promise<TaskProgress[]> {
+  const query = runJobTasksWritten(db).where("change_seq", ">=", mark).compile();
+  return (await readRows(db, query)).map(toProgress);
 }

@@ -1,0 +1,213 @@
+/**
+ * Issue 18: a pass reads only the jobs and tasks written since the last one (the ChangeFeed), and handles no job
+ * when nothing its handling depends on changed. What must never happen: a change by another writer missed, on
+ * either database: another process's cancel or create, an agent's report, a write of a transaction still running
+ * while the pass read (and, on PostgreSQL, committed after a later one: the trap of numbering writes), or what the
+ * clock alone changes (a heartbeat, a task's silence).
+ */
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import pino from "pino";
+import { afterEach, expect, test } from "vitest";
+import { loadConfig } from "../../src/config/index.js";
+import { openStorage } from "../../src/db/open.js";
+import type { Storage } from "../../src/db/storage.js";
+import { deterministicJobId } from "../../src/domain/ids.js";
+import { cancelRequest } from "../../src/domain/transition.js";
+import { Scheduler } from "../../src/scheduler/scheduler.js";
+import { LoopSpans } from "../../src/telemetry/loop-spans.js";
+import { FX_ACT } from "../jobs/fixtures.js";
+import { testDatabaseIsPostgres } from "../support/postgres.js";
+import { SYSTEM_ENV, type System, startSystem, T0_MS } from "../support/system.js";
+import { createRap, iso, studyRepo } from "./support.js";
+
+let system: System;
+const opened: Storage[] = [];
+afterEach(async () => {
+  for (const storage of opened.splice(0)) await storage.close();
+  await system?.close();
+});
+
+const T0 = T0_MS / 1000;
+
+/** Storage on a connection of its own, as another process (`rap cancel`, a replica) opens it. */
+async function anotherProcess(): Promise<Storage> {
+  const config = loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir, ...system.databaseEnv });
+  const storage = await openStorage(config.database);
+  opened.push(storage);
+  return storage;
+}
+
+/** A scheduler on `storage` with one worker, whose LOOP_JOB spans say which jobs each pass handled. */
+function tracedScheduler(storage: Storage, env: Record<string, string> = {}) {
+  const exporter = new InMemorySpanExporter();
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const scheduler = new Scheduler({
+    storage,
+    config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir, TEST_MAX_WORKERS: "1", ...env }),
+    clock: system.clock,
+    digests: { resolve: async () => null },
+    log: pino({ level: "silent" }),
+    loopSpans: new LoopSpans(provider.getTracer("loop"), provider.getTracer("ticks"), 3_600_000),
+  });
+  /** One pass; the actions of the jobs it handled. */
+  const pass = async () => {
+    exporter.reset();
+    await scheduler.tick();
+    return exporter
+      .getFinishedSpans()
+      .filter((span) => span.name === "LOOP_JOB")
+      .map((span) => span.attributes["job.action"]);
+  };
+  return { scheduler, pass };
+}
+
+/** action1 running (its agent reported `executing`), action2 and action3 waiting on the one worker; passes steady. */
+async function steady(env: Record<string, string> = {}) {
+  system = await startSystem();
+  const rap = await createRap(system, await studyRepo(FX_ACT), ["action1", "action2", "action3"]);
+  const traced = tracedScheduler(system.controller.storage, env);
+  expect(await traced.pass()).toEqual(["action1", "action2", "action3"]);
+  const taskId = `${deterministicJobId(rap, "action1")}-001`;
+  await system.agent().update(taskId, "executing", { timestampNs: T0 * 1e9 });
+  // The pass after a change handles every job; the next, with nothing changed, none.
+  expect(await traced.pass()).toEqual(["action1", "action2", "action3"]);
+  expect(await traced.pass()).toEqual(["action1", "action2", "action3"]);
+  expect(await traced.pass()).toEqual([]);
+  const codes = async () =>
+    Object.fromEntries(
+      Object.entries(await system.jobs(rap)).map(([action, job]) => [action, job.status_code]),
+    );
+  expect(await codes()).toEqual({
+    action1: "executing",
+    action2: "waiting_on_workers",
+    action3: "waiting_on_workers",
+  });
+  return { rap, taskId, codes, ...traced };
+}
+
+test("another process's cancel, an agent's report and a new RAP are each seen by the next pass", async () => {
+  const { rap, taskId, codes, pass } = await steady();
+  const other = await anotherProcess();
+  await other.jobs.markCancelled(rap, ["action3"], ["test"], cancelRequest(T0));
+  expect(await pass()).toEqual(["action1", "action2", "action3"]);
+  expect((await codes()).action3).toBe("cancelled_by_user");
+
+  await system.agent().finish(taskId);
+  await pass();
+  expect(await codes()).toMatchObject({ action1: "succeeded", action2: "initiated" });
+
+  const created = await createRap(system, await studyRepo(FX_ACT), ["action1"], { workspace: "elsewhere" });
+  await pass();
+  expect((await system.jobs(created)).action1.status_code).toBe("waiting_on_workers");
+});
+
+test("a write still in flight while a pass reads is seen by the next pass, whatever order writers commit in", async () => {
+  const { rap, codes } = await steady();
+  const { storage } = system.controller;
+  const racer = await anotherProcess();
+  let armed = false;
+  // Between the lease and the read: a cancel of action2 begins and writes, but commits only after the read. On
+  // PostgreSQL a cancel of action3 begins after it and commits before the read: numbered after the first, and seen.
+  const racing: Storage = Object.create(storage, {
+    changes: {
+      value: {
+        read: async (since?: number) => {
+          if (!armed) return storage.changes.read(since);
+          armed = false;
+          let wrote!: () => void;
+          let commit!: () => void;
+          const written = new Promise<void>((resolve) => (wrote = resolve));
+          const committing = new Promise<void>((resolve) => (commit = resolve));
+          const inFlight = racer.transaction(async (stores) => {
+            await stores.jobs.markCancelled(rap, ["action2"], ["test"], cancelRequest(T0));
+            wrote();
+            await committing;
+          });
+          await written;
+          if (testDatabaseIsPostgres())
+            await storage.jobs.markCancelled(rap, ["action3"], ["test"], cancelRequest(T0));
+          const answer = await storage.changes.read(since);
+          commit();
+          await inFlight;
+          return answer;
+        },
+      },
+    },
+  });
+  const scheduler2 = new Scheduler({
+    storage: racing,
+    config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir, TEST_MAX_WORKERS: "1" }),
+    clock: system.clock,
+    digests: { resolve: async () => null },
+    log: pino({ level: "silent" }),
+  });
+  // Its first pass reads every job; the second, raced, what changed since.
+  await scheduler2.tick();
+  armed = true;
+  await scheduler2.tick();
+  expect((await codes()).action2).toBe("waiting_on_workers");
+  if (testDatabaseIsPostgres()) expect((await codes()).action3).toBe("cancelled_by_user");
+  await scheduler2.tick();
+  expect((await codes()).action2).toBe("cancelled_by_user");
+});
+
+test("with nothing written, the clock still moves jobs: heartbeats after a minute, a silent task fails its job", async () => {
+  // A lease that outlasts the clock's jumps: a pass after a lapse starts from a full read, which handles every job.
+  const { rap, pass, codes } = await steady({ TASK_SILENCE_TIMEOUT: "300", SCHEDULER_LEASE_TTL: "3600" });
+  system.clock.advance(30_000);
+  expect(await pass()).toEqual([]);
+  // A minute after their last change, the waiting jobs' updated_at moves (a heartbeat), and the pass after that
+  // (which reads its own writes) changes nothing more.
+  system.clock.advance(31_000);
+  expect(await pass()).toEqual(["action1", "action2", "action3"]);
+  expect((await system.jobs(rap)).action2.updated_at).toBe(iso(T0 + 61));
+  await pass();
+  expect(await pass()).toEqual([]);
+
+  // The agent polls (its presence is what makes a task's silence count), then nothing is heard of the task.
+  await system.agent().tasks();
+  expect(await pass()).toEqual(["action1", "action2", "action3"]);
+  expect(await pass()).toEqual([]);
+  system.clock.advance(301_000);
+  await system.agent().tasks();
+  await pass();
+  expect(await codes()).toMatchObject({ action1: "internal_error", action2: "initiated" });
+});
+
+test("a scheduler that takes the lease back after another held it starts from a full read", async () => {
+  system = await startSystem();
+  await createRap(system, await studyRepo(FX_ACT), ["action1"]);
+  const { storage } = system.controller;
+  const reads: (number | undefined)[] = [];
+  const counted: Storage = Object.create(storage, {
+    changes: {
+      value: {
+        read: (since?: number) => {
+          reads.push(since);
+          return storage.changes.read(since);
+        },
+      },
+    },
+  });
+  const env = { ...SYSTEM_ENV, WORKDIR: system.workdir, SCHEDULER_LEASE_TTL: "10" };
+  const as = (holder: string, on: Storage) =>
+    new Scheduler({
+      storage: on,
+      config: loadConfig(env),
+      clock: system.clock,
+      digests: { resolve: async () => null },
+      log: pino({ level: "silent" }),
+      holder,
+    });
+  const first = as("first", counted);
+  await first.tick();
+  await first.tick();
+  expect(reads.map((since) => since === undefined)).toEqual([true, false]);
+  // Its lease lapses; another scheduler takes it, runs a pass and gives it up; the first takes it back.
+  system.clock.advance(11_000);
+  const second = as("second", storage);
+  await second.tick();
+  await second.releaseLease();
+  await first.tick();
+  expect(reads.map((since) => since === undefined)).toEqual([true, false, true]);
+});
