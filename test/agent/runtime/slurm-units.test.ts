@@ -174,16 +174,17 @@ describe("reading Slurm", () => {
     ]);
   });
 
-  it("a queued or running job is running; Slurm's forgotten job without a record is none", () => {
+  it("a queued or running job is running, since it was submitted or started; Slurm's forgotten job without a record is none", () => {
     const none = { inspect: null, failed: null };
     expect(slurmJobState(none, scontrol("JobState=PENDING SubmitTime=2026-12-06T21:31:00"))).toMatchObject({
       running: true,
       exitCode: null,
+      startedAtNs: new Date("2026-12-06T21:31:00").getTime() * 1e6,
       metadata: { State: { Status: "queued" } },
     });
     expect(slurmJobState(none, scontrol("JobState=RUNNING StartTime=2026-12-06T21:31:03"))).toMatchObject({
       running: true,
-      startedAtNs: null,
+      startedAtNs: new Date("2026-12-06T21:31:03").getTime() * 1e6,
       metadata: { State: { Status: "running" } },
     });
     expect(slurmJobState(none, null)).toBeNull();
