@@ -131,6 +131,21 @@ describe("sbatch and docker arguments", () => {
     expect(batchScript({ ...spec, oneOff: true })).not.toContain("live.txt");
   });
 
+  it("records the end last, once the container is removed, having read its logs and inspected it at once", () => {
+    const script = batchScript(spec);
+    const record = script.indexOf(`mv -f "$dir"/inspect.tmp "$dir"/inspect.json`);
+    expect(script.lastIndexOf(`docker rm --force "$name"`)).toBeLessThan(record);
+    expect(script).toMatch(
+      /docker logs --timestamps --tail \d+ "\$name" >"\$dir"\/logs.txt 2>&1 &\nreader=\$!\n/,
+    );
+    expect(script.indexOf(`wait "$reader"`)).toBeGreaterThan(
+      script.indexOf(`docker inspect "$name" "$image"`),
+    );
+    expect(script.indexOf(`wait "$reader"`)).toBeLessThan(record);
+    // The exit code from the one `docker wait`; asked again only when a cancel stopped that client.
+    expect(script).toContain(`[ -n "$code" ] || code="$(docker wait "$name" 2>/dev/null)"`);
+  });
+
   it("quotes every word it puts in the script", () => {
     expect(shellQuote("it's $HOME `x`")).toBe(`'it'\\''s $HOME \`x\`'`);
     expect(batchScript(spec)).toContain(`'print('\\''it'\\'''\\''s'\\'')'`);
