@@ -5,8 +5,7 @@
  *
  * The script records everything the agent reads into the job's directory on shared storage, so nothing needs the
  * node's engine afterwards: `logs.txt` (timestamped, stdout and stderr merged), `inspect.json` (the container's
- * inspect document and its image's; written last, once the container is removed, it marks the job as ended and
- * recorded), `usage` (a sample every 2 s while it runs) and `failed` (why the container could not be run). Environment values travel in `env` (mode
+ * inspect document and its image's; written last, it marks the job as ended and recorded), `usage` (a sample every 2 s while it runs) and `failed` (why the container could not be run). Environment values travel in `env` (mode
  * 0600), read by `docker run` and deleted at once; never on a command line. Few `docker` commands, since each costs
  * a job a tenth of a second or more on a busy node.
  */
@@ -199,9 +198,9 @@ ${logs} &
 reader=$!
 docker inspect "$name" "$image" >${file("inspect.tmp")} 2>/dev/null
 wait "$reader"
-# Removed before its end is recorded: once the record is there, the script has nothing left to do but exit.
-docker rm --force "$name" >/dev/null 2>&1
+# Recorded before the container is removed: the agent finalizes the job meanwhile.
 mv -f ${file("inspect.tmp")} ${file(JOB_FILES.inspect)}
+docker rm --force "$name" >/dev/null 2>&1
 exit "\${code:-1}"
 `;
 }

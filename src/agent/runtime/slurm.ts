@@ -187,7 +187,7 @@ export class SlurmRuntime implements Runtime {
     const id = await this.jobId(name);
     const job = id === null ? null : await this.slurmJob(id);
     if (id !== null && job !== null && isLive(job)) {
-      // A recorded end leaves the script nothing to do but exit (its container is removed): no need to cancel it.
+      // A recorded end leaves the script only its container to remove and exit: no need to cancel it.
       if (!(await this.hasRecord(this.jobDir(name)))) await this.cancel(id);
       // Until the batch script is gone: it writes into the directory removed next, and its name is taken until then.
       await this.untilNotLive(id, `removing ${name}`);

@@ -131,10 +131,10 @@ describe("sbatch and docker arguments", () => {
     expect(batchScript({ ...spec, oneOff: true })).not.toContain("live.txt");
   });
 
-  it("records the end last, once the container is removed, having read its logs and inspected it at once", () => {
+  it("records the end having read its logs and inspected it at once, then removes the container", () => {
     const script = batchScript(spec);
     const record = script.indexOf(`mv -f "$dir"/inspect.tmp "$dir"/inspect.json`);
-    expect(script.lastIndexOf(`docker rm --force "$name"`)).toBeLessThan(record);
+    expect(script.lastIndexOf(`docker rm --force "$name"`)).toBeGreaterThan(record);
     expect(script).toMatch(
       /docker logs --timestamps --tail \d+ "\$name" >"\$dir"\/logs.txt 2>&1 &\nreader=\$!\n/,
     );
