@@ -16,14 +16,7 @@ import type { MetricsStore } from "./metrics.js";
 import { pinnedHost } from "./network.js";
 import type { ContainerState, NetworkSpec, Runtime } from "./runtime/types.js";
 import { statusMessage } from "./status-message.js";
-import {
-  copyFileAtomic,
-  FILE_CONCURRENCY,
-  mapConcurrently,
-  pathExists,
-  WorkspaceDiskFullError,
-  writeFileAtomic,
-} from "./workspace/files.js";
+import { copyFileAtomic, pathExists, WorkspaceDiskFullError, writeFileAtomic } from "./workspace/files.js";
 import { jobSummary, type NamedRow } from "./workspace/logs.js";
 import { type MatchedOutputs, matchOutputs, overLimit } from "./workspace/matching.js";
 import {
@@ -44,11 +37,10 @@ import {
   safeRelativePath,
   safeSegment,
   volumeDir,
-  within,
   workspaceDir,
 } from "./workspace/paths.js";
 import {
-  copyIn,
+  copyInputs,
   createVolume,
   deleteVolume,
   listVolume,
@@ -119,16 +111,12 @@ export class JobExecutor {
     await createVolume(volume);
     const inputs = await this.inputFiles(job);
     await checkoutCommit(job.repo_url, job.commit, volume, git);
-    const source = workspaceDir(layout, "high", job.workspace);
-    await mapConcurrently(inputs, FILE_CONCURRENCY, async (file) => {
-      const path = within(source, file, "input file");
-      if (!(await pathExists(path))) {
-        throw new JobPreparationError(
-          `The file ${file} doesn't exist in workspace ${job.workspace} as requested for job ${job.id}`,
-        );
-      }
-      await copyIn(path, volume, file);
-    });
+    const missing = await copyInputs(workspaceDir(layout, "high", job.workspace), volume, inputs);
+    if (missing !== null) {
+      throw new JobPreparationError(
+        `The file ${missing} doesn't exist in workspace ${job.workspace} as requested for job ${job.id}`,
+      );
+    }
     await writeTimestamp(volume, BigInt(nowNanos()));
   }
 
@@ -341,9 +329,8 @@ export class JobExecutor {
         failure: OUTPUTS_TOO_LARGE_MESSAGE,
       };
     }
-    const volume = volumeDir(layout, job.id);
     try {
-      const persisted = await persistOutputs(layout, job, volume, matched.outputs, () =>
+      const persisted = await persistOutputs(layout, job, matched.sources, matched.outputs, () =>
         this.currentActions(job),
       );
       const outputs = Object.fromEntries(

@@ -152,22 +152,26 @@ const STAGE_ORDER: readonly string[] = [
 /**
  * Why an agent's update must not be applied over what is stored for its task, or null to apply it. Updates can
  * arrive late or out of order (a retried POST, two handlers of one task): a complete task is never un-completed,
- * an update older than the stored one (agent clock) is dropped, and so is one whose stage goes backwards.
+ * and an update whose stage goes backwards is dropped. Times are compared only when the stage order cannot tell
+ * (the same stage again, or a stage with no place in the order, such as `error`): a stage moving forward is never
+ * stale, whatever its time, as stamps come from different clocks and precisions (Slurm's whole seconds for a
+ * job's start can fall before the agent's own `prepared` stamp of the same second).
  */
 export function staleUpdate(
   stored: Pick<Task, "agentComplete" | "agentStage" | "agentTimestampNs">,
   update: { stage: string; complete: boolean; timestampNs: number | null },
 ): string | null {
   if (stored.agentComplete && !update.complete) return "the task is complete already";
+  const from = STAGE_ORDER.indexOf(stored.agentStage ?? "");
+  const to = STAGE_ORDER.indexOf(update.stage);
+  const ordered = from >= 0 && to >= 0;
+  if (ordered && to > from) return null;
   if (
     update.timestampNs !== null &&
     stored.agentTimestampNs !== null &&
     update.timestampNs < stored.agentTimestampNs
   )
     return "it is older than the last update recorded";
-  const from = STAGE_ORDER.indexOf(stored.agentStage ?? "");
-  const to = STAGE_ORDER.indexOf(update.stage);
-  if (!update.complete && from >= 0 && to >= 0 && to < from)
-    return "its stage is behind the last one recorded";
+  if (!update.complete && ordered && to < from) return "its stage is behind the last one recorded";
   return null;
 }

@@ -26,6 +26,18 @@ describe("staleUpdate", () => {
       null,
     ],
     ["the final report", stored("executing"), update("finalized", true, NS + 9e9), null],
+    [
+      "a later stage stamped before the stored one (Slurm's whole seconds)",
+      stored("prepared", false, NS + 0.7e9),
+      update("executing", false, NS),
+      null,
+    ],
+    [
+      "the final report stamped before the stored one (the agent's clock stepped back)",
+      stored("executing"),
+      update("finalized", true, NS - 2e9),
+      null,
+    ],
     ["a final report again", stored("finalized", true), update("finalized", true), null],
     ["an error report from any stage", stored("finalizing"), update("error", true, NS + 1e9), null],
     ["no time on either side", stored("executing", false, null), update("executed", false, null), null],
@@ -49,10 +61,22 @@ describe("staleUpdate", () => {
       "it is older than the last update recorded",
     ],
     [
+      "an error report older than the stored one (error has no place in the stage order)",
+      stored("finalizing"),
+      update("error", true, NS - 1e6),
+      "it is older than the last update recorded",
+    ],
+    [
       "a stage going backwards",
       stored("executed"),
       update("prepared", false, NS + 1e9),
       "its stage is behind the last one recorded",
+    ],
+    [
+      "a stage going backwards with an older time",
+      stored("executing", false, NS + 1e9),
+      update("prepared", false, NS),
+      "it is older than the last update recorded",
     ],
     [
       "backwards without times",

@@ -5,8 +5,7 @@
  *
  * The script records everything the agent reads into the job's directory on shared storage, so nothing needs the
  * node's engine afterwards: `logs.txt` (timestamped, stdout and stderr merged), `inspect.json` (the container's
- * inspect document and its image's; written last, it marks the job as ended and recorded), `usage` (a sample every
- * 2 s while it runs) and `failed` (why the container could not be run). Environment values travel in `env` (mode
+ * inspect document and its image's; written last, it marks the job as ended and recorded), `usage` (a sample every 2 s while it runs) and `failed` (why the container could not be run). Environment values travel in `env` (mode
  * 0600), read by `docker run` and deleted at once; never on a command line. Few `docker` commands, since each costs
  * a job a tenth of a second or more on a busy node.
  */
@@ -184,15 +183,22 @@ ${live}
   done
 ) &
 sampler=$!
-docker wait "$name" >/dev/null 2>&1 &
-wait $!
-# Also after a signal: answers once the killed container has ended.
-code="$(docker wait "$name" 2>/dev/null)"
+docker wait "$name" >${file("exit-code")} 2>/dev/null &
+waiter=$!
+# A trapped signal ends the first wait early; the second lasts until the killed container has ended. A cancel may
+# have stopped that docker client too: then it is asked again.
+wait "$waiter"
+wait "$waiter" 2>/dev/null
+code="$(cat ${file("exit-code")} 2>/dev/null)"
+[ -n "$code" ] || code="$(docker wait "$name" 2>/dev/null)"
 kill "$sampler" 2>/dev/null
 ${spec.oneOff ? "" : `wait "$follower" 2>/dev/null`}
-${logs}
-# The container's inspect document, then its image's (for the image's labels).
+# The logs, and the container's inspect document then its image's (for the image's labels), read at once.
+${logs} &
+reader=$!
 docker inspect "$name" "$image" >${file("inspect.tmp")} 2>/dev/null
+wait "$reader"
+# Recorded before the container is removed: the agent finalizes the job meanwhile.
 mv -f ${file("inspect.tmp")} ${file(JOB_FILES.inspect)}
 docker rm --force "$name" >/dev/null 2>&1
 exit "\${code:-1}"

@@ -122,9 +122,10 @@ export function slurmJobState(recorded: Recorded, job: SlurmJob | null): Contain
       running: true,
       exitCode: null,
       oomKilled: false,
-      // Queued counts as running (handed over). No start time: Slurm's are whole seconds, which can fall before
-      // the agent's own stamp of the step before (`prepared`), and the job would seem to go back in time.
-      startedAtNs: null,
+      // Queued counts as started: the job has been handed over, and its start is when it was. Slurm's times are
+      // whole seconds, so this can fall before the agent's `prepared` stamp: a stage moving forward is applied
+      // whatever its time (staleUpdate in src/domain/task.ts).
+      startedAtNs: slurmTimeNs(running ? job.StartTime : job.SubmitTime),
       finishedAtNs: null,
       imageId: null,
       memoryLimitBytes: 0,

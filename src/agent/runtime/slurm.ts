@@ -9,7 +9,7 @@ import {
   DEFAULT_DOCKER_REGISTRY,
   DEFAULT_JOB_LOG_MAX_BYTES,
 } from "../../config/agent.js";
-import { orIfMissing } from "../workspace/files.js";
+import { orIfMissing, pathExists } from "../workspace/files.js";
 import type { InspectDocument } from "./docker-api.js";
 import { followFile } from "./follow-file.js";
 import { proxyRepository } from "./image-ref.js";
@@ -132,7 +132,10 @@ export class SlurmRuntime implements Runtime {
 
   async start(spec: ContainerSpec): Promise<void> {
     const dir = this.jobDir(spec.name);
-    if ((await this.recordedJobId(dir)) === null && !(await this.hasRecord(dir))) {
+    // No directory: no agent has submitted this job (its files are written before sbatch), so Slurm need not be
+    // asked for it by name.
+    if (!(await pathExists(dir))) await this.submitJob({ ...spec, labels: jobLabels(spec.labels) }, false);
+    else if ((await this.recordedJobId(dir)) === null && !(await this.hasRecord(dir))) {
       const running = await this.liveJobByName(spec.name);
       if (running !== null) {
         await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -184,8 +187,9 @@ export class SlurmRuntime implements Runtime {
     const id = await this.jobId(name);
     const job = id === null ? null : await this.slurmJob(id);
     if (id !== null && job !== null && isLive(job)) {
-      await this.cancel(id);
-      // Until the batch script is gone: it writes into the directory removed next.
+      // A recorded end leaves the script only its container to remove and exit: no need to cancel it.
+      if (!(await this.hasRecord(this.jobDir(name)))) await this.cancel(id);
+      // Until the batch script is gone: it writes into the directory removed next, and its name is taken until then.
       await this.untilNotLive(id, `removing ${name}`);
     }
     await rm(this.jobDir(name), { recursive: true, force: true });
@@ -362,13 +366,14 @@ export class SlurmRuntime implements Runtime {
 
   private async untilNotLive(id: string, what: string): Promise<void> {
     const deadline = Date.now() + this.commands.timeoutMs;
-    for (;;) {
+    // A script that has recorded its end leaves within moments: looked at again soon, then less often.
+    for (let delay = POLL_MS / 4; ; delay = Math.min(delay * 2, POLL_MS)) {
       const job = await this.showJob(id);
       if (job === null || !isLive(job)) return;
       if (Date.now() > deadline) {
         throw new RuntimeTimeoutError(`slurm timed out after ${this.commands.timeoutMs / 1000}s ${what}`);
       }
-      await sleep(POLL_MS);
+      await sleep(delay);
     }
   }
 

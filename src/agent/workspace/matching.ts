@@ -6,7 +6,7 @@ import { globEntries } from "./glob.js";
 import type { NamedRow } from "./logs.js";
 import { nameRefusal } from "./names.js";
 import { safeRelativePath } from "./paths.js";
-import type { VolumeFile } from "./volume.js";
+import type { ListedSource, VolumeFile } from "./volume.js";
 
 export interface MatchedOutputs {
   /** File → privacy level (a file several patterns match gets the last one's level), refused names left out. */
@@ -17,6 +17,8 @@ export interface MatchedOutputs {
   readonly refused: readonly NamedRow[];
   /** Each output's apparent size in bytes. */
   readonly sizes: Readonly<Record<string, number>>;
+  /** Each output's contents as the listing saw them (what is copied). */
+  readonly sources: Readonly<Record<string, ListedSource>>;
 }
 
 /** Throws UnsafePathError for a pattern that could name a path outside the volume. */
@@ -26,6 +28,7 @@ export function matchOutputs(
 ): MatchedOutputs {
   const outputs: Record<string, string> = {};
   const sizes: Record<string, number> = {};
+  const sources: Record<string, ListedSource> = {};
   const patterns: Array<[string, string[]]> = [];
   const refused = new Map<VolumeFile, string>();
   for (const [pattern, level] of Object.entries(outputSpec)) {
@@ -40,6 +43,7 @@ export function matchOutputs(
       files.push(entry.path);
       outputs[entry.path] = level;
       sizes[entry.path] = entry.size;
+      if (entry.source) sources[entry.path] = entry.source;
     }
     patterns.push([pattern, files]);
   }
@@ -48,6 +52,7 @@ export function matchOutputs(
     patterns,
     refused: [...refused].map(([entry, reason]) => [entry.rawPath ?? entry.path, reason] as const),
     sizes,
+    sources,
   };
 }
 

@@ -16,18 +16,20 @@ export function nameRefusal(path: string, rawPath: Buffer | undefined): string |
   return null;
 }
 
+const IN_THE_WAY = "a directory or file of the same name is in the way in the workspace";
+const COPY_REFUSALS: Readonly<Record<string, string>> = {
+  ENAMETOOLONG: "its path is too long to save in the workspace",
+  EISDIR: IN_THE_WAY,
+  ENOTDIR: IN_THE_WAY,
+  EEXIST: IN_THE_WAY,
+};
+
+/** The error codes of a copy that are the file's name or place (copyRefusal), not the platform. */
+export const REFUSED_COPY_CODES: readonly string[] = Object.keys(COPY_REFUSALS);
+
 /** Why a copy failing with this error code is the file's name or place, not the platform; null otherwise. */
 export function copyRefusal(code: string | undefined): string | null {
-  switch (code) {
-    case "ENAMETOOLONG":
-      return "its path is too long to save in the workspace";
-    case "EISDIR":
-    case "ENOTDIR":
-    case "EEXIST":
-      return "a directory or file of the same name is in the way in the workspace";
-    default:
-      return null;
-  }
+  return code !== undefined && Object.hasOwn(COPY_REFUSALS, code) ? COPY_REFUSALS[code]! : null;
 }
 
 /**

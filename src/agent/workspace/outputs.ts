@@ -5,21 +5,23 @@
  */
 import { readFile, rm } from "node:fs/promises";
 import type { JobDefinition } from "../../domain/task.js";
+import { UnsafePathError } from "../errors.js";
+import { SOURCE_CHANGED } from "./copy-sync.js";
+import { errnoError } from "./file-workers.js";
 import {
   type CopiedFile,
   copyFileAtomic,
-  FILE_CONCURRENCY,
+  copyFilesAtomic,
   isDiskFull,
-  mapConcurrently,
   orIf,
   WorkspaceDiskFullError,
   writeFileAtomic,
 } from "./files.js";
 import { checkLevel4, type Level4Result } from "./level4.js";
 import { type ManifestEntry, readManifest, updateManifest, writeManifest } from "./manifest.js";
-import { copyRefusal } from "./names.js";
+import { copyRefusal, REFUSED_COPY_CODES } from "./names.js";
 import { type AgentLayout, manifestPath, within, workspaceDir } from "./paths.js";
-import { copyOut } from "./volume.js";
+import type { ListedSource } from "./volume.js";
 
 const LEVEL4_PRIVACY = "moderately_sensitive";
 
@@ -42,20 +44,20 @@ export interface PersistedOutputs {
 }
 
 /**
- * Copies the outputs and updates the manifest. `currentActions` reads the study's project.yaml (null when it cannot
+ * Copies the outputs (each from its source in the job's volume, as listed) and updates the manifest. `currentActions` reads the study's project.yaml (null when it cannot
  * be read); it is only called when the manifest already lists outputs. An output refused for its name or place is
  * left out (of the workspaces and the manifest) and the others saved. A full disk throws WorkspaceDiskFullError.
  */
 export async function persistOutputs(
   layout: AgentLayout,
   job: JobDefinition,
-  volume: string,
+  sources: Readonly<Record<string, ListedSource>>,
   outputs: Readonly<Record<string, string>>,
   currentActions: () => Promise<string[] | null>,
 ): Promise<PersistedOutputs> {
   const high = workspaceDir(layout, "high", job.workspace);
   try {
-    return await persist(layout, job, volume, outputs, currentActions);
+    return await persist(layout, job, sources, outputs, currentActions);
   } catch (error) {
     if (isDiskFull(error))
       throw new WorkspaceDiskFullError((error as NodeJS.ErrnoException).path ?? high, error);
@@ -66,7 +68,7 @@ export async function persistOutputs(
 async function persist(
   layout: AgentLayout,
   job: JobDefinition,
-  volume: string,
+  sources: Readonly<Record<string, ListedSource>>,
   outputs: Readonly<Record<string, string>>,
   currentActions: () => Promise<string[] | null>,
 ): Promise<PersistedOutputs> {
@@ -74,15 +76,24 @@ async function persist(
   const medium = workspaceDir(layout, "medium", job.workspace);
   const copies = new Map<string, CopiedFile>();
   const notSaved: Record<string, string> = {};
-  await mapConcurrently(Object.keys(outputs), FILE_CONCURRENCY, async (file) => {
-    try {
-      copies.set(file, await copyOut(volume, file, within(high, file, "output path")));
-    } catch (error) {
-      const reason = copyRefusal((error as NodeJS.ErrnoException).code);
-      if (reason === null) throw error;
-      notSaved[file] = reason;
-    }
+  const files = Object.keys(outputs);
+  const items = files.map((file) => {
+    const source = sources[file];
+    if (!source) throw new UnsafePathError(`Output ${file} is not a file of the job's volume`);
+    return { source: source.path, expect: source, dest: within(high, file, "output path") };
   });
+  for (const [i, outcome] of (await copyFilesAtomic(items, REFUSED_COPY_CODES)).entries()) {
+    const file = files[i]!;
+    if ("copied" in outcome) {
+      copies.set(file, outcome.copied);
+      continue;
+    }
+    const { code } = outcome.failed;
+    if (code === SOURCE_CHANGED) throw new UnsafePathError(`Output ${file} leads outside the job's volume`);
+    const reason = copyRefusal(code);
+    if (reason === null) throw errnoError(outcome.failed);
+    notSaved[file] = reason;
+  }
   const saved = Object.entries(outputs).filter(([file]) => copies.has(file));
   const limits = {
     maxFilesize: job.level4_max_filesize,
@@ -95,7 +106,7 @@ async function persist(
     if (level !== LEVEL4_PRIVACY) continue;
     const highPath = within(high, file, "output path");
     const mediumPath = within(medium, file, "output path");
-    const check = await checkLevel4(file, copies.get(file)!.stats.size, limits, () => readFile(highPath));
+    const check = await checkLevel4(file, copies.get(file)!.size, limits, () => readFile(highPath));
     checks.set(file, check);
     if (check.shortMessage !== null) {
       excluded[file] = check.shortMessage;
@@ -121,8 +132,8 @@ async function persist(
       user: job.user,
       repo: job.study?.git_repo_url ?? null,
       commit: job.study?.commit ?? null,
-      size: copy.stats.size,
-      timestamp: copy.stats.mtimeMs / 1000,
+      size: copy.size,
+      timestamp: copy.mtimeMs / 1000,
       content_hash: copy.sha256,
       excluded: file in excluded,
       message: excluded[file] ?? null,

@@ -3,24 +3,16 @@
  * likes into it, symlinks included, so everything read back out is checked to stay inside it: a symlink that
  * leads outside the volume is never listed as an output and never followed when copying.
  */
-import { isUtf8 } from "node:buffer";
-import { lstat, mkdir, readdir, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UnsafePathError } from "../errors.js";
-import { type CopiedFile, copyFileAtomic, FILE_CONCURRENCY, mapConcurrently } from "./files.js";
-import type { VolumeEntry } from "./glob.js";
-import { isInside, within } from "./paths.js";
+import { errnoError, onFileWorker } from "./file-workers.js";
+import { copyFiles } from "./files.js";
+import { within } from "./paths.js";
+import type { VolumeFile } from "./volume-listing.js";
 
 const TIMESTAMP_FILE = ".opensafely-timestamp";
 
-export interface VolumeFile extends VolumeEntry {
-  /** Modification time in ms (fractional), of the file itself or a symlink's target. */
-  readonly mtimeMs: number;
-  /** Apparent size in bytes (a sparse file's holes included), of the file or a symlink's target. */
-  readonly size: number;
-  /** The path's bytes when they are not valid UTF-8 (`path` is then their lossy decoding, for matching only). */
-  readonly rawPath?: Buffer;
-}
+export type { ListedSource, VolumeFile } from "./volume-listing.js";
 
 export async function createVolume(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -54,47 +46,14 @@ export async function readTimestamp(dir: string): Promise<number | null> {
 }
 
 /**
- * Everything in the volume, depth first, names sorted (by bytes) within a directory. Symlinked directories are not
- * entered; a symlink counts as a file only when it resolves to a regular file inside the volume. Names are read as
- * bytes: one that is not valid UTF-8 (and everything below it) is listed with `rawPath`, its symlinks not followed.
+ * Everything in the volume, depth first, names sorted (by bytes) within a directory, listed on a file worker
+ * (listVolumeSync). Symlinked directories are not entered; a symlink counts as a file only when it resolves to a
+ * regular file inside the volume. A name that is not valid UTF-8 (and everything below it) is listed with
+ * `rawPath`, its symlinks not followed.
  */
-export async function listVolume(dir: string): Promise<VolumeFile[]> {
-  const root = Buffer.from(await realpath(dir));
-  const out: VolumeFile[] = [];
-  const walk = async (rel: Buffer | null): Promise<void> => {
-    const names = (await readdir(rel ? joinBytes(root, rel) : root, { encoding: "buffer" })).sort(
-      Buffer.compare,
-    );
-    const paths = names.map((name) => (rel ? joinBytes(rel, name) : name));
-    const infos = await mapConcurrently(paths, FILE_CONCURRENCY, (path) => lstat(joinBytes(root, path)));
-    for (const [i, raw] of paths.entries()) {
-      const info = infos[i]!;
-      const valid = isUtf8(raw);
-      const entry = { path: raw.toString("utf8"), ...(valid ? {} : { rawPath: raw }) };
-      if (info.isDirectory()) {
-        out.push({ ...entry, dir: true, mtimeMs: info.mtimeMs, size: 0 });
-        await walk(raw);
-      } else if (info.isFile()) {
-        out.push({ ...entry, dir: false, mtimeMs: info.mtimeMs, size: info.size });
-      } else if (info.isSymbolicLink() && valid) {
-        const target = await resolveInside(root.toString("utf8"), join(root.toString("utf8"), entry.path));
-        if (target === null) continue;
-        const targetInfo = await stat(target);
-        if (targetInfo.isFile()) {
-          out.push({ ...entry, dir: false, mtimeMs: targetInfo.mtimeMs, size: targetInfo.size });
-        }
-      }
-    }
-  };
-  await walk(null);
-  return out;
+export function listVolume(dir: string): Promise<VolumeFile[]> {
+  return onFileWorker({ op: "list", dir });
 }
-
-function joinBytes(dir: Buffer, name: Buffer): Buffer {
-  return Buffer.concat([dir, SLASH, name]);
-}
-
-const SLASH = Buffer.from("/");
 
 /**
  * Files whose mtime is later than the timestamp file's (what the job wrote), as relative paths; names that are
@@ -107,37 +66,35 @@ export function newerFiles(entries: readonly VolumeFile[]): string[] {
 }
 
 /**
- * Copies `{volume}/{relPath}` to dest atomically, refusing (UnsafePathError) a path whose real location is outside
- * the volume.
+ * Copies the input files (relative paths, checked) from the workspace into the volume in one batch. Answers the
+ * first that is not in the workspace (none after it is copied), or null when every one was. Written in place, with
+ * no temporary name: nothing reads the volume before its timestamp file marks it prepared (writeTimestamp, after
+ * the inputs), and a prepare killed half-way is done again over what it left.
  */
-export async function copyOut(volume: string, relPath: string, dest: string): Promise<CopiedFile> {
-  const root = await realpath(volume);
-  const source = await resolveInside(root, within(root, relPath, "output path"));
-  if (source === null) throw new UnsafePathError(`Output ${relPath} leads outside the job's volume`);
-  return copyFileAtomic(source, dest);
+export async function copyInputs(
+  workspace: string,
+  volume: string,
+  files: readonly string[],
+): Promise<string | null> {
+  const items = files.map((file) => ({
+    source: within(workspace, file, "input file"),
+    dest: within(volume, file, "input file"),
+  }));
+  const outcomes = await copyFiles(items, { continueOn: [], inPlace: true });
+  for (const [i, outcome] of outcomes.entries()) {
+    if (!("failed" in outcome)) continue;
+    if (outcome.failed.code === "ENOENT" && outcome.failed.path === items[i]!.source) return files[i]!;
+    throw errnoError(outcome.failed);
+  }
+  return null;
 }
 
-/** Copies a file into the volume at relPath (an input from an earlier job). */
-export async function copyIn(source: string, volume: string, relPath: string): Promise<void> {
-  await copyFileAtomic(source, within(volume, relPath, "input file"));
-}
-
-/** Removes the volume; never throws (a failure is returned for the caller to log). */
+/** Removes the volume, on a file worker; never throws (a failure is returned for the caller to log). */
 export async function deleteVolume(dir: string): Promise<Error | null> {
   try {
-    await rm(dir, { recursive: true, force: true });
+    await onFileWorker({ op: "remove", dir });
     return null;
   } catch (error) {
     return error as Error;
   }
-}
-
-async function resolveInside(root: string, path: string): Promise<string | null> {
-  let real: string;
-  try {
-    real = await realpath(path);
-  } catch {
-    return null;
-  }
-  return isInside(root, real) ? real : null;
 }

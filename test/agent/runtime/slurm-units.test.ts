@@ -131,6 +131,21 @@ describe("sbatch and docker arguments", () => {
     expect(batchScript({ ...spec, oneOff: true })).not.toContain("live.txt");
   });
 
+  it("records the end having read its logs and inspected it at once, then removes the container", () => {
+    const script = batchScript(spec);
+    const record = script.indexOf(`mv -f "$dir"/inspect.tmp "$dir"/inspect.json`);
+    expect(script.lastIndexOf(`docker rm --force "$name"`)).toBeGreaterThan(record);
+    expect(script).toMatch(
+      /docker logs --timestamps --tail \d+ "\$name" >"\$dir"\/logs.txt 2>&1 &\nreader=\$!\n/,
+    );
+    expect(script.indexOf(`wait "$reader"`)).toBeGreaterThan(
+      script.indexOf(`docker inspect "$name" "$image"`),
+    );
+    expect(script.indexOf(`wait "$reader"`)).toBeLessThan(record);
+    // The exit code from the one `docker wait`; asked again only when a cancel stopped that client.
+    expect(script).toContain(`[ -n "$code" ] || code="$(docker wait "$name" 2>/dev/null)"`);
+  });
+
   it("quotes every word it puts in the script", () => {
     expect(shellQuote("it's $HOME `x`")).toBe(`'it'\\''s $HOME \`x\`'`);
     expect(batchScript(spec)).toContain(`'print('\\''it'\\'''\\''s'\\'')'`);
@@ -174,16 +189,17 @@ describe("reading Slurm", () => {
     ]);
   });
 
-  it("a queued or running job is running; Slurm's forgotten job without a record is none", () => {
+  it("a queued or running job is running, since it was submitted or started; Slurm's forgotten job without a record is none", () => {
     const none = { inspect: null, failed: null };
     expect(slurmJobState(none, scontrol("JobState=PENDING SubmitTime=2026-12-06T21:31:00"))).toMatchObject({
       running: true,
       exitCode: null,
+      startedAtNs: new Date("2026-12-06T21:31:00").getTime() * 1e6,
       metadata: { State: { Status: "queued" } },
     });
     expect(slurmJobState(none, scontrol("JobState=RUNNING StartTime=2026-12-06T21:31:03"))).toMatchObject({
       running: true,
-      startedAtNs: null,
+      startedAtNs: new Date("2026-12-06T21:31:03").getTime() * 1e6,
       metadata: { State: { Status: "running" } },
     });
     expect(slurmJobState(none, null)).toBeNull();
