@@ -42,6 +42,8 @@ export interface TaskApiDeps {
   metrics?: ControllerMetrics;
   /** Where jobs' output sent by agents is kept (LOGS_TO_CONTROLLER=true); absent: `task/logs/` is not served. */
   jobLogs?: JobLogBuffer;
+  /** Asks the scheduler for a pass now: an update completed a task or moved it to another stage. */
+  wakeScheduler?: () => void;
 }
 
 export type DbStatusReported = (
@@ -126,7 +128,10 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
     if (request.method !== "POST") return reply.code(405).header("allow", "POST").send();
     let result: TaskUpdateResult = "error";
     try {
-      result = await applyUpdate(request, backend);
+      const applied = await applyUpdate(request, backend);
+      result = applied.result;
+      // After the commit, so the pass it wakes reads the update.
+      if (applied.moved) deps.wakeScheduler?.();
     } catch (error) {
       if (error instanceof TaskUpdateInvalidError) result = "invalid";
       else if (error instanceof TaskNotFoundError) result = "unknown_task";
@@ -137,8 +142,14 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
     return { response: "Update successful" };
   };
 
-  /** Records a valid update; answers whether it was `accepted` or `stale` (answered as a success all the same). */
-  const applyUpdate = async (request: FastifyRequest, backend: string): Promise<"accepted" | "stale"> => {
+  /**
+   * Records a valid update; answers whether it was `accepted` or `stale` (answered as a success all the same), and
+   * whether it `moved` the task: completed it or changed its stage, which is what the scheduler acts on.
+   */
+  const applyUpdate = async (
+    request: FastifyRequest,
+    backend: string,
+  ): Promise<{ result: "accepted" | "stale"; moved: boolean }> => {
     const report = parseTaskUpdate(request.body as Buffer | undefined, {
       nowNs: nowNanos(clock),
       maxStringChars: config.limits.maxAgentStringChars,
@@ -150,11 +161,11 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
       if (stale !== null) {
         // Not the agent's fault (a late or reordered POST): answered as a success, so it is not sent again.
         request.log.info({ task: task.id, stage: report.stage, reason: stale }, "ignored a late task update");
-        return "stale";
+        return { result: "stale", moved: false };
       }
       await stores.tasks.recordAgentUpdate(backend, report.taskId, report, nowSeconds(clock));
       if (task.type === TaskType.DbStatus) await deps.dbStatusReported(stores, backend, report.results);
-      return "accepted";
+      return { result: "accepted", moved: report.complete || report.stage !== task.agentStage };
     });
   };
   scope.route({
