@@ -163,14 +163,13 @@ export class AgentLoop {
     const key = serialKey(task);
     if (this.inFlight.has(key)) return null;
     if ((this.failures.get(task.id)?.notBeforeMs ?? 0) > Date.now()) return null;
-    const before = this.lastStage.get(task.id);
     const handler = this.handle(task, parent).finally(() => this.inFlight.delete(key));
     this.inFlight.set(
       key,
       handler.then(() => undefined),
     );
     void handler.then((ok) => {
-      if (ok) this.continueWith(task, before);
+      if (ok) this.continueWith(task);
     });
     return handler;
   }
@@ -182,11 +181,9 @@ export class AgentLoop {
   /** Waits for jobs' containers to end, by task id. */
   private readonly exitWatches = new Map<string, AbortController>();
 
-  /** After a step that moved the job from stage `before` (one that did not is left to the next poll: no spinning). */
-  private continueWith(task: AgentTask, before: string | undefined): void {
+  private continueWith(task: AgentTask): void {
     if (!this.mayContinue(task) || task.type !== TaskType.RunJob) return;
     const stage = this.lastStage.get(task.id);
-    if (stage === before) return;
     if (stage === AgentStage.Prepared || stage === AgentStage.Executed) this.start(task, undefined);
     else if (stage === AgentStage.Executing) this.watchExit(task);
   }

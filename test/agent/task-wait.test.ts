@@ -131,25 +131,6 @@ describe("the agent loop", () => {
     expect(task).toMatchObject({ agentStage: "finalized", active: false });
   });
 
-  test("leaves a step that did not move the job to the next poll, rather than repeating it at once", async () => {
-    const system = await ourController();
-    // A runtime whose start does nothing: the job stays prepared however often it is executed.
-    const runtime = new (class extends ExitWaitingRuntime {
-      starts = 0;
-      override async start(): Promise<void> {
-        this.starts += 1;
-      }
-    })();
-    const { f } = await agentOn(`${system.url}/`, "agent_token", runtime);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const job = f.job();
-    await insertRunJob(system, job);
-    while (runtime.starts === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(runtime.starts).toBe(1);
-    expect((await system.controller.storage.tasks.get(job.task_id))?.agentStage).toBe("prepared");
-  });
-
   test("polls a controller that does not wait once per JOB_LOOP_INTERVAL, as before", async () => {
     const controller = await new FakeController().start();
     cleanups.push(() => controller.stop());
