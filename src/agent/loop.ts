@@ -28,7 +28,6 @@ import type { LogShipper } from "./log-shipper.js";
 import { redactResults } from "./redact.js";
 import { type Runtime, RuntimeDiskSpaceError, RuntimeTimeoutError } from "./runtime/types.js";
 import { TaskApiError } from "./task-api.js";
-import { containerName } from "./workspace/paths.js";
 
 export interface TaskApi {
   /** `figures`: what the agent says about itself with the poll (src/domain/agent-figures.ts). */
@@ -101,7 +100,6 @@ export class AgentLoop {
   async run(signal: AbortSignal): Promise<void> {
     const { log, config } = this.options;
     const intervalMs = Math.max(config.jobLoopIntervalMs, MIN_POLL_PAUSE_MS);
-    this.continuing = signal;
     while (!signal.aborted) {
       let waited = false;
       try {
@@ -112,7 +110,6 @@ export class AgentLoop {
       }
       if (!waited) await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
     }
-    for (const watch of this.exitWatches.values()) watch.abort();
     await Promise.allSettled(this.inFlight.values());
   }
 
@@ -140,9 +137,17 @@ export class AgentLoop {
     const { tasks } = fetched;
     this.forgetInactive(tasks);
     const started: Array<Promise<boolean>> = [];
+    const now = Date.now();
     for (const task of tasks) {
-      const handler = this.start(task, loopSpan);
-      if (handler) started.push(handler);
+      const key = serialKey(task);
+      if (this.inFlight.has(key)) continue;
+      if ((this.failures.get(task.id)?.notBeforeMs ?? 0) > now) continue;
+      const handler = this.handle(task, loopSpan).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(
+        key,
+        handler.then(() => undefined),
+      );
+      started.push(handler);
     }
     const handled = Promise.all(started).then((results) => {
       loopSpan?.setAttributes({
@@ -152,63 +157,6 @@ export class AgentLoop {
       loopSpan?.end();
     });
     return { handled, waited: fetched.waited };
-  }
-
-  /**
-   * Starts a handler for the task unless one is in flight for it or it waits out a backoff. Once `run` goes, a job
-   * whose step left it ready for the next one (prepared, executed) gets that step at once, and one left running is
-   * handled again as soon as its container ends (where the runtime can tell): no poll's wait between its stages.
-   */
-  private start(task: AgentTask, parent: Span | undefined): Promise<boolean> | null {
-    const key = serialKey(task);
-    if (this.inFlight.has(key)) return null;
-    if ((this.failures.get(task.id)?.notBeforeMs ?? 0) > Date.now()) return null;
-    const handler = this.handle(task, parent).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(
-      key,
-      handler.then(() => undefined),
-    );
-    void handler.then((ok) => {
-      if (ok) this.continueWith(task);
-    });
-    return handler;
-  }
-
-  /** Set by `run`: continuing jobs between polls stops when it aborts (never in `runOnce`'s single passes). */
-  private continuing: AbortSignal | undefined;
-  /** The tasks of the last poll, by id: a job is continued only while its task is active. */
-  private readonly current = new Map<string, AgentTask>();
-  /** Waits for jobs' containers to end, by task id. */
-  private readonly exitWatches = new Map<string, AbortController>();
-
-  private continueWith(task: AgentTask): void {
-    if (!this.mayContinue(task) || task.type !== TaskType.RunJob) return;
-    const stage = this.lastStage.get(task.id);
-    if (stage === AgentStage.Prepared || stage === AgentStage.Executed) this.start(task, undefined);
-    else if (stage === AgentStage.Executing) this.watchExit(task);
-  }
-
-  private watchExit(task: AgentTask): void {
-    const { runtime } = this.options;
-    const jobId = (task.definition as { id?: unknown }).id;
-    if (!runtime.waitForExit || typeof jobId !== "string" || this.exitWatches.has(task.id)) return;
-    const watch = new AbortController();
-    this.exitWatches.set(task.id, watch);
-    // A failed wait leaves the job to the next poll, as without one.
-    void runtime
-      .waitForExit(containerName(jobId), watch.signal)
-      .then(
-        () => !watch.signal.aborted,
-        () => false,
-      )
-      .then((ended) => {
-        this.exitWatches.delete(task.id);
-        if (ended && this.mayContinue(task)) this.start(task, undefined);
-      });
-  }
-
-  private mayContinue(task: AgentTask): boolean {
-    return this.continuing !== undefined && !this.continuing.aborted && this.current.has(task.id);
   }
 
   /** The list's tag from a controller that waits for changes; null before the first answer, or when it does not. */
@@ -473,14 +421,6 @@ export class AgentLoop {
 
   private forgetInactive(tasks: readonly AgentTask[]): void {
     const active = new Set(tasks.map((t) => t.id));
-    this.current.clear();
-    for (const task of tasks) this.current.set(task.id, task);
-    for (const [id, watch] of this.exitWatches) {
-      if (!active.has(id)) {
-        watch.abort();
-        this.exitWatches.delete(id);
-      }
-    }
     for (const id of this.failures.keys()) if (!active.has(id)) this.failures.delete(id);
     for (const id of this.lastStage.keys()) if (!active.has(id)) this.lastStage.delete(id);
   }

@@ -12,20 +12,9 @@ import { type Clock, systemClock } from "../../src/domain/clock.js";
 import { type JobDefinition, TaskType } from "../../src/domain/task.js";
 import { type System, startSystem } from "../support/system.js";
 import { FakeController } from "./fake-controller.js";
-import { FakeRuntime } from "./fake-runtime.js";
 import { type AgentFixture, agentFixture } from "./support.js";
 
 const HOUR_MS = 3_600_000;
-
-/** The fake runtime, telling when a job's program has returned, as Docker's wait does. */
-class ExitWaitingRuntime extends FakeRuntime {
-  async waitForExit(name: string, signal: AbortSignal): Promise<void> {
-    await Promise.race([
-      this.finished(name),
-      new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true })),
-    ]);
-  }
-}
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -81,18 +70,14 @@ describe("TaskApiClient.waitForTasks", () => {
 });
 
 describe("the agent loop", () => {
-  async function agentOn(
-    endpoint: string,
-    token: string,
-    runtime?: FakeRuntime,
-  ): Promise<{ f: AgentFixture; agent: AgentParts }> {
+  async function agentOn(endpoint: string, token: string): Promise<{ f: AgentFixture; agent: AgentParts }> {
     const f = await agentFixture({
       CONTROLLER_TASK_API_ENDPOINT: endpoint,
       CONTROLLER_TASK_API_TOKEN: token,
       JOB_LOOP_INTERVAL: "3600",
     });
     cleanups.push(() => f.cleanup());
-    const agent = createAgent(f.config, runtime ?? f.runtime, { log: silentLogger, retryBaseMs: 0 });
+    const agent = createAgent(f.config, f.runtime, { log: silentLogger, retryBaseMs: 0 });
     const stop = new AbortController();
     const running = agent.loop.run(stop.signal);
     cleanups.push(async () => {
@@ -115,20 +100,6 @@ describe("the agent loop", () => {
       stage = (await system.controller.storage.tasks.get(job.task_id))?.agentStage;
     }
     expect(stage).toBe("prepared");
-  });
-
-  test("takes a job from its new task to finalized with no poll between its stages (JOB_LOOP_INTERVAL an hour)", async () => {
-    const system = await ourController();
-    const { f } = await agentOn(`${system.url}/`, "agent_token", new ExitWaitingRuntime());
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const job = f.job();
-    await insertRunJob(system, job);
-    let task = await system.controller.storage.tasks.get(job.task_id);
-    while (task?.agentComplete !== true) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      task = await system.controller.storage.tasks.get(job.task_id);
-    }
-    expect(task).toMatchObject({ agentStage: "finalized", active: false });
   });
 
   test("polls a controller that does not wait once per JOB_LOOP_INTERVAL, as before", async () => {

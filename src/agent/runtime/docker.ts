@@ -220,14 +220,6 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async waitForExit(name: string, signal: AbortSignal): Promise<void> {
-    // Docker answers once the container is not running, at once when it has ended already.
-    await this.docker
-      .getContainer(name)
-      .wait({ condition: "not-running", abortSignal: signal })
-      .catch((error: unknown) => (signal.aborted ? undefined : onStatus([NOT_FOUND], undefined)(error)));
-  }
-
   async kill(name: string): Promise<void> {
     await this.call(`killing container ${name}`, (abortSignal) =>
       this.docker

@@ -163,12 +163,6 @@ export interface Runtime {
    * For `rap logs -f` and live logs: reading never changes the container.
    */
   follow(name: string, signal: AbortSignal): AsyncIterable<Buffer>;
-  /**
-   * Optional: resolves once the job is not running (ended, or missing), or when `signal` aborts; never rejects for
-   * the job's sake. No timeout: a job may run for days. Lets the agent finish a job as soon as it ends; without it,
-   * the agent looks at every JOB_LOOP_INTERVAL.
-   */
-  waitForExit?(name: string, signal: AbortSignal): Promise<void>;
   /** True when `start` ran this container and this runtime's `remove` has not removed it since (see above). */
   wasStarted(name: string): Promise<boolean>;
   /** SIGKILL (exit 137); no wait. */

@@ -210,26 +210,6 @@ export function describeRuntimeConformance(target: () => ConformanceTarget): voi
     expect(text).toBe(await rt.logs(job.name));
   });
 
-  it("waitForExit, where the runtime has it: ends with the job, at once for an ended or missing one, or on abort", async () => {
-    const rt = runtime();
-    if (!rt.waitForExit) return;
-    const job = spec({
-      code: "import os, time\nwhile not os.path.exists('go'): time.sleep(0.05)",
-    });
-    await rt.start(job);
-    const stop = new AbortController();
-    const aborted = rt.waitForExit(job.name, stop.signal);
-    stop.abort();
-    await aborted;
-    expect((await rt.inspect(job.name))?.running).toBe(true);
-    const ended = rt.waitForExit(job.name, new AbortController().signal);
-    writeFileSync(join(job.volumeDir, "go"), "");
-    await ended;
-    expect((await rt.inspect(job.name))?.running).toBe(false);
-    await rt.waitForExit(job.name, new AbortController().signal);
-    await rt.waitForExit(fixtures.name(), new AbortController().signal);
-  });
-
   it("stops following when the signal aborts, leaving the job running", async () => {
     const rt = runtime();
     const job = spec({ code: "import time\nprint('started', flush=True)\ntime.sleep(60)" });
