@@ -32,6 +32,16 @@ import { TaskApiError } from "./task-api.js";
 export interface TaskApi {
   /** `figures`: what the agent says about itself with the poll (src/domain/agent-figures.ts). */
   getTasks(signal?: AbortSignal, figures?: AgentFigures): Promise<AgentTask[]>;
+  /**
+   * The tasks once they differ from the list tagged `known`, or after `waitMs` (a long poll, src/agent/task-api.ts);
+   * `tag` is null when the controller answered at once without waiting. Absent: the loop polls with `getTasks`.
+   */
+  waitForTasks?(
+    known: string | null,
+    waitMs: number,
+    signal?: AbortSignal,
+    figures?: AgentFigures,
+  ): Promise<{ tasks: AgentTask[]; tag: string | null }>;
   update(update: TaskUpdate, signal?: AbortSignal): Promise<void>;
   /** Sends a batch of a running job's output (LOGS_TO_CONTROLLER); absent in clients that never do. */
   sendLogs?(taskId: string, batch: LogBatch, signal?: AbortSignal): Promise<void>;
@@ -81,39 +91,50 @@ export class AgentLoop {
     await handled;
   }
 
-  /** Polls every JOB_LOOP_INTERVAL until the signal aborts, then waits for the handlers in flight. */
+  /**
+   * Polls until the signal aborts, then waits for the handlers in flight. A controller that can wait for the task
+   * list to change (ours) is asked to, for up to JOB_LOOP_INTERVAL: a new task is started as soon as it exists, and
+   * an unchanged list still comes every JOB_LOOP_INTERVAL, as the polls did. Any other controller (the reference's,
+   * one that failed) is polled every JOB_LOOP_INTERVAL.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const { log, config } = this.options;
+    const intervalMs = Math.max(config.jobLoopIntervalMs, MIN_POLL_PAUSE_MS);
     while (!signal.aborted) {
+      let waited = false;
       try {
-        await this.poll(signal);
+        waited = (await this.poll(signal, intervalMs)).waited;
       } catch (error) {
         if (!signal.aborted)
           log.warn({ err: describeError(error) }, "could not fetch tasks from the controller");
       }
-      const pause = Math.max(config.jobLoopIntervalMs, MIN_POLL_PAUSE_MS);
-      await sleep(pause, undefined, { signal }).catch(() => undefined);
+      if (!waited) await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
     }
     await Promise.allSettled(this.inFlight.values());
   }
 
   /**
-   * Fetches the active tasks and starts a handler for each that is not in flight or waiting out a backoff.
-   * `handled` settles when those handlers have finished (it never rejects).
+   * Fetches the active tasks (after up to `waitMs` for a change, where the controller waits) and starts a handler for
+   * each that is not in flight or waiting out a backoff. `handled` settles when those handlers have finished (it
+   * never rejects); `waited`: the controller waited for a change.
    */
-  private async poll(signal?: AbortSignal): Promise<{ handled: Promise<void> }> {
-    const loopSpan = this.options.tracer?.startSpan("AGENT_LOOP", {
-      attributes: { backend: this.options.config.backend },
-    });
-    let tasks: AgentTask[];
+  private async poll(
+    signal?: AbortSignal,
+    waitMs?: number,
+  ): Promise<{ handled: Promise<void>; waited: boolean }> {
+    let fetched: { tasks: AgentTask[]; waited: boolean };
     try {
       const figures = await this.options.figures?.read(this.runningJobs());
-      tasks = await this.options.api.getTasks(signal, figures);
+      fetched = await this.fetchTasks(signal, figures, waitMs);
     } catch (error) {
-      loopSpan?.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
-      loopSpan?.end();
+      const failed = this.startLoopSpan();
+      failed?.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+      failed?.end();
       throw error;
     }
+    // The span starts once the tasks are there: it times their handling, not the controller's wait.
+    const loopSpan = this.startLoopSpan();
+    const { tasks } = fetched;
     this.forgetInactive(tasks);
     const started: Array<Promise<boolean>> = [];
     const now = Date.now();
@@ -135,7 +156,33 @@ export class AgentLoop {
       });
       loopSpan?.end();
     });
-    return { handled };
+    return { handled, waited: fetched.waited };
+  }
+
+  /** The list's tag from a controller that waits for changes; null before the first answer, or when it does not. */
+  private listTag: string | null = null;
+
+  private async fetchTasks(
+    signal: AbortSignal | undefined,
+    figures: AgentFigures | undefined,
+    waitMs: number | undefined,
+  ): Promise<{ tasks: AgentTask[]; waited: boolean }> {
+    const { api } = this.options;
+    if (waitMs === undefined || !api.waitForTasks) {
+      return { tasks: await api.getTasks(signal, figures), waited: false };
+    }
+    const known = this.listTag;
+    // A failed call forgets the tag: the next one is answered at once with the list as it stands.
+    this.listTag = null;
+    const answer = await api.waitForTasks(known, waitMs, signal, figures);
+    this.listTag = answer.tag;
+    return { tasks: answer.tasks, waited: answer.tag !== null };
+  }
+
+  private startLoopSpan(): Span | undefined {
+    return this.options.tracer?.startSpan("AGENT_LOOP", {
+      attributes: { backend: this.options.config.backend },
+    });
   }
 
   /** Never rejects: a failure is recorded against the task. Resolves to whether the task was handled without error. */

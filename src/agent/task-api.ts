@@ -54,10 +54,34 @@ export class TaskApiClient {
 
   /** The backend's active tasks (DBSTATUS first, as the controller orders them). */
   async getTasks(signal?: AbortSignal, figures?: AgentFigures): Promise<AgentTask[]> {
-    const headers: Record<string, string> = figures
-      ? { [AGENT_FIGURES_HEADER]: JSON.stringify(figures) }
-      : {};
-    const body = await this.request("GET", `${this.baseUrl}/tasks/`, undefined, signal, headers);
+    const answer = await this.request(
+      "GET",
+      `${this.baseUrl}/tasks/`,
+      undefined,
+      signal,
+      figuresHeader(figures),
+    );
+    return this.tasksOf(answer.body);
+  }
+
+  /**
+   * The backend's active tasks once they differ from the list tagged `known` (ours: `?wait=`), or as they stand
+   * after `waitMs`. `tag` names the list for the next call; null when the controller does not wait (one that does
+   * not know the parameter, as the reference's, answers at once without a tag): the caller then polls as before.
+   */
+  async waitForTasks(
+    known: string | null,
+    waitMs: number,
+    signal?: AbortSignal,
+    figures?: AgentFigures,
+  ): Promise<{ tasks: AgentTask[]; tag: string | null }> {
+    const headers = { ...figuresHeader(figures), ...(known === null ? {} : { "If-None-Match": known }) };
+    const url = `${this.baseUrl}/tasks/?wait=${waitMs / 1000}`;
+    const answer = await this.request("GET", url, undefined, signal, headers, waitMs);
+    return { tasks: this.tasksOf(answer.body), tag: answer.etag };
+  }
+
+  private tasksOf(body: unknown): AgentTask[] {
     const tasks = (body as { tasks?: unknown })?.tasks;
     if (!Array.isArray(tasks))
       throw new TaskApiResponseError("The controller's task list has no `tasks` array");
@@ -85,13 +109,15 @@ export class TaskApiClient {
     form: URLSearchParams | undefined,
     signal: AbortSignal | undefined,
     headers: Readonly<Record<string, string>> = {},
-  ): Promise<unknown> {
+    /** How long the controller may wait before it answers, on top of the timeout. */
+    waitMs = 0,
+  ): Promise<Answer> {
     const delays = this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     const path = new URL(url).pathname;
     for (let attempt = 0; ; attempt++) {
       let failure: TaskApiError;
       try {
-        return await this.attempt(method, url, form, signal, headers);
+        return await this.attempt(method, url, form, signal, headers, waitMs);
       } catch (error) {
         if (!(error instanceof TaskApiError) || signal?.aborted) throw error;
         failure = error;
@@ -120,8 +146,9 @@ export class TaskApiClient {
     form: URLSearchParams | undefined,
     signal: AbortSignal | undefined,
     headers: Readonly<Record<string, string>>,
-  ): Promise<unknown> {
-    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    waitMs: number,
+  ): Promise<Answer> {
+    const timeoutMs = (this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + waitMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const path = new URL(url).pathname;
     let response: Response;
@@ -151,7 +178,7 @@ export class TaskApiClient {
       );
     }
     try {
-      return JSON.parse(text);
+      return { body: JSON.parse(text), etag: response.headers.get("etag") };
     } catch {
       throw new TaskApiResponseError(
         `${method} ${path} answered something that is not JSON`,
@@ -159,6 +186,16 @@ export class TaskApiClient {
       );
     }
   }
+}
+
+/** A controller's answer: its JSON, and its ETag (null when it sent none). */
+interface Answer {
+  body: unknown;
+  etag: string | null;
+}
+
+function figuresHeader(figures: AgentFigures | undefined): Record<string, string> {
+  return figures ? { [AGENT_FIGURES_HEADER]: JSON.stringify(figures) } : {};
 }
 
 function isAgentTask(value: unknown): value is AgentTask {

@@ -62,6 +62,11 @@ export interface TaskStore {
   runJobTasksOf(jobIds: readonly string[]): Promise<Map<string, TaskProgress[]>>;
   /** A backend's active tasks with their JSON columns as stored, DBSTATUS first. */
   activeText(backend: string): Promise<ActiveTaskText[]>;
+  /**
+   * A value that changes whenever what `activeText` answers for the backend changes, written by any process; cheap
+   * whatever the number of tasks.
+   */
+  activeStamp(backend: string): Promise<string>;
   /** The ids of a backend's active tasks of one type (no finished task is read). */
   activeIdsOfType(backend: string, type: TaskType): Promise<string[]>;
   /** When a backend's task of this type last finished (Unix seconds); null when none has. */

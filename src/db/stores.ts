@@ -31,6 +31,7 @@ import {
 } from "./queries/scheduling.js";
 import {
   activeTaskIdsOfType,
+  activeTasksStamp,
   activeTasksText,
   deactivateTask,
   getTask,
@@ -91,6 +92,7 @@ export function storesOn(db: Db, hot: DialectQueries): Stores {
       get: (id) => getTask(db, id),
       runJobTasksOf: async (jobIds) => byJob(await hot.runJobTasksOf(db, jobIds)),
       activeText: (backend) => activeTasksText(db, backend),
+      activeStamp: (backend) => activeTasksStamp(db, backend),
       activeIdsOfType: (backend, type) => activeTaskIdsOfType(db, backend, type),
       lastFinishedOfType: (backend, type) => lastFinishedOfType(db, backend, type),
       deactivate: (id, finishedAt) => deactivateTask(db, id, finishedAt),

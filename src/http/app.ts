@@ -68,6 +68,11 @@ export interface AppDeps {
   jobOutput?: JobOutput;
   /** Jobs' output sent by their agents (LOGS_TO_CONTROLLER=true); absent: the Task API takes none. */
   jobLogs?: JobLogBuffer;
+  /**
+   * Asks the scheduler for a pass now rather than after its pause: called once a create has committed new jobs, and
+   * once an agent's update completes a task or moves it to another stage. A no-op when absent.
+   */
+  wakeScheduler?: () => void;
 }
 
 /** Where the operator endpoints live (besides /metrics and the dashboard's page). */
@@ -120,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const api = loadApiDocument();
   const clock = deps.clock ?? systemClock;
+  const wakeScheduler = deps.wakeScheduler ?? (() => undefined);
   await app.register(health);
   await app.register((scope) =>
     readiness(scope, {
@@ -138,6 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         createJobs: deps.createJobs,
         statusReader: deps.statusReader,
         limits,
+        wakeScheduler,
       }),
     { prefix: RAP_API_PREFIX },
   );
@@ -149,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       dbStatusReported: deps.dbStatusReported,
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
       jobLogs: deps.jobLogs,
+      wakeScheduler,
     }),
   );
   if (deps.metrics) await metricsEndpoint(app, deps.config.operatorTokens, deps.metrics);

@@ -85,6 +85,44 @@ export function storageConformance(
     );
 
     test(
+      "a backend's active-task stamp changes with its active tasks, and only with them",
+      withStorage(async (storage) => {
+        const task = (n: number, backend = "test") => ({
+          id: `task${n}`,
+          backend,
+          type: TaskType.RunJob,
+          jobId: null,
+          definition: { n },
+          attributes: {},
+          createdAt: 10,
+        });
+        const stamps = [await storage.tasks.activeStamp("test")];
+        const stamped = async () => {
+          stamps.push(await storage.tasks.activeStamp("test"));
+          return stamps.at(-1);
+        };
+        await storage.tasks.insert(task(1));
+        await storage.tasks.insert(task(2));
+        await stamped();
+        const update = { stage: "executing", results: {}, complete: false, timestampNs: null };
+        await storage.tasks.recordAgentUpdate("test", "task1", update, 20);
+        await storage.tasks.insert(task(3, "other"));
+        expect(await storage.tasks.activeStamp("test")).toBe(stamps.at(-1));
+        await storage.tasks.deactivate("task2", 30);
+        await stamped();
+        // One task ends and another starts: the same number of tasks, a different stamp.
+        await storage.tasks.recordAgentUpdate("test", "task1", { ...update, complete: true }, 40);
+        await storage.tasks.insert(task(4));
+        await stamped();
+        await storage.tasks.deactivate("task4", null);
+        await stamped();
+        expect(new Set(stamps.slice(0, -1)).size).toBe(stamps.length - 1);
+        // Nothing active again: the same list as with no task at all.
+        expect(stamps.at(-1)).toBe(stamps[0]);
+      }),
+    );
+
+    test(
       "active jobs are counted by backend, state and status code; finished ones are not",
       withStorage(async (storage) => {
         const rap = rapId();

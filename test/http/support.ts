@@ -48,6 +48,8 @@ export interface ApiOptions {
   log?: Logger;
   /** The lease holder name of this app's scheduler, for `/readyz` (none by default). */
   schedulerHolder?: string;
+  /** Stands in for the scheduler's wake (none by default). */
+  wakeScheduler?: () => void;
 }
 
 /** The app as src/app/controller.ts builds it, on `db` of `database`, with the test's clock and tracer. */
@@ -77,6 +79,7 @@ export async function appOnStorage(storage: Storage, config: Config, options: Ap
     ...(options.tracer ? { tracer: options.tracer } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.schedulerHolder ? { schedulerHolder: options.schedulerHolder } : {}),
+    ...(options.wakeScheduler ? { wakeScheduler: options.wakeScheduler } : {}),
   });
   return { app };
 }

@@ -124,6 +124,28 @@ export async function activeTasksText(db: Db, backend: string): Promise<ActiveTa
 }
 
 /**
+ * A value that changes whenever a backend's active tasks (what activeTasksText answers) change: their number, the
+ * last one's insertion number and the sum of those numbers. A task's served columns never change once inserted, a
+ * task is never deleted or made active again, and each insert takes a `seq` above every other (SQLite writes one
+ * transaction at a time; on PostgreSQL only the lease holder inserts tasks): so the same value means the same tasks.
+ * One index-only read, whatever the number of tasks.
+ */
+export async function activeTasksStamp(db: Db, backend: string): Promise<string> {
+  const query = db
+    .selectFrom("tasks")
+    .select((eb) => [
+      eb.fn.countAll<number>().as("count"),
+      eb.fn.max<number | null>("seq").as("last"),
+      eb.fn.sum<number | string | null>("seq").as("total"),
+    ])
+    .where("backend", "=", backend)
+    .where("active", "=", 1)
+    .compile();
+  const [row] = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
+  return `${row?.count ?? 0}-${row?.last ?? 0}-${row?.total ?? 0}`;
+}
+
+/**
  * The ids of a backend's active tasks of one type (scheduled DBSTATUS/DBDATACHECK tasks, cancels in progress). Read
  * every scheduler pass: finished tasks, one more every interval and kept for ever, are not read.
  */

@@ -35,6 +35,8 @@ export interface RapApiDeps {
   createJobs: CreateJobs;
   statusReader: StatusReader;
   limits: Pick<Limits, "maxBodyBytes" | "maxStatusRapIds">;
+  /** Asks the scheduler for a pass now (once a create has committed jobs). */
+  wakeScheduler: () => void;
 }
 
 const ALL_METHODS: readonly HTTPMethods[] = [
@@ -120,6 +122,7 @@ export async function rapApi(scope: FastifyInstance, deps: RapApiDeps): Promise<
       createRequestFromBody(body),
       request.tokenBackends,
       request.log,
+      deps.wakeScheduler,
     );
     return reply.code(answer.status).send(answer.body);
   });

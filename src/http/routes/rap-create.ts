@@ -82,6 +82,8 @@ export async function createRap(
   request: CreateRequest,
   backends: readonly string[],
   log: FastifyBaseLogger,
+  /** Asks the scheduler for a pass now: the new jobs are committed, no need to wait for its next pass. */
+  wakeScheduler: () => void = () => undefined,
 ): Promise<CreateAnswer> {
   const { rapId } = request;
   try {
@@ -103,6 +105,7 @@ export async function createRap(
     const outcome = await runPipeline(createJobs, request);
     switch (outcome.kind) {
       case "created": {
+        wakeScheduler();
         const details = `Jobs created for rap_id '${rapId}'`;
         return { status: 201, body: { result: "Success", details, rap_id: rapId, count: outcome.count } };
       }

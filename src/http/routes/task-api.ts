@@ -7,7 +7,10 @@
  *
  * Ours: the agent token is compared in constant time and may also come as `Bearer <token>`; a malformed update is
  * answered 400 with what is wrong (the reference answers 500; src/http/task-update.ts); an unknown task, or one of
- * another backend, is refused 404 naming it (the reference answers 500; DESIGN DECISIONS 7).
+ * another backend, is refused 404 naming it (the reference answers 500; DESIGN DECISIONS 7). The task list is kept
+ * rendered until the backend's tasks change (src/http/task-lists.ts); our agent may ask it to wait for a change
+ * (`?wait=SECONDS`, answered with an ETag to send back as If-None-Match), the reference's agent never does and gets
+ * the reference's answer; `last-seen-at` is written at most once a second per backend.
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config/index.js";
@@ -29,6 +32,7 @@ import {
   TaskUpdateInvalidError,
 } from "../errors.js";
 import { acceptRawBodies } from "../raw-body.js";
+import { type TaskList, TaskLists } from "../task-lists.js";
 import { parseLogBatch } from "../task-logs.js";
 import { parseTaskUpdate } from "../task-update.js";
 
@@ -42,6 +46,29 @@ export interface TaskApiDeps {
   metrics?: ControllerMetrics;
   /** Where jobs' output sent by agents is kept (LOGS_TO_CONTROLLER=true); absent: `task/logs/` is not served. */
   jobLogs?: JobLogBuffer;
+  /** Asks the scheduler for a pass now: an update completed a task or moved it to another stage. */
+  wakeScheduler?: () => void;
+}
+
+/**
+ * A backend's `last-seen-at` flag is written by a poll at most this often (the reference writes it on every poll):
+ * backend/status's `last_seen` is so at most this much older than the agent's latest poll.
+ */
+export const LAST_SEEN_EVERY_SECONDS = 1;
+
+/** The longest wait a poll may ask for (`?wait=SECONDS`); a longer one waits this long. */
+export const MAX_TASK_WAIT_SECONDS = 60;
+
+/**
+ * The wait a poll asks for (ours, `?wait=SECONDS`), in ms; null when it asks none, or not as a number of seconds
+ * (the reference's agent never does): answered at once, as the reference answers.
+ */
+export function requestedWaitMs(query: unknown): number | null {
+  const wait = (query as { wait?: unknown } | undefined)?.wait;
+  if (typeof wait !== "string" || wait.trim() === "") return null;
+  const seconds = Number(wait);
+  if (!Number.isFinite(seconds) || seconds < 0) return null;
+  return Math.min(seconds, MAX_TASK_WAIT_SECONDS) * 1000;
 }
 
 export type DbStatusReported = (
@@ -73,10 +100,15 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
    * failure is logged once until a write succeeds again, not on every poll of every agent.
    */
   let lastSeenFailing = false;
+  const lastSeenWritten = new Map<string, number>();
   const recordLastSeen = async (backend: string, log: FastifyBaseLogger) => {
     const now = nowFractionalSeconds(clock);
+    // Written at most once a LAST_SEEN_EVERY_SECONDS per backend: a write per poll of each of many agents would
+    // only keep the database busy and every kept answer (backend/status, the task lists) being read again.
+    if (now - (lastSeenWritten.get(backend) ?? Number.NEGATIVE_INFINITY) < LAST_SEEN_EVERY_SECONDS) return;
     try {
       await storage.flags.set(backend, Flag.LastSeenAt, isoWithOffsetFromUnixSeconds(now), now);
+      lastSeenWritten.set(backend, now);
       if (lastSeenFailing) log.info("the agents' last-seen times are recorded again");
       lastSeenFailing = false;
     } catch (error) {
@@ -104,21 +136,26 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
     }
   };
 
+  const lists = new TaskLists(storage);
+  // Waiting polls are answered before the server closes, not left to hold the close up.
+  scope.addHook("preClose", async () => lists.close());
+
   scope.get("/:backend/tasks/", async (request, reply) => {
     const backend = authenticate(request);
     recordFigures(backend, request.headers[AGENT_FIGURES_HEADER], request.log);
-    const tasks = await storage.tasks.activeText(backend);
-    const body = `{"tasks":[${tasks
-      .map(
-        (t) =>
-          `{"id":${JSON.stringify(t.id)},"backend":${JSON.stringify(t.backend)},"type":${JSON.stringify(t.type)},` +
-          `"definition":${t.definition},"attributes":${t.attributes},"created_at":${t.created_at}}`,
-      )
-      .join(",")}]}`;
+    const waitMs = requestedWaitMs(request.query);
+    let list: TaskList;
+    if (waitMs === null) {
+      list = await lists.current(backend);
+    } else {
+      const gone = new AbortController();
+      reply.raw.once("close", () => gone.abort());
+      list = await lists.changedFrom(backend, request.headers["if-none-match"], waitMs, gone.signal);
+      reply.header("etag", list.tag);
+    }
     await recordLastSeen(backend, request.log);
-    metrics?.tasksServedTo(backend, tasks.length);
-    // Stored definitions and attributes are ASCII JSON already (src/db/queries/tasks.ts); ids and names are ASCII.
-    return reply.type("application/json; charset=utf-8").send(body);
+    metrics?.tasksServedTo(backend, list.count);
+    return reply.type("application/json; charset=utf-8").send(list.body);
   });
 
   const update = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -126,7 +163,11 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
     if (request.method !== "POST") return reply.code(405).header("allow", "POST").send();
     let result: TaskUpdateResult = "error";
     try {
-      result = await applyUpdate(request, backend);
+      const applied = await applyUpdate(request, backend);
+      result = applied.result;
+      // After the commit, so the pass it wakes reads the update.
+      if (applied.moved) deps.wakeScheduler?.();
+      if (applied.result === "accepted" && applied.completed) lists.touched(backend);
     } catch (error) {
       if (error instanceof TaskUpdateInvalidError) result = "invalid";
       else if (error instanceof TaskNotFoundError) result = "unknown_task";
@@ -137,8 +178,14 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
     return { response: "Update successful" };
   };
 
-  /** Records a valid update; answers whether it was `accepted` or `stale` (answered as a success all the same). */
-  const applyUpdate = async (request: FastifyRequest, backend: string): Promise<"accepted" | "stale"> => {
+  /**
+   * Records a valid update; answers whether it was `accepted` or `stale` (answered as a success all the same), and
+   * whether it `moved` the task: completed it or changed its stage, which is what the scheduler acts on.
+   */
+  const applyUpdate = async (
+    request: FastifyRequest,
+    backend: string,
+  ): Promise<{ result: "accepted" | "stale"; moved: boolean; completed: boolean }> => {
     const report = parseTaskUpdate(request.body as Buffer | undefined, {
       nowNs: nowNanos(clock),
       maxStringChars: config.limits.maxAgentStringChars,
@@ -150,11 +197,12 @@ export async function taskApi(scope: FastifyInstance, deps: TaskApiDeps): Promis
       if (stale !== null) {
         // Not the agent's fault (a late or reordered POST): answered as a success, so it is not sent again.
         request.log.info({ task: task.id, stage: report.stage, reason: stale }, "ignored a late task update");
-        return "stale";
+        return { result: "stale", moved: false, completed: false };
       }
       await stores.tasks.recordAgentUpdate(backend, report.taskId, report, nowSeconds(clock));
       if (task.type === TaskType.DbStatus) await deps.dbStatusReported(stores, backend, report.results);
-      return "accepted";
+      const moved = report.complete || report.stage !== task.agentStage;
+      return { result: "accepted", moved, completed: report.complete };
     });
   };
   scope.route({
