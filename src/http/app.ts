@@ -50,11 +50,6 @@ export interface AppDeps {
   clock?: Clock;
   /** The process log (src/app/logger.ts); no logging when absent. */
   log?: Logger;
-  /**
-   * Runs the scheduler's next pass now (something it acts on changed: a create, a completed task); absent: the
-   * change waits for the next JOB_LOOP_INTERVAL.
-   */
-  wakeScheduler?: () => void;
   /** The name this process's scheduler takes the lease under (`/readyz` says whether it holds it); absent: none. */
   schedulerHolder?: string;
   /** Traces every request when given (src/telemetry/tracing.ts). */
