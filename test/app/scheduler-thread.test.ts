@@ -93,14 +93,14 @@ test("a pass runs on the scheduler's thread while the HTTP thread is blocked; it
   await sut.controller.scheduler.releaseLease();
 });
 
-test("a wake starts the thread's next pass at once, not after JOB_LOOP_INTERVAL", async () => {
+test("a create wakes the thread's scheduler: its next pass runs at once, not after JOB_LOOP_INTERVAL", async () => {
   const sut = await system({ JOB_LOOP_INTERVAL: "3600" });
   sut.controller.scheduler.start();
   const passes = async () =>
     (await scrape(sut.url)).value("rap_scheduler_pass_duration_seconds_count", {}) ?? 0;
   while ((await passes()) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  // The create over HTTP calls the controller's wakeScheduler, which reaches the thread.
   const rap = await createRap(sut, await studyRepo(FX_ACT), ["action1"]);
-  sut.controller.scheduler.wake();
   while ((await sut.jobs(rap)).action1.status_code !== "initiated")
     await new Promise((resolve) => setTimeout(resolve, 20));
   expect(await passes()).toBe(2);
