@@ -70,6 +70,8 @@ const SQLITE_ONLY = [
   // migrate`, operator commands, `rap tick` and snapshot-db saying pg_dump, runs in either project).
   "test/cli/snapshot-db.test.ts",
   "test/cli/operator-basics.test.ts",
+  // Which packages `rap` loads on start-up; on PostgreSQL it loads pg as it should, the rest is the same.
+  "test/cli/startup-imports.test.ts",
 ];
 
 /**
