@@ -1,7 +1,8 @@
 /**
  * `rap` start-up: the median wall time of RUNS spawns of `rap --help`, `rap migrate` and `rap tick` (on an empty,
  * migrated SQLite database), beside `node -e 0`, the floor, spawned in the same run and interleaved with them so a
- * busy machine slows all alike. Runs the built command (`npm run bench:startup` builds first). Results go to
+ * busy machine slows all alike. Runs the built command (`npm run bench:startup` builds first), and beside it another
+ * build named by BASELINE_CLI when set. Results go to
  * bench/results/startup.json and docs/benchmarks.md.
  */
 import { spawnSync } from "node:child_process";
@@ -16,11 +17,17 @@ const cli = join(repoRoot, "dist", "cli", "main.js");
 const workdir = mkdtempSync(join(tmpdir(), "rap-bench-startup-"));
 const env = { PATH: process.env.PATH ?? "", WORKDIR: workdir, BACKENDS: "test" };
 
+/** Another build of `rap` (BASELINE_CLI=…/dist/cli/main.js, e.g. of an earlier commit) measured in the same run. */
+const baseline = process.env.BASELINE_CLI;
+const commands = (label: string, main: string) => [
+  { name: `rap --help${label}`, args: [main, "--help"] },
+  { name: `rap migrate${label}`, args: [main, "migrate"] },
+  { name: `rap tick${label}`, args: [main, "tick"] },
+];
 const cases: { name: string; args: string[] }[] = [
   { name: "node -e 0 (the floor)", args: ["-e", "0"] },
-  { name: "rap --help", args: [cli, "--help"] },
-  { name: "rap migrate", args: [cli, "migrate"] },
-  { name: "rap tick", args: [cli, "tick"] },
+  ...commands("", cli),
+  ...(baseline ? commands(" (baseline)", baseline) : []),
 ];
 
 function spawnMs(args: string[]): number {
