@@ -83,10 +83,10 @@ const ALONE = ["test/e2e/lease-cut-off.test.ts"];
 
 /**
  * How many test files run at once. Most integration and whole-system files wait on processes, containers, Slurm,
- * PostgreSQL and HTTP rather than compute, so more run at once than there are cores (docs/development.md has the
- * measurements). RAP_TEST_WORKERS overrides it.
+ * PostgreSQL and HTTP rather than compute, so more run at once than there are cores: two per core (three per core
+ * timed tests out on a machine busy with other work: docs/development.md). RAP_TEST_WORKERS overrides it.
  */
-const WORKERS = Number(process.env.RAP_TEST_WORKERS) || Math.max(2, availableParallelism() * 3);
+const WORKERS = Number(process.env.RAP_TEST_WORKERS) || Math.max(2, availableParallelism() * 2);
 
 /**
  * The `postgres` project needs a server (RAP_TEST_POSTGRES_URL, scripts/start-test-postgres.sh). Without one it is
