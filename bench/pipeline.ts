@@ -2,7 +2,8 @@
  * project.yaml parse time: the three largest corpus files, the one with the most actions, and a typical
  * (median-sized) one. Each file is parsed a few times to warm up, then RUNS more times; the table shows the median,
  * minimum and maximum. The baseline, in the same process on the same text: the general-purpose `yaml` package
- * parsing it to plain values, with no validation at all. Results go to bench/results/pipeline.json too.
+ * parsing it to plain values, with no validation at all; and the floor's order: `JSON.parse` of the same document
+ * written as JSON. Results go to bench/results/pipeline.json too.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -30,6 +31,8 @@ interface Row {
   maxMs: number;
   /** The baseline's median: the `yaml` package parsing the same text. */
   yamlPackageMs: number;
+  /** The floor's order: `JSON.parse` of the same document as JSON. */
+  jsonParseMs: number;
 }
 
 function median(values: number[]): number {
@@ -61,6 +64,7 @@ function measure(file: string, kind: string): Row {
     maxMs: Math.max(...times),
     // The reference's files have up to a few hundred aliases; the yaml package refuses more than its default.
     yamlPackageMs: median(timings((source) => parseYaml(source, { maxAliasCount: -1 }), text)),
+    jsonParseMs: median(timings(JSON.parse, JSON.stringify(parseYaml(text, { maxAliasCount: -1 })))),
   };
 }
 
@@ -92,13 +96,14 @@ const ms = (value: number): string => value.toFixed(1).padStart(8);
 console.log(`project.yaml parser, ${RUNS} runs after ${WARMUP} warm-up parses (Node ${process.version})\n`);
 console.log(
   `${"file".padEnd(38)} ${"kind".padEnd(12)} ${"size".padStart(9)} ${"actions".padStart(7)}` +
-    "  median     min     max (ms)   yaml pkg   × yaml pkg",
+    "  median     min     max (ms)   yaml pkg   × yaml pkg  JSON.parse  × JSON.parse",
 );
 for (const row of rows) {
   console.log(
     `${row.file.padEnd(38)} ${row.kind.padEnd(12)} ${`${(row.bytes / 1024).toFixed(0)} KiB`.padStart(9)}` +
       `${String(row.actions).padStart(8)}${ms(row.medianMs)}${ms(row.minMs)}${ms(row.maxMs)}` +
-      `${ms(row.yamlPackageMs)}${(row.medianMs / row.yamlPackageMs).toFixed(2).padStart(13)}`,
+      `${ms(row.yamlPackageMs)}${(row.medianMs / row.yamlPackageMs).toFixed(2).padStart(13)}` +
+      `${ms(row.jsonParseMs).padStart(12)}${(row.medianMs / row.jsonParseMs).toFixed(1).padStart(14)}`,
   );
 }
 

@@ -8,8 +8,6 @@ import { existsSync } from "node:fs";
 import type { Kysely } from "kysely";
 import type { DatabaseLocation } from "../config/index.js";
 import { migrateToLatest, openDatabase } from "./index.js";
-import { openPostgres } from "./postgres/connection.js";
-import { PostgresStorage } from "./postgres-storage.js";
 import { SnapshotRefusedError, snapshotSqlite } from "./snapshot.js";
 import { BackgroundCheckpoints } from "./sqlite/checkpoints.js";
 import { SqliteStorage } from "./sqlite-storage.js";
@@ -33,6 +31,11 @@ export interface OpenStorageOptions {
   backgroundCheckpoints?: boolean;
 }
 
+// PostgreSQL's modules (and the pg driver) load only when a database is PostgreSQL: a `rap` command on SQLite
+// starts without them.
+const postgresConnection = () => import("./postgres/connection.js");
+const postgresStorage = () => import("./postgres-storage.js");
+
 export async function openStorage(
   location: DatabaseLocation,
   options: OpenStorageOptions = {},
@@ -47,6 +50,10 @@ export async function openStorage(
       });
     }
     case "postgres": {
+      const [{ openPostgres }, { PostgresStorage }] = await Promise.all([
+        postgresConnection(),
+        postgresStorage(),
+      ]);
       const db = openPostgres(location.url, location);
       try {
         if (options.migrate) await migrateToLatest(db, "postgres");
@@ -77,6 +84,7 @@ export interface MigrationReport {
 export async function migrateDatabase(location: DatabaseLocation): Promise<MigrationReport> {
   if (location.dialect === "postgres") {
     // The database itself is the operator's to create; "created" here means its schema was.
+    const { openPostgres } = await postgresConnection();
     const applied = await migrateAndClose(openPostgres(location.url, location), "postgres");
     return { created: applied.includes("0001_initial"), applied };
   }

@@ -16,12 +16,17 @@ const BACKSLASH = 92;
 const SPECIAL = new Uint8Array(128);
 for (const code of [SPACE, TAB, LF, CR, SINGLE_QUOTE, DOUBLE_QUOTE, BACKSLASH]) SPECIAL[code] = 1;
 
+const QUOTING = /['"\\]/;
+const BLANKS = /[ \t\r\n]+/;
+
 /**
  * Python's `shlex.split(s)`: whitespace (space, tab, CR, LF only) separates words; single quotes keep everything
  * literally; inside double quotes a backslash escapes only `"` and `\`; outside quotes it escapes any character
  * (a backslash-newline keeps the newline). `''` is an empty word. `#` is an ordinary character.
  */
 export function shlexSplit(s: string): string[] {
+  // Most run lines have no quote or backslash: then the words are just the runs of non-blanks.
+  if (!QUOTING.test(s)) return s.split(BLANKS).filter((word) => word !== "");
   const words: string[] = [];
   let word = "";
   let inWord = false; // a word has started (possibly empty, after a pair of quotes)

@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { afterAll, expect, test } from "vitest";
 import { createTempDir, git, removeDir } from "../support/git-fixtures.js";
 import { freePort } from "../support/ports.js";
-import { repoRoot } from "../support/requirements.js";
+import { readmeInstallRequirement, repoRoot, requires } from "../support/requirements.js";
 import { finalJobs, start, startRap } from "./serve-support.js";
 
 const run = promisify(execFile);
@@ -25,6 +25,7 @@ afterAll(async () => {
 });
 
 const readme = await readFile(join(repoRoot, "README.md"), "utf8");
+const installAsked = requires(readmeInstallRequirement());
 
 /** The ```sh blocks of a README section (from its `## title` to the next `## `), in order. */
 function shellBlocks(text: string): string[] {
@@ -53,52 +54,56 @@ test("the README never runs `npx rap` (outside this folder it fetches an unrelat
   expect(readme).toContain("Do not\nuse `npx rap` outside this folder");
 });
 
-test("on a fresh copy of the repository, the README's first command runs the demo to success", {
-  timeout: INSTALL_TIMEOUT_MS + 5 * 60_000,
-}, async () => {
-  const clone = await createTempDir("rap-readme-clone-");
-  dirs.push(clone);
-  // What a clone of this tree has: every tracked or new file that git does not ignore (no node_modules, dist).
-  const { stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
-    cwd: repoRoot,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  for (const file of stdout.split("\0").filter((name) => name !== "")) {
-    await mkdir(dirname(join(clone, file)), { recursive: true });
-    await cp(join(repoRoot, file), join(clone, file)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== "ENOENT") throw error; // deleted in the working tree but not yet committed
+test.skipIf(!installAsked)(
+  "on a fresh copy of the repository, the README's first command runs the demo to success",
+  {
+    timeout: INSTALL_TIMEOUT_MS + 5 * 60_000,
+  },
+  async () => {
+    const clone = await createTempDir("rap-readme-clone-");
+    dirs.push(clone);
+    // What a clone of this tree has: every tracked or new file that git does not ignore (no node_modules, dist).
+    const { stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+      cwd: repoRoot,
+      maxBuffer: 64 * 1024 * 1024,
     });
-  }
-  const port = await freePort();
-  const demo = start([shellBlocks(readme)[0]!], {
-    cwd: clone,
-    // The local executor, as on a laptop without Docker; a free port instead of 8000.
-    env: { PORT: String(port), EXECUTOR: "local" },
-    shell: true,
-  });
-  try {
-    await demo.waitFor("Still serving the RAP API", INSTALL_TIMEOUT_MS);
-    const output = demo.output();
-    expect(output).not.toContain("EBADENGINE");
-    expect(output).toContain("All 3 jobs succeeded.");
-    expect(output).toContain(
-      `Manifest of the workspace:               ${clone}/workdir/medium_privacy/workspaces/demo/metadata/manifest.json`,
-    );
-    // Still serving: the documentation page it printed answers.
-    expect((await fetch(`http://127.0.0.1:${port}/controller/v1/docs/`)).status).toBe(200);
-  } finally {
-    demo.signal("SIGINT");
-  }
-  await demo.exited;
-  // The demo's own log goes to WORKDIR/rap.log, leaving the terminal to the progress.
-  // npm may return before the demo has finished shutting down: give its log a few seconds.
-  const log = join(clone, "workdir", "rap.log");
-  for (let i = 0; i < 100 && !(await readFile(log, "utf8")).includes('"msg":"agent stopped"'); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expect(await readFile(log, "utf8")).toContain("SIGINT received: shutting down");
-  expect(await readFile(log, "utf8")).toContain('"msg":"agent stopped"');
-});
+    for (const file of stdout.split("\0").filter((name) => name !== "")) {
+      await mkdir(dirname(join(clone, file)), { recursive: true });
+      await cp(join(repoRoot, file), join(clone, file)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error; // deleted in the working tree but not yet committed
+      });
+    }
+    const port = await freePort();
+    const demo = start([shellBlocks(readme)[0]!], {
+      cwd: clone,
+      // The local executor, as on a laptop without Docker; a free port instead of 8000.
+      env: { PORT: String(port), EXECUTOR: "local" },
+      shell: true,
+    });
+    try {
+      await demo.waitFor("Still serving the RAP API", INSTALL_TIMEOUT_MS);
+      const output = demo.output();
+      expect(output).not.toContain("EBADENGINE");
+      expect(output).toContain("All 3 jobs succeeded.");
+      expect(output).toContain(
+        `Manifest of the workspace:               ${clone}/workdir/medium_privacy/workspaces/demo/metadata/manifest.json`,
+      );
+      // Still serving: the documentation page it printed answers.
+      expect((await fetch(`http://127.0.0.1:${port}/controller/v1/docs/`)).status).toBe(200);
+    } finally {
+      demo.signal("SIGINT");
+    }
+    await demo.exited;
+    // The demo's own log goes to WORKDIR/rap.log, leaving the terminal to the progress.
+    // npm may return before the demo has finished shutting down: give its log a few seconds.
+    const log = join(clone, "workdir", "rap.log");
+    for (let i = 0; i < 100 && !(await readFile(log, "utf8")).includes('"msg":"agent stopped"'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await readFile(log, "utf8")).toContain("SIGINT received: shutting down");
+    expect(await readFile(log, "utf8")).toContain('"msg":"agent stopped"');
+  },
+);
 
 test("the walkthrough can be run twice from inside another repository: two RAPs succeed, that repository is untouched", {
   timeout: 180_000,

@@ -12,10 +12,13 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createRap } from "../scheduler/support.js";
 import { createStudyRepo, removeDir } from "../support/git-fixtures.js";
 import { requires, slurmRequirement } from "../support/requirements.js";
+import { holdSharedResource } from "../support/shared-resource.js";
 import { startWholeSystem, type WholeSystem } from "../support/whole-system.js";
 import { wholeSystemSuite } from "./system-suite.js";
 
 const slurm = requires(await slurmRequirement());
+// One file at a time on the cluster: another drains its node or fills it with 50 jobs.
+if (slurm) await holdSharedResource("slurm-cluster");
 wholeSystemSuite("slurm", slurm);
 
 /** A job queued in Slurm (its node drained) while the agent restarts, or while it is cancelled. */

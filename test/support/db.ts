@@ -76,7 +76,7 @@ export async function openTestDb(
       close: database.close,
     };
   }
-  const server = await createTestPostgres();
+  const server = await createTestPostgres({ migrated: true });
   const env = { DATABASE_URL: server.url };
   const storage = await openStorage(loadConfig({ BACKENDS: "test", ...env }).database, { migrate: true });
   const db = (storage as PostgresStorage).db;
@@ -97,10 +97,13 @@ export async function openTestDb(
 /**
  * The settings a `rap` process (or the composition root) is given to use the run's test database: none on SQLite
  * (WORKDIR/db.sqlite, created by the process), a DATABASE_URL of a fresh database on the test server in the
- * `postgres` project. `drop()` removes that database (a no-op on SQLite: WORKDIR is the caller's).
+ * `postgres` project, empty or, with `migrated`, already migrated (test/support/postgres.ts). `drop()` removes that
+ * database (a no-op on SQLite: WORKDIR is the caller's).
  */
-export async function testDatabaseEnv(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+export async function testDatabaseEnv(
+  options: { migrated?: boolean } = {},
+): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
   if (!testDatabaseIsPostgres()) return { env: {}, drop: async () => undefined };
-  const server = await createTestPostgres();
+  const server = await createTestPostgres(options);
   return { env: { DATABASE_URL: server.url }, drop: server.drop };
 }

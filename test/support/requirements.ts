@@ -54,6 +54,20 @@ export function requires(req: Requirement): boolean {
   return false;
 }
 
+/** Set to 1 to run the README's install test: a real `npm ci` in a fresh copy (minutes). `.ci/run` sets it. */
+export const README_INSTALL_VARIABLE = "RAP_TEST_README_INSTALL";
+
+/**
+ * The README's install test compiles better-sqlite3 from source for minutes, so a plain `npm test` leaves it out
+ * unless asked; where every test is required (CI) a run that was not asked fails, as any missing requirement does.
+ */
+export function readmeInstallRequirement(): Requirement {
+  return {
+    available: process.env[README_INSTALL_VARIABLE] === "1",
+    reason: `${README_INSTALL_VARIABLE} is not 1 (the README's install test, a real \`npm ci\` of several minutes, runs when asked)`,
+  };
+}
+
 /** The image the Docker tests run (built locally by scripts/build-test-images.sh, never pulled). */
 export const testImage = "ghcr.io/opensafely-core/python:v2";
 export const dockerSocket = "/var/run/docker.sock";

@@ -68,7 +68,9 @@ export async function startSystem<C extends Clock = ManualClock>(
 ): Promise<System<C>> {
   const workdir = await mkdtemp(join(tmpdir(), "rap-system-"));
   for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(workdir, name), text);
-  const database = await testDatabaseEnv();
+  // Migrated already: the controller's own migration at start-up is then a check (tests of a new database's
+  // migration start a `rap` process on an empty one).
+  const database = await testDatabaseEnv({ migrated: true });
   const config = loadConfig({ ...SYSTEM_ENV, ...database.env, ...env, WORKDIR: workdir, PORT: "1" });
   const clock = options.clock ?? (new ManualClock(T0_MS) as Clock as C);
   const controller = await openController(config, {

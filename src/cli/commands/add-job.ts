@@ -1,13 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { systemClock } from "../../domain/clock.js";
 import { randomId } from "../../domain/ids.js";
-import { getShaFromRemoteRef } from "../../git/index.js";
-import { createJobs } from "../../jobs/create.js";
-import { NothingToDoError } from "../../jobs/errors.js";
-import { gitSettingsFor } from "../../jobs/git-settings.js";
 import type { CreateRequest } from "../../jobs/request.js";
-import { backendArgument, withStorage } from "../context.js";
 
 interface AddJobOptions {
   backend: string;
@@ -36,6 +30,20 @@ export function registerAddJob(program: Command): void {
     .option("--database <name>", "database name", "default")
     .option("-f, --force-run-dependencies", "rerun dependencies that already succeeded", false)
     .action(async (repo: string, actions: string[], options: AddJobOptions) => {
+      const [
+        { systemClock },
+        { getShaFromRemoteRef },
+        { createJobs },
+        { NothingToDoError },
+        { gitSettingsFor },
+      ] = await Promise.all([
+        import("../../domain/clock.js"),
+        import("../../git/index.js"),
+        import("../../jobs/create.js"),
+        import("../../jobs/errors.js"),
+        import("../../jobs/git-settings.js"),
+      ]);
+      const { backendArgument, withStorage } = await import("../context.js");
       await withStorage(async (storage, config) => {
         const git = { ...gitSettingsFor(config), allowLocalGitRepos: true };
         const repoUrl = repoUrlArgument(repo);

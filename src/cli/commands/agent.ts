@@ -1,7 +1,4 @@
 import type { Command } from "commander";
-import { pino } from "pino";
-import { agentRuntime, LOCAL_RUNTIME_WARNING, runAgent } from "../../agent/index.js";
-import { agentConfigWarnings, loadAgentConfig } from "../../config/agent.js";
 
 export function registerAgent(program: Command): void {
   program
@@ -9,6 +6,15 @@ export function registerAgent(program: Command): void {
     .description("run the agent for one backend: poll the controller's Task API and run its jobs")
     .requiredOption("--backend <backend>", "the backend this agent runs jobs for (overrides BACKEND)")
     .action(async (options: { backend: string }) => {
+      const [
+        { pino },
+        { agentRuntime, LOCAL_RUNTIME_WARNING, runAgent },
+        { agentConfigWarnings, loadAgentConfig },
+      ] = await Promise.all([
+        import("pino"),
+        import("../../agent/index.js"),
+        import("../../config/agent.js"),
+      ]);
       const config = loadAgentConfig({ ...process.env, BACKEND: options.backend }, process.cwd());
       for (const warning of agentConfigWarnings(config)) console.error(`warning: ${warning}`);
       const runtime = await agentRuntime(config);

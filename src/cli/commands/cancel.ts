@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { cancelFromCli } from "../../ops/jobs.js";
-import { withStorage } from "../context.js";
 
 export function registerCancel(program: Command): void {
   program
@@ -9,6 +7,8 @@ export function registerCancel(program: Command): void {
     .argument("<rap-id>", "the RAP")
     .argument("[actions...]", "actions to cancel (default: all of them)")
     .action(async (rapId: string, actions: string[]) => {
+      const { cancelFromCli } = await import("../../ops/jobs.js");
+      const { withStorage } = await import("../context.js");
       await withStorage(async (storage, config) => {
         const { ok, message } = await cancelFromCli(storage.jobs, rapId, actions, config.backends);
         if (ok) console.log(message);

@@ -1,7 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { checkProject, formatCheckJson, formatCheckText } from "../../pipeline/index.js";
 
 export function registerCheck(program: Command): void {
   program
@@ -10,6 +9,7 @@ export function registerCheck(program: Command): void {
     .argument("<path>", "the project.yaml file, or a directory holding one")
     .option("--json", "print the result as JSON, in the shape of the corpus .expected.json files")
     .action(async (argument: string, options: { json?: boolean }) => {
+      const { checkProject, formatCheckJson, formatCheckText } = await import("../../pipeline/index.js");
       let path = argument;
       let bytes: Uint8Array;
       try {

@@ -1,6 +1,4 @@
 import { Argument, type Command } from "commander";
-import { setDbMaintenance } from "../../ops/flags.js";
-import { backendArgument, withStorage } from "../context.js";
 
 export function registerDbMaintenance(program: Command): void {
   program
@@ -10,6 +8,8 @@ export function registerDbMaintenance(program: Command): void {
     .argument("<backend>", "backend name")
     .option("--disable-checks", "also stop the scheduled database status checks", false)
     .action(async (state: "on" | "off", backend: string, options: { disableChecks: boolean }) => {
+      const { setDbMaintenance } = await import("../../ops/flags.js");
+      const { backendArgument, withStorage } = await import("../context.js");
       await withStorage(async (storage, config) => {
         const lines = await setDbMaintenance(
           storage.flags,

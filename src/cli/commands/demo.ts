@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { runDemo } from "../../app/demo.js";
 
 export function registerDemo(program: Command): void {
   program
@@ -10,6 +9,7 @@ export function registerDemo(program: Command): void {
     )
     .option("--exit", "stop once every job is final; the exit code is 0 only when every job succeeded")
     .action(async (options: { exit?: boolean }) => {
+      const { runDemo } = await import("../../app/demo.js");
       process.exitCode = await runDemo(process.env, process.cwd(), {
         exit: options.exit ?? false,
         out: process.stdout,

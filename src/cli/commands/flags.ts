@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { describeFlags, parseAssignment, setFlags } from "../../ops/flags.js";
-import { backendArgument, withStorage } from "../context.js";
 
 export function registerFlags(program: Command): void {
   const flags = program.command("flags").description("read or set backend flags");
@@ -10,6 +8,8 @@ export function registerFlags(program: Command): void {
     .argument("[names...]", "flag names")
     .requiredOption("--backend <backend>", "backend name")
     .action(async (names: string[], options: { backend: string }) => {
+      const { describeFlags } = await import("../../ops/flags.js");
+      const { backendArgument, withStorage } = await import("../context.js");
       await withStorage(async (storage, config) => {
         const lines = await describeFlags(storage.flags, backendArgument(config, options.backend), names);
         for (const line of lines) console.log(line);
@@ -21,6 +21,8 @@ export function registerFlags(program: Command): void {
     .argument("<assignments...>", "NAME=VALUE pairs")
     .requiredOption("--backend <backend>", "backend name")
     .action(async (assignments: string[], options: { backend: string }) => {
+      const { parseAssignment, setFlags } = await import("../../ops/flags.js");
+      const { backendArgument, withStorage } = await import("../context.js");
       const parsed = assignments.map(parseAssignment);
       await withStorage(async (storage, config) => {
         const lines = await setFlags(storage.flags, backendArgument(config, options.backend), parsed);

@@ -2,8 +2,6 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Storage } from "../../db/storage.js";
 import type { Job } from "../../domain/job.js";
 import { State } from "../../domain/status.js";
-import { formatJobTable, listJobs } from "../../ops/jobs.js";
-import { backendArgument, withStorage } from "../context.js";
 
 interface JobsOptions {
   rap?: string;
@@ -44,6 +42,8 @@ export function registerJobs(program: Command): void {
     .option("--limit <n>", "list at most this many", limitArgument, 100)
     .option("--json", "print a JSON array of the jobs as POST rap/status/ shows them")
     .action(async (options: JobsOptions) => {
+      const { formatJobTable, listJobs } = await import("../../ops/jobs.js");
+      const { backendArgument, withStorage } = await import("../context.js");
       const { limit } = options;
       await withStorage(async (storage, config) => {
         const listing = await listJobs(storage.jobs, {

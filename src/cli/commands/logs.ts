@@ -1,11 +1,6 @@
 import { join } from "node:path";
 import type { Command } from "commander";
-import { followJobOutput, runtimeOfJob } from "../../agent/live-output.js";
-import { agentLayout, jobLogDir } from "../../agent/workspace/paths.js";
-import { loadAgentStorage } from "../../config/agent.js";
-import { followJobLog, type JobLogPath, missingLogMessage, readJobLog } from "../../ops/logs.js";
-import { followRemoteJob } from "../../ops/remote-logs.js";
-import { withStorage } from "../context.js";
+import type { JobLogPath } from "../../ops/logs.js";
 
 /** How often `-f` reads the job's status. */
 const FOLLOW_INTERVAL_MS = 1000;
@@ -29,6 +24,7 @@ export function registerLogs(program: Command): void {
     )
     .action(async (jobId: string, options: { follow: boolean; controller?: string }) => {
       if (options.controller !== undefined) {
+        const { followRemoteJob } = await import("../../ops/remote-logs.js");
         process.exitCode = await followRemoteJob(
           options.controller,
           process.env.OPERATOR_TOKEN ?? "",
@@ -40,6 +36,19 @@ export function registerLogs(program: Command): void {
         );
         return;
       }
+      const [
+        { followJobOutput, runtimeOfJob },
+        { agentLayout, jobLogDir },
+        { loadAgentStorage },
+        { followJobLog, missingLogMessage, readJobLog },
+        { withStorage },
+      ] = await Promise.all([
+        import("../../agent/live-output.js"),
+        import("../../agent/workspace/paths.js"),
+        import("../../config/agent.js"),
+        import("../../ops/logs.js"),
+        import("../context.js"),
+      ]);
       const layout = agentLayout(loadAgentStorage(process.env, process.cwd()));
       const logPath: JobLogPath = (job) =>
         join(jobLogDir(layout, { id: job.id, created_at: job.createdAt }), "logs.txt");

@@ -1,12 +1,12 @@
 import type { Command } from "commander";
-import { describeDatabase, loadConfig } from "../../config/index.js";
-import { migrateDatabase } from "../../db/open.js";
 
 export function registerMigrate(program: Command): void {
   program
     .command("migrate")
     .description("create the database, or upgrade it to the latest schema")
     .action(async () => {
+      const { describeDatabase, loadConfig } = await import("../../config/index.js");
+      const { migrateDatabase } = await import("../../db/open.js");
       const config = loadConfig();
       const where = describeDatabase(config.database);
       const { created, applied } = await migrateDatabase(config.database);

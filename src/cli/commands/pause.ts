@@ -1,6 +1,4 @@
 import { Argument, type Command } from "commander";
-import { setPaused } from "../../ops/flags.js";
-import { backendArgument, withStorage } from "../context.js";
 
 export function registerPause(program: Command): void {
   program
@@ -9,6 +7,8 @@ export function registerPause(program: Command): void {
     .addArgument(new Argument("<state>", "on or off").choices(["on", "off"]))
     .argument("<backend>", "backend name")
     .action(async (state: "on" | "off", backend: string) => {
+      const { setPaused } = await import("../../ops/flags.js");
+      const { backendArgument, withStorage } = await import("../context.js");
       await withStorage(async (storage, config) => {
         for (const line of await setPaused(storage.flags, backendArgument(config, backend), state === "on"))
           console.log(line);

@@ -1,9 +1,5 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
-import { createLogger } from "../../app/logger.js";
-import { prepareForReboot, rebootStatus } from "../../ops/reboot.js";
-import { statusLog } from "../../scheduler/log-observer.js";
-import { backendArgument, withStorage } from "../context.js";
 
 const WARNING = `
 == DANGER ZONE ==
@@ -28,6 +24,17 @@ export function registerPrepareForReboot(program: Command): void {
     .option("--status", "only report whether the backend is ready to reboot", false)
     .option("-y, --yes", "do not ask for confirmation", false)
     .action(async (options: { backend: string; status: boolean; yes: boolean }) => {
+      const [
+        { createLogger },
+        { prepareForReboot, rebootStatus },
+        { statusLog },
+        { backendArgument, withStorage },
+      ] = await Promise.all([
+        import("../../app/logger.js"),
+        import("../../ops/reboot.js"),
+        import("../../scheduler/log-observer.js"),
+        import("../context.js"),
+      ]);
       await withStorage(async (storage, config) => {
         const backend = backendArgument(config, options.backend);
         if (options.status) {

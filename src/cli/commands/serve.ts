@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { untilShutdownSignal } from "../../app/run.js";
-import { startServe } from "../../app/serve.js";
 
 export function registerServe(program: Command): void {
   program
@@ -10,6 +8,8 @@ export function registerServe(program: Command): void {
         "with no configuration, a `test` backend and a generated client token",
     )
     .action(async () => {
+      const { untilShutdownSignal } = await import("../../app/run.js");
+      const { startServe } = await import("../../app/serve.js");
       const serving = await startServe(process.env, process.cwd());
       await untilShutdownSignal(serving.controller.log, serving.stop);
     });

@@ -1,8 +1,5 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { describeDatabase, loadConfig } from "../../config/index.js";
-import { snapshotDatabase } from "../../db/open.js";
-import { requireDatabase } from "../context.js";
 
 export function registerSnapshotDb(program: Command): void {
   program
@@ -13,6 +10,9 @@ export function registerSnapshotDb(program: Command): void {
     .argument("<path>", "the file to write")
     .option("--force", "replace PATH if it exists", false)
     .action(async (path: string, options: { force: boolean }) => {
+      const { describeDatabase, loadConfig } = await import("../../config/index.js");
+      const { snapshotDatabase } = await import("../../db/open.js");
+      const { requireDatabase } = await import("../context.js");
       const config = loadConfig();
       requireDatabase(config);
       const target = resolve(path);

@@ -1,10 +1,7 @@
 import type { Command } from "commander";
-import { createLogger } from "../../app/logger.js";
-import { createScheduler } from "../../app/scheduler.js";
 import { systemClock } from "../../domain/clock.js";
 import { describeLease, LeaseHeldError } from "../../scheduler/lease.js";
 import type { PassReport, Scheduler } from "../../scheduler/scheduler.js";
-import { withStorage } from "../context.js";
 
 /** One pass; with `wait`, first waits (trying every loop interval) for another scheduler to give up the lease. */
 async function passWhenFree(scheduler: Scheduler, wait: boolean, intervalMs: number): Promise<PassReport> {
@@ -24,6 +21,11 @@ export function registerTick(program: Command): void {
     .description("run exactly one scheduler pass on the database and exit")
     .option("--wait", "when another scheduler holds the lease, wait for it instead of exiting", false)
     .action(async (options: { wait: boolean }) => {
+      const [{ createLogger }, { createScheduler }, { withStorage }] = await Promise.all([
+        import("../../app/logger.js"),
+        import("../../app/scheduler.js"),
+        import("../context.js"),
+      ]);
       await withStorage(async (storage, config) => {
         const log = createLogger(config.logLevel);
         const scheduler = createScheduler(config, storage, systemClock, log, undefined);

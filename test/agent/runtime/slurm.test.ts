@@ -11,10 +11,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { SlurmRuntime, type SlurmRuntimeOptions } from "../../../src/agent/runtime/slurm.js";
 import { RuntimeError, RuntimeTimeoutError } from "../../../src/agent/runtime/types.js";
 import { requires, slurmRequirement, testImage } from "../../support/requirements.js";
+import { holdSharedResource } from "../../support/shared-resource.js";
 import { mountSmallDisk, smallDiskRequirement } from "../../support/small-disk.js";
 import { describeRuntimeConformance, jobFixtures, jobSpec, waitForExit } from "./conformance.js";
 
 const slurmOk = requires(await slurmRequirement());
+// One file at a time on the cluster: another drains its node or fills it with 50 jobs.
+if (slurmOk) await holdSharedResource("slurm-cluster");
 
 const shared = mkdtempSync(join(tmpdir(), "rap-slurm-shared-"));
 const state = mkdtempSync(join(tmpdir(), "rap-slurm-state-"));
