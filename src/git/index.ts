@@ -20,6 +20,7 @@ export {
   validateBranchAndCommit,
   validateRepoUrl,
 } from "./github.js";
+export { KeyedLock } from "./lock.js";
 export { refFormatProblem } from "./refs.js";
 export { commitReachableFromRef, getShaFromRemoteRef } from "./remote.js";
 export { gitProcessCounts } from "./run.js";

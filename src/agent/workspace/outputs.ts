@@ -5,6 +5,7 @@
  */
 import { readFile, rm } from "node:fs/promises";
 import type { JobDefinition } from "../../domain/task.js";
+import { KeyedLock } from "../../git/index.js";
 import { UnsafePathError } from "../errors.js";
 import { SOURCE_CHANGED } from "./copy-sync.js";
 import { errnoError } from "./file-workers.js";
@@ -42,6 +43,12 @@ export interface PersistedOutputs {
   /** `{file: reason}` for the outputs that could not be saved because of their name or place (copyRefusal). */
   readonly notSaved: Record<string, string>;
 }
+
+/**
+ * The agent finalizes jobs side by side, and jobs of one workspace share its manifest: each job's read, update and
+ * write of it runs alone, or one job's entries could overwrite another's.
+ */
+const manifests = new KeyedLock();
 
 /**
  * Copies the outputs (each from its source in the job's volume, as listed) and updates the manifest. `currentActions` reads the study's project.yaml (null when it cannot
@@ -142,8 +149,10 @@ async function persist(
     };
   }
   const path = manifestPath(layout, job.workspace);
-  const manifest = await readManifest(path, job.workspace);
-  const actions = Object.keys(manifest.outputs).length > 0 ? await currentActions() : null;
-  await writeManifest(path, updateManifest(manifest, job.action, entries, actions));
+  await manifests.run(path, async () => {
+    const manifest = await readManifest(path, job.workspace);
+    const actions = Object.keys(manifest.outputs).length > 0 ? await currentActions() : null;
+    await writeManifest(path, updateManifest(manifest, job.action, entries, actions));
+  });
   return { excluded, notSaved };
 }
