@@ -106,6 +106,10 @@ const FAILURES = {
 };
 
 /** A job that runs for a few seconds, and one that needs it: an agent is killed and restarted meanwhile. */
+/**
+ * A job that runs long enough for the second agent to start (a Node process loading TypeScript, seconds on a busy
+ * machine) and sample its metrics before it ends.
+ */
 const SLOW = {
   "project.yaml": projectYaml({
     slow: { script: "slow.py", outputs: { highly_sensitive: { out: "output/slow.csv" } } },
@@ -115,7 +119,7 @@ const SLOW = {
       outputs: { moderately_sensitive: { out: "output/after.txt" } },
     },
   }),
-  "analysis/slow.py": `import time\nprint('slow started', flush=True)\ntime.sleep(4)\n${WRITE("output/slow.csv", "n\n1\n")}print('slow done')\n`,
+  "analysis/slow.py": `import time\nprint('slow started', flush=True)\ntime.sleep(8)\n${WRITE("output/slow.csv", "n\n1\n")}print('slow done')\n`,
   "analysis/after.py": "open('output/after.txt', 'w').write(open('output/slow.csv').read())\n",
 };
 
