@@ -5,7 +5,7 @@
  * text (the error goes to the log), only an error code such as ECONNREFUSED or a SQLSTATE.
  */
 import type { FastifyInstance } from "fastify";
-import type { LeaseStore } from "../../db/storage.js";
+import { type LeaseStore, StorageUnavailableError } from "../../db/storage.js";
 
 export interface ReadinessDeps {
   lease: LeaseStore;
@@ -35,7 +35,9 @@ function withinTimeout<T>(work: Promise<T>): Promise<T> {
 function reasonFor(error: unknown): string {
   if (error instanceof Unanswered)
     return `the database did not answer within ${READINESS_TIMEOUT_MS / 1000} s`;
-  const code = (error as { code?: unknown }).code;
+  // A lost connection is wrapped (StorageUnavailableError); the operator wants the reason under it (ECONNREFUSED).
+  const reason = error instanceof StorageUnavailableError && error.cause !== undefined ? error.cause : error;
+  const code = (reason as { code?: unknown }).code;
   return typeof code === "string" && SAFE_CODE.test(code)
     ? `the database query failed: ${code}`
     : "the database query failed";
