@@ -3,8 +3,11 @@ import { afterAll, expect, test } from "vitest";
 import { createTempDir, removeDir } from "../support/git-fixtures.js";
 import { freePort } from "../support/ports.js";
 import { requires, slurmRequirement } from "../support/requirements.js";
+import { holdSharedResource } from "../support/shared-resource.js";
 import { type Running, startRap } from "./serve-support.js";
 
+// Its turn on the cluster, whose node another file drains (test/support/shared-resource.ts).
+await holdSharedResource("slurm-cluster");
 const slurm = requires(await slurmRequirement());
 const dirs: string[] = [];
 const running: Running[] = [];

@@ -16,9 +16,10 @@ import { holdSharedResource } from "../support/shared-resource.js";
 import { startWholeSystem, type WholeSystem } from "../support/whole-system.js";
 import { wholeSystemSuite } from "./system-suite.js";
 
+// One file at a time on the cluster: another drains its node or fills it with 50 jobs (so its turn comes before the
+// check that the node takes jobs).
+await holdSharedResource("slurm-cluster");
 const slurm = requires(await slurmRequirement());
-// One file at a time on the cluster: another drains its node or fills it with 50 jobs.
-if (slurm) await holdSharedResource("slurm-cluster");
 wholeSystemSuite("slurm", slurm);
 
 /** A job queued in Slurm (its node drained) while the agent restarts, or while it is cancelled. */

@@ -61,6 +61,22 @@ function tracedScheduler(storage: Storage, env: Record<string, string> = {}) {
   return { scheduler, pass };
 }
 
+/**
+ * The jobs a pass with nothing written handles: none. On PostgreSQL a pass's mark is the oldest transaction still
+ * running anywhere on the server (transaction ids are the server's, not one database's), so while another database's
+ * writer is mid-transaction (other test files share the test server) a pass reads that window again and handles
+ * every job, changing nothing. Nothing writes here, so one of the next passes must be quiet.
+ */
+async function quietPass(pass: () => Promise<unknown[]>): Promise<unknown[]> {
+  const tries = process.env.RAP_TEST_DATABASE === "postgres" ? 50 : 1;
+  let handled = await pass();
+  for (let i = 1; i < tries && handled.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    handled = await pass();
+  }
+  return handled;
+}
+
 /** action1 running (its agent reported `executing`), action2 and action3 waiting on the one worker; passes steady. */
 async function steady(env: Record<string, string> = {}) {
   system = await startSystem();
@@ -72,7 +88,7 @@ async function steady(env: Record<string, string> = {}) {
   // The pass after a change handles every job; the next, with nothing changed, none.
   expect(await traced.pass()).toEqual(["action1", "action2", "action3"]);
   expect(await traced.pass()).toEqual(["action1", "action2", "action3"]);
-  expect(await traced.pass()).toEqual([]);
+  expect(await quietPass(traced.pass)).toEqual([]);
   const codes = async () =>
     Object.fromEntries(
       Object.entries(await system.jobs(rap)).map(([action, job]) => [action, job.status_code]),
@@ -155,19 +171,19 @@ test("with nothing written, the clock still moves jobs: heartbeats after a minut
   // A lease that outlasts the clock's jumps: a pass after a lapse starts from a full read, which handles every job.
   const { rap, pass, codes } = await steady({ TASK_SILENCE_TIMEOUT: "300", SCHEDULER_LEASE_TTL: "3600" });
   system.clock.advance(30_000);
-  expect(await pass()).toEqual([]);
+  expect(await quietPass(pass)).toEqual([]);
   // A minute after their last change, the waiting jobs' updated_at moves (a heartbeat), and the pass after that
   // (which reads its own writes) changes nothing more.
   system.clock.advance(31_000);
   expect(await pass()).toEqual(["action1", "action2", "action3"]);
   expect((await system.jobs(rap)).action2.updated_at).toBe(iso(T0 + 61));
   await pass();
-  expect(await pass()).toEqual([]);
+  expect(await quietPass(pass)).toEqual([]);
 
   // The agent polls (its presence is what makes a task's silence count), then nothing is heard of the task.
   await system.agent().tasks();
   expect(await pass()).toEqual(["action1", "action2", "action3"]);
-  expect(await pass()).toEqual([]);
+  expect(await quietPass(pass)).toEqual([]);
   system.clock.advance(301_000);
   await system.agent().tasks();
   await pass();

@@ -15,9 +15,10 @@ import { holdSharedResource } from "../../support/shared-resource.js";
 import { mountSmallDisk, smallDiskRequirement } from "../../support/small-disk.js";
 import { describeRuntimeConformance, jobFixtures, jobSpec, waitForExit } from "./conformance.js";
 
+// One file at a time on the cluster: another drains its node or fills it with 50 jobs (so its turn comes before the
+// check that the node takes jobs).
+await holdSharedResource("slurm-cluster");
 const slurmOk = requires(await slurmRequirement());
-// One file at a time on the cluster: another drains its node or fills it with 50 jobs.
-if (slurmOk) await holdSharedResource("slurm-cluster");
 
 const shared = mkdtempSync(join(tmpdir(), "rap-slurm-shared-"));
 const state = mkdtempSync(join(tmpdir(), "rap-slurm-state-"));
