@@ -124,7 +124,9 @@ export default defineConfig({
   test: {
     globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // A whole-system file's teardown (stopping its agent, its controller and the scheduler's thread) overran 60 s
+    // in CI runs under load, with every test passing; the cause is not yet found (the session's closing note).
+    hookTimeout: 180_000,
     // Each file gets a fresh module graph and its own temp dirs; files run in parallel.
     pool: "forks",
     maxWorkers: WORKERS,
