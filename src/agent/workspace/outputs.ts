@@ -51,8 +51,9 @@ export interface PersistedOutputs {
 const manifests = new KeyedLock();
 
 /**
- * Copies the outputs (each from its source in the job's volume, as listed) and updates the manifest. `currentActions` reads the study's project.yaml (null when it cannot
- * be read); it is only called when the manifest already lists outputs. An output refused for its name or place is
+ * Copies the outputs (each from its source in the job's volume, as listed) and updates the manifest.
+ * `currentActions` reads the study's project.yaml (null when it cannot be read); it is only called when the
+ * manifest already lists outputs. An output refused for its name or place is
  * left out (of the workspaces and the manifest) and the others saved. A full disk throws WorkspaceDiskFullError.
  */
 export async function persistOutputs(
