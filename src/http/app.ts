@@ -22,6 +22,7 @@ import { ClientTokens } from "./auth.js";
 import { answerClientErrors, answerFrameworkError } from "./client-errors.js";
 import { apiErrorFor, InternalError, NotFoundError } from "./errors.js";
 import { logFailedRequests, noteErrorCode } from "./failure-log.js";
+import { closeIdleConnectionsOnClose } from "./idle-connections.js";
 import { measureRequests, metricsEndpoint } from "./metrics.js";
 import { loadApiDocument } from "./openapi.js";
 import { registerOperatorRoutes } from "./operator-auth.js";
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     exposeHeadRoutes: false,
   });
 
+  closeIdleConnectionsOnClose(app);
   if (deps.tracer) traceRequests(app, deps.tracer);
   if (deps.metrics) measureRequests(app, deps.metrics);
   if (deps.log) logFailedRequests(app);

@@ -5,7 +5,9 @@
  * success through the in-process agent; SIGTERM while a job runs leaves the job running, and the next start
  * finishes it (local executor always; Docker too when an engine and the test image are here).
  */
+import { randomBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { createStudyRepo, createTempDir, removeDir } from "../support/git-fixtures.js";
@@ -128,7 +130,8 @@ async function restartScenario(executor: "local" | "docker") {
     JOB_LOOP_INTERVAL: "0.2",
   };
   const first = await serve(env);
-  const rapId = executor === "local" ? "restartlocal0001" : "restartdocker001";
+  // Job ids derive from the RAP id and name the job's container: unique, as other runs may share the engine.
+  const rapId = randomBytes(8).toString("hex");
   const created = await rapApi(first.port, "client", "rap/create/", {
     backend: "test",
     rap_id: rapId,
@@ -155,8 +158,12 @@ async function restartScenario(executor: "local" | "docker") {
   }
   expect((await job(first.port)).status_code).toBe("executing");
 
+  // A connection that sends nothing (a load balancer's spare) must not hold the shutdown past its grace.
+  const spare = connect(first.port, "127.0.0.1");
+  await new Promise((resolve) => spare.once("connect", resolve));
   first.server.child.kill("SIGTERM");
   expect(await first.server.exited).toBe(0);
+  spare.destroy();
   expect(first.server.output()).toContain("SIGTERM received: shutting down");
   expect(first.server.output()).toContain('"msg":"agent stopped"');
 
