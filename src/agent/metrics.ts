@@ -91,20 +91,23 @@ export class MetricsSampler {
     this.now = options.now ?? Date.now;
   }
 
-  async tick(): Promise<void> {
+  /** One sample of every running job; once `signal` aborts, nothing more is read or written. */
+  async tick(signal?: AbortSignal): Promise<void> {
     const now = this.now();
     const last = this.lastRunMs;
     this.lastRunMs = now;
     if (last === null) return;
     let stats: ContainerStats[];
     try {
-      stats = await this.options.runtime.stats();
+      stats = await this.options.runtime.stats(signal);
     } catch (error) {
+      if (signal?.aborted) return;
       this.options.log.warn({ err: describeError(error) }, "could not read container stats");
       return;
     }
     const durationS = Math.trunc((now - last) / 1000);
     for (const sample of stats) {
+      if (signal?.aborted) return;
       const runtimeS = Math.trunc(now / 1000) - sample.createdAt;
       if (runtimeS <= 0) continue;
       const previous = (await this.options.store.read(sample.jobId)) as Partial<JobMetrics>;
@@ -118,12 +121,15 @@ export class MetricsSampler {
     }
   }
 
-  /** Ticks until the signal aborts; a failing tick is logged and the next one runs as usual. */
+  /**
+   * Ticks until the signal aborts, which also ends a tick in progress (the runtime's daemon may take its time to
+   * answer); a failing tick is logged and the next one runs as usual.
+   */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const started = this.now();
       try {
-        await this.tick();
+        await this.tick(signal);
       } catch (error) {
         this.options.log.error({ err: describeError(error) }, "Exception in metrics sampler");
       }

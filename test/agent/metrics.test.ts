@@ -92,3 +92,31 @@ test("a failing stats call is logged with the error's class, even one that never
   await sampler.tick();
   expect(warnings).toEqual([{ err: "RuntimeError: docker failed listing job containers: boom" }]);
 });
+
+test("stopping ends a tick whose stats the runtime has not answered, and logs no failure", async () => {
+  const warnings: Array<Record<string, unknown>> = [];
+  let now = 0;
+  let asked!: () => void;
+  const statsAsked = new Promise<void>((resolve) => {
+    asked = resolve;
+  });
+  const sampler = new MetricsSampler({
+    // A daemon that answers only when told to stop waiting.
+    runtime: {
+      stats: (signal) => {
+        if (now > 0) asked();
+        return new Promise((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
+      },
+    },
+    store: new MetricsStore(join(tmpdir(), "rap-metrics-unused")),
+    intervalMs: 10,
+    log: { ...silentLogger, warn: (fields) => warnings.push(fields) },
+    now: () => now++,
+  });
+  const stop = new AbortController();
+  const running = sampler.run(stop.signal);
+  await statsAsked;
+  stop.abort();
+  await running;
+  expect(warnings).toEqual([]);
+});

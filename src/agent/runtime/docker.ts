@@ -241,12 +241,16 @@ export class DockerRuntime implements Runtime {
     );
   }
 
-  async stats(): Promise<ContainerStats[]> {
-    const listed: ListedContainer[] = await this.call("listing job containers", (abortSignal) =>
-      this.docker.listContainers({
-        filters: { name: [JOB_CONTAINER_PREFIX], status: ["running"] },
-        abortSignal,
-      }),
+  async stats(signal?: AbortSignal): Promise<ContainerStats[]> {
+    const listed: ListedContainer[] = await this.call(
+      "listing job containers",
+      (abortSignal) =>
+        this.docker.listContainers({
+          filters: { name: [JOB_CONTAINER_PREFIX], status: ["running"] },
+          abortSignal,
+        }),
+      this.callTimeoutMs,
+      signal,
     );
     const jobs = (Array.isArray(listed) ? listed : []).flatMap((entry) => {
       const job = listedJob(entry, JOB_CONTAINER_PREFIX);
@@ -263,6 +267,8 @@ export class DockerRuntime implements Runtime {
               .getContainer(job.id)
               .stats({ stream: false, abortSignal } as { stream: false })
               .catch(onStatus([NOT_FOUND, CONFLICT], null)),
+          this.callTimeoutMs,
+          signal,
         );
         if (!sample) return [];
         const stats: ContainerStats = {
@@ -456,15 +462,17 @@ export class DockerRuntime implements Runtime {
   }
 
   /** Runs one API call under a timeout, aborting the request when it fires, and words any failure. */
+  /** `run` under the call timeout; `stop` aborting ends the wait too, rejecting with its reason as it is. */
   private async call<T>(
     what: string,
     run: (signal: AbortSignal) => Promise<T>,
     timeoutMs = this.callTimeoutMs,
+    stop?: AbortSignal,
   ) {
     try {
-      return await withTimeout("docker", what, timeoutMs, run);
+      return await withTimeout("docker", what, timeoutMs, run, stop);
     } catch (error) {
-      if (error instanceof RuntimeError) throw error;
+      if (error instanceof RuntimeError || stop?.aborted) throw error;
       const message = error instanceof Error ? error.message : String(error);
       if (message.includes("no space left on device")) {
         throw new RuntimeDiskSpaceError(`docker ran out of disk space ${what}: ${message}`, { cause: error });

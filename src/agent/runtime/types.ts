@@ -169,8 +169,11 @@ export interface Runtime {
   kill(name: string): Promise<void>;
   /** Removes the container (killing it if needed) and forgets that it was started. */
   remove(name: string): Promise<void>;
-  /** Current usage of every running job (`os-job-*`) this runtime runs, on whichever machine. */
-  stats(): Promise<ContainerStats[]>;
+  /**
+   * Current usage of every running job (`os-job-*`) this runtime runs, on whichever machine. Once `signal` aborts
+   * (the agent is stopping) the answer is not wanted: a runtime that waits on a daemon stops waiting and rejects.
+   */
+  stats(signal?: AbortSignal): Promise<ContainerStats[]>;
   /** Runs a short-lived command to completion (DBSTATUS / DBDATACHECK utilities), removed afterwards. */
   runToCompletion(
     spec: Omit<ContainerSpec, "volumeDir" | "name"> & { timeoutMs: number },

@@ -113,6 +113,18 @@ describe.skipIf(!dockerOk)("DockerRuntime", () => {
     expect((await rt.stats()).filter((s) => names.has(s.jobId))).toEqual([]);
   });
 
+  it("stats stops waiting on the daemon once its signal aborts (the agent is stopping)", async () => {
+    const rt = create();
+    const job = spec({ code: "import time; time.sleep(120)" });
+    await rt.start(job);
+    // The daemon takes two samples a second apart for each container: the abort lands while it waits.
+    const stop = new AbortController();
+    const reading = rt.stats(stop.signal);
+    stop.abort();
+    await expect(reading).rejects.toMatchObject({ name: "AbortError" });
+    expect((await rt.stats()).map((s) => s.jobId)).toContain(job.name.slice("os-job-".length));
+  });
+
   it("stops a fork bomb at DOCKER_PIDS_LIMIT: forks past the limit fail inside the job", async () => {
     const rt = new DockerRuntime({ socketPath: dockerSocket, pidsLimit: 64 });
     const job = spec({
