@@ -11,17 +11,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "kysely";
 import pino from "pino";
 import { afterEach, describe, expect, test } from "vitest";
-import { loadConfig } from "../../src/config/index.js";
 import { openStorage } from "../../src/db/open.js";
 import type { PostgresStorage } from "../../src/db/postgres-storage.js";
-import type { Storage, Stores } from "../../src/db/storage.js";
+import type { Storage } from "../../src/db/storage.js";
 import { systemClock } from "../../src/domain/clock.js";
 import { Scheduler } from "../../src/scheduler/scheduler.js";
+import { proxiedPostgres, watchRenewals } from "../support/cut-postgres.js";
 import { makeJob } from "../support/factories.js";
-import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
+import { postgresRequirement } from "../support/postgres.js";
 import { requires } from "../support/requirements.js";
 import { SYSTEM_ENV } from "../support/system.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
 
 const available = requires(postgresRequirement());
 
@@ -36,46 +35,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-/** A committed transaction of A's scheduler: when its lease was renewed in it, and when the commit was answered. */
-interface Commit {
-  renewedAtMs: number;
-  committedAtMs: number;
-}
-
-/**
- * A's storage, watched: every transaction that renews the lease and commits is recorded, and `onRenew`, once set,
- * runs inside the next transaction right after its renewal (where the test cuts the network).
- */
-function watched(storage: Storage) {
-  const commits: Commit[] = [];
-  const hooks: { onRenew?: () => void } = {};
-  const wrapped = Object.create(storage) as Storage;
-  wrapped.transaction = async <T>(work: (stores: Stores) => Promise<T>): Promise<T> => {
-    let renewedAtMs: number | undefined;
-    const result = await storage.transaction((stores) =>
-      work({
-        ...stores,
-        lease: {
-          ...stores.lease,
-          renew: async (holder, nowMs, ttlMs) => {
-            const renewed = await stores.lease.renew(holder, nowMs, ttlMs);
-            if (renewed) {
-              renewedAtMs = nowMs;
-              const hook = hooks.onRenew;
-              hooks.onRenew = undefined;
-              hook?.();
-            }
-            return renewed;
-          },
-        },
-      }),
-    );
-    if (renewedAtMs !== undefined) commits.push({ renewedAtMs, committedAtMs: Date.now() });
-    return result;
-  };
-  return { storage: wrapped, commits, hooks };
-}
-
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -88,8 +47,6 @@ describe.skipIf(!available)("a lease holder cut off from PostgreSQL", () => {
   test.each(["stopForwarding", "dropConnections"] as const)(
     "proxy %s inside the holder's transaction: it stops, the standby takes over, it recovers",
     async (cut) => {
-      const server = await createTestPostgres();
-      cleanups.push(() => server.drop());
       const env = {
         ...(SYSTEM_ENV as Record<string, string>),
         WORKDIR: "/nonexistent-workdir",
@@ -97,23 +54,15 @@ describe.skipIf(!available)("a lease holder cut off from PostgreSQL", () => {
         SCHEDULER_LEASE_TTL: String(TTL_MS / 1000),
         TEST_MAX_WORKERS: "1000",
       };
-      const direct = await openStorage(loadConfig({ ...env, DATABASE_URL: server.url }).database, {
-        migrate: true,
-      });
-      cleanups.push(() => direct.close());
-      const target = new URL(server.url);
-      const proxy = await TcpProxy.start(target.hostname, Number(target.port));
-      cleanups.push(() => proxy.close());
-      const proxied = new URL(server.url);
-      proxied.port = String(proxy.port);
+      const { direct, proxy, directConfig, proxiedConfig } = await proxiedPostgres(env, cleanups);
 
       const logA: { msg: string; holder?: string }[] = [];
-      const a = watched(await openStorage(loadConfig({ ...env, DATABASE_URL: proxied.toString() }).database));
+      const a = watchRenewals(await openStorage(proxiedConfig.database));
       cleanups.push(() => a.storage.close());
       const scheduler = (name: string, storage: Storage, log = pino({ level: "silent" })) => {
         const made = new Scheduler({
           storage,
-          config: loadConfig({ ...env, DATABASE_URL: server.url }),
+          config: directConfig,
           clock: systemClock,
           digests: { resolve: async () => null },
           log,

@@ -7,17 +7,16 @@
  */
 import pino from "pino";
 import { afterEach, describe, expect, test } from "vitest";
-import { loadConfig } from "../../src/config/index.js";
 import { openStorage } from "../../src/db/open.js";
-import { type Storage, StorageUnavailableError, type Stores } from "../../src/db/storage.js";
+import { StorageUnavailableError } from "../../src/db/storage.js";
 import { systemClock } from "../../src/domain/clock.js";
 import { StatusCode } from "../../src/domain/status.js";
 import { Scheduler } from "../../src/scheduler/scheduler.js";
+import { proxiedPostgres, watchRenewals } from "../support/cut-postgres.js";
 import { makeJob } from "../support/factories.js";
-import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
+import { postgresRequirement } from "../support/postgres.js";
 import { requires } from "../support/requirements.js";
 import { SYSTEM_ENV } from "../support/system.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
 
 const available = requires(postgresRequirement());
 
@@ -26,52 +25,17 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-/** `storage`, with `hooks.onRenew` run (once) inside the next transaction, right after it renewed the lease. */
-function cutAfterRenewal(storage: Storage) {
-  const hooks: { onRenew?: () => void } = {};
-  const wrapped = Object.create(storage) as Storage;
-  wrapped.transaction = <T>(work: (stores: Stores) => Promise<T>): Promise<T> =>
-    storage.transaction((stores) =>
-      work({
-        ...stores,
-        lease: {
-          ...stores.lease,
-          renew: async (holder, nowMs, ttlMs) => {
-            const renewed = await stores.lease.renew(holder, nowMs, ttlMs);
-            const hook = hooks.onRenew;
-            hooks.onRenew = undefined;
-            hook?.();
-            return renewed;
-          },
-        },
-      }),
-    );
-  return { storage: wrapped, hooks };
-}
-
 describe.skipIf(!available)("a scheduler losing its PostgreSQL connection mid-pass", () => {
   test("the pass stops with StorageUnavailableError, the job is not blamed, the next pass handles it", async () => {
-    const server = await createTestPostgres();
-    cleanups.push(() => server.drop());
     const env = { ...(SYSTEM_ENV as Record<string, string>), WORKDIR: "/nonexistent-workdir" };
-    const direct = await openStorage(loadConfig({ ...env, DATABASE_URL: server.url }).database, {
-      migrate: true,
-    });
-    cleanups.push(() => direct.close());
-    const target = new URL(server.url);
-    const proxy = await TcpProxy.start(target.hostname, Number(target.port));
-    cleanups.push(() => proxy.close());
-    const proxied = new URL(server.url);
-    proxied.port = String(proxy.port);
-    const cut = cutAfterRenewal(
-      await openStorage(loadConfig({ ...env, DATABASE_URL: proxied.toString() }).database),
-    );
+    const { direct, proxy, proxiedConfig } = await proxiedPostgres(env, cleanups);
+    const cut = watchRenewals(await openStorage(proxiedConfig.database));
     cleanups.push(() => cut.storage.close());
 
     const logged: { msg: string }[] = [];
     const scheduler = new Scheduler({
       storage: cut.storage,
-      config: loadConfig({ ...env, DATABASE_URL: proxied.toString() }),
+      config: proxiedConfig,
       clock: systemClock,
       digests: { resolve: async () => null },
       log: pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
