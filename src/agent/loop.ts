@@ -7,6 +7,10 @@
  *   after MAX_TASK_RETRIES consecutive failures (at once, for errors that cannot go away) it is finalized with an
  *   `error` and reported complete with stage `error`, and the controller decides what happens to the job.
  * - Errors talking to the controller or an unresponsive runtime are transient: retried, never counted.
+ * - While `run` runs, a job moves on without waiting for a poll where it can: a prepared job is started in the same
+ *   handling (while its task is still in the latest list), and a running job's task is handled again as soon as its
+ *   container ends (src/agent/exit-watch.ts). Each stage is still reported, in the same order. Passes driven one at
+ *   a time (`runOnce`) move each job one step per pass, as the reference's agent does.
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,12 +26,14 @@ import { AgentError, describeError, errorClassName } from "./errors.js";
 import type { JobError, JobExecutor, JobStatus } from "./executor.js";
 import type { AgentFiguresSource } from "./figures.js";
 import { parseJobDefinition } from "./job-definition.js";
+import { ExitWatches } from "./exit-watch.js";
 import type { AgentLogger } from "./log.js";
 import type { LogBatch } from "./log-batcher.js";
 import type { LogShipper } from "./log-shipper.js";
 import { redactResults } from "./redact.js";
 import { type Runtime, RuntimeDiskSpaceError, RuntimeTimeoutError } from "./runtime/types.js";
 import { TaskApiError } from "./task-api.js";
+import { containerName } from "./workspace/paths.js";
 
 export interface TaskApi {
   /** `figures`: what the agent says about itself with the poll (src/domain/agent-figures.ts). */
@@ -82,8 +88,15 @@ export class AgentLoop {
   private readonly lastStage = new Map<string, string>();
   /** The LOOP_TASK span of each task being handled. */
   private readonly spans = new Map<string, Span>();
+  /** The active tasks as the latest poll listed them, by id. */
+  private activeTasks = new Map<string, AgentTask>();
+  private readonly exitWatches: ExitWatches;
+  /** While `run` runs: its signal. Container ends are watched only then (tests driving passes poll themselves). */
+  private running: AbortSignal | undefined;
 
-  constructor(private readonly options: AgentLoopOptions) {}
+  constructor(private readonly options: AgentLoopOptions) {
+    this.exitWatches = new ExitWatches(options.runtime);
+  }
 
   /** One pass: polls once and waits for the handlers it started (tests drive the agent pass by pass). */
   async runOnce(signal?: AbortSignal): Promise<void> {
@@ -100,6 +113,7 @@ export class AgentLoop {
   async run(signal: AbortSignal): Promise<void> {
     const { log, config } = this.options;
     const intervalMs = Math.max(config.jobLoopIntervalMs, MIN_POLL_PAUSE_MS);
+    this.running = signal;
     while (!signal.aborted) {
       let waited = false;
       try {
@@ -111,6 +125,8 @@ export class AgentLoop {
       if (!waited) await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
     }
     await Promise.allSettled(this.inFlight.values());
+    await this.exitWatches.settled();
+    this.running = undefined;
   }
 
   /**
@@ -135,19 +151,12 @@ export class AgentLoop {
     // The span starts once the tasks are there: it times their handling, not the controller's wait.
     const loopSpan = this.startLoopSpan();
     const { tasks } = fetched;
+    this.activeTasks = new Map(tasks.map((task) => [task.id, task]));
     this.forgetInactive(tasks);
     const started: Array<Promise<boolean>> = [];
-    const now = Date.now();
     for (const task of tasks) {
-      const key = serialKey(task);
-      if (this.inFlight.has(key)) continue;
-      if ((this.failures.get(task.id)?.notBeforeMs ?? 0) > now) continue;
-      const handler = this.handle(task, loopSpan).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(
-        key,
-        handler.then(() => undefined),
-      );
-      started.push(handler);
+      const handler = this.start(task, loopSpan);
+      if (handler) started.push(handler);
     }
     const handled = Promise.all(started).then((results) => {
       loopSpan?.setAttributes({
@@ -157,6 +166,35 @@ export class AgentLoop {
       loopSpan?.end();
     });
     return { handled, waited: fetched.waited };
+  }
+
+  /** Starts handling `task` unless a handler of its job is in flight or it waits out a backoff. */
+  private start(task: AgentTask, loopSpan: Span | undefined): Promise<boolean> | undefined {
+    const key = serialKey(task);
+    if (this.inFlight.has(key)) return undefined;
+    if ((this.failures.get(task.id)?.notBeforeMs ?? 0) > Date.now()) return undefined;
+    const handler = this.handle(task, loopSpan).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(
+      key,
+      handler.then(() => undefined),
+    );
+    return handler;
+  }
+
+  /**
+   * Once the job's container ends, its task is handled again (finalized) without waiting for the next poll: after
+   * the handler in flight, if any, and only while the task is still listed.
+   */
+  private watchExit(task: AgentTask, job: JobDefinition): void {
+    const signal = this.running;
+    if (!signal) return;
+    this.exitWatches.watch(task.id, containerName(job.id), signal, () => {
+      void (async () => {
+        await this.inFlight.get(serialKey(task));
+        const current = this.activeTasks.get(task.id);
+        if (current && !signal.aborted) this.start(current, undefined);
+      })();
+    });
   }
 
   /** The list's tag from a controller that waits for changes; null before the first answer, or when it does not. */
@@ -256,9 +294,9 @@ export class AgentLoop {
     return span;
   }
 
-  /** RUNJOB (§2.4): one step forward from wherever the job is. */
+  /** RUNJOB (§2.4): one step forward from wherever the job is (two from unknown while `run` runs: see above). */
   private async runJob(task: AgentTask, job: JobDefinition): Promise<void> {
-    const { executor, config, git } = this.options;
+    const { executor, git } = this.options;
     const status = await executor.getStatus(job);
     switch (status.state) {
       case AgentStage.Error:
@@ -268,8 +306,9 @@ export class AgentLoop {
       case AgentStage.Executing:
         this.options.logShipper?.watch(task.id, job.id);
         await this.report(task, job, { ...status, results: {} }, false);
+        this.watchExit(task, job);
         return;
-      case AgentStage.Unknown:
+      case AgentStage.Unknown: {
         await checkRepository(
           { repoUrl: job.study.git_repo_url, commit: job.study.commit, branch: job.study.branch },
           git,
@@ -281,12 +320,15 @@ export class AgentLoop {
           false,
         );
         await executor.prepare(job);
-        await this.report(task, job, await executor.getStatus(job), false);
+        const prepared = await executor.getStatus(job);
+        await this.report(task, job, prepared, false);
+        // Started at once rather than at the next poll, unless that poll dropped the task (a cancel does).
+        if (this.running && prepared.state === AgentStage.Prepared && this.activeTasks.has(task.id))
+          await this.startContainer(task, job);
         return;
+      }
       case AgentStage.Prepared:
-        await executor.execute(job, dbSecrets(job, config));
-        this.options.logShipper?.watch(task.id, job.id);
-        await this.report(task, job, await executor.getStatus(job), false);
+        await this.startContainer(task, job);
         return;
       case AgentStage.Executed: {
         await this.report(
@@ -304,6 +346,15 @@ export class AgentLoop {
       default:
         throw new AgentError(`Unexpected state ${status.state} for job ${job.id}`);
     }
+  }
+
+  /** Prepared → executing: starts the job's container, reports, and watches for its end. */
+  private async startContainer(task: AgentTask, job: JobDefinition): Promise<void> {
+    const { executor, config } = this.options;
+    await executor.execute(job, dbSecrets(job, config));
+    this.options.logShipper?.watch(task.id, job.id);
+    await this.report(task, job, await executor.getStatus(job), false);
+    this.watchExit(task, job);
   }
 
   /** CANCELJOB (§2.5): stop the job if it runs, record it as cancelled, clean up. */
@@ -423,6 +474,7 @@ export class AgentLoop {
     const active = new Set(tasks.map((t) => t.id));
     for (const id of this.failures.keys()) if (!active.has(id)) this.failures.delete(id);
     for (const id of this.lastStage.keys()) if (!active.has(id)) this.lastStage.delete(id);
+    this.exitWatches.keepOnly(active);
   }
 }
 

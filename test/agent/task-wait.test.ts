@@ -94,12 +94,13 @@ describe("the agent loop", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const job = f.job();
     await insertRunJob(system, job);
+    // Prepared, and then started at once: either may be the stage seen.
     let stage: string | null | undefined;
-    while (stage !== "prepared") {
+    while (!stage || stage === "preparing") {
       await new Promise((resolve) => setTimeout(resolve, 20));
       stage = (await system.controller.storage.tasks.get(job.task_id))?.agentStage;
     }
-    expect(stage).toBe("prepared");
+    expect(["prepared", "executing"]).toContain(stage);
   });
 
   test("polls a controller that does not wait once per JOB_LOOP_INTERVAL, as before", async () => {
