@@ -322,9 +322,10 @@ export class AgentLoop {
         await executor.prepare(job);
         const prepared = await executor.getStatus(job);
         await this.report(task, job, prepared, false);
-        // Started at once rather than at the next poll, unless that poll dropped the task (a cancel does).
-        if (this.running && prepared.state === AgentStage.Prepared && this.activeTasks.has(task.id))
-          await this.startContainer(task, job);
+        // Started at once rather than at the next poll, unless that poll dropped the task (a cancel does) or the
+        // agent is stopping.
+        const moveOn = this.running && !this.running.aborted && this.activeTasks.has(task.id);
+        if (moveOn && prepared.state === AgentStage.Prepared) await this.startContainer(task, job);
         return;
       }
       case AgentStage.Prepared:

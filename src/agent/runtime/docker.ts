@@ -461,8 +461,10 @@ export class DockerRuntime implements Runtime {
     );
   }
 
-  /** Runs one API call under a timeout, aborting the request when it fires, and words any failure. */
-  /** `run` under the call timeout; `stop` aborting ends the wait too, rejecting with its reason as it is. */
+  /**
+   * Runs one API call under a timeout, aborting the request when it fires, and words any failure. `stop` aborting
+   * (the caller no longer wants the answer) aborts the request too, and the call rejects with its reason as it is.
+   */
   private async call<T>(
     what: string,
     run: (signal: AbortSignal) => Promise<T>,
