@@ -5,6 +5,7 @@
  * Best effort: a batch the controller does not take is logged and left out, never retried without end, and nothing
  * here can fail the job.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentLiveLogs } from "../config/live-logs.js";
 import { followJobOutput } from "./live-output.js";
 import type { AgentLogger } from "./log.js";
@@ -12,6 +13,9 @@ import { type LogBatch, LogBatcher } from "./log-batcher.js";
 import type { Runtime } from "./runtime/types.js";
 
 export type SendLogs = (taskId: string, batch: LogBatch) => Promise<void>;
+
+/** The longest a finished job's completion waits for its last batch to be sent (best effort, as all of this). */
+const LAST_BATCH_WAIT_MS = 5000;
 
 export interface LogShipperOptions {
   runtime: Runtime;
@@ -22,8 +26,8 @@ export interface LogShipperOptions {
 }
 
 export class LogShipper {
-  /** The task of each job being followed. */
-  private readonly following = new Map<string, AbortController>();
+  /** Each job being followed: how to stop it, and when all its output has been sent. */
+  private readonly following = new Map<string, { stop: AbortController; sent: Promise<void> }>();
 
   constructor(private readonly options: LogShipperOptions) {}
 
@@ -31,8 +35,7 @@ export class LogShipper {
   watch(taskId: string, jobId: string): void {
     if (this.following.has(jobId)) return;
     const stop = new AbortController();
-    this.following.set(jobId, stop);
-    void this.ship(taskId, jobId, stop.signal)
+    const sent = this.ship(taskId, jobId, stop.signal)
       .catch((error: unknown) =>
         this.options.log.warn(
           { job: jobId, err: String(error) },
@@ -40,11 +43,28 @@ export class LogShipper {
         ),
       )
       .finally(() => this.following.delete(jobId));
+    this.following.set(jobId, { stop, sent });
+  }
+
+  /**
+   * Resolves once the output of a job whose container has ended has all been sent (at once if it is not being
+   * followed), or after LAST_BATCH_WAIT_MS: the job's completion is reported after its last lines, so the
+   * controller's live-log stream does not end before them.
+   */
+  async sent(jobId: string): Promise<void> {
+    const following = this.following.get(jobId);
+    if (!following) return;
+    const waited = new AbortController();
+    await Promise.race([
+      following.sent,
+      sleep(LAST_BATCH_WAIT_MS, undefined, { signal: waited.signal }).catch(() => {}),
+    ]);
+    waited.abort();
   }
 
   /** Stops every follower (the agent is stopping). */
   stop(): void {
-    for (const stop of this.following.values()) stop.abort();
+    for (const { stop } of this.following.values()) stop.abort();
   }
 
   private async ship(taskId: string, jobId: string, signal: AbortSignal): Promise<void> {

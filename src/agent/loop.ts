@@ -341,6 +341,8 @@ export class AgentLoop {
         await executor.finalize(job);
         const final = await executor.getStatus(job);
         await executor.cleanup(job);
+        // The job's last lines reach the controller before its end does (LOGS_TO_CONTROLLER).
+        await this.options.logShipper?.sent(job.id);
         await this.report(task, job, final, true);
         return;
       }
