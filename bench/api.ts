@@ -24,13 +24,10 @@ import { openStorage } from "../src/db/open.js";
 import { setFlag } from "../src/db/queries/flags.js";
 import { insertJobs } from "../src/db/queries/jobs.js";
 import { insertTask, recordAgentUpdate } from "../src/db/queries/tasks.js";
-import { systemClock } from "../src/domain/clock.js";
 import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
 import { runJobTaskId } from "../src/domain/task.js";
-import { buildApp } from "../src/http/app.js";
-import { jobCreator } from "../src/jobs/index.js";
-import { dbStatusRule } from "../src/scheduler/db-status.js";
+import { appOnStorage } from "../test/http/support.js";
 import { writeDocsSection } from "./docs-section.js";
 import {
   type BenchDatabase,
@@ -77,13 +74,7 @@ async function serve(spec: ServerKind): Promise<void> {
   } else {
     const config = loadConfig(ENV);
     const storage = await openStorage(spec.database, { statusWorkers: Math.min(4, availableParallelism()) });
-    const app = await buildApp({
-      config,
-      storage,
-      statusReader: storage.status,
-      createJobs: jobCreator(storage, config, systemClock),
-      dbStatusReported: dbStatusRule(systemClock),
-    });
+    const { app } = await appOnStorage(storage, config);
     await app.listen({ host: "127.0.0.1", port: 0 });
     port = (app.server.address() as { port: number }).port;
   }

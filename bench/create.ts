@@ -21,14 +21,12 @@ import { systemClock } from "../src/domain/clock.js";
 import { deterministicJobId } from "../src/domain/ids.js";
 import type { Job } from "../src/domain/job.js";
 import { gitProcessCounts, readFileFromRepo } from "../src/git/index.js";
-import { buildApp } from "../src/http/app.js";
 import { createJobs } from "../src/jobs/create.js";
 import { gitSettingsFor } from "../src/jobs/git-settings.js";
-import { jobCreator } from "../src/jobs/index.js";
 import { ProjectCache } from "../src/jobs/project-cache.js";
 import type { CreateRequest } from "../src/jobs/request.js";
 import { parseProject } from "../src/pipeline/index.js";
-import { dbStatusRule } from "../src/scheduler/db-status.js";
+import { appOnStorage } from "../test/http/support.js";
 import { createStudyRepo, startGitServer } from "../test/support/git-fixtures.js";
 import { writeDocsSection } from "./docs-section.js";
 import { benchDialects, createBenchPostgres, DIALECT_NAMES, type Dialect } from "./postgres.js";
@@ -140,13 +138,7 @@ function createBody(name: string, source: Source, rapId: string, counter: number
 
 /** The API server as the controller builds it (without its scheduler loop), listening on loopback. */
 async function startApi(storage: Storage, config: Config): Promise<{ url: URL; close(): Promise<void> }> {
-  const app = await buildApp({
-    config,
-    storage,
-    statusReader: storage.status,
-    createJobs: jobCreator(storage, config, systemClock),
-    dbStatusReported: dbStatusRule(systemClock),
-  });
+  const { app } = await appOnStorage(storage, config);
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as { port: number };
   return { url: new URL(`http://127.0.0.1:${port}/controller/v1/rap/create/`), close: () => app.close() };

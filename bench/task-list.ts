@@ -17,11 +17,8 @@ import { join, resolve } from "node:path";
 import { type Env, loadConfig } from "../src/config/index.js";
 import { openStorage } from "../src/db/open.js";
 import type { NewTask, Storage } from "../src/db/storage.js";
-import { systemClock } from "../src/domain/clock.js";
 import { TaskType } from "../src/domain/task.js";
-import { buildApp } from "../src/http/app.js";
-import { jobCreator } from "../src/jobs/index.js";
-import { dbStatusRule } from "../src/scheduler/db-status.js";
+import { appOnStorage } from "../test/http/support.js";
 import { writeDocsSection } from "./docs-section.js";
 import { benchDialects, createBenchDatabase, DIALECT_NAMES, type Dialect } from "./postgres.js";
 
@@ -84,13 +81,7 @@ async function measure(dialect: Dialect, dir: string): Promise<Row[]> {
   const database = await createBenchDatabase(dialect, dir, "tasks");
   const storage: Storage = await openStorage(database.location, { migrate: true, statusWorkers: 0 });
   const config = loadConfig(ENV);
-  const app = await buildApp({
-    config,
-    storage,
-    statusReader: storage.status,
-    createJobs: jobCreator(storage, config, systemClock),
-    dbStatusReported: dbStatusRule(systemClock),
-  });
+  const { app } = await appOnStorage(storage, config);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const rows: Row[] = [];
   try {
