@@ -33,7 +33,7 @@ export class ExitWatches {
   }
 
   /** Stops watching every key not in `keep` and forgets that they were called back. */
-  keepOnly(keep: ReadonlySet<string>): void {
+  keepOnly(keep: Pick<ReadonlySet<string>, "has">): void {
     for (const [key, watch] of this.watches) if (!keep.has(key)) watch.stop.abort();
     for (const key of this.called) if (!keep.has(key)) this.called.delete(key);
   }

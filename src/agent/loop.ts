@@ -152,7 +152,7 @@ export class AgentLoop {
     const loopSpan = this.startLoopSpan();
     const { tasks } = fetched;
     this.activeTasks = new Map(tasks.map((task) => [task.id, task]));
-    this.forgetInactive(tasks);
+    this.forgetInactive();
     const started: Array<Promise<boolean>> = [];
     for (const task of tasks) {
       const handler = this.start(task, loopSpan);
@@ -473,8 +473,9 @@ export class AgentLoop {
     return Math.min(base * 2 ** Math.max(0, failures - 1), max);
   }
 
-  private forgetInactive(tasks: readonly AgentTask[]): void {
-    const active = new Set(tasks.map((t) => t.id));
+  /** Drops what is kept about tasks the latest poll no longer lists. */
+  private forgetInactive(): void {
+    const active = this.activeTasks;
     for (const id of this.failures.keys()) if (!active.has(id)) this.failures.delete(id);
     for (const id of this.lastStage.keys()) if (!active.has(id)) this.lastStage.delete(id);
     this.exitWatches.keepOnly(active);
