@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "../test/support/chromium.js";
+import { freePort } from "../test/support/ports.js";
 import { writeDocsSection } from "./docs-section.js";
 
 const root = resolve(import.meta.dirname, "..");
@@ -73,14 +74,6 @@ function countingProxy(port: number): Promise<{ server: Server; port: number; by
       resolveProxy({ server, port: (server.address() as { port: number }).port, bytes: () => total }),
     ),
   );
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 async function waitForOutput(child: ChildProcess, text: string, output: () => string): Promise<void> {

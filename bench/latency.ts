@@ -12,13 +12,13 @@
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pino from "pino";
 import { type Serving, startServe } from "../src/app/serve.js";
 import { createStudyRepo, type StudyRepo } from "../test/support/git-fixtures.js";
+import { freePort } from "../test/support/ports.js";
 import { writeDocsSection } from "./docs-section.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -40,14 +40,6 @@ actions:
 const median = (values: readonly number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 /** The bare run: the same image and script, the script in a directory bind-mounted at /workspace. */
 async function bareRun(work: string): Promise<number> {
