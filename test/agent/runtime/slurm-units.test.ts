@@ -1,5 +1,6 @@
 /** The Slurm runtime's pure parts: what it hands to sbatch and docker, and how it reads Slurm's answers. */
 import { describe, expect, it } from "vitest";
+import { runSlurm } from "../../../src/agent/runtime/slurm-commands.js";
 import {
   batchScript,
   createArgs,
@@ -54,7 +55,7 @@ describe("sbatch and docker arguments", () => {
       "--job-name=os-job-abc",
       "--output=/shared/slurm/jobs/os-job-abc/slurm.out",
       "--chdir=/shared/slurm/jobs/os-job-abc",
-      "--export=NIL",
+      "--export=ALL",
       "--no-requeue",
       "--nodes=1",
       "--ntasks=1",
@@ -69,6 +70,21 @@ describe("sbatch and docker arguments", () => {
     expect(sbatchArgs({ ...spec, cpuCount: null, memoryLimit: null }, NONE, "/s/job.sh")).not.toContainEqual(
       expect.stringMatching(/^--(mem|cpus-per-task)=/),
     );
+  });
+
+  it("runs Slurm's commands with an environment of their own, which sbatch --export=ALL hands to the batch script", async () => {
+    process.env.RAP_TEST_AGENT_SECRET = "must not reach a node";
+    try {
+      // `env` stands in for sbatch: it prints the environment it was given.
+      const { stdout } = await runSlurm("env", [], { timeoutMs: 10_000, slurmConf: "/etc/slurm/other.conf" });
+      expect(stdout.trim().split("\n").sort()).toEqual([
+        "LC_ALL=C",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "SLURM_CONF=/etc/slurm/other.conf",
+      ]);
+    } finally {
+      delete process.env.RAP_TEST_AGENT_SECRET;
+    }
   });
 
   it("creates the container with the Docker runtime's hardening", () => {
