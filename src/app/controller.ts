@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import { openStorage } from "../db/open.js";
+import { newWriteGate, openStorage } from "../db/open.js";
 import type { Storage } from "../db/storage.js";
 import { type Clock, systemClock } from "../domain/clock.js";
 import { buildApp } from "../http/app.js";
@@ -84,6 +84,7 @@ function schedulerFor(
   log: Logger,
   tracing: Tracing | undefined,
   metrics: ControllerMetrics | undefined,
+  writeGate: SharedArrayBuffer | undefined,
   inThread?: boolean,
 ): SchedulerHandle {
   const holder = processHolder();
@@ -95,7 +96,13 @@ function schedulerFor(
     );
   if (!(inThread ?? shareable))
     return createScheduler(config, storage, clock, log, tracing, { holder, ...(metrics ? { metrics } : {}) });
-  return new SchedulerThread({ config, holder, log, ...(metrics ? { metrics } : {}) });
+  return new SchedulerThread({
+    config,
+    holder,
+    log,
+    ...(metrics ? { metrics } : {}),
+    ...(writeGate ? { writeGate } : {}),
+  });
 }
 
 export async function openController(config: Config, options: ControllerOptions = {}): Promise<Controller> {
@@ -104,10 +111,13 @@ export async function openController(config: Config, options: ControllerOptions 
   const releasers = new Releasers();
   try {
     const statusWorkers = options.statusWorkers ?? Math.min(MAX_STATUS_WORKERS, availableParallelism());
+    // SQLite: the scheduler's thread and this one take turns at the write lock, neither blocking while it waits.
+    const writeGate = config.database.dialect === "sqlite" ? newWriteGate() : undefined;
     const storage = await openStorage(config.database, {
       migrate: true,
       statusWorkers,
       backgroundCheckpoints: true,
+      ...(writeGate && { writeGate }),
     });
     releasers.add("database", () => storage.close());
 
@@ -122,7 +132,16 @@ export async function openController(config: Config, options: ControllerOptions 
       );
 
     const metrics = controllerMetrics(config, storage, clock);
-    const scheduler = schedulerFor(config, storage, clock, log, tracing, metrics, options.schedulerThread);
+    const scheduler = schedulerFor(
+      config,
+      storage,
+      clock,
+      log,
+      tracing,
+      metrics,
+      writeGate,
+      options.schedulerThread,
+    );
     releasers.add("scheduler", () => scheduler.stop());
 
     // Agents' batches of jobs' output, kept only when the operator allows them here (DESIGN DECISIONS 14).

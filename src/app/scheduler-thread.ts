@@ -31,6 +31,8 @@ export interface SchedulerThreadData {
   logLevel: string;
   /** Whether the controller keeps metrics (the thread then sends what it counts). */
   metrics: boolean;
+  /** SQLite: the write gate the controller's threads share (src/db/open.ts `newWriteGate`). */
+  writeGate?: SharedArrayBuffer;
 }
 
 export type ThreadRequest =
@@ -129,6 +131,8 @@ export interface SchedulerThreadOptions {
   holder: string;
   log: Logger;
   metrics?: SchedulerMetrics;
+  /** SQLite: the write gate of the controller's own storage, for the thread's. */
+  writeGate?: SharedArrayBuffer;
   /** Starts the thread (tests wrap it to end a thread behind the handle's back). */
   startThread?: (data: SchedulerThreadData) => Worker;
 }
@@ -187,8 +191,14 @@ export class SchedulerThread implements SchedulerHandle {
   }
 
   private startThread(): RunningThread {
-    const { config, holder, log, metrics } = this.options;
-    const data: SchedulerThreadData = { config, holder, logLevel: log.level, metrics: metrics !== undefined };
+    const { config, holder, log, metrics, writeGate } = this.options;
+    const data: SchedulerThreadData = {
+      config,
+      holder,
+      logLevel: log.level,
+      metrics: metrics !== undefined,
+      ...(writeGate && { writeGate }),
+    };
     const worker = (this.options.startThread ?? startSchedulerWorker)(data);
     // The HTTP server keeps the process alive; the scheduler's timers must not, once everything else is closed.
     worker.unref();

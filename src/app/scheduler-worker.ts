@@ -13,7 +13,7 @@ import { createScheduler, type SchedulerMetrics } from "./scheduler.js";
 import type { MetricEvent, SchedulerThreadData, ThreadMessage, ThreadRequest } from "./scheduler-thread.js";
 
 const port = parentPort!;
-const { config, holder, logLevel, metrics } = workerData as SchedulerThreadData;
+const { config, holder, logLevel, metrics, writeGate } = workerData as SchedulerThreadData;
 const send = (message: ThreadMessage) => port.postMessage(message);
 const log = threadLogger(logLevel, (line) => send({ kind: "log", line }));
 
@@ -31,8 +31,9 @@ function forwardedMetrics(): SchedulerMetrics {
   };
 }
 
-// The controller has migrated the database; the passes run on a connection (or pool) of their own.
-const storage = await openStorage(config.database);
+// The controller has migrated the database; the passes run on a connection (or pool) of their own, whose writes
+// take turns with the controller thread's.
+const storage = await openStorage(config.database, writeGate ? { writeGate } : {});
 const tracing = startTracing(config.telemetry, "controller", (error) =>
   log.warn({ err: error }, "could not send spans"),
 );

@@ -18,6 +18,8 @@ export interface OpenOptions {
   migrate?: boolean;
   /** The most memory SQLite may use to cache pages on this connection; the reference's 250 MiB by default. */
   pageCacheMiB?: number;
+  /** Writes take turns with the other threads holding this gate (src/db/sqlite/write-gate.ts). */
+  writeGate?: SharedArrayBuffer;
 }
 
 const directByDb = new WeakMap<Db, DirectReads>();
@@ -28,7 +30,7 @@ export async function openDatabase(
   location: { readonly dialect?: "sqlite"; readonly path: string },
   options: OpenOptions = {},
 ): Promise<Db> {
-  const dialect = sqliteDialect(location.path, options.pageCacheMiB ?? 250);
+  const dialect = sqliteDialect(location.path, options.pageCacheMiB ?? 250, options.writeGate);
   const db = new Kysely<Database>({ dialect });
   const direct = directReadsOf(dialect);
   if (direct) directByDb.set(db, direct);

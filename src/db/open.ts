@@ -15,6 +15,7 @@ import type { Storage } from "./storage.js";
 
 export { MigrationError } from "./migrate.js";
 export { SnapshotRefusedError } from "./snapshot.js";
+export { newWriteGate } from "./sqlite/connection.js";
 
 export interface OpenStorageOptions {
   /** Apply pending migrations before returning (what the servers and the operator commands do). */
@@ -29,6 +30,11 @@ export interface OpenStorageOptions {
    * (./sqlite/checkpoints.ts); what a server does. PostgreSQL checkpoints by itself.
    */
   backgroundCheckpoints?: boolean;
+  /**
+   * SQLite: the write gate this process's threads share (`newWriteGate`), so that a thread waiting to write does
+   * not block its event loop and takes its turn in order. PostgreSQL has no use for one.
+   */
+  writeGate?: SharedArrayBuffer;
 }
 
 // PostgreSQL's modules (and the pg driver) load only when a database is PostgreSQL: a `rap` command on SQLite
@@ -42,7 +48,10 @@ export async function openStorage(
 ): Promise<Storage> {
   switch (location.dialect) {
     case "sqlite": {
-      const db = await openDatabase(location, options.migrate ? { migrate: true } : {});
+      const db = await openDatabase(location, {
+        ...(options.migrate && { migrate: true }),
+        ...(options.writeGate && { writeGate: options.writeGate }),
+      });
       const checkpoints = options.backgroundCheckpoints ? BackgroundCheckpoints.for(db) : undefined;
       return new SqliteStorage(db, {
         statusWorkers: options.statusWorkers ?? 0,

@@ -9,16 +9,23 @@ import {
   type SqliteDialectConfig,
 } from "kysely";
 import { StorageFullError } from "../storage.js";
+import { WriteGate } from "./write-gate.js";
 
 /**
  * SQLite through better-sqlite3, tuned as the reference does (WAL, busy timeout, NORMAL sync, large page cache), and
  * with write transactions that take the write lock up front. A plain `BEGIN` lets two processes both read and then
- * fail to upgrade to a write with SQLITE_BUSY; `BEGIN IMMEDIATE` waits on the busy timeout instead.
+ * fail to upgrade to a write with SQLITE_BUSY; `BEGIN IMMEDIATE` waits on the busy timeout instead. With a
+ * WriteGate, every write (a transaction, or a write statement outside one) first waits for this thread's turn
+ * among the process's threads (./write-gate.ts).
  */
 class ImmediateTransactionDialect extends SqliteDialect {
+  /** The gate turn of the write transaction in progress. */
+  private turn: number | undefined;
+
   constructor(
     config: SqliteDialectConfig,
     private readonly database: SqliteDatabase.Database,
+    private readonly gate: WriteGate | undefined,
   ) {
     super(config);
   }
@@ -31,21 +38,70 @@ class ImmediateTransactionDialect extends SqliteDialect {
       const connection = await acquire();
       let wrapped = translating.get(connection);
       if (!wrapped) {
-        wrapped = fullDiskAsStorageFull(connection);
+        wrapped = this.gatedWrites(fullDiskAsStorageFull(connection));
         translating.set(connection, wrapped);
       }
       return wrapped;
     };
     driver.beginTransaction = async (connection: DatabaseConnection) => {
-      await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+      this.turn = await this.gate?.enter();
+      try {
+        await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+      } catch (error) {
+        this.endTurn();
+        throw error;
+      }
+    };
+    driver.commitTransaction = async (connection: DatabaseConnection) => {
+      try {
+        await connection.executeQuery(CompiledQuery.raw("commit"));
+      } finally {
+        // A failed COMMIT leaves the transaction open for the rollback that follows: the turn lasts until then.
+        if (!this.database.inTransaction) this.endTurn();
+      }
     };
     driver.rollbackTransaction = async (connection: DatabaseConnection) => {
-      // SQLite rolls back by itself on some errors (SQLITE_FULL among them); a ROLLBACK then fails with "cannot
-      // rollback - no transaction is active", and that error would replace the real one.
-      if (this.database.inTransaction) await connection.executeQuery(CompiledQuery.raw("rollback"));
+      try {
+        // SQLite rolls back by itself on some errors (SQLITE_FULL among them); a ROLLBACK then fails with "cannot
+        // rollback - no transaction is active", and that error would replace the real one.
+        if (this.database.inTransaction) await connection.executeQuery(CompiledQuery.raw("rollback"));
+      } finally {
+        this.endTurn();
+      }
     };
     return driver;
   }
+
+  private endTurn(): void {
+    if (this.turn !== undefined) this.gate?.leave(this.turn);
+    this.turn = undefined;
+  }
+
+  /** A write statement outside a transaction waits for its turn too (a transaction's statements have theirs). */
+  private gatedWrites(connection: DatabaseConnection): DatabaseConnection {
+    const gate = this.gate;
+    if (!gate) return connection;
+    return {
+      executeQuery: async <R>(query: CompiledQuery) => {
+        if (this.database.inTransaction || !isWrite(query)) return connection.executeQuery<R>(query);
+        const turn = await gate.enter();
+        try {
+          return await connection.executeQuery<R>(query);
+        } finally {
+          gate.leave(turn);
+        }
+      },
+      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+    };
+  }
+}
+
+const WRITE_NODES = new Set(["InsertQueryNode", "UpdateQueryNode", "DeleteQueryNode", "MergeQueryNode"]);
+
+/** Whether a statement writes: Kysely's own writes, or raw SQL that starts as one does. */
+function isWrite(query: CompiledQuery): boolean {
+  if (WRITE_NODES.has(query.query.kind)) return true;
+  return query.query.kind === "RawNode" && /^\s*(insert|update|delete|replace)\b/i.test(query.sql);
 }
 
 /**
@@ -124,15 +180,28 @@ export function directReadsOf(dialect: SqliteDialect): DirectReads | undefined {
   return directByDialect.get(dialect);
 }
 
-export function sqliteDialect(path: string, pageCacheMiB: number): SqliteDialect {
+/** How long a writer waits for SQLite's write lock (busy_timeout), and for its turn at a WriteGate. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/** A WriteGate for the threads of this process that open the same database (pass its buffer to `sqliteDialect`). */
+export function newWriteGate(): SharedArrayBuffer {
+  return WriteGate.create(BUSY_TIMEOUT_MS).buffer;
+}
+
+export function sqliteDialect(
+  path: string,
+  pageCacheMiB: number,
+  writeGate?: SharedArrayBuffer,
+): SqliteDialect {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
   database.pragma("journal_mode = WAL");
   database.pragma("synchronous = NORMAL");
-  database.pragma("busy_timeout = 5000");
+  database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   database.pragma(`cache_size = -${Math.round(pageCacheMiB * 1024)}`);
   const cached = withStatementCache(database);
-  const dialect = new ImmediateTransactionDialect({ database: cached }, database);
+  const gate = writeGate && new WriteGate(writeGate, BUSY_TIMEOUT_MS);
+  const dialect = new ImmediateTransactionDialect({ database: cached }, database, gate);
   const idle = () => database.open && !database.inTransaction;
   const stamp = changeStamper(database);
   directByDialect.set(dialect, {
