@@ -48,16 +48,21 @@ export class ActiveSet {
     return this.outside;
   }
 
-  /** Reads what was written since the last read and applies it; answers whether anything was. */
-  async refresh(stores: Stores): Promise<boolean> {
+  /**
+   * Reads what was written since the last read and applies it. Answers "all" after a full read, else the jobs
+   * written, or whose tasks were, by id with their backend: active ones, and those that left the active set or that
+   * an active job waits on (src/scheduler/affected.ts).
+   */
+  async refresh(stores: Stores): Promise<ReadonlyMap<string, string> | "all"> {
     const changes = await stores.changes.read(this.mark);
     if (changes.full) {
       this.entries.clear();
       this.tasks.clear();
       this.outside.clear();
+      this.ordered = undefined;
     }
     this.mark = changes.mark;
-    let changed = changes.full;
+    const written = new Map<string, string>();
     const finished = new Map<string, State>();
     for (const { job, seq } of changes.jobs) {
       const known = this.entries.has(job.id);
@@ -66,14 +71,14 @@ export class ActiveSet {
         // Every task of a job read again comes with it.
         this.tasks.set(job.id, []);
         this.ordered = undefined;
-        changed = true;
+        written.set(job.id, job.backend);
       } else {
         finished.set(job.id, job.state);
         if (known || this.outside.has(job.id)) {
           this.entries.delete(job.id);
           this.tasks.delete(job.id);
           this.ordered = undefined;
-          changed = true;
+          written.set(job.id, job.backend);
         }
       }
     }
@@ -86,10 +91,10 @@ export class ActiveSet {
         list.push(task);
         list.sort(byCreation);
       }
-      changed = true;
+      written.set(task.jobId!, task.backend);
     }
-    if (changed) await this.readOutsideStates(stores, finished);
-    return changed;
+    if (changes.full || written.size > 0) await this.readOutsideStates(stores, finished);
+    return changes.full ? "all" : written;
   }
 
   /** Keeps the states of exactly the jobs waited on that are not active: known ones, just read ones, the rest read. */

@@ -85,15 +85,20 @@ class WorkspaceHeap {
 
 /**
  * Yields the jobs in handling order. After handling a job the caller reports whether it is running now
- * (`done(running)`): a started job moves its workspace behind the others for the rest of the pass.
+ * (`done(running)`): a started job moves its workspace behind the others for the rest of the pass. When the pass
+ * handles only some jobs (src/scheduler/affected.ts), `runningElsewhere` counts, by workspace (`backend\nworkspace`),
+ * the running jobs it leaves alone: each counts as a running job handled, which is what it would have been.
  */
-export function* handlingOrder(jobs: readonly Job[]): Generator<Job, void, boolean> {
+export function* handlingOrder(
+  jobs: readonly Job[],
+  runningElsewhere: ReadonlyMap<string, number> = new Map(),
+): Generator<Job, void, boolean> {
   const byWorkspace = new Map<string, Workspace>();
   jobs.forEach((job, index) => {
     const key = `${job.backend}\n${job.workspace}`;
     let workspace = byWorkspace.get(key);
     if (!workspace) {
-      workspace = { key, queue: [], next: 0, runningThisPass: 0 };
+      workspace = { key, queue: [], next: 0, runningThisPass: runningElsewhere.get(key) ?? 0 };
       byWorkspace.set(key, workspace);
     }
     workspace.queue.push({ job, index });

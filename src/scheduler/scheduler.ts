@@ -28,6 +28,7 @@ import { ImageDigestError } from "../registry/index.js";
 import type { LoopPassSpans, LoopSpans } from "../telemetry/loop-spans.js";
 import type { ControllerMetrics } from "../telemetry/metrics.js";
 import { ActiveSet } from "./active-set.js";
+import { type Affected, affectedJobs, changedBackends, dueAtS, handlingInputs } from "./affected.js";
 import { jobDefinition } from "./definition.js";
 import { jobLog } from "./job-log.js";
 import { ConcurrentChange, JobWrites } from "./job-writes.js";
@@ -36,7 +37,6 @@ import { AgentPresence, lostTaskMessage } from "./lost-task.js";
 import { handlingOrder } from "./order.js";
 import { outcomeOf } from "./outcome.js";
 import { NO_FLAGS, PassContext, readFlags } from "./pass-context.js";
-import { handlingInputs, nextDueS, type Settled } from "./quiet.js";
 import { updateScheduledTasks } from "./scheduled-tasks.js";
 
 /** Resolves an action image's registry digest (src/registry); null when digests are not resolved. */
@@ -118,8 +118,12 @@ export class Scheduler implements SchedulerHandle {
   private readonly active = new ActiveSet();
   /** The lease term the ActiveSet was read in: a new term starts from a full read. */
   private activeTerm = 0;
-  /** What the last pass that handled every job and changed none saw (src/scheduler/quiet.ts); undefined: none. */
-  private settled: Settled | undefined;
+  /** Each backend's flags and agent presence as the last pass saw them (src/scheduler/affected.ts). */
+  private lastInputs: Map<string, string> | undefined;
+  /** A job's handling failed, or must be tried again: the next pass handles every job. */
+  private handleAll = false;
+  /** The earliest time (Unix seconds) a job's handling falls due with nothing written (dueAtS). */
+  private nextDueS = Number.NEGATIVE_INFINITY;
   private state: SchedulerState = "idle";
   /** A wake since the current pass began: the loop runs the next pass without waiting. */
   private woken = false;
@@ -285,7 +289,6 @@ export class Scheduler implements SchedulerHandle {
       .catch((error: unknown) => {
         // What the pass knew may be out of step with the database: the next one reads it whole.
         this.active.reset();
-        this.settled = undefined;
         throw error;
       })
       .finally(() => spans?.end());
@@ -311,8 +314,9 @@ export class Scheduler implements SchedulerHandle {
   }
 
   /**
-   * Reads what changed since the last pass and handles each job (the part of a pass inside the LOOP span), unless
-   * nothing a job's handling depends on has changed since a pass that changed nothing (src/scheduler/quiet.ts).
+   * Reads what changed since the last pass and handles the jobs that needs (the part of a pass inside the LOOP
+   * span): those src/scheduler/affected.ts picks, or none when nothing was written, no backend's flags or agent
+   * changed and no job's time has come.
    */
   private async handleJobs(spans: LoopPassSpans | undefined) {
     const { storage, config } = this.deps;
@@ -320,7 +324,7 @@ export class Scheduler implements SchedulerHandle {
       this.active.reset();
       this.activeTerm = this.lease.term;
     }
-    const changed = await this.active.refresh(storage);
+    const written = await this.active.refresh(storage);
     const flags = await readFlags(storage);
     this.failures = await storage.failures.all();
     const nowS = nowSeconds(this.deps.clock);
@@ -328,15 +332,24 @@ export class Scheduler implements SchedulerHandle {
       this.agents.observe(backend, flags.get(backend)?.agentLastSeenAt ?? null, nowS);
     const jobs = this.active.jobs;
     const report: PassReport = { jobs: jobs.length, changed: 0, failed: 0 };
-    const flagsOf = (backend: string) => flags.get(backend) ?? NO_FLAGS;
-    const inputs = handlingInputs(config.backends, flagsOf, this.agents);
-    const { settled } = this;
-    if (!changed && this.failures.size === 0 && settled?.inputs === inputs && nowS < settled.untilS)
+    const inputs = handlingInputs(config.backends, (backend) => flags.get(backend) ?? NO_FLAGS, this.agents);
+    const changed = changedBackends(this.lastInputs, inputs);
+    this.lastInputs = inputs;
+    const handleAll = written === "all" || this.handleAll || this.failures.size > 0;
+    if (!handleAll && written.size === 0 && changed.size === 0 && nowS < this.nextDueS)
       return { jobs, report, full: undefined };
-    this.settled = undefined;
     const context = PassContext.of(config, this.active, flags);
+    const silenceS = config.scheduler.taskSilenceTimeoutS;
+    const selection: Affected = handleAll
+      ? { jobs, runningElsewhere: new Map() }
+      : affectedJobs({
+          jobs,
+          written,
+          changedBackends: changed,
+          isDue: (job) => dueAtS(job, context, this.agents, silenceS) <= nowS,
+        });
     let full: StorageFullError | undefined;
-    const order = handlingOrder(context.jobs);
+    const order = handlingOrder(selection.jobs, selection.runningElsewhere);
     for (let step = order.next(); !step.done; ) {
       const job = step.value;
       const before = job.statusCode;
@@ -362,11 +375,10 @@ export class Scheduler implements SchedulerHandle {
       if (job.statusCode !== before) report.changed += 1;
       step = order.next(job.state === State.Running);
     }
-    if (report.failed === 0 && !full && !context.retryNeeded)
-      this.settled = {
-        inputs,
-        untilS: nextDueS(jobs, context, this.agents, config.scheduler.taskSilenceTimeoutS),
-      };
+    this.handleAll = report.failed > 0 || full !== undefined || context.retryNeeded;
+    this.nextDueS = Number.POSITIVE_INFINITY;
+    for (const job of jobs)
+      this.nextDueS = Math.min(this.nextDueS, dueAtS(job, context, this.agents, silenceS));
     return { jobs, report, full };
   }
 

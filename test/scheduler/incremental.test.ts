@@ -1,11 +1,12 @@
 /**
- * Issue 18: a pass reads only the jobs and tasks written since the last one (the ChangeFeed), and handles no job
- * when nothing its handling depends on changed. What must never happen: a change by another writer missed, on
+ * Issue 18: a pass reads only the jobs and tasks written since the last one (the ChangeFeed), and handles only the
+ * jobs whose handling something it depends on may have changed (src/scheduler/affected.ts); none when nothing did. What must never happen: a change by another writer missed, on
  * either database: another process's cancel or create, an agent's report, a write of a transaction still running
  * while the pass read (and, on PostgreSQL, committed after a later one: the trap of numbering writes), or what the
  * clock alone changes (a heartbeat, a task's silence).
  */
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { sql } from "kysely";
 import pino from "pino";
 import { afterEach, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
@@ -18,7 +19,8 @@ import { LoopSpans } from "../../src/telemetry/loop-spans.js";
 import { FX_ACT } from "../jobs/fixtures.js";
 import { testDatabaseIsPostgres } from "../support/postgres.js";
 import { SYSTEM_ENV, type System, startSystem, T0_MS } from "../support/system.js";
-import { createRap, iso, studyRepo } from "./support.js";
+import { finishedResults } from "../support/test-agent.js";
+import { createRap, iso, project, studyRepo } from "./support.js";
 
 let system: System;
 const opened: Storage[] = [];
@@ -105,7 +107,9 @@ test("another process's cancel, an agent's report and a new RAP are each seen by
   const { rap, taskId, codes, pass } = await steady();
   const other = await anotherProcess();
   await other.jobs.markCancelled(rap, ["action3"], ["test"], cancelRequest(T0));
-  expect(await pass()).toEqual(["action1", "action2", "action3"]);
+  // The cancelled job, and the one waiting for a worker on its backend (the cancel may free one); the running job,
+  // untouched, is left alone.
+  expect(await pass()).toEqual(["action2", "action3"]);
   expect((await codes()).action3).toBe("cancelled_by_user");
 
   await system.agent().finish(taskId);
@@ -226,4 +230,76 @@ test("a scheduler that takes the lease back after another held it starts from a 
   await second.releaseLease();
   await first.tick();
   expect(reads.map((since) => since === undefined)).toEqual([true, false, true]);
+});
+
+/** A small deterministic generator (mulberry32): the same steps on every run. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test("after every pass, a pass over every job (a fresh scheduler's full read) finds nothing left to change", async () => {
+  system = await startSystem();
+  const repo = await studyRepo(
+    project({
+      prepare: { run: "python:v2 prepare.py" },
+      left: { run: "python:v2 left.py", needs: ["prepare"] },
+      right: { run: "python:v2 right.py", needs: ["prepare"] },
+      join: { run: "python:v2 join.py", needs: ["left", "right"] },
+      alone: { run: "python:v2 alone.py" },
+    }),
+  );
+  const actions = ["prepare", "left", "right", "join", "alone"];
+  const env = { TEST_MAX_WORKERS: "2" };
+  const { pass } = tracedScheduler(system.controller.storage, env);
+  const jobRows = async () => (await sql`select * from job order by seq`.execute(system.db)).rows;
+  const next = random(18);
+  const pick = <T>(items: readonly T[]): T | undefined => items[Math.floor(next() * items.length)];
+  const raps: string[] = [];
+  const history: string[] = [];
+  for (let step = 0; step < 60; step++) {
+    const tasks = await system.agent().tasks();
+    const runJob = pick(tasks.filter((task) => task.type === "runjob"));
+    const choice = next();
+    if (raps.length === 0 || choice < 0.1) {
+      const workspace = pick(["one", "two"])!;
+      raps.push(await createRap(system, repo, actions, { workspace }));
+      history.push(`create in ${workspace}`);
+    } else if (runJob && choice < 0.45) {
+      await system.agent().update(runJob.id, "executing", { timestampNs: system.clock.nowMs() * 1e6 });
+      history.push(`executing ${runJob.id}`);
+    } else if (runJob && choice < 0.75) {
+      const failed = next() < 0.2;
+      await system.agent().finish(runJob.id, finishedResults(failed ? { exit_code: "1" } : {}));
+      history.push(`${failed ? "failed" : "finished"} ${runJob.id}`);
+    } else if (choice < 0.82) {
+      const rap = pick(raps)!;
+      const action = pick(actions)!;
+      await system.controller.storage.jobs.markCancelled(rap, [action], ["test"], cancelRequest(T0));
+      history.push(`cancel ${action} of ${rap}`);
+    } else if (choice < 0.9) {
+      const paused = next() < 0.5;
+      await system.controller.storage.flags.set(
+        "test",
+        "paused",
+        paused ? "true" : null,
+        system.clock.nowMs() / 1000,
+      );
+      history.push(paused ? "pause" : "unpause");
+    } else {
+      system.clock.advance(61_000);
+      history.push("a minute passes");
+    }
+    await pass();
+    const before = await jobRows();
+    // A scheduler of its own (same lease holder: this process) reads every job and handles each.
+    const { pass: fullPass } = tracedScheduler(system.controller.storage, env);
+    await fullPass();
+    expect(await jobRows(), history.join("\n")).toEqual(before);
+  }
 });

@@ -1,0 +1,109 @@
+/**
+ * Which active jobs a pass handles (issue 18). Handling a job depends on nothing but the job, its RUNJOB tasks, the
+ * states of the jobs it waits on, its backend's flags (paused, database maintenance), whether that backend's agent
+ * is polling, the backend's workers in use, the configuration and the clock. A job handled once since its last
+ * write, and left as it was, is left as it is again unless one of those moved. So a pass handles only:
+ *
+ * - the jobs written since the last pass, or whose tasks were (the ChangeFeed's answer, src/scheduler/active-set.ts;
+ *   a pass's own writes come back in the next one, so a job is handled again after every change it gets);
+ * - the jobs waiting on one of those (its state may have changed since, or may change in this very pass);
+ * - every job of a backend whose flags or agent's presence changed;
+ * - the jobs waiting for a worker on a backend where a job was written (one may have finished, or may finish in
+ *   this pass, and free a worker);
+ * - the jobs whose time has come: a heartbeat, a task's silence (`dueAtS`).
+ *
+ * Every job, after a full read (a new lease term, a failed pass) and after a pass in which a job's handling failed
+ * or must be tried again: the scheduler decides that, this module only the rest (pure).
+ */
+import type { Job } from "../domain/job.js";
+import { State, StatusCode } from "../domain/status.js";
+import { heartbeatDueS } from "../domain/transition.js";
+import { type AgentPresence, silentAtS } from "./lost-task.js";
+import type { PassContext } from "./pass-context.js";
+
+/** The backends' flags and agents' presence as handling uses them, one value per backend to compare. */
+export function handlingInputs(
+  backends: readonly string[],
+  flagsOf: PassContext["flagsOf"],
+  agents: Pick<AgentPresence, "pollingSince">,
+): Map<string, string> {
+  return new Map(
+    backends.map((backend) => {
+      const flags = flagsOf(backend);
+      return [backend, `${flags.paused}:${flags.dbMaintenance}:${agents.pollingSince(backend)}`];
+    }),
+  );
+}
+
+/** The backends whose inputs differ between two passes' handlingInputs (every one when there was no earlier pass). */
+export function changedBackends(
+  before: ReadonlyMap<string, string> | undefined,
+  now: ReadonlyMap<string, string>,
+): Set<string> {
+  return new Set([...now].filter(([backend, inputs]) => before?.get(backend) !== inputs).map(([b]) => b));
+}
+
+/**
+ * The time (Unix seconds) at which handling the job, unchanged, would change it: its heartbeat (a waiting job's
+ * updated_at moves once a minute), or, running, its task turning silent.
+ */
+export function dueAtS(
+  job: Job,
+  context: Pick<PassContext, "latestTask">,
+  agents: Pick<AgentPresence, "pollingSince">,
+  silenceTimeoutS: number,
+): number {
+  const heartbeat = heartbeatDueS(job);
+  if (job.state !== State.Running) return heartbeat;
+  const task = context.latestTask(job);
+  const silent = task ? silentAtS(task, agents.pollingSince(job.backend), silenceTimeoutS) : null;
+  return silent === null ? heartbeat : Math.min(heartbeat, silent);
+}
+
+export interface AffectedInput {
+  /** Every active job, in insertion order. */
+  jobs: readonly Job[];
+  /** The jobs written since the last pass, or whose tasks were (active or not), and their backends. */
+  written: ReadonlyMap<string, string>;
+  /** Backends whose flags or agent's presence changed since the last pass. */
+  changedBackends: ReadonlySet<string>;
+  /** Whether the job's time has come (dueAtS has passed). */
+  isDue(job: Job): boolean;
+}
+
+export interface Affected {
+  /** The jobs to handle, in insertion order. */
+  jobs: Job[];
+  /**
+   * By workspace (`backend\nworkspace`), the running jobs not handled: they count as running this pass in the
+   * handling order (src/scheduler/order.ts), as they would had the pass handled them.
+   */
+  runningElsewhere: Map<string, number>;
+}
+
+const WAITING_FOR_WORKERS: ReadonlySet<StatusCode> = new Set([
+  StatusCode.WaitingOnWorkers,
+  StatusCode.WaitingOnDbWorkers,
+]);
+
+export function affectedJobs({ jobs, written, changedBackends, isDue }: AffectedInput): Affected {
+  const due = new Set(jobs.filter(isDue));
+  // Where a worker may be freed: a job written (it may have finished, or finish now) or due (a silent task fails).
+  const freeing = new Set([...written.values(), ...[...due].map((job) => job.backend)]);
+  const selected: Job[] = [];
+  const runningElsewhere = new Map<string, number>();
+  for (const job of jobs) {
+    const affected =
+      written.has(job.id) ||
+      due.has(job) ||
+      changedBackends.has(job.backend) ||
+      job.waitForJobIds.some((id) => written.has(id)) ||
+      (freeing.has(job.backend) && WAITING_FOR_WORKERS.has(job.statusCode));
+    if (affected) selected.push(job);
+    else if (job.state === State.Running) {
+      const key = `${job.backend}\n${job.workspace}`;
+      runningElsewhere.set(key, (runningElsewhere.get(key) ?? 0) + 1);
+    }
+  }
+  return { jobs: selected, runningElsewhere };
+}

@@ -1,0 +1,70 @@
+/** Which jobs a pass handles (src/scheduler/affected.ts): each rule on its own, as a table. */
+import { describe, expect, it } from "vitest";
+import type { Job } from "../../src/domain/job.js";
+import { State, StatusCode } from "../../src/domain/status.js";
+import { affectedJobs, changedBackends } from "../../src/scheduler/affected.js";
+import { makeJob } from "../support/factories.js";
+
+const job = (id: string, overrides: Partial<Job> = {}): Job =>
+  makeJob({
+    id,
+    backend: "tpp",
+    workspace: "w",
+    state: State.Pending,
+    statusCode: StatusCode.Created,
+    ...overrides,
+  });
+
+const running = job("running", { state: State.Running, statusCode: StatusCode.Executing });
+const waitsOnRunning = job("dependant", {
+  waitForJobIds: ["running"],
+  statusCode: StatusCode.WaitingOnDependencies,
+});
+const waitingForWorker = job("queued", { statusCode: StatusCode.WaitingOnWorkers });
+const elsewhere = job("elsewhere", { backend: "emis", statusCode: StatusCode.WaitingOnWorkers });
+const jobs = [running, waitsOnRunning, waitingForWorker, elsewhere];
+
+const ids = (selected: readonly Job[]) => selected.map((j) => j.id);
+const none = { written: new Map<string, string>(), changedBackends: new Set<string>(), isDue: () => false };
+
+describe("affectedJobs", () => {
+  it.each([
+    ["nothing written, changed or due: no job", none, []],
+    [
+      "a job written: it, the jobs waiting on it, and those waiting for a worker on its backend",
+      { ...none, written: new Map([["running", "tpp"]]) },
+      ["running", "dependant", "queued"],
+    ],
+    [
+      "a finished job (no longer active) written: the same, from its backend",
+      { ...none, written: new Map([["gone", "emis"]]) },
+      ["elsewhere"],
+    ],
+    [
+      "a backend's flags or agent changed: every job of it",
+      { ...none, changedBackends: new Set(["emis"]) },
+      ["elsewhere"],
+    ],
+    [
+      "a job due (its heartbeat, its task's silence): it, and those waiting for a worker where it may free one",
+      { ...none, isDue: (j: Job) => j.id === "running" },
+      ["running", "queued"],
+    ],
+  ])("%s", (_, input, expected) => {
+    expect(ids(affectedJobs({ jobs, ...input }).jobs)).toEqual(expected);
+  });
+
+  it("counts the running jobs it leaves out, by workspace, for the handling order", () => {
+    const { runningElsewhere } = affectedJobs({ jobs, ...none, changedBackends: new Set(["emis"]) });
+    expect(runningElsewhere).toEqual(new Map([["tpp\nw", 1]]));
+  });
+
+  it("tells which backends' inputs changed since the last pass (all, for the first)", () => {
+    const now = new Map([
+      ["tpp", "false:false:10"],
+      ["emis", "true:false:10"],
+    ]);
+    expect(changedBackends(undefined, now)).toEqual(new Set(["tpp", "emis"]));
+    expect(changedBackends(new Map([...now, ["emis", "false:false:10"]]), now)).toEqual(new Set(["emis"]));
+  });
+});
