@@ -6,6 +6,8 @@
  *   running dependency, a quarter on workers (each backend's MAX_WORKERS is exactly its running jobs), so a pass
  *   changes nothing. The clock stands still, so no heartbeat is due either. Beside it, the SQL statements one pass
  *   runs, counted on the connection (every statement better-sqlite3 runs, Kysely's and the direct reads alike).
+ *   Then passes each after one running job's agent reported `executing` again: the pass reads that task and handles
+ *   the jobs it may affect (the job, and those waiting for a worker on its backend: a sixteenth of the jobs).
  * - The pass that starts 1,000 and 10,000 pending jobs with unlimited workers (digests off), each on a fresh copy
  *   of the seeded file.
  * - `GET /{backend}/tasks/` with 1,000 active tasks, over loopback, one request after another.
@@ -313,7 +315,7 @@ async function openScheduler(location: DatabaseLocation, settings: Config) {
   });
   const clock = new ManualClock(NOW_S * 1000);
   const scheduler = new Scheduler({ storage, config: settings, clock, digests, log: silent });
-  return { scheduler, close: () => storage.close() };
+  return { scheduler, storage, close: () => storage.close() };
 }
 
 /**
@@ -377,6 +379,8 @@ interface SteadyResult {
   minMs: number;
   baselineMs: number;
   statements: StatementCounts;
+  /** The pass after one running job's agent reported (its task written): the jobs it affects are handled. */
+  afterReport: { medianMs: number; cpuMs: number; minMs: number };
 }
 
 async function steadyPass(dir: string, dialect: Dialect, count: number): Promise<SteadyResult> {
@@ -384,7 +388,7 @@ async function steadyPass(dir: string, dialect: Dialect, count: number): Promise
   const { jobs, running } = steadyJobs(count);
   const settings = config(running);
   await seed(database.location, jobs, settings, history(count));
-  const { scheduler, close } = await openScheduler(database.location, settings);
+  const { scheduler, storage, close } = await openScheduler(database.location, settings);
   try {
     // The first pass creates the scheduled DBSTATUS/DBDATACHECK tasks (tpp); from then on nothing changes.
     await scheduler.tick();
@@ -403,6 +407,22 @@ async function steadyPass(dir: string, dialect: Dialect, count: number): Promise
       cpu.push(cpuMs() - cpuStarted);
       times.push(performance.now() - started);
     }
+    // Each pass after one running job's agent reported `executing` again (its task is written, nothing changes).
+    const runningJobs = jobs.filter((job) => job.state === State.Running);
+    const reportTimes: number[] = [];
+    const reportCpu: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const job = runningJobs[(i * 7919) % runningJobs.length]!;
+      const update = { stage: "executing", results: {}, complete: false, timestampNs: (NOW_S + i) * 1e9 };
+      await storage.tasks.recordAgentUpdate(job.backend, runJobTaskId(job.id, 1), update, NOW_S);
+      const started = performance.now();
+      const cpuStarted = cpuMs();
+      const report = await scheduler.tick();
+      reportCpu.push(cpuMs() - cpuStarted);
+      reportTimes.push(performance.now() - started);
+      if (report.changed !== 0 || report.failed !== 0)
+        throw new Error(`steady ${count}: a report changed a job (${JSON.stringify(report)})`);
+    }
     return {
       database: dialect,
       jobs: count,
@@ -411,6 +431,11 @@ async function steadyPass(dir: string, dialect: Dialect, count: number): Promise
       minMs: Math.min(...times),
       baselineMs: await plainSelectMs(database.location, ACTIVE_JOBS_SQL, [], runs),
       statements: counter.counts,
+      afterReport: {
+        medianMs: median(reportTimes),
+        cpuMs: median(reportCpu),
+        minMs: Math.min(...reportTimes),
+      },
     };
   } finally {
     await close();
@@ -650,6 +675,14 @@ function lines(steady: SteadyResult[], start: StartResult[], tasks: TasksResult[
         r,
         REFERENCE.steady[r.jobs] ?? "",
         GOAL.steady[r.jobs] ?? "",
+      ),
+    ),
+    ...steady.map((r) =>
+      pass(
+        `pass after one agent report, ${r.jobs.toLocaleString("en")} active jobs`,
+        { ...r, ...r.afterReport },
+        "",
+        "",
       ),
     ),
     ...start.map((r) =>

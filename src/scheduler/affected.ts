@@ -8,13 +8,14 @@
  *   a pass's own writes come back in the next one, so a job is handled again after every change it gets);
  * - the jobs waiting on one of those (its state may have changed since, or may change in this very pass);
  * - every job of a backend whose flags or agent's presence changed;
- * - the jobs waiting for a worker on a backend where a job was written (one may have finished, or may finish in
- *   this pass, and free a worker);
+ * - the jobs waiting for a worker on a backend where a written job may free one: it left the active jobs, is not
+ *   running, is cancelled, or its task has completed or been stopped (it finishes in this pass);
  * - the jobs whose time has come: a heartbeat, a task's silence (`dueAtS`).
  *
  * Every job, after a full read (a new lease term, a failed pass) and after a pass in which a job's handling failed
  * or must be tried again: the scheduler decides that, this module only the rest (pure).
  */
+import type { TaskProgress } from "../db/storage.js";
 import type { Job } from "../domain/job.js";
 import { State, StatusCode } from "../domain/status.js";
 import { heartbeatDueS } from "../domain/transition.js";
@@ -69,6 +70,8 @@ export interface AffectedInput {
   changedBackends: ReadonlySet<string>;
   /** Whether the job's time has come (dueAtS has passed). */
   isDue(job: Job): boolean;
+  /** The job's latest RUNJOB task. */
+  latestTask(job: Job): TaskProgress | undefined;
 }
 
 export interface Affected {
@@ -86,10 +89,20 @@ const WAITING_FOR_WORKERS: ReadonlySet<StatusCode> = new Set([
   StatusCode.WaitingOnDbWorkers,
 ]);
 
-export function affectedJobs({ jobs, written, changedBackends, isDue }: AffectedInput): Affected {
+/** Whether a job written since the last pass may free a worker (by this pass's end). */
+function mayFreeWorker(job: Job | undefined, latestTask: AffectedInput["latestTask"]): boolean {
+  if (job === undefined || job.state !== State.Running || job.cancelled) return true;
+  // A task ends inactive: completed (the agent's last report), or stopped by the controller.
+  const task = latestTask(job);
+  return task === undefined || !task.active;
+}
+
+export function affectedJobs({ jobs, written, changedBackends, isDue, latestTask }: AffectedInput): Affected {
   const due = new Set(jobs.filter(isDue));
-  // Where a worker may be freed: a job written (it may have finished, or finish now) or due (a silent task fails).
-  const freeing = new Set([...written.values(), ...[...due].map((job) => job.backend)]);
+  const active = new Map(jobs.map((job) => [job.id, job]));
+  // Where a worker may be freed: by a job written, or due (a silent task fails it).
+  const freeing = new Set([...due].map((job) => job.backend));
+  for (const [id, backend] of written) if (mayFreeWorker(active.get(id), latestTask)) freeing.add(backend);
   const selected: Job[] = [];
   const runningElsewhere = new Map<string, number>();
   for (const job of jobs) {

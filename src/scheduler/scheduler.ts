@@ -348,6 +348,7 @@ export class Scheduler implements SchedulerHandle {
           written,
           changedBackends: changed,
           isDue: (job) => dueAtS(job, context, this.agents, silenceS) <= nowS,
+          latestTask: (job) => context.latestTask(job),
         });
     let full: StorageFullError | undefined;
     const order = handlingOrder(selection.jobs, selection.runningElsewhere);

@@ -1,5 +1,6 @@
 /** Which jobs a pass handles (src/scheduler/affected.ts): each rule on its own, as a table. */
 import { describe, expect, it } from "vitest";
+import type { TaskProgress } from "../../src/db/storage.js";
 import type { Job } from "../../src/domain/job.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { affectedJobs, changedBackends } from "../../src/scheduler/affected.js";
@@ -25,15 +26,35 @@ const elsewhere = job("elsewhere", { backend: "emis", statusCode: StatusCode.Wai
 const jobs = [running, waitsOnRunning, waitingForWorker, elsewhere];
 
 const ids = (selected: readonly Job[]) => selected.map((j) => j.id);
-const none = { written: new Map<string, string>(), changedBackends: new Set<string>(), isDue: () => false };
+const tasks = new Map([["running", { active: true, agentComplete: false }]]);
+const none = {
+  written: new Map<string, string>(),
+  changedBackends: new Set<string>(),
+  isDue: () => false,
+  latestTask: (j: Job) => tasks.get(j.id) as TaskProgress | undefined,
+};
 
 describe("affectedJobs", () => {
   it.each([
     ["nothing written, changed or due: no job", none, []],
     [
-      "a job written: it, the jobs waiting on it, and those waiting for a worker on its backend",
+      "a running job written (its agent reported a stage): it and the jobs waiting on it",
       { ...none, written: new Map([["running", "tpp"]]) },
+      ["running", "dependant"],
+    ],
+    [
+      "a running job whose task completed: also those waiting for a worker on its backend",
+      {
+        ...none,
+        written: new Map([["running", "tpp"]]),
+        latestTask: () => ({ active: false, agentComplete: true }) as TaskProgress,
+      },
       ["running", "dependant", "queued"],
+    ],
+    [
+      "a pending job written: it alone (it frees no worker)",
+      { ...none, written: new Map([["queued", "tpp"]]) },
+      ["queued"],
     ],
     [
       "a finished job (no longer active) written: the same, from its backend",

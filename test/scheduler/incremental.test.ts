@@ -87,9 +87,10 @@ async function steady(env: Record<string, string> = {}) {
   expect(await traced.pass()).toEqual(["action1", "action2", "action3"]);
   const taskId = `${deterministicJobId(rap, "action1")}-001`;
   await system.agent().update(taskId, "executing", { timestampNs: T0 * 1e9 });
-  // The pass after a change handles every job; the next, with nothing changed, none.
+  // The next pass handles every job again (the first pass wrote each of them) and action1's report; the one after,
+  // action1 alone (that pass's own write of it: a stage frees no worker, so the others wait on unhandled); then none.
   expect(await traced.pass()).toEqual(["action1", "action2", "action3"]);
-  expect(await traced.pass()).toEqual(["action1", "action2", "action3"]);
+  expect(await traced.pass()).toEqual(["action1"]);
   expect(await quietPass(traced.pass)).toEqual([]);
   const codes = async () =>
     Object.fromEntries(
@@ -119,6 +120,17 @@ test("another process's cancel, an agent's report and a new RAP are each seen by
   const created = await createRap(system, await studyRepo(FX_ACT), ["action1"], { workspace: "elsewhere" });
   await pass();
   expect((await system.jobs(created)).action1.status_code).toBe("waiting_on_workers");
+});
+
+test("a running job cancelled frees its worker in the same pass: the job waiting for it starts", async () => {
+  const { rap, codes, pass } = await steady();
+  await (await anotherProcess()).jobs.markCancelled(rap, ["action1"], ["test"], cancelRequest(T0));
+  await pass();
+  expect(await codes()).toEqual({
+    action1: "cancelled_by_user",
+    action2: "initiated",
+    action3: "waiting_on_workers",
+  });
 });
 
 test("a write still in flight while a pass reads is seen by the next pass, whatever order writers commit in", async () => {
