@@ -43,6 +43,11 @@ export class ActiveSet {
     return this.ordered;
   }
 
+  /** The active job of this id, if it is one. */
+  job(id: string): Job | undefined {
+    return this.entries.get(id)?.job;
+  }
+
   /** The states of the jobs waited on that are not active. */
   get outsideStates(): ReadonlyMap<string, State> {
     return this.outside;

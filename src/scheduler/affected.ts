@@ -72,6 +72,8 @@ export interface AffectedInput {
   isDue(job: Job): boolean;
   /** The job's latest RUNJOB task. */
   latestTask(job: Job): TaskProgress | undefined;
+  /** The active job of this id (undefined: it is not active). */
+  activeJob(id: string): Job | undefined;
 }
 
 export interface Affected {
@@ -97,12 +99,12 @@ function mayFreeWorker(job: Job | undefined, latestTask: AffectedInput["latestTa
   return task === undefined || !task.active;
 }
 
-export function affectedJobs({ jobs, written, changedBackends, isDue, latestTask }: AffectedInput): Affected {
+export function affectedJobs(input: AffectedInput): Affected {
+  const { jobs, written, changedBackends, isDue, latestTask, activeJob } = input;
   const due = new Set(jobs.filter(isDue));
-  const active = new Map(jobs.map((job) => [job.id, job]));
   // Where a worker may be freed: by a job written, or due (a silent task fails it).
   const freeing = new Set([...due].map((job) => job.backend));
-  for (const [id, backend] of written) if (mayFreeWorker(active.get(id), latestTask)) freeing.add(backend);
+  for (const [id, backend] of written) if (mayFreeWorker(activeJob(id), latestTask)) freeing.add(backend);
   const selected: Job[] = [];
   const runningElsewhere = new Map<string, number>();
   for (const job of jobs) {

@@ -347,8 +347,11 @@ export class Scheduler implements SchedulerHandle {
           jobs,
           written,
           changedBackends: changed,
-          isDue: (job) => dueAtS(job, context, this.agents, silenceS) <= nowS,
+          // Before the earliest time any job falls due, none is: no need to look at each.
+          isDue:
+            nowS < this.nextDueS ? () => false : (job) => dueAtS(job, context, this.agents, silenceS) <= nowS,
           latestTask: (job) => context.latestTask(job),
+          activeJob: (id) => this.active.job(id),
         });
     let full: StorageFullError | undefined;
     const order = handlingOrder(selection.jobs, selection.runningElsewhere);

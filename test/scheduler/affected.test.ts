@@ -32,6 +32,7 @@ const none = {
   changedBackends: new Set<string>(),
   isDue: () => false,
   latestTask: (j: Job) => tasks.get(j.id) as TaskProgress | undefined,
+  activeJob: (id: string) => jobs.find((j) => j.id === id),
 };
 
 describe("affectedJobs", () => {
