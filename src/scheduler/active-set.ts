@@ -1,8 +1,9 @@
 /**
- * The scheduler's copy of what its passes read (issue 18): the active jobs, their RUNJOB tasks and the states of
- * the finished jobs they wait on, kept from pass to pass and brought up to date from the ChangeFeed
- * (src/db/storage.ts), which answers only the jobs and tasks written since the previous read. A steady pass over
- * 10,000 active jobs so reads a few empty ranges instead of every row.
+ * The scheduler's copy of what its passes read (issue 18): the active jobs (indexed: ./job-index.ts), their RUNJOB
+ * tasks and the states of the finished jobs they wait on, kept from pass to pass and brought up to date from the
+ * ChangeFeed (src/db/storage.ts), which answers only the jobs and tasks written since the previous read. A steady
+ * pass over 10,000 active jobs so reads a few empty ranges instead of every row, and bringing the copy up to date
+ * costs what was written, not what is active.
  *
  * The copy holds nothing but rows as the database last showed them (and the pass's own committed writes, which the
  * next read brings again), so it is right whoever wrote meanwhile: another process's cancel, `rap tick`, another
@@ -12,11 +13,7 @@
 import type { ChangeMark, Stores, TaskProgress } from "../db/storage.js";
 import type { Job } from "../domain/job.js";
 import { isActiveState, type State } from "../domain/status.js";
-
-interface Entry {
-  job: Job;
-  seq: number;
-}
+import { JobIndex } from "./job-index.js";
 
 /** A job's RUNJOB tasks in creation order: ids of one job sort so (`-001`, `-002`, …). */
 function byCreation(a: TaskProgress, b: TaskProgress): number {
@@ -25,12 +22,11 @@ function byCreation(a: TaskProgress, b: TaskProgress): number {
 
 export class ActiveSet {
   private mark: ChangeMark | undefined;
-  private readonly entries = new Map<string, Entry>();
+  readonly index = new JobIndex();
   /** Each active job's RUNJOB tasks, oldest first (the pass adds the tasks it creates). */
   readonly tasks = new Map<string, TaskProgress[]>();
   /** The states of jobs waited on that are not active (finished, or gone: absent). */
-  private outside = new Map<string, State>();
-  private ordered: Job[] | undefined;
+  private readonly outside = new Map<string, State>();
 
   /** Drops the copy: the next `refresh` reads every active job again. */
   reset(): void {
@@ -39,18 +35,17 @@ export class ActiveSet {
 
   /** The active jobs in insertion order. */
   get jobs(): Job[] {
-    this.ordered ??= [...this.entries.values()].sort((a, b) => a.seq - b.seq).map((entry) => entry.job);
-    return this.ordered;
+    return this.index.jobs;
   }
 
   /** The active job of this id, if it is one. */
   job(id: string): Job | undefined {
-    return this.entries.get(id)?.job;
+    return this.index.job(id);
   }
 
-  /** The states of the jobs waited on that are not active. */
-  get outsideStates(): ReadonlyMap<string, State> {
-    return this.outside;
+  /** A job's state: active (as the pass has left it), or one waited on that is not (undefined: gone). */
+  stateOf(id: string): State | undefined {
+    return this.index.job(id)?.state ?? this.outside.get(id);
   }
 
   /**
@@ -61,30 +56,32 @@ export class ActiveSet {
   async refresh(stores: Stores): Promise<ReadonlyMap<string, string> | "all"> {
     const changes = await stores.changes.read(this.mark);
     if (changes.full) {
-      this.entries.clear();
+      this.index.clear();
       this.tasks.clear();
       this.outside.clear();
-      this.ordered = undefined;
     }
     this.mark = changes.mark;
     const written = new Map<string, string>();
-    const finished = new Map<string, State>();
+    // Jobs waited on by a job read (before or after): whether still waited on, and whose state is known.
+    const waitedOn = new Set<string>();
     for (const { job, seq } of changes.jobs) {
-      const known = this.entries.has(job.id);
+      for (const id of this.index.job(job.id)?.waitForJobIds ?? []) waitedOn.add(id);
       if (isActiveState(job.state)) {
-        this.entries.set(job.id, { job, seq });
+        this.index.set(job, seq);
         // Every task of a job read again comes with it.
         this.tasks.set(job.id, []);
-        this.ordered = undefined;
+        for (const id of job.waitForJobIds) waitedOn.add(id);
         written.set(job.id, job.backend);
-      } else {
-        finished.set(job.id, job.state);
-        if (known || this.outside.has(job.id)) {
-          this.entries.delete(job.id);
-          this.tasks.delete(job.id);
-          this.ordered = undefined;
-          written.set(job.id, job.backend);
-        }
+      } else if (
+        this.index.has(job.id) ||
+        this.outside.has(job.id) ||
+        this.index.dependantsOf(job.id).size > 0
+      ) {
+        this.index.delete(job.id);
+        this.tasks.delete(job.id);
+        this.outside.set(job.id, job.state);
+        waitedOn.add(job.id);
+        written.set(job.id, job.backend);
       }
     }
     for (const task of changes.tasks) {
@@ -98,23 +95,21 @@ export class ActiveSet {
       }
       written.set(task.jobId!, task.backend);
     }
-    if (changes.full || written.size > 0) await this.readOutsideStates(stores, finished);
+    await this.keepOutsideStates(stores, waitedOn);
     return changes.full ? "all" : written;
   }
 
-  /** Keeps the states of exactly the jobs waited on that are not active: known ones, just read ones, the rest read. */
-  private async readOutsideStates(stores: Stores, finished: ReadonlyMap<string, State>): Promise<void> {
-    const wanted = new Map<string, State>();
+  /**
+   * Keeps the states of exactly the jobs waited on that are not active, looking only at those a read touched: one
+   * no longer waited on is dropped, one newly waited on is read.
+   */
+  private async keepOutsideStates(stores: Stores, touched: ReadonlySet<string>): Promise<void> {
     const missing: string[] = [];
-    for (const { job } of this.entries.values())
-      for (const id of job.waitForJobIds) {
-        if (this.entries.has(id) || wanted.has(id)) continue;
-        const state = finished.get(id) ?? this.outside.get(id);
-        if (state === undefined) missing.push(id);
-        else wanted.set(id, state);
-      }
+    for (const id of touched) {
+      if (this.index.has(id) || this.index.dependantsOf(id).size === 0) this.outside.delete(id);
+      else if (!this.outside.has(id)) missing.push(id);
+    }
     if (missing.length > 0)
-      for (const [id, state] of await stores.jobs.states(missing)) wanted.set(id, state);
-    this.outside = wanted;
+      for (const [id, state] of await stores.jobs.states(missing)) this.outside.set(id, state);
   }
 }

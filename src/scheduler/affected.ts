@@ -17,8 +17,9 @@
  */
 import type { TaskProgress } from "../db/storage.js";
 import type { Job } from "../domain/job.js";
-import { State, StatusCode } from "../domain/status.js";
+import { State } from "../domain/status.js";
 import { heartbeatDueS } from "../domain/transition.js";
+import { type JobIndex, workspaceKey } from "./job-index.js";
 import { type AgentPresence, silentAtS } from "./lost-task.js";
 import type { PassContext } from "./pass-context.js";
 
@@ -62,34 +63,30 @@ export function dueAtS(
 }
 
 export interface AffectedInput {
-  /** Every active job, in insertion order. */
-  jobs: readonly Job[];
+  /** The active jobs, indexed. */
+  index: Pick<
+    JobIndex,
+    "job" | "dependantsOf" | "jobsOf" | "waitingForWorkersOn" | "runningIn" | "inInsertionOrder"
+  >;
   /** The jobs written since the last pass, or whose tasks were (active or not), and their backends. */
   written: ReadonlyMap<string, string>;
   /** Backends whose flags or agent's presence changed since the last pass. */
   changedBackends: ReadonlySet<string>;
-  /** Whether the job's time has come (dueAtS has passed). */
-  isDue(job: Job): boolean;
+  /** The active jobs whose time has come (dueAtS has passed). */
+  due: readonly Job[];
   /** The job's latest RUNJOB task. */
   latestTask(job: Job): TaskProgress | undefined;
-  /** The active job of this id (undefined: it is not active). */
-  activeJob(id: string): Job | undefined;
 }
 
 export interface Affected {
   /** The jobs to handle, in insertion order. */
   jobs: Job[];
   /**
-   * By workspace (`backend\nworkspace`), the running jobs not handled: they count as running this pass in the
-   * handling order (src/scheduler/order.ts), as they would had the pass handled them.
+   * By workspace (`backend\nworkspace`, of the jobs to handle), the running jobs not handled: they count as running
+   * this pass in the handling order (src/scheduler/order.ts), as they would had the pass handled them.
    */
   runningElsewhere: Map<string, number>;
 }
-
-const WAITING_FOR_WORKERS: ReadonlySet<StatusCode> = new Set([
-  StatusCode.WaitingOnWorkers,
-  StatusCode.WaitingOnDbWorkers,
-]);
 
 /** Whether a job written since the last pass may free a worker (by this pass's end). */
 function mayFreeWorker(job: Job | undefined, latestTask: AffectedInput["latestTask"]): boolean {
@@ -99,26 +96,26 @@ function mayFreeWorker(job: Job | undefined, latestTask: AffectedInput["latestTa
   return task === undefined || !task.active;
 }
 
-export function affectedJobs(input: AffectedInput): Affected {
-  const { jobs, written, changedBackends, isDue, latestTask, activeJob } = input;
-  const due = new Set(jobs.filter(isDue));
+/** The jobs to handle, found through the index: what it costs grows with them, not with the active jobs. */
+export function affectedJobs({ index, written, changedBackends, due, latestTask }: AffectedInput): Affected {
+  const ids = new Set(due.map((job) => job.id));
   // Where a worker may be freed: by a job written, or due (a silent task fails it).
-  const freeing = new Set([...due].map((job) => job.backend));
-  for (const [id, backend] of written) if (mayFreeWorker(activeJob(id), latestTask)) freeing.add(backend);
-  const selected: Job[] = [];
+  const freeing = new Set(due.map((job) => job.backend));
+  for (const [id, backend] of written) {
+    const job = index.job(id);
+    if (job) ids.add(id);
+    for (const dependant of index.dependantsOf(id)) ids.add(dependant);
+    if (mayFreeWorker(job, latestTask)) freeing.add(backend);
+  }
+  for (const backend of changedBackends) for (const id of index.jobsOf(backend)) ids.add(id);
+  for (const backend of freeing) for (const id of index.waitingForWorkersOn(backend)) ids.add(id);
+  const jobs = index.inInsertionOrder(ids);
   const runningElsewhere = new Map<string, number>();
   for (const job of jobs) {
-    const affected =
-      written.has(job.id) ||
-      due.has(job) ||
-      changedBackends.has(job.backend) ||
-      job.waitForJobIds.some((id) => written.has(id)) ||
-      (freeing.has(job.backend) && WAITING_FOR_WORKERS.has(job.statusCode));
-    if (affected) selected.push(job);
-    else if (job.state === State.Running) {
-      const key = `${job.backend}\n${job.workspace}`;
-      runningElsewhere.set(key, (runningElsewhere.get(key) ?? 0) + 1);
-    }
+    const workspace = workspaceKey(job);
+    const running = index.runningIn(workspace);
+    const elsewhere = runningElsewhere.get(workspace) ?? running.size;
+    runningElsewhere.set(workspace, running.has(job.id) ? elsewhere - 1 : elsewhere);
   }
-  return { jobs: selected, runningElsewhere };
+  return { jobs, runningElsewhere };
 }

@@ -26,22 +26,21 @@ interface Usage {
 }
 
 export class PassContext {
-  readonly states = new Map<string, State>();
   /** A job's handling waits on something outside the database (an image registry): the next pass must try again. */
   retryNeeded = false;
   private readonly usage = new Map<string, Usage>();
   private readonly inputs = new Map<string, Map<string, string>>();
+  readonly tasks: Map<string, TaskProgress[]>;
 
   private constructor(
     private readonly config: Config,
-    readonly jobs: Job[],
-    readonly tasks: Map<string, TaskProgress[]>,
+    private readonly active: ActiveSet,
     private readonly flags: Map<string, BackendFlags>,
   ) {
-    for (const job of jobs) {
-      this.states.set(job.id, job.state);
-      if (job.state === State.Running) this.addUsage(job, 1);
-    }
+    this.tasks = active.tasks;
+    // Workers in use, from the running jobs alone (the index has them by backend): not a look at every job.
+    for (const backend of active.index.runningBackends())
+      for (const id of active.index.runningOn(backend)) this.addUsage(active.job(id)!, 1);
   }
 
   /** A view read whole, for a one-off change (prepare-for-reboot). */
@@ -53,9 +52,17 @@ export class PassContext {
 
   /** The pass's view of the active jobs (read from the database by `active.refresh`) and of each backend's flags. */
   static of(config: Config, active: ActiveSet, flags: Map<string, BackendFlags>): PassContext {
-    const context = new PassContext(config, active.jobs, active.tasks, flags);
-    for (const [id, state] of active.outsideStates) context.states.set(id, state);
-    return context;
+    return new PassContext(config, active, flags);
+  }
+
+  /** Every active job, in insertion order. */
+  get jobs(): Job[] {
+    return this.active.jobs;
+  }
+
+  /** A job's state as the pass has left it so far: active, or one waited on that is not (undefined: gone). */
+  stateOf(id: string): State | undefined {
+    return this.active.stateOf(id);
   }
 
   flagsOf(backend: string): BackendFlags {
@@ -74,7 +81,6 @@ export class PassContext {
 
   /** Records a job's new state (its capacity is counted while it runs). */
   recordState(job: Job, previous: State): void {
-    this.states.set(job.id, job.state);
     if (previous !== State.Running && job.state === State.Running) this.addUsage(job, 1);
     if (previous === State.Running && job.state !== State.Running) this.addUsage(job, -1);
   }

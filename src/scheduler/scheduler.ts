@@ -331,8 +331,9 @@ export class Scheduler implements SchedulerHandle {
     const nowS = nowSeconds(this.deps.clock);
     for (const backend of config.backends)
       this.agents.observe(backend, flags.get(backend)?.agentLastSeenAt ?? null, nowS);
-    const jobs = this.active.jobs;
-    const report: PassReport = { jobs: jobs.length, changed: 0, failed: 0 };
+    // Every active job, sorted, only when a TICK span or a full pass needs them.
+    const jobs = () => this.active.jobs;
+    const report: PassReport = { jobs: this.active.index.size, changed: 0, failed: 0 };
     const inputs = handlingInputs(config.backends, (backend) => flags.get(backend) ?? NO_FLAGS, this.agents);
     const changed = changedBackends(this.lastInputs, inputs);
     this.lastInputs = inputs;
@@ -341,17 +342,17 @@ export class Scheduler implements SchedulerHandle {
       return { jobs, report, full: undefined };
     const context = PassContext.of(config, this.active, flags);
     const silenceS = config.scheduler.taskSilenceTimeoutS;
+    const dueAt = (job: Job) => dueAtS(job, context, this.agents, silenceS);
+    // Before the earliest time any job falls due, none is: no need to look at each.
+    const lookedAtEvery = handleAll || nowS >= this.nextDueS;
     const selection: Affected = handleAll
-      ? { jobs, runningElsewhere: new Map() }
+      ? { jobs: jobs(), runningElsewhere: new Map() }
       : affectedJobs({
-          jobs,
+          index: this.active.index,
           written,
           changedBackends: changed,
-          // Before the earliest time any job falls due, none is: no need to look at each.
-          isDue:
-            nowS < this.nextDueS ? () => false : (job) => dueAtS(job, context, this.agents, silenceS) <= nowS,
+          due: lookedAtEvery ? jobs().filter((job) => dueAt(job) <= nowS) : [],
           latestTask: (job) => context.latestTask(job),
-          activeJob: (id) => this.active.job(id),
         });
     let full: StorageFullError | undefined;
     const order = handlingOrder(selection.jobs, selection.runningElsewhere);
@@ -381,9 +382,11 @@ export class Scheduler implements SchedulerHandle {
       step = order.next(job.state === State.Running);
     }
     this.handleAll = report.failed > 0 || full !== undefined || context.retryNeeded;
-    this.nextDueS = Number.POSITIVE_INFINITY;
-    for (const job of jobs)
-      this.nextDueS = Math.min(this.nextDueS, dueAtS(job, context, this.agents, silenceS));
+    // Only the jobs handled can have fallen due sooner (a job's time moves only when it, its task or its backend's
+    // agent changes, and then it is handled): the earliest of theirs and the last, unless every job was looked at.
+    let nextDueS = lookedAtEvery ? Number.POSITIVE_INFINITY : this.nextDueS;
+    for (const job of lookedAtEvery ? jobs() : selection.jobs) nextDueS = Math.min(nextDueS, dueAt(job));
+    this.nextDueS = nextDueS;
     return { jobs, report, full };
   }
 
@@ -471,7 +474,7 @@ export class Scheduler implements SchedulerHandle {
   private async handlePending(job: Job, context: PassContext): Promise<void> {
     const { config } = this.deps;
     const dependencies = job.waitForJobIds.flatMap((id) => {
-      const state = context.states.get(id);
+      const state = context.stateOf(id);
       return state === undefined ? [] : [state];
     });
     const wait = (code: StatusCode, message: string) =>

@@ -66,8 +66,11 @@ export class LoopSpans {
     };
   }
 
-  /** A TICK over `jobs` (those still active) if TICK_POLL_INTERVAL has passed since the last; `nowNs` Unix ns. */
-  tick(jobs: readonly Job[], nowNs: number): void {
+  /**
+   * A TICK over `jobs()` (those still active) if TICK_POLL_INTERVAL has passed since the last; `nowNs` Unix ns.
+   * `jobs` is called only then.
+   */
+  tick(jobs: () => readonly Job[], nowNs: number): void {
     const last = this.lastTickNs;
     if (last !== null && nowNs - last < this.tickIntervalMs * 1e6) return;
     this.lastTickNs = nowNs;
@@ -75,7 +78,7 @@ export class LoopSpans {
     const [start, end] = [hrTime(last), hrTime(nowNs)];
     const root = this.tickTracer.startSpan("TICK", { startTime: start });
     const parent = trace.setSpan(context.active(), root);
-    for (const job of jobs) {
+    for (const job of jobs()) {
       if (!isActiveState(job.state)) continue;
       this.tickTracer
         .startSpan(enumName(job.statusCode), { startTime: start, attributes: jobAttributes(job) }, parent)

@@ -4,6 +4,7 @@ import type { TaskProgress } from "../../src/db/storage.js";
 import type { Job } from "../../src/domain/job.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { affectedJobs, changedBackends } from "../../src/scheduler/affected.js";
+import { JobIndex } from "../../src/scheduler/job-index.js";
 import { makeJob } from "../support/factories.js";
 
 const job = (id: string, overrides: Partial<Job> = {}): Job =>
@@ -25,14 +26,17 @@ const waitingForWorker = job("queued", { statusCode: StatusCode.WaitingOnWorkers
 const elsewhere = job("elsewhere", { backend: "emis", statusCode: StatusCode.WaitingOnWorkers });
 const jobs = [running, waitsOnRunning, waitingForWorker, elsewhere];
 
+const index = new JobIndex();
+for (const [seq, j] of jobs.entries()) index.set(j, seq);
+
 const ids = (selected: readonly Job[]) => selected.map((j) => j.id);
 const tasks = new Map([["running", { active: true, agentComplete: false }]]);
 const none = {
+  index,
   written: new Map<string, string>(),
   changedBackends: new Set<string>(),
-  isDue: () => false,
+  due: [] as Job[],
   latestTask: (j: Job) => tasks.get(j.id) as TaskProgress | undefined,
-  activeJob: (id: string) => jobs.find((j) => j.id === id),
 };
 
 describe("affectedJobs", () => {
@@ -69,16 +73,28 @@ describe("affectedJobs", () => {
     ],
     [
       "a job due (its heartbeat, its task's silence): it, and those waiting for a worker where it may free one",
-      { ...none, isDue: (j: Job) => j.id === "running" },
+      { ...none, due: [running] },
       ["running", "queued"],
     ],
   ])("%s", (_, input, expected) => {
-    expect(ids(affectedJobs({ jobs, ...input }).jobs)).toEqual(expected);
+    expect(ids(affectedJobs(input).jobs)).toEqual(expected);
   });
 
   it("counts the running jobs it leaves out, by workspace, for the handling order", () => {
-    const { runningElsewhere } = affectedJobs({ jobs, ...none, changedBackends: new Set(["emis"]) });
-    expect(runningElsewhere).toEqual(new Map([["tpp\nw", 1]]));
+    // The dependant is handled; the running job of its workspace is not, and counts for it.
+    const { runningElsewhere } = affectedJobs({
+      ...none,
+      written: new Map([
+        ["gone", "emis"],
+        ["dependant", "tpp"],
+      ]),
+    });
+    expect(runningElsewhere).toEqual(
+      new Map([
+        ["tpp\nw", 1],
+        ["emis\nw", 0],
+      ]),
+    );
   });
 
   it("tells which backends' inputs changed since the last pass (all, for the first)", () => {

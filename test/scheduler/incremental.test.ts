@@ -79,6 +79,16 @@ async function quietPass(pass: () => Promise<unknown[]>): Promise<unknown[]> {
   return handled;
 }
 
+/**
+ * The jobs a pass handled were these. On PostgreSQL a pass may read again a window of writes it has seen (its mark is
+ * the oldest transaction running anywhere on the shared test server: see quietPass), and so handle more jobs, which
+ * changes nothing: there, these at least.
+ */
+function expectHandled(handled: unknown[], expected: string[]): void {
+  if (testDatabaseIsPostgres()) expect(handled).toEqual(expect.arrayContaining(expected));
+  else expect(handled).toEqual(expected);
+}
+
 /** action1 running (its agent reported `executing`), action2 and action3 waiting on the one worker; passes steady. */
 async function steady(env: Record<string, string> = {}) {
   system = await startSystem();
@@ -90,7 +100,7 @@ async function steady(env: Record<string, string> = {}) {
   // The next pass handles every job again (the first pass wrote each of them) and action1's report; the one after,
   // action1 alone (that pass's own write of it: a stage frees no worker, so the others wait on unhandled); then none.
   expect(await traced.pass()).toEqual(["action1", "action2", "action3"]);
-  expect(await traced.pass()).toEqual(["action1"]);
+  expectHandled(await traced.pass(), ["action1"]);
   expect(await quietPass(traced.pass)).toEqual([]);
   const codes = async () =>
     Object.fromEntries(
@@ -110,7 +120,7 @@ test("another process's cancel, an agent's report and a new RAP are each seen by
   await other.jobs.markCancelled(rap, ["action3"], ["test"], cancelRequest(T0));
   // The cancelled job, and the one waiting for a worker on its backend (the cancel may free one); the running job,
   // untouched, is left alone.
-  expect(await pass()).toEqual(["action2", "action3"]);
+  expectHandled(await pass(), ["action2", "action3"]);
   expect((await codes()).action3).toBe("cancelled_by_user");
 
   await system.agent().finish(taskId);

@@ -1,0 +1,43 @@
+/** The active jobs' indexes (src/scheduler/job-index.ts): kept right as jobs are read again and leave. */
+import { expect, it } from "vitest";
+import type { Job } from "../../src/domain/job.js";
+import { State, StatusCode } from "../../src/domain/status.js";
+import { JobIndex } from "../../src/scheduler/job-index.js";
+import { makeJob } from "../support/factories.js";
+
+const job = (id: string, overrides: Partial<Job> = {}): Job =>
+  makeJob({
+    id,
+    backend: "tpp",
+    workspace: "w",
+    state: State.Pending,
+    statusCode: StatusCode.Created,
+    ...overrides,
+  });
+
+it("indexes each job as last read, and forgets all of it when the job leaves", () => {
+  const index = new JobIndex();
+  index.set(job("b", { statusCode: StatusCode.WaitingOnWorkers, waitForJobIds: ["a"] }), 2);
+  index.set(job("a", { state: State.Running, statusCode: StatusCode.Executing }), 1);
+  expect(index.jobs.map((j) => j.id)).toEqual(["a", "b"]);
+  expect([...index.dependantsOf("a")]).toEqual(["b"]);
+  expect([...index.waitingForWorkersOn("tpp")]).toEqual(["b"]);
+  expect([...index.runningIn("tpp\nw")]).toEqual(["a"]);
+  expect([...index.runningBackends()]).toEqual(["tpp"]);
+
+  // Read again, started: no longer waiting for a worker, running now.
+  index.set(job("b", { state: State.Running, statusCode: StatusCode.Initiated, waitForJobIds: ["a"] }), 2);
+  expect([...index.waitingForWorkersOn("tpp")]).toEqual([]);
+  expect([...index.runningIn("tpp\nw")].sort()).toEqual(["a", "b"]);
+  expect(index.inInsertionOrder(["b", "gone", "a"]).map((j) => j.id)).toEqual(["a", "b"]);
+
+  // A job changed in place by a pass and then gone: every index is cleared whatever its fields say now.
+  const b = index.job("b")!;
+  Object.assign(b, { state: State.Succeeded, statusCode: StatusCode.Succeeded });
+  index.delete("b");
+  index.delete("a");
+  expect(index.size).toBe(0);
+  expect([...index.dependantsOf("a")]).toEqual([]);
+  expect([...index.runningBackends()]).toEqual([]);
+  expect([...index.jobsOf("tpp")]).toEqual([]);
+});
