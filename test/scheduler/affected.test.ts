@@ -5,25 +5,15 @@ import type { Job } from "../../src/domain/job.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { affectedJobs, changedBackends } from "../../src/scheduler/affected.js";
 import { JobIndex } from "../../src/scheduler/job-index.js";
-import { makeJob } from "../support/factories.js";
+import { pendingJob } from "../support/factories.js";
 
-const job = (id: string, overrides: Partial<Job> = {}): Job =>
-  makeJob({
-    id,
-    backend: "tpp",
-    workspace: "w",
-    state: State.Pending,
-    statusCode: StatusCode.Created,
-    ...overrides,
-  });
-
-const running = job("running", { state: State.Running, statusCode: StatusCode.Executing });
-const waitsOnRunning = job("dependant", {
+const running = pendingJob("running", { state: State.Running, statusCode: StatusCode.Executing });
+const waitsOnRunning = pendingJob("dependant", {
   waitForJobIds: ["running"],
   statusCode: StatusCode.WaitingOnDependencies,
 });
-const waitingForWorker = job("queued", { statusCode: StatusCode.WaitingOnWorkers });
-const elsewhere = job("elsewhere", { backend: "emis", statusCode: StatusCode.WaitingOnWorkers });
+const waitingForWorker = pendingJob("queued", { statusCode: StatusCode.WaitingOnWorkers });
+const elsewhere = pendingJob("elsewhere", { backend: "emis", statusCode: StatusCode.WaitingOnWorkers });
 const jobs = [running, waitsOnRunning, waitingForWorker, elsewhere];
 
 const index = new JobIndex();

@@ -1,24 +1,13 @@
 /** The active jobs' indexes (src/scheduler/job-index.ts): kept right as jobs are read again and leave. */
 import { expect, it } from "vitest";
-import type { Job } from "../../src/domain/job.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { JobIndex } from "../../src/scheduler/job-index.js";
-import { makeJob } from "../support/factories.js";
-
-const job = (id: string, overrides: Partial<Job> = {}): Job =>
-  makeJob({
-    id,
-    backend: "tpp",
-    workspace: "w",
-    state: State.Pending,
-    statusCode: StatusCode.Created,
-    ...overrides,
-  });
+import { pendingJob } from "../support/factories.js";
 
 it("indexes each job as last read, and forgets all of it when the job leaves", () => {
   const index = new JobIndex();
-  index.set(job("b", { statusCode: StatusCode.WaitingOnWorkers, waitForJobIds: ["a"] }), 2);
-  index.set(job("a", { state: State.Running, statusCode: StatusCode.Executing }), 1);
+  index.set(pendingJob("b", { statusCode: StatusCode.WaitingOnWorkers, waitForJobIds: ["a"] }), 2);
+  index.set(pendingJob("a", { state: State.Running, statusCode: StatusCode.Executing }), 1);
   expect(index.jobs.map((j) => j.id)).toEqual(["a", "b"]);
   expect([...index.dependantsOf("a")]).toEqual(["b"]);
   expect([...index.waitingForWorkersOn("tpp")]).toEqual(["b"]);
@@ -26,7 +15,10 @@ it("indexes each job as last read, and forgets all of it when the job leaves", (
   expect([...index.runningBackends()]).toEqual(["tpp"]);
 
   // Read again, started: no longer waiting for a worker, running now.
-  index.set(job("b", { state: State.Running, statusCode: StatusCode.Initiated, waitForJobIds: ["a"] }), 2);
+  index.set(
+    pendingJob("b", { state: State.Running, statusCode: StatusCode.Initiated, waitForJobIds: ["a"] }),
+    2,
+  );
   expect([...index.waitingForWorkersOn("tpp")]).toEqual([]);
   expect([...index.runningIn("tpp\nw")].sort()).toEqual(["a", "b"]);
   expect(index.inInsertionOrder(["b", "gone", "a"]).map((j) => j.id)).toEqual(["a", "b"]);

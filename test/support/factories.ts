@@ -52,3 +52,15 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     ...overrides,
   };
 }
+
+/** A pending job `id` of workspace `w` on backend `tpp`, just created (the scheduler's unit tests); override any field. */
+export function pendingJob(id: string, overrides: Partial<Job> = {}): Job {
+  return makeJob({
+    id,
+    backend: "tpp",
+    workspace: "w",
+    state: State.Pending,
+    statusCode: StatusCode.Created,
+    ...overrides,
+  });
+}
