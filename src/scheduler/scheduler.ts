@@ -1,9 +1,9 @@
 /**
  * The controller's scheduler (reference/controller.md §2–§4): every JOB_LOOP_INTERVAL, one pass over the pending
  * and running jobs (those something may have changed for: src/scheduler/affected.ts), then the scheduled
- * DBSTATUS/DBDATACHECK tasks. A pass reads what it needs with a constant
- * number of queries (PassContext) and writes only what changes, each job's change in its own transaction, guarded so
- * that a concurrent writer (a cancel, an operator command, another controller) is detected, not overwritten.
+ * DBSTATUS/DBDATACHECK tasks. A pass reads what it needs with a constant number of queries (PassContext) and writes
+ * only what changes, each job's change in its own transaction, guarded so that a concurrent writer (a cancel, an
+ * operator command, another controller) is detected, not overwritten.
  *
  * Robustness (DESIGN DECISIONS 4, 5): an error while handling one job is logged and counted (in the database, so
  * the count survives restarts and is shared by every scheduler), and the pass goes on with the next; the job is
