@@ -9,7 +9,7 @@
  * - the jobs waiting on one of those (its state may have changed since, or may change in this very pass);
  * - every job of a backend whose flags or agent's presence changed;
  * - the jobs waiting for a worker on a backend where a written job may free one: it left the active jobs, is not
- *   running, is cancelled, or its task has completed or been stopped (it finishes in this pass);
+ *   running (finished, or pending again), is cancelled, or its task has completed or been stopped;
  * - the jobs whose time has come: a heartbeat, a task's silence (`dueAtS`).
  *
  * Every job, after a full read (a new lease term, a failed pass) and after a pass in which a job's handling failed

@@ -47,7 +47,7 @@ describe("affectedJobs", () => {
       ["running", "dependant", "queued"],
     ],
     [
-      "a pending job written: it alone (it frees no worker)",
+      "a pending job written: it, and those waiting for a worker beside it (it may have stopped running)",
       { ...none, written: new Map([["queued", "tpp"]]) },
       ["queued"],
     ],
