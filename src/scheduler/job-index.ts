@@ -82,7 +82,16 @@ export class JobIndex {
   }
 
   clear(): void {
-    for (const id of [...this.entries.keys()]) this.delete(id);
+    for (const map of [
+      this.entries,
+      this.dependants,
+      this.byBackend,
+      this.waitingForWorkers,
+      this.runningByBackend,
+      this.runningByWorkspace,
+    ])
+      map.clear();
+    this.ordered = undefined;
   }
 
   job(id: string): Job | undefined {

@@ -7,6 +7,7 @@
  */
 import type { Job } from "../domain/job.js";
 import { State } from "../domain/status.js";
+import { workspaceKey } from "./job-index.js";
 
 interface Entry {
   job: Job;
@@ -95,7 +96,7 @@ export function* handlingOrder(
 ): Generator<Job, void, boolean> {
   const byWorkspace = new Map<string, Workspace>();
   jobs.forEach((job, index) => {
-    const key = `${job.backend}\n${job.workspace}`;
+    const key = workspaceKey(job);
     let workspace = byWorkspace.get(key);
     if (!workspace) {
       workspace = { key, queue: [], next: 0, runningThisPass: runningElsewhere.get(key) ?? 0 };

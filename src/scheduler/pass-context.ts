@@ -10,6 +10,7 @@ import type { Job } from "../domain/job.js";
 import { State } from "../domain/status.js";
 import { jobWeight, NO_WEIGHTS } from "../domain/weights.js";
 import { ActiveSet } from "./active-set.js";
+import { workspaceKey } from "./job-index.js";
 
 export interface BackendFlags {
   paused: boolean;
@@ -97,7 +98,7 @@ export class PassContext {
 
   /** For each of the job's needed actions, its latest job in the workspace (read once per workspace per pass). */
   async inputJobIds(stores: Stores, job: Job): Promise<string[]> {
-    const key = `${job.backend}\n${job.workspace}`;
+    const key = workspaceKey(job);
     let latest = this.inputs.get(key);
     if (!latest) {
       latest = await stores.jobs.latestJobByAction(job.backend, job.workspace);

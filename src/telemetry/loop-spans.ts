@@ -2,10 +2,10 @@
  * The scheduler's own spans (reference/controller.md §9): tracer `loop` gives a `LOOP` span (`loop=true`) around
  * each pass's handling of the jobs, with a `LOOP_JOB` child per job handled (its attributes, plus its state and code
  * before and after as the reference's enum names, and `job.fatal_error` when handling it threw; a pass handles only
- * the jobs something may have changed for, src/scheduler/affected.ts); tracer `ticks` gives, at most every TICK_POLL_INTERVAL, a
- * `TICK` span from the previous tick to now with a child per active job named after its status code (the reference
- * runs ticks in a thread of their own; here the pass that holds the scheduler lease emits them, from the jobs it
- * knows, so replicas do not repeat them).
+ * the jobs something may have changed for, src/scheduler/affected.ts); tracer `ticks` gives, at most every
+ * TICK_POLL_INTERVAL, a `TICK` span from the previous tick to now with a child per active job named after its status
+ * code (the reference runs ticks in a thread of their own; here the pass that holds the scheduler lease emits them,
+ * from the jobs it knows, so replicas do not repeat them).
  */
 import { context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import type { Job } from "../domain/job.js";
