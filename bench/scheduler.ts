@@ -7,7 +7,7 @@
  *   changes nothing. The clock stands still, so no heartbeat is due either. Beside it, the SQL statements one pass
  *   runs, counted on the connection (every statement better-sqlite3 runs, Kysely's and the direct reads alike).
  *   Then passes each after one running job's agent reported `executing` again: the pass reads that task and handles
- *   the jobs it may affect (the job, and those waiting for a worker on its backend: a sixteenth of the jobs).
+ *   the jobs it may affect (the job, and the job waiting on it: a stage frees no worker).
  * - The pass that starts 1,000 and 10,000 pending jobs with unlimited workers (digests off), each on a fresh copy
  *   of the seeded file.
  * - `GET /{backend}/tasks/` with 1,000 active tasks, over loopback, one request after another.
@@ -398,44 +398,37 @@ async function steadyPass(dir: string, dialect: Dialect, count: number): Promise
     if (counted.changed !== 0 || counted.failed !== 0 || counted.jobs !== count)
       throw new Error(`steady ${count}: the pass was not steady (${JSON.stringify(counted)})`);
     const runs = count >= 10_000 ? 9 : 25;
-    const times: number[] = [];
-    const cpu: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const started = performance.now();
-      const cpuStarted = cpuMs();
-      await scheduler.tick();
-      cpu.push(cpuMs() - cpuStarted);
-      times.push(performance.now() - started);
-    }
+    /** Times `runs` passes, each after `before(i)`; each pass must change nothing. */
+    const timedPasses = async (before: (i: number) => Promise<void>) => {
+      const times: number[] = [];
+      const cpu: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        await before(i);
+        const started = performance.now();
+        const cpuStarted = cpuMs();
+        const report = await scheduler.tick();
+        cpu.push(cpuMs() - cpuStarted);
+        times.push(performance.now() - started);
+        if (report.changed !== 0 || report.failed !== 0)
+          throw new Error(`steady ${count}: a pass changed a job (${JSON.stringify(report)})`);
+      }
+      return { medianMs: median(times), cpuMs: median(cpu), minMs: Math.min(...times) };
+    };
+    const steady = await timedPasses(async () => {});
     // Each pass after one running job's agent reported `executing` again (its task is written, nothing changes).
     const runningJobs = jobs.filter((job) => job.state === State.Running);
-    const reportTimes: number[] = [];
-    const reportCpu: number[] = [];
-    for (let i = 0; i < runs; i++) {
+    const afterReport = await timedPasses(async (i) => {
       const job = runningJobs[(i * 7919) % runningJobs.length]!;
       const update = { stage: "executing", results: {}, complete: false, timestampNs: (NOW_S + i) * 1e9 };
       await storage.tasks.recordAgentUpdate(job.backend, runJobTaskId(job.id, 1), update, NOW_S);
-      const started = performance.now();
-      const cpuStarted = cpuMs();
-      const report = await scheduler.tick();
-      reportCpu.push(cpuMs() - cpuStarted);
-      reportTimes.push(performance.now() - started);
-      if (report.changed !== 0 || report.failed !== 0)
-        throw new Error(`steady ${count}: a report changed a job (${JSON.stringify(report)})`);
-    }
+    });
     return {
       database: dialect,
       jobs: count,
-      medianMs: median(times),
-      cpuMs: median(cpu),
-      minMs: Math.min(...times),
+      ...steady,
       baselineMs: await plainSelectMs(database.location, ACTIVE_JOBS_SQL, [], runs),
       statements: counter.counts,
-      afterReport: {
-        medianMs: median(reportTimes),
-        cpuMs: median(reportCpu),
-        minMs: Math.min(...reportTimes),
-      },
+      afterReport,
     };
   } finally {
     await close();
