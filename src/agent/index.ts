@@ -177,6 +177,7 @@ export function slurmRuntimeOptions(config: AgentConfig): SlurmRuntimeOptions {
     },
     commandTimeoutMs: slurm.commandTimeoutMs,
     slurmConf: slurm.slurmConf,
+    engine: slurm.engine,
     registry: config.dockerRegistry,
     proxy: config.dockerProxy,
     logMaxBytes: config.jobLogMaxBytes,

@@ -222,7 +222,7 @@ function executorNote(runtime: Runtime, config: AgentConfig, missingImages: read
     );
   }
   if (runtime.kind === "slurm") {
-    return "slurm (EXECUTOR=slurm: each job a Slurm batch job, its container run by a node's docker)";
+    return `slurm (EXECUTOR=slurm: each job a Slurm batch job, its container run by a node's ${config.slurm.engine})`;
   }
   if (runtime.kind === "docker") {
     return config.executor === "docker"

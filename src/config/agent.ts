@@ -23,6 +23,9 @@ import { readTelemetry, type TelemetryConfig } from "./telemetry.js";
 /** The values EXECUTOR takes: one per runtime in src/agent/runtime's registry. */
 export const EXECUTOR_KINDS = ["docker", "local", "slurm"] as const;
 export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
+/** SLURM_CONTAINER_ENGINE: what runs a job's container on a Slurm node. */
+export const CONTAINER_ENGINES = ["docker", "podman"] as const;
+export type ContainerEngine = (typeof CONTAINER_ENGINES)[number];
 
 export interface AgentStorage {
   readonly workdir: string;
@@ -50,6 +53,8 @@ export interface SlurmSettings {
   readonly commandTimeoutMs: number;
   /** SLURM_CONF, Slurm's own variable, passed to its commands; null for their default. */
   readonly slurmConf: string | null;
+  /** SLURM_CONTAINER_ENGINE: the nodes' container engine, `docker` (default) or `podman`. */
+  readonly engine: ContainerEngine;
 }
 
 export interface AgentConfig extends GitAccess {
@@ -311,6 +316,11 @@ function readSlurm(env: Env, workdir: string): SlurmSettings {
       `must be a time limit sbatch reads, such as 24:00:00 or 2-00:00:00, got '${timeLimit}'`,
     );
   }
+  const engineName = readOptional(env, "SLURM_CONTAINER_ENGINE")?.trim() ?? "docker";
+  const engine = CONTAINER_ENGINES.find((name) => name === engineName);
+  if (engine === undefined) {
+    throw new ConfigError("SLURM_CONTAINER_ENGINE", `must be 'docker' or 'podman', got '${engineName}'`);
+  }
   return Object.freeze({
     sharedDir: readAbsolute(env, "SLURM_SHARED_DIR", join(workdir, "slurm")),
     partition: readOptional(env, "SLURM_PARTITION")?.trim() ?? null,
@@ -319,6 +329,7 @@ function readSlurm(env: Env, workdir: string): SlurmSettings {
     extraArgs: Object.freeze((env.SLURM_EXTRA_ARGS ?? "").split(/\s+/).filter((arg) => arg !== "")),
     commandTimeoutMs: readPositiveNumber(env, "SLURM_COMMAND_TIMEOUT", 30) * 1000,
     slurmConf: readAbsolute(env, "SLURM_CONF", "") || null,
+    engine,
   });
 }
 

@@ -181,6 +181,7 @@ describe("loadAgentConfig", () => {
       extraArgs: [],
       commandTimeoutMs: 30_000,
       slurmConf: null,
+      engine: "docker",
     });
     const set = loadAgentConfig(
       {
@@ -192,6 +193,7 @@ describe("loadAgentConfig", () => {
         SLURM_EXTRA_ARGS: " --qos=low  --constraint=docker ",
         SLURM_COMMAND_TIMEOUT: "5",
         SLURM_CONF: "/etc/slurm-rap/slurm.conf",
+        SLURM_CONTAINER_ENGINE: "podman",
       },
       "/srv/rap",
     );
@@ -203,11 +205,15 @@ describe("loadAgentConfig", () => {
       extraArgs: ["--qos=low", "--constraint=docker"],
       commandTimeoutMs: 5000,
       slurmConf: "/etc/slurm-rap/slurm.conf",
+      engine: "podman",
     });
     expect(configError({ SLURM_TIME_LIMIT: "a day" }).message).toContain(
       "SLURM_TIME_LIMIT must be a time limit sbatch reads, such as 24:00:00 or 2-00:00:00, got 'a day'",
     );
     expect(configError({ SLURM_SHARED_DIR: "rel" }).variable).toBe("SLURM_SHARED_DIR");
+    expect(configError({ SLURM_CONTAINER_ENGINE: "singularity" }).message).toContain(
+      "SLURM_CONTAINER_ENGINE must be 'docker' or 'podman', got 'singularity'",
+    );
   });
 
   test("EXECUTOR accepts the reference's class name as docker", () => {

@@ -149,3 +149,23 @@ export async function slurmRequirement(): Promise<Requirement> {
     reason: `the Slurm cluster has no node taking jobs (sinfo: ${states.trim() || "nothing"}): run scripts/start-test-slurm.sh`,
   };
 }
+
+/**
+ * Podman on the Slurm node as its container engine, with the test images in its store: a Slurm cluster as above, and
+ * `podman run` of the test image working (scripts/setup-test-podman.sh copies the images and configures podman).
+ */
+export async function slurmPodmanRequirement(): Promise<Requirement> {
+  const slurm = await slurmRequirement();
+  if (!slurm.available) return slurm;
+  try {
+    execFileSync("podman", ["run", "--rm", testImage, "-c", "pass"], { stdio: "pipe", timeout: 60_000 });
+    return { available: true, reason: "" };
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    const reason = stderr || (error instanceof Error ? error.message.split("\n", 1)[0] : String(error));
+    return {
+      available: false,
+      reason: `podman cannot run ${testImage} (${reason}): install podman and catatonit, then run scripts/setup-test-podman.sh as root`,
+    };
+  }
+}

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  type ContainerEngine,
   DEFAULT_DOCKER_PIDS_LIMIT,
   DEFAULT_DOCKER_PROXY,
   DEFAULT_DOCKER_REGISTRY,
@@ -71,6 +72,8 @@ export interface SlurmRuntimeOptions {
   logMaxBytes?: number;
   /** DOCKER_PIDS_LIMIT; null for no limit. */
   pidsLimit?: number | null;
+  /** SLURM_CONTAINER_ENGINE: the nodes' container engine. Default `docker`. */
+  engine?: ContainerEngine;
 }
 
 /** How often a one-off command, or a cancelled job being removed, is looked at. */
@@ -92,6 +95,7 @@ export class SlurmRuntime implements Runtime {
   private readonly proxy: string;
   private readonly logLimits: LogLimits;
   private readonly pidsLimit: number | null;
+  private readonly engine: ContainerEngine;
   private readonly startRecords: StartRecords;
   private queue: { takenAt: number; jobs: Promise<Map<string, SlurmJob>> } | null = null;
 
@@ -111,6 +115,7 @@ export class SlurmRuntime implements Runtime {
     this.proxy = options.proxy ?? DEFAULT_DOCKER_PROXY;
     this.logLimits = { maxBytes: options.logMaxBytes ?? DEFAULT_JOB_LOG_MAX_BYTES, maxLines: LOG_TAIL_LINES };
     this.pidsLimit = options.pidsLimit === undefined ? DEFAULT_DOCKER_PIDS_LIMIT : options.pidsLimit;
+    this.engine = options.engine ?? "docker";
     this.startRecords = new StartRecords(options.stateDir ?? join(tmpdir(), "rap-runner-slurm-runtime"));
   }
 
@@ -252,7 +257,9 @@ export class SlurmRuntime implements Runtime {
 
   /** Writes the job's files and submits it; records the Slurm job id. */
   private async submitJob(
-    spec: Omit<ScriptSpec, "dir" | "pidsLimit" | "oneOff" | "liveLogMaxBytes"> & { volumeDir?: string },
+    spec: Omit<ScriptSpec, "dir" | "pidsLimit" | "engine" | "oneOff" | "liveLogMaxBytes"> & {
+      volumeDir?: string;
+    },
     oneOff: boolean,
   ): Promise<void> {
     const dir = this.jobDir(spec.name);
@@ -260,6 +267,7 @@ export class SlurmRuntime implements Runtime {
       ...spec,
       dir,
       pidsLimit: this.pidsLimit,
+      engine: this.engine,
       oneOff,
       liveLogMaxBytes: this.logLimits.maxBytes,
     };
@@ -413,9 +421,17 @@ function inspectDocuments(text: string | null): {
   const [container, image] = Array.isArray(documents) ? documents : [];
   const labels = isObject(image) && isObject(image.Config) ? image.Config.Labels : null;
   return {
-    container: isObject(container) ? (container as InspectDocument) : null,
+    container: isObject(container) ? withImageDigest(container as InspectDocument) : null,
     labels: isObject(labels) ? (labels as Record<string, string>) : null,
   };
+}
+
+/** Podman gives the image id as bare hex, Docker as `sha256:…`: the manifest's `docker_image_id` is Docker's form. */
+function withImageDigest(container: InspectDocument): InspectDocument {
+  const image = container.Image;
+  return typeof image === "string" && /^[0-9a-f]{64}$/.test(image)
+    ? { ...container, Image: `sha256:${image}` }
+    : container;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

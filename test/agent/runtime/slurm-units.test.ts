@@ -31,6 +31,7 @@ const spec: ScriptSpec = {
   labels: { "job-runner": "", workspace: "ws", action: "a" },
   dir: "/shared/slurm/jobs/os-job-abc",
   pidsLimit: 4096,
+  engine: "docker",
   oneOff: false,
   liveLogMaxBytes: 8 * 1024 * 1024,
 };
@@ -160,6 +161,28 @@ describe("sbatch and docker arguments", () => {
     expect(script.indexOf(`wait "$reader"`)).toBeLessThan(record);
     // The exit code from the one `docker wait`; asked again only when a cancel stopped that client.
     expect(script).toContain(`[ -n "$code" ] || code="$(docker wait "$name" 2>/dev/null)"`);
+  });
+
+  it("runs the container through podman when it is the nodes' engine, with a log driver podman has", () => {
+    const podman = { ...spec, engine: "podman" as const };
+    const args = createArgs(podman, "/d/env");
+    expect(args.slice(0, 5)).toEqual([
+      "--name=os-job-abc",
+      "--init",
+      "--log-driver=k8s-file",
+      "--log-opt=max-size=4g",
+      "--cap-drop=ALL",
+    ]);
+    expect(args.slice(4)).toEqual(createArgs(spec, "/d/env").slice(6));
+    const script = batchScript(podman);
+    // Every engine command of the Docker script, each through podman.
+    const commands = (text: string, engine: string) =>
+      [...text.matchAll(new RegExp(`\\b${engine} (\\w+)`, "g"))].map((match) => match[1]);
+    expect(commands(script, "podman")).toEqual(commands(batchScript(spec), "docker"));
+    expect(script).not.toMatch(/\bdocker\b/);
+    expect(script).toContain(`fail "Podman image $image could not be run on node`);
+    // Its own `--tail` splits long lines: the last lines of the whole log instead.
+    expect(script).toContain(`podman logs --timestamps "$name" 2>&1 | tail -n 100000 >"$dir"/logs.txt &\n`);
   });
 
   it("quotes every word it puts in the script", () => {

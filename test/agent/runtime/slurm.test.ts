@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SlurmRuntime, type SlurmRuntimeOptions } from "../../../src/agent/runtime/slurm.js";
 import { RuntimeError, RuntimeTimeoutError } from "../../../src/agent/runtime/types.js";
-import { requires, slurmRequirement, testImage } from "../../support/requirements.js";
+import { requires, slurmPodmanRequirement, slurmRequirement, testImage } from "../../support/requirements.js";
 import { holdSharedResource } from "../../support/shared-resource.js";
 import { mountSmallDisk, smallDiskRequirement } from "../../support/small-disk.js";
 import { describeRuntimeConformance, jobFixtures, jobSpec, waitForExit } from "./conformance.js";
@@ -19,6 +19,7 @@ import { describeRuntimeConformance, jobFixtures, jobSpec, waitForExit } from ".
 // check that the node takes jobs).
 await holdSharedResource("slurm-cluster");
 const slurmOk = requires(await slurmRequirement());
+const podmanOk = requires(await slurmPodmanRequirement());
 
 const shared = mkdtempSync(join(tmpdir(), "rap-slurm-shared-"));
 const state = mkdtempSync(join(tmpdir(), "rap-slurm-state-"));
@@ -54,6 +55,43 @@ describe.skipIf(!slurmOk)("SlurmRuntime conformance", { timeout: 60_000 }, () =>
     removeFromOutside: loseJob,
     image: testImage,
   }));
+});
+
+describe.skipIf(!podmanOk)(
+  "SlurmRuntime conformance, podman as the nodes' engine",
+  { timeout: 60_000 },
+  () => {
+    describeRuntimeConformance(() => ({
+      create: (extra) => new SlurmRuntime(options({ engine: "podman", ...extra })),
+      removeFromOutside: loseJob,
+      image: testImage,
+    }));
+  },
+);
+
+describe.skipIf(!podmanOk)("SlurmRuntime with podman", { timeout: 60_000 }, () => {
+  const create = () => new SlurmRuntime(options({ engine: "podman" }));
+  const fixtures = jobFixtures(create);
+
+  it("runs the job through podman, reporting the image as Docker names it, and leaves no container behind", async () => {
+    const rt = create();
+    const job = jobSpec(testImage, fixtures, { code: "import os; print(os.getuid())", user: "1000:1000" });
+    await rt.start(job);
+    const state = await waitForExit(rt, job.name);
+    expect(state.exitCode).toBe(0);
+    // The same image Docker's store holds (setup-test-podman.sh copied it), under Docker's id.
+    const dockerId = execFileSync("docker", ["image", "inspect", "--format={{.Id}}", testImage], {
+      encoding: "utf8",
+    }).trim();
+    expect(state.imageId).toBe(dockerId);
+    expect(state.metadata).toMatchObject({ HostConfig: { LogConfig: { Type: "k8s-file" } } });
+    expect(await rt.logs(job.name)).toMatch(/^\S+ 1000$/m);
+    await rt.remove(job.name);
+    const left = execFileSync("podman", ["ps", "--all", "--quiet", `--filter=name=^${job.name}$`], {
+      encoding: "utf8",
+    });
+    expect(left.trim()).toBe("");
+  });
 });
 
 /** Polls until `path` exists (the job has written it: it runs). */
