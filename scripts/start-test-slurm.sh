@@ -2,7 +2,8 @@
 # A single-host Slurm cluster for the Slurm runtime's tests (Debian 12's slurm-wlm 22.05 and munge), as root.
 # Idempotent: a cluster that already answers is reused; only a missing daemon is started. The node has this
 # machine's 2 CPUs and a little less than its memory; cons_tres with CR_Core_Memory so jobs' CPU and memory
-# requests are scheduled (and 50 jobs queue on 2 cores). No accounting: the runtime reads squeue and scontrol.
+# requests are scheduled (and 50 jobs queue on 2 cores). Accounting when slurmdbd and MariaDB are installed
+# (slurm-wlm's slurmdbd, mariadb-server): slurmdbd on a MariaDB server of its own, for `sacct`.
 # Prints `export RAP_TEST_SLURM=1` for eval; the tests also find a cluster by asking `sinfo`.
 set -euo pipefail
 
@@ -16,9 +17,15 @@ memory=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 - 1024))
 
 log() { echo "start-test-slurm: $*" >&2; }
 
+accounting=none
+command -v slurmdbd >/dev/null && command -v mariadbd >/dev/null && accounting=slurmdbd
+changed=0
+ours=0
+
 if [[ -f "$conf" ]] && ! grep -qF "$marker" "$conf"; then
   log "$conf exists and was not written by this script: leaving it alone and using that cluster"
 else
+  ours=1
   mkdir -p /etc/slurm "$state/ctld" "$state/d" /var/log/slurm
   cat >"$conf.new" <<EOF
 $marker
@@ -37,7 +44,8 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
-AccountingStorageType=accounting_storage/none
+AccountingStorageType=accounting_storage/$accounting
+$([[ "$accounting" == none ]] || echo "AccountingStorageHost=localhost")
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 MpiDefault=none
@@ -54,8 +62,56 @@ SlurmdTimeout=30
 NodeName=$node CPUs=$cpus RealMemory=$memory State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
 EOF
-  if cmp -s "$conf.new" "$conf"; then rm "$conf.new"; else mv "$conf.new" "$conf"; fi
+  if cmp -s "$conf.new" "$conf"; then rm "$conf.new"; else mv "$conf.new" "$conf" && changed=1; fi
 fi
+
+# A MariaDB server for slurmdbd (unless one answers on the default socket), its data under $state.
+start_accounting() {
+  local data="$state/mariadb"
+  if ! mariadb -e "select 1" >/dev/null 2>&1; then
+    if [[ ! -d "$data/mysql" ]]; then
+      mkdir -p "$data"
+      chown mysql:mysql "$data"
+      mariadb-install-db --user=mysql --datadir="$data" --auth-root-authentication-method=socket \
+        >/var/log/slurm/mariadb-install.log 2>&1
+    fi
+    mkdir -p /run/mysqld
+    chown mysql:mysql /run/mysqld
+    mariadbd --user=mysql --datadir="$data" --socket=/run/mysqld/mysqld.sock --skip-networking \
+      --log-error=/var/log/slurm/mariadb.log </dev/null >/dev/null 2>&1 &
+    for _ in $(seq 1 30); do
+      mariadb -e "select 1" >/dev/null 2>&1 && break
+      sleep 1
+    done
+    log "mariadbd started"
+  fi
+  local dbd_conf=/etc/slurm/slurmdbd.conf
+  if [[ ! -f "$dbd_conf" ]] || grep -qF "$marker" "$dbd_conf"; then
+    cat >"$dbd_conf" <<EOF
+$marker
+AuthType=auth/munge
+DbdHost=localhost
+SlurmUser=root
+PidFile=/run/slurmdbd.pid
+LogFile=/var/log/slurm/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StorageUser=root
+StorageLoc=rap_test_slurm_acct
+EOF
+    chmod 0600 "$dbd_conf"
+  fi
+  if ! pgrep -x slurmdbd >/dev/null; then
+    /usr/sbin/slurmdbd
+    log "slurmdbd started"
+  fi
+  for _ in $(seq 1 30); do
+    sacctmgr --noheader --parsable2 show cluster >/dev/null 2>&1 && break
+    sleep 1
+  done
+  sacctmgr --noheader --parsable2 show cluster format=cluster | grep -qx raptest ||
+    sacctmgr --immediate add cluster raptest >/dev/null
+}
 
 if ! pgrep -x munged >/dev/null; then
   [[ -s /etc/munge/munge.key ]] || mungekey --create --keyfile /etc/munge/munge.key
@@ -65,6 +121,13 @@ if ! pgrep -x munged >/dev/null; then
   chown munge:munge /run/munge
   runuser -u munge -- /usr/sbin/munged
   log "munged started"
+fi
+((ours)) && [[ "$accounting" != none ]] && start_accounting
+# Daemons running with a configuration that has changed are started again.
+if ((changed)); then
+  pkill -x slurmctld && log "slurmctld stopped: slurm.conf changed" || true
+  pkill -x slurmd || true
+  while pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; do sleep 0.2; done
 fi
 if ! pgrep -x slurmctld >/dev/null; then
   /usr/sbin/slurmctld

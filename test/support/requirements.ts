@@ -150,6 +150,22 @@ export async function slurmRequirement(): Promise<Requirement> {
   };
 }
 
+/** A Slurm cluster that keeps accounting (`sacct` answers): scripts/start-test-slurm.sh sets it up with slurmdbd. */
+export async function slurmAccountingRequirement(): Promise<Requirement> {
+  const slurm = await slurmRequirement();
+  if (!slurm.available) return slurm;
+  try {
+    execFileSync("sacct", ["--noheader", "--jobs=1"], { stdio: "pipe", timeout: 10_000 });
+    return { available: true, reason: "" };
+  } catch (error) {
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+    return {
+      available: false,
+      reason: `the Slurm cluster keeps no accounting (sacct: ${stderr || String(error)}): install slurmdbd and mariadb-server, then run scripts/start-test-slurm.sh`,
+    };
+  }
+}
+
 /**
  * Podman on the Slurm node as its container engine, with the test images in its store: a Slurm cluster as above, and
  * `podman run` of the test image working (scripts/setup-test-podman.sh copies the images and configures podman).

@@ -1,5 +1,6 @@
 /**
- * Readings of what Slurm and the batch script report, as pure functions: `squeue` and `scontrol show job` records,
+ * Readings of what Slurm and the batch script report, as pure functions: `squeue`, `scontrol show job` and `sacct`
+ * records,
  * the usage samples the script writes, and the job's state worked out from both. What the script recorded (the
  * container's inspect document) is the truth about how the container ended; Slurm's word is needed while the job is
  * queued or running, and for endings the script could not record (a failed node, a job Slurm never started).
@@ -75,10 +76,38 @@ export const SQUEUE_FORMAT = SQUEUE_FIELDS.map(([field]) => `${field}:|`).join("
 
 /** The jobs of `squeue --noheader --Format=SQUEUE_FORMAT` output, one a line. */
 export function parseSqueueJobs(text: string): SlurmJob[] {
+  return parseFieldLines(text, SQUEUE_FIELDS);
+}
+
+/** `sacct --format` fields (the job's allocation, as accounting kept it), named as `scontrol show job` names them. */
+const SACCT_FIELDS: ReadonlyArray<[string, string]> = [
+  ["JobID", "JobId"],
+  ["JobName", "JobName"],
+  ["State", "JobState"],
+  ["Reason", "Reason"],
+  ["Submit", "SubmitTime"],
+  ["Start", "StartTime"],
+  ["End", "EndTime"],
+  ["Elapsed", "RunTime"],
+  ["Timelimit", "TimeLimit"],
+  ["NodeList", "NodeList"],
+  ["ExitCode", "ExitCode"],
+];
+
+/** The `--format` argument for SACCT_FIELDS, printed by `sacct --parsable2` separated by `|`. */
+export const SACCT_FORMAT = SACCT_FIELDS.map(([field]) => field).join(",");
+
+/** The jobs of `sacct --noheader --parsable2 --allocations --format=SACCT_FORMAT` output, one a line. */
+export function parseSacctJobs(text: string): SlurmJob[] {
+  return parseFieldLines(text, SACCT_FIELDS);
+}
+
+/** Lines of `|`-separated values in the order of `fields`, whose first is a job id. */
+function parseFieldLines(text: string, fields: ReadonlyArray<[string, string]>): SlurmJob[] {
   return text.split("\n").flatMap((line) => {
     const values = line.split("|");
-    if (values.length < SQUEUE_FIELDS.length || !/^\d+$/.test(values[0]!.trim())) return [];
-    return [Object.fromEntries(SQUEUE_FIELDS.map(([, key], i) => [key, values[i]!.trim()]))];
+    if (values.length < fields.length || !/^\d+$/.test(values[0]!.trim())) return [];
+    return [Object.fromEntries(fields.map(([, key], i) => [key, values[i]!.trim()]))];
   });
 }
 
@@ -138,7 +167,8 @@ export function slurmJobState(recorded: Recorded, job: SlurmJob | null): Contain
 /** A job that left Slurm without the script recording its end: how it ended, from Slurm's state. */
 function endedUnrecorded(job: SlurmJob): ContainerState {
   const state = baseState(job);
-  const node = job.NodeList && job.NodeList !== "(null)" ? job.NodeList : null;
+  // No node: scontrol says `(null)`, sacct `None assigned`.
+  const node = job.NodeList && !/^\(null\)$|^None assigned$/.test(job.NodeList) ? job.NodeList : null;
   const neverStarted = slurmTimeNs(job.StartTime) === null || /^[0:-]*$/.test(job.RunTime ?? "");
   switch (state) {
     case "CANCELLED":

@@ -27,10 +27,12 @@ import {
 import {
   isLive,
   LIVE_STATE_LIST,
+  parseSacctJobs,
   parseScontrolJobs,
   parseSqueueJobs,
   parseUsage,
   type Recorded,
+  SACCT_FORMAT,
   type SlurmJob,
   SQUEUE_FORMAT,
   slurmJobState,
@@ -98,6 +100,8 @@ export class SlurmRuntime implements Runtime {
   private readonly engine: ContainerEngine;
   private readonly startRecords: StartRecords;
   private queue: { takenAt: number; jobs: Promise<Map<string, SlurmJob>> } | null = null;
+  /** False once `sacct` has said the cluster keeps no accounting. */
+  private accounting = true;
 
   constructor(options: SlurmRuntimeOptions) {
     this.jobsDir = join(options.sharedDir, "jobs");
@@ -326,8 +330,8 @@ export class SlurmRuntime implements Runtime {
 
   /**
    * What Slurm knows of the job, from the latest `squeue` of this user's jobs; a job missing there (submitted since,
-   * or gone) is asked about on its own. Null once Slurm has forgotten it (MinJobAge after its end, without
-   * accounting).
+   * or gone) is asked about on its own, then of accounting once the controller has forgotten it (MinJobAge after its
+   * end). Null when neither knows it.
    */
   private async slurmJob(id: string): Promise<SlurmJob | null> {
     return (await this.queuedJobs()).get(id) ?? (await this.showJob(id));
@@ -358,10 +362,33 @@ export class SlurmRuntime implements Runtime {
   private async showJob(id: string): Promise<SlurmJob | null> {
     const { stdout, stderr, exitCode } = await this.slurm("scontrol", ["--oneliner", "show", "job", id]);
     if (exitCode !== 0) {
-      if (/Invalid job id/i.test(stderr)) return null;
+      if (/Invalid job id/i.test(stderr)) return this.accountedJob(id);
       throw new RuntimeError(`scontrol could not show job ${id}: ${firstLine(stderr)}`);
     }
     return parseScontrolJobs(stdout).find((job) => job.JobId === id) ?? null;
+  }
+
+  /**
+   * The job as Slurm's accounting kept it, unless sacct has said the cluster keeps none: how a job ended that its
+   * script could not record (a failed node) is still known after the controller has forgotten it.
+   */
+  private async accountedJob(id: string): Promise<SlurmJob | null> {
+    if (!this.accounting) return null;
+    const { stdout, stderr, exitCode } = await this.slurm("sacct", [
+      `--jobs=${id}`,
+      "--noheader",
+      "--parsable2",
+      "--allocations",
+      `--format=${SACCT_FORMAT}`,
+    ]);
+    if (exitCode !== 0) {
+      if (/accounting storage is disabled/i.test(stderr)) {
+        this.accounting = false;
+        return null;
+      }
+      throw new RuntimeError(`sacct could not show job ${id}: ${firstLine(stderr)}`);
+    }
+    return parseSacctJobs(stdout).find((job) => job.JobId === id) ?? null;
   }
 
   private async cancel(id: string): Promise<void> {

@@ -10,9 +10,11 @@ import {
   shellQuote,
 } from "../../../src/agent/runtime/slurm-script.js";
 import {
+  parseSacctJobs,
   parseScontrolJobs,
   parseSqueueJobs,
   parseUsage,
+  SACCT_FORMAT,
   SQUEUE_FORMAT,
   slurmJobState,
 } from "../../../src/agent/runtime/slurm-state.js";
@@ -242,6 +244,51 @@ describe("reading Slurm", () => {
       metadata: { State: { Status: "running" } },
     });
     expect(slurmJobState(none, null)).toBeNull();
+  });
+
+  it("reads sacct's records under scontrol's names, as accounting keeps them after the controller forgets", () => {
+    expect(SACCT_FORMAT).toBe(
+      "JobID,JobName,State,Reason,Submit,Start,End,Elapsed,Timelimit,NodeList,ExitCode",
+    );
+    // sacct 22.05's answers for a job cancelled while held, one stopped at its time limit, and one that failed.
+    const [cancelled, timedOut, failed] = parseSacctJobs(
+      [
+        "4044|os-job-a|CANCELLED by 0|None|2026-12-07T09:54:39|2026-12-07T09:54:39|2026-12-07T09:54:39|00:00:00|Partition_Limit|None assigned|0:0",
+        "4045|os-job-b|TIMEOUT|None|2026-12-07T09:54:39|2026-12-07T09:54:39|2026-12-07T09:55:48|00:01:09|00:01:00|vm|0:0",
+        "4046|os-job-c|FAILED|None|2026-12-07T09:54:39|2026-12-07T09:54:39|2026-12-07T09:54:39|00:00:00|UNLIMITED|vm|3:0",
+        "",
+      ].join("\n"),
+    );
+    expect(timedOut).toEqual({
+      JobId: "4045",
+      JobName: "os-job-b",
+      JobState: "TIMEOUT",
+      Reason: "None",
+      SubmitTime: "2026-12-07T09:54:39",
+      StartTime: "2026-12-07T09:54:39",
+      EndTime: "2026-12-07T09:55:48",
+      RunTime: "00:01:09",
+      TimeLimit: "00:01:00",
+      NodeList: "vm",
+      ExitCode: "0:0",
+    });
+    const none = { inspect: null, failed: null };
+    expect(slurmJobState(none, cancelled!)).toMatchObject({ running: false, exitCode: 137 });
+    expect(slurmJobState(none, timedOut!)).toMatchObject({
+      exitCode: 137,
+      endedBecause: "Job exceeded the cluster's time limit of 00:01:00 and was stopped (SLURM_TIME_LIMIT)",
+    });
+    expect(slurmJobState(none, failed!)?.endedBecause).toBe(
+      "The cluster ended this job (Slurm state FAILED) before it started: run it again, and tell the backend's " +
+        "operators if this repeats",
+    );
+    // No node is named when accounting says none was assigned.
+    expect(
+      slurmJobState(none, { ...cancelled!, JobState: "FAILED", RunTime: "00:00:01" })?.endedBecause,
+    ).toBe(
+      "The job's batch script failed on its node (Slurm state FAILED, exit 0:0) before the job's end was recorded: " +
+        "tell the backend's operators",
+    );
   });
 
   it("maps endings the script could not record to results a researcher can act on", () => {

@@ -3,14 +3,20 @@
  * 22.05 and munge): its jobs run the locally built test image through this machine's Docker engine, on shared
  * storage that is, here, a temp directory.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SlurmRuntime, type SlurmRuntimeOptions } from "../../../src/agent/runtime/slurm.js";
 import { RuntimeError, RuntimeTimeoutError } from "../../../src/agent/runtime/types.js";
-import { requires, slurmPodmanRequirement, slurmRequirement, testImage } from "../../support/requirements.js";
+import {
+  requires,
+  slurmAccountingRequirement,
+  slurmPodmanRequirement,
+  slurmRequirement,
+  testImage,
+} from "../../support/requirements.js";
 import { holdSharedResource } from "../../support/shared-resource.js";
 import { mountSmallDisk, smallDiskRequirement } from "../../support/small-disk.js";
 import { describeRuntimeConformance, jobFixtures, jobSpec, waitForExit } from "./conformance.js";
@@ -20,6 +26,7 @@ import { describeRuntimeConformance, jobFixtures, jobSpec, waitForExit } from ".
 await holdSharedResource("slurm-cluster");
 const slurmOk = requires(await slurmRequirement());
 const podmanOk = requires(await slurmPodmanRequirement());
+const accountingOk = requires(await slurmAccountingRequirement());
 
 const shared = mkdtempSync(join(tmpdir(), "rap-slurm-shared-"));
 const state = mkdtempSync(join(tmpdir(), "rap-slurm-state-"));
@@ -177,6 +184,25 @@ describe.skipIf(!slurmOk)("SlurmRuntime", { timeout: 60_000 }, () => {
     );
   }, 300_000);
 
+  it("on a cluster without accounting, a job the controller has forgotten reads as gone", async () => {
+    const conf = join(state, "no-accounting-slurm.conf");
+    const ours = readFileSync("/etc/slurm/slurm.conf", "utf8");
+    writeFileSync(
+      conf,
+      ours
+        .replace(/^AccountingStorageType=.*$/m, "AccountingStorageType=accounting_storage/none")
+        .replace(/^AccountingStorageHost=.*$/m, ""),
+    );
+    const rt = create({ slurmConf: conf });
+    // A job id no controller knows, recorded for a job whose script recorded nothing.
+    const name = fixtures.name();
+    const dir = join(shared, "jobs", name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "slurm-job-id"), "999999999");
+    expect(await rt.inspect(name)).toBeNull();
+    expect(await rt.inspect(name)).toBeNull();
+  });
+
   it("a controller that does not answer is a timeout the agent retries, not a crash", async () => {
     const conf = join(state, "unreachable-slurm.conf");
     const ours = readFileSync("/etc/slurm/slurm.conf", "utf8");
@@ -190,6 +216,57 @@ describe.skipIf(!slurmOk)("SlurmRuntime", { timeout: 60_000 }, () => {
     await expect(rt.start(job)).rejects.toBeInstanceOf(RuntimeTimeoutError);
     await expect(rt.stats()).rejects.toThrow(/^slurm (did not answer|timed out after 3s) running squeue/);
   });
+});
+
+describe.skipIf(!accountingOk)("SlurmRuntime on a cluster with accounting", { timeout: 120_000 }, () => {
+  const create = () => new SlurmRuntime(options());
+  const fixtures = jobFixtures(create);
+
+  /** Runs `body` with the controller forgetting ended jobs after 2 s (MinJobAge), then puts slurm.conf back. */
+  async function withShortMemory(body: () => Promise<void>): Promise<void> {
+    const path = "/etc/slurm/slurm.conf";
+    const original = readFileSync(path, "utf8");
+    writeFileSync(path, original.replace(/^MinJobAge=.*$/m, "MinJobAge=2"));
+    scontrol("reconfigure");
+    try {
+      await body();
+    } finally {
+      writeFileSync(path, original);
+      scontrol("reconfigure");
+    }
+  }
+
+  it("reads how a job ended from accounting once the controller has forgotten it", async () => {
+    await withShortMemory(async () => {
+      const job = spec({ code: "import time; time.sleep(2)" });
+      const rt = create();
+      await rt.start(job);
+      expect((await waitForExit(rt, job.name)).exitCode).toBe(0);
+      // The record lost (as if the node had died before writing it), and then the controller forgets the job.
+      const dir = join(shared, "jobs", job.name);
+      const id = readFileSync(join(dir, "slurm-job-id"), "utf8").trim();
+      rmSync(join(dir, "inspect.json"));
+      const deadline = Date.now() + 90_000;
+      // scontrol fails (Invalid job id) once the controller has forgotten it.
+      while (spawnSync("scontrol", ["show", "job", id]).status === 0) {
+        if (Date.now() > deadline) throw new Error(`the controller still knows job ${id}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      const state = await create().inspect(job.name);
+      expect(state).toMatchObject({
+        running: false,
+        exitCode: null,
+        endedBecause:
+          `The job's batch script failed on ${node} (Slurm state COMPLETED, exit 0:0) before the job's end was ` +
+          "recorded: tell the backend's operators",
+        metadata: { Slurm: { JobId: id, JobName: job.name, JobState: "COMPLETED" } },
+      });
+    });
+  });
+
+  function spec(overrides: Parameters<typeof jobSpec>[2]) {
+    return jobSpec(testImage, fixtures, overrides);
+  }
 });
 
 describe.skipIf(!slurmOk || !requires(smallDiskRequirement()))("SlurmRuntime start-up", () => {
