@@ -5,6 +5,7 @@
  */
 import { sql } from "kysely";
 import type { Db } from "./index.js";
+import { openTransaction } from "./open-transaction.js";
 import { insertJobs } from "./postgres/insert-jobs.js";
 import {
   activeJobs,
@@ -23,6 +24,7 @@ import type {
   HandlingFailureStore,
   JobStore,
   LeaseStore,
+  OpenTransaction,
   StatusReader,
   Storage,
   Stores,
@@ -73,6 +75,10 @@ export class PostgresStorage implements Storage {
 
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => work(storesOn(trx, POSTGRES_QUERIES)));
+  }
+
+  openTransaction(): Promise<OpenTransaction> {
+    return openTransaction(this.db, (db) => storesOn(db, POSTGRES_QUERIES));
   }
 
   withWorkspaceLock<T>(backend: string, workspace: string, work: (stores: Stores) => Promise<T>): Promise<T> {

@@ -5,6 +5,7 @@
  */
 import type { Db } from "./index.js";
 import { changeStamp, databaseFile } from "./index.js";
+import { openTransaction } from "./open-transaction.js";
 import { flagsReader } from "./queries/flags.js";
 import { insertJobs, latestJobByAction } from "./queries/jobs.js";
 import type { BackgroundCheckpoints } from "./sqlite/checkpoints.js";
@@ -24,6 +25,7 @@ import type {
   HandlingFailureStore,
   JobStore,
   LeaseStore,
+  OpenTransaction,
   StatusReader,
   Storage,
   Stores,
@@ -90,6 +92,10 @@ export class SqliteStorage implements Storage {
 
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => work(stores(trx)));
+  }
+
+  openTransaction(): Promise<OpenTransaction> {
+    return openTransaction(this.db, stores);
   }
 
   async withWorkspaceLock<T>(

@@ -225,10 +225,23 @@ export interface Stores {
   readonly failures: HandlingFailureStore;
 }
 
+/** A transaction held open across steps (./open-transaction.ts); it ends with `commit` or `rollback`. */
+export interface OpenTransaction {
+  readonly stores: Stores;
+  /** Runs `work` as a savepoint: when it throws, its writes alone roll back, and the error is rethrown. */
+  step<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
+  /** Commits every step that succeeded; on failure (or after a step the database could not undo alone) it rolls
+   * back and throws why. */
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
 export interface Storage extends Stores {
   readonly status: StatusReader;
   /** Runs `work` atomically: every write through `stores` commits together or not at all. */
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
+  /** A transaction for many steps, each of which may fail alone (the scheduler's batches of job changes). */
+  openTransaction(): Promise<OpenTransaction>;
   /**
    * Runs `work` atomically while no other create for this workspace runs (DESIGN DECISIONS 8): the create
    * pipeline reads the workspace's jobs, plans and inserts inside it.

@@ -7,6 +7,10 @@ export class NoImageDigests implements ImageDigestResolver {
   async resolve(_nameTag: string): Promise<null> {
     return null;
   }
+
+  known(_nameTag: string): boolean {
+    return true;
+  }
 }
 
 /** Throws InvalidRegistryError for a DOCKER_REGISTRY that names no registry, even when resolution is off. */

@@ -55,6 +55,17 @@ export class ImageDigests implements ImageDigestResolver {
     this.#onLookup = options.onLookup;
   }
 
+  /** Whether `resolve` would answer from what it knows (or refuse the reference) without asking the registry. */
+  known(nameTag: string): boolean {
+    let image: ImageReference;
+    try {
+      image = parseImageReference(nameTag);
+    } catch {
+      return true;
+    }
+    return this.#fresh(`${image.name}:${image.tag}`) !== undefined;
+  }
+
   /**
    * Rejects with ImageDigestUnavailableError (registry unreachable, nothing cached), ImageNotFoundError (404,
    * nothing cached) or InvalidImageReferenceError. Concurrent calls for one `name:tag` share one lookup.
@@ -62,10 +73,10 @@ export class ImageDigests implements ImageDigestResolver {
   async resolve(nameTag: string): Promise<string> {
     const image = parseImageReference(nameTag);
     const key = `${image.name}:${image.tag}`;
-    const known = this.#known.get(key);
-    if (known && this.#now() - known.fetchedAt < this.#ttlMs) {
+    const fresh = this.#fresh(key);
+    if (fresh !== undefined) {
       this.#onLookup?.("hit");
-      return known.digest;
+      return fresh;
     }
     this.#onLookup?.("miss");
     let pending = this.#pending.get(key);
@@ -74,6 +85,12 @@ export class ImageDigests implements ImageDigestResolver {
       this.#pending.set(key, pending);
     }
     return pending;
+  }
+
+  /** The digest known for `name:tag` within the TTL. */
+  #fresh(key: string): string | undefined {
+    const known = this.#known.get(key);
+    return known && this.#now() - known.fetchedAt < this.#ttlMs ? known.digest : undefined;
   }
 
   async #lookupOrKnown(image: ImageReference, key: string): Promise<string> {

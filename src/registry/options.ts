@@ -32,4 +32,6 @@ export const DEFAULT_IMAGE_DIGEST_TTL_MS = 5 * 60_000;
 export interface ImageDigestResolver {
   /** `python:v2` → `sha256:<64 hex>`, or null when resolution is turned off. */
   resolve(nameTag: string): Promise<string | null>;
+  /** Whether `resolve` answers without asking the registry (what it knows is fresh, or nothing is resolved). */
+  known(nameTag: string): boolean;
 }

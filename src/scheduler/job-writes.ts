@@ -5,7 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import type { NewTask, Storage, Stores } from "../db/storage.js";
+import type { NewTask, OpenTransaction, Storage, Stores } from "../db/storage.js";
 import { type Clock, nowNanos, nowSeconds } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
@@ -38,6 +38,21 @@ interface StatusWritten {
 /** Another writer changed the job since it was read: leave it for the next pass. */
 export class ConcurrentChange extends Error {}
 
+/**
+ * A batch's transaction commits before a step once it is this old, or has had this many steps: meanwhile a write of
+ * another thread or process (an agent's update, a create) waits for it, so it is kept short.
+ */
+const BATCH_MAX_MS = 20;
+const BATCH_MAX_STEPS = 500;
+
+/** The open transaction of a batch, and what its steps changed, told once it commits. */
+interface Batch {
+  readonly transaction: OpenTransaction;
+  readonly openedAt: number;
+  steps: number;
+  readonly told: StatusWritten[];
+}
+
 export interface JobWritesDeps {
   storage: Storage;
   config: Config;
@@ -45,19 +60,24 @@ export interface JobWritesDeps {
   log: Logger;
   observers?: readonly JobObserver[] | undefined;
   /**
-   * Runs first in every transaction and throws when it must not commit (the scheduler: its lease is lost).
+   * Runs first in every transaction (a batch's, once) and throws when it must not commit (the scheduler: its lease
+   * is lost).
    * Operator commands have none: their writes are guarded per job, as a cancel's are.
    */
   guard?: ((stores: Stores) => Promise<void>) | undefined;
 }
 
 export class JobWrites {
+  /** Set while `batched` runs: transactions are then steps of a shared one. */
+  private batching = false;
+  private batch: Batch | undefined;
+
   constructor(private readonly deps: JobWritesDeps) {}
 
   /**
-   * Runs `work` in one transaction. The status writes it makes reach the pass (the job, the workers in use) and the
-   * observers only once the transaction has committed: a change that rolls back was never made, so it is neither
-   * logged nor traced.
+   * Runs `work` in one transaction. The status writes it makes reach the pass (the job, the workers in use) once it
+   * has committed, or inside `batched` once its step has; the observers once the transaction has committed: a change
+   * that rolls back was never made, so it is neither logged nor traced.
    */
   async transaction(context: PassContext, work: (tx: JobTransaction) => Promise<void>): Promise<void> {
     const written: StatusWritten[] = [];
@@ -66,16 +86,68 @@ export class JobWrites {
       const previous = job.state;
       Object.assign(job, change.status);
       context.recordState(job, previous);
-      if (change.kind === "changed") this.notify(job, change, results);
     }
+    if (this.batch) this.batch.told.push(...written);
+    else this.tell(written);
   }
 
   /** Runs `work` in one transaction behind the guard (the scheduler's lease), with no status writes to tell. */
   async guarded<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
+    if (this.batching) {
+      const batch = await this.openBatch();
+      batch.steps += 1;
+      return batch.transaction.step(work);
+    }
     return this.deps.storage.transaction(async (stores) => {
       await this.deps.guard?.(stores);
       return work(stores);
     });
+  }
+
+  /**
+   * Runs `work` (a pass's handling of its jobs) with its transactions batched: each a savepoint of a transaction
+   * shared with the ones before it, committed every BATCH_MAX_MS or BATCH_MAX_STEPS and at the end. A step that
+   * fails rolls back alone. When a batch cannot commit, the changes its steps made to the pass's jobs were never
+   * made: the error is thrown, and the caller must read the jobs again.
+   */
+  async batched(work: () => Promise<void>): Promise<void> {
+    this.batching = true;
+    try {
+      await work();
+      await this.commitBatch();
+    } catch (error) {
+      const batch = this.batch;
+      this.batch = undefined;
+      await batch?.transaction.rollback().catch(() => undefined);
+      throw error;
+    } finally {
+      this.batching = false;
+    }
+  }
+
+  /** Commits the batch's transaction so far (before waiting on something slow, such as a registry). */
+  async commitBatch(): Promise<void> {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = undefined;
+    await batch.transaction.commit();
+    this.tell(batch.told);
+  }
+
+  /** The batch's open transaction, or a new one (renewing the lease), after committing one that is old or full. */
+  private async openBatch(): Promise<Batch> {
+    const open = this.batch;
+    if (open && open.steps < BATCH_MAX_STEPS && performance.now() - open.openedAt < BATCH_MAX_MS) return open;
+    await this.commitBatch();
+    const transaction = await this.deps.storage.openTransaction();
+    try {
+      await this.deps.guard?.(transaction.stores);
+    } catch (error) {
+      await transaction.rollback().catch(() => undefined);
+      throw error;
+    }
+    this.batch = { transaction, openedAt: performance.now(), steps: 0, told: [] };
+    return this.batch;
   }
 
   /**
@@ -145,21 +217,21 @@ export class JobWrites {
     tx.written.push({ job, change, results });
   }
 
-  private notify(
-    job: Job,
-    change: Extract<Transition, { kind: "changed" }>,
-    results?: Record<string, unknown>,
-  ) {
-    if (change.clamped)
-      this.deps.log.warn(
-        { job: job.id },
-        "an agent timestamp before the job's previous change was moved forward",
-      );
-    for (const observer of this.deps.observers ?? []) {
-      try {
-        observer.statusChanged(job, change, results);
-      } catch (error) {
-        this.deps.log.error({ err: error, job: job.id }, "a job observer failed");
+  /** Tells the observers of committed changes. */
+  private tell(told: readonly StatusWritten[]): void {
+    for (const { job, change, results } of told) {
+      if (change.kind !== "changed") continue;
+      if (change.clamped)
+        this.deps.log.warn(
+          { job: job.id },
+          "an agent timestamp before the job's previous change was moved forward",
+        );
+      for (const observer of this.deps.observers ?? []) {
+        try {
+          observer.statusChanged(job, change, results);
+        } catch (error) {
+          this.deps.log.error({ err: error, job: job.id }, "a job observer failed");
+        }
       }
     }
   }

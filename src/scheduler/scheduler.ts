@@ -2,8 +2,9 @@
  * The controller's scheduler (reference/controller.md §2–§4): every JOB_LOOP_INTERVAL, one pass over the pending
  * and running jobs (those something may have changed for: src/scheduler/affected.ts), then the scheduled
  * DBSTATUS/DBDATACHECK tasks. A pass reads what it needs with a constant number of queries (PassContext) and writes
- * only what changes, each job's change in its own transaction, guarded so that a concurrent writer (a cancel, an
- * operator command, another controller) is detected, not overwritten.
+ * only what changes, each job's change a savepoint of a transaction shared with the jobs before it (committed every
+ * few milliseconds: src/scheduler/job-writes.ts), guarded so that a concurrent writer (a cancel, an operator
+ * command, another controller) is detected, not overwritten.
  *
  * Robustness (DESIGN DECISIONS 4, 5): an error while handling one job is logged and counted (in the database, so
  * the count survives restarts and is shared by every scheduler), and the pass goes on with the next; the job is
@@ -11,7 +12,7 @@
  * are retried with a new task up to the same bound. The loop itself never stops on an error.
  *
  * More than one scheduler (DESIGN DECISIONS 17): a pass runs only while this scheduler holds the lease
- * (src/scheduler/lease.ts), and every write of the pass renews it in its own transaction. The pass's view of the
+ * (src/scheduler/lease.ts), and every transaction of the pass renews it before its writes. The pass's view of the
  * workers in use, read once at its start, is then the truth: no other scheduler starts jobs meanwhile.
  */
 import type { Logger } from "pino";
@@ -43,6 +44,8 @@ import { updateScheduledTasks } from "./scheduled-tasks.js";
 /** Resolves an action image's registry digest (src/registry); null when digests are not resolved. */
 export interface ImageDigests {
   resolve(imageAndTag: string): Promise<string | null>;
+  /** Whether `resolve` answers without asking a registry; absent: it always does. */
+  known?(imageAndTag: string): boolean;
 }
 
 export interface SchedulerDeps {
@@ -355,7 +358,40 @@ export class Scheduler implements SchedulerHandle {
           latestTask: (job) => context.latestTask(job),
         });
     let full: StorageFullError | undefined;
-    const order = handlingOrder(selection.jobs, selection.runningElsewhere);
+    try {
+      await this.writes.batched(async () => {
+        full = await this.handleInOrder(
+          handlingOrder(selection.jobs, selection.runningElsewhere),
+          context,
+          spans,
+          report,
+        );
+      });
+    } catch (error) {
+      // A batch that could not commit for want of room: as a write that could not (the jobs are read again).
+      if (!(error instanceof StorageFullError)) throw error;
+      full = error;
+      this.active.reset();
+    }
+    this.handleAll = report.failed > 0 || full !== undefined || context.retryNeeded;
+    // Only the jobs handled can have fallen due sooner (a job's time moves only when it, its task or its backend's
+    // agent changes, and then it is handled): the earliest of theirs and the last, unless every job was looked at.
+    let nextDueS = lookedAtEvery ? Number.POSITIVE_INFINITY : this.nextDueS;
+    for (const job of lookedAtEvery ? jobs() : selection.jobs) nextDueS = Math.min(nextDueS, dueAt(job));
+    this.nextDueS = nextDueS;
+    return { jobs, report, full };
+  }
+
+  /**
+   * Handles the jobs in the order given, each job's failure its own (counted, and the pass goes on); stops at a full
+   * disk, which it returns.
+   */
+  private async handleInOrder(
+    order: ReturnType<typeof handlingOrder>,
+    context: PassContext,
+    spans: LoopPassSpans | undefined,
+    report: PassReport,
+  ): Promise<StorageFullError | undefined> {
     for (let step = order.next(); !step.done; ) {
       const job = step.value;
       const before = job.statusCode;
@@ -369,10 +405,7 @@ export class Scheduler implements SchedulerHandle {
         // The database could not be reached: not this job's fault; the pass ends here and the loop retries it.
         if (error instanceof LeaseLostError || error instanceof StorageUnavailableError) throw error;
         // No write can succeed until there is room: not this job's fault, and no use trying the others.
-        if (error instanceof StorageFullError) {
-          full = error;
-          break;
-        }
+        if (error instanceof StorageFullError) return error;
         if (!(error instanceof ConcurrentChange)) {
           report.failed += 1;
           await this.recordFailure(job, context, error);
@@ -381,13 +414,7 @@ export class Scheduler implements SchedulerHandle {
       if (job.statusCode !== before) report.changed += 1;
       step = order.next(job.state === State.Running);
     }
-    this.handleAll = report.failed > 0 || full !== undefined || context.retryNeeded;
-    // Only the jobs handled can have fallen due sooner (a job's time moves only when it, its task or its backend's
-    // agent changes, and then it is handled): the earliest of theirs and the last, unless every job was looked at.
-    let nextDueS = lookedAtEvery ? Number.POSITIVE_INFINITY : this.nextDueS;
-    for (const job of lookedAtEvery ? jobs() : selection.jobs) nextDueS = Math.min(nextDueS, dueAt(job));
-    this.nextDueS = nextDueS;
-    return { jobs, report, full };
+    return undefined;
   }
 
   /** Says once that the database's disk is full (the real error), and once that there is room again. */
@@ -497,8 +524,11 @@ export class Scheduler implements SchedulerHandle {
     }
 
     let imageSha: string | null;
+    const image = shlexSplit(job.runCommand)[0] ?? "";
+    // The batch's transaction, which other writers wait for, is not held open while a registry is asked.
+    if (this.deps.digests.known?.(image) === false) await this.writes.commitBatch();
     try {
-      imageSha = await this.deps.digests.resolve(shlexSplit(job.runCommand)[0] ?? "");
+      imageSha = await this.deps.digests.resolve(image);
     } catch (error) {
       // The registry could not say which image to run: the job waits, saying why, and is tried next pass.
       if (!(error instanceof ImageDigestError)) throw error;

@@ -269,6 +269,47 @@ export function storageConformance(
     );
 
     test(
+      "an open transaction: a failed step rolls back alone, the commit keeps the others, a rollback none",
+      withStorage(async (storage) => {
+        const [first, failed, third] = [makeJob(), makeJob(), makeJob()];
+        const open = await storage.openTransaction();
+        await open.step((stores) => stores.jobs.insert([first]));
+        await expect(
+          open.step(async (stores) => {
+            await stores.jobs.insert([failed]);
+            throw new Error("this step only");
+          }),
+        ).rejects.toThrow("this step only");
+        // A statement the database refuses (the same job again) is undone alone too, on PostgreSQL as on SQLite.
+        await expect(open.step((stores) => stores.jobs.insert([first]))).rejects.toThrow();
+        expect(await open.step((stores) => stores.jobs.insert([third]).then(() => "returned"))).toBe(
+          "returned",
+        );
+        await open.commit();
+        const ids = async (...jobs: ReturnType<typeof makeJob>[]) =>
+          (
+            await storage.jobs.forRaps(
+              jobs.map((job) => job.rapId),
+              ["test"],
+            )
+          )
+            .map((job) => job.id)
+            .sort();
+        expect(await ids(first, failed, third)).toEqual([first.id, third.id].sort());
+        await expect(open.step(async () => undefined)).rejects.toThrow("the transaction has ended");
+
+        const abandoned = makeJob();
+        const other = await storage.openTransaction();
+        await other.step((stores) => stores.jobs.insert([abandoned]));
+        await other.rollback();
+        expect(await ids(abandoned)).toEqual([]);
+        // The connection is free again: an ordinary transaction runs.
+        await storage.transaction((stores) => stores.jobs.insert([abandoned]));
+        expect(await ids(abandoned)).toEqual([abandoned.id]);
+      }),
+    );
+
+    test(
       "the workspace lock serialises creates: the second sees the first's jobs",
       withStorage(async (storage) => {
         const seen: number[] = [];

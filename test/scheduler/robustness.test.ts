@@ -11,7 +11,7 @@ import { loadConfig } from "../../src/config/index.js";
 import type { Storage } from "../../src/db/storage.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import { LeaseLostError } from "../../src/scheduler/lease.js";
-import { Scheduler } from "../../src/scheduler/scheduler.js";
+import { type ImageDigests, Scheduler } from "../../src/scheduler/scheduler.js";
 import { FX_ACT } from "../jobs/fixtures.js";
 import { cliPath } from "../support/cli.js";
 import { SYSTEM_ENV, type System, startSystem } from "../support/system.js";
@@ -56,13 +56,13 @@ test("a cancel arriving between the loop's read and its write wins: the loop's w
   let cancelled = false;
   // The cancel request lands after the pass has read the job, before its first write.
   const racing: Storage = Object.create(storage, {
-    transaction: {
-      value: async (work: Parameters<Storage["transaction"]>[0]) => {
+    openTransaction: {
+      value: async () => {
         if (!cancelled) {
           cancelled = true;
           expect((await system.post("/rap/cancel/", { rap_id: rap, actions: ["action1"] })).status).toBe(200);
         }
-        return storage.transaction(work);
+        return storage.openTransaction();
       },
     },
   });
@@ -128,12 +128,17 @@ test("a pass killed with SIGKILL and run again loses nothing and starts no job t
 });
 
 /** A scheduler of its own (`holder` names it as another process would be), on the system's database. */
-function schedulerAs(holder: string, storage: Storage, env: Record<string, string> = {}) {
+function schedulerAs(
+  holder: string,
+  storage: Storage,
+  env: Record<string, string> = {},
+  digests: ImageDigests = { resolve: async () => null },
+) {
   return new Scheduler({
     storage,
     config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir, ...env }),
     clock: system.clock,
-    digests: { resolve: async () => null },
+    digests,
     log: silent,
     holder,
   });
@@ -157,24 +162,24 @@ test("two schedulers never exceed MAX_WORKERS: one that lost the lease mid-pass 
   );
   await system.agent().finish(a1Task!.id, finishedResults());
 
-  // A reads its pass (a1 finished: one worker free), finishes a1 (now two free), then stalls past its lease's time.
-  // B takes the lease over, sees one worker free and starts a2, leaving a3 waiting (nothing written for it). A,
-  // resuming, would start a3 on its stale count: three running.
+  // A reads its pass (a1 finished: one worker free), finishes a1 (now two free) and commits that before asking the
+  // registry for a2's image, then stalls past its lease's time. B takes the lease over, sees one worker free and
+  // starts a2, leaving a3 waiting (nothing written for it). A, resuming, would start a2 and a3 on its stale count.
   const other = schedulerAs("B", storage, env);
   let transactions = 0;
   const stalling: Storage = Object.create(storage, {
-    transaction: {
-      value: async (work: Parameters<Storage["transaction"]>[0]) => {
+    openTransaction: {
+      value: async () => {
         transactions += 1;
         if (transactions === 2) {
           system.clock.advance(10_000);
           await other.tick();
         }
-        return storage.transaction(work);
+        return storage.openTransaction();
       },
     },
   });
-  const first = schedulerAs("A", stalling, env);
+  const first = schedulerAs("A", stalling, env, { resolve: async () => null, known: () => false });
   const stopped = await first.tick().catch((error: unknown) => error);
   expect(await running()).toEqual(["a0", "a2"]);
   expect(stopped).toBeInstanceOf(LeaseLostError);
