@@ -53,6 +53,12 @@ interface Batch {
   readonly told: StatusWritten[];
 }
 
+/** Whether the batch has had its time (by the scheduler's clock; one that went back counts as time up) or steps. */
+function batchIsDue(batch: Batch, nowMs: number): boolean {
+  const age = nowMs - batch.openedAt;
+  return batch.steps >= BATCH_MAX_STEPS || age >= BATCH_MAX_MS || age < 0;
+}
+
 export interface JobWritesDeps {
   storage: Storage;
   config: Config;
@@ -134,10 +140,18 @@ export class JobWrites {
     this.tell(batch.told);
   }
 
+  /**
+   * Commits the batch once it is old or full. Called after each job a pass handles, so that a long run of jobs that
+   * write nothing (most of a pass over many jobs) does not keep the transaction open meanwhile.
+   */
+  async commitBatchIfDue(): Promise<void> {
+    if (this.batch && batchIsDue(this.batch, this.deps.clock.nowMs())) await this.commitBatch();
+  }
+
   /** The batch's open transaction, or a new one (renewing the lease), after committing one that is old or full. */
   private async openBatch(): Promise<Batch> {
     const open = this.batch;
-    if (open && open.steps < BATCH_MAX_STEPS && performance.now() - open.openedAt < BATCH_MAX_MS) return open;
+    if (open && !batchIsDue(open, this.deps.clock.nowMs())) return open;
     await this.commitBatch();
     const transaction = await this.deps.storage.openTransaction();
     try {
@@ -146,7 +160,7 @@ export class JobWrites {
       await transaction.rollback().catch(() => undefined);
       throw error;
     }
-    this.batch = { transaction, openedAt: performance.now(), steps: 0, told: [] };
+    this.batch = { transaction, openedAt: this.deps.clock.nowMs(), steps: 0, told: [] };
     return this.batch;
   }
 

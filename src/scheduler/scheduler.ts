@@ -412,6 +412,7 @@ export class Scheduler implements SchedulerHandle {
         }
       }
       if (job.statusCode !== before) report.changed += 1;
+      await this.writes.commitBatchIfDue();
       step = order.next(job.state === State.Running);
     }
     return undefined;
