@@ -39,11 +39,13 @@ interface StatusWritten {
 export class ConcurrentChange extends Error {}
 
 /**
- * A batch's transaction commits before a step once it is this old, or has had this many steps: meanwhile a write of
- * another thread or process (an agent's update, a create) waits for it, so it is kept short.
+ * A batch's transaction commits once it is this old, or has had this many steps. Meanwhile a write of another
+ * thread or process (an agent's update, a create) waits for it, so it is kept short; and on PostgreSQL each step is
+ * a subtransaction with an id of its own, of which a transaction keeps 64 where every other session's snapshot
+ * finds them: past that they overflow to disk, and every session on the server slows down.
  */
 const BATCH_MAX_MS = 20;
-const BATCH_MAX_STEPS = 500;
+const BATCH_MAX_STEPS = 50;
 
 /** The open transaction of a batch, and what its steps changed, told once it commits. */
 interface Batch {

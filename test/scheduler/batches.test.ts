@@ -93,7 +93,7 @@ test("a pass starts its jobs in shared transactions, not one each", async () => 
   const instruments: Instruments = { opened: 0, open: 0 };
   expect(await schedulerOn(instrumented(instruments)).tick()).toMatchObject({ changed: 5, failed: 0 });
   expect(await runJobTasks(rap)).toBe(5);
-  // One: the system's clock stands still, so the batch never comes of age (BATCH_MAX_MS), and five is under 500.
+  // One: the system's clock stands still, so the batch never comes of age (BATCH_MAX_MS), and five is under 50.
   expect(instruments.opened).toBe(1);
   expect(instruments.open).toBe(0);
 });
