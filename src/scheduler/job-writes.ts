@@ -79,6 +79,8 @@ export class JobWrites {
   /** Set while `batched` runs: transactions are then steps of a shared one. */
   private batching = false;
   private batch: Batch | undefined;
+  /** Why a batch of the running `batched` could not commit. */
+  private lostBatch: unknown;
 
   constructor(private readonly deps: JobWritesDeps) {}
 
@@ -120,6 +122,7 @@ export class JobWrites {
    */
   async batched(work: () => Promise<void>): Promise<void> {
     this.batching = true;
+    this.lostBatch = undefined;
     try {
       await work();
       await this.commitBatch();
@@ -131,6 +134,8 @@ export class JobWrites {
     } finally {
       this.batching = false;
     }
+    // A batch that failed to commit mid-pass (the job whose handling committed it took the error as its own).
+    if (this.lostBatch !== undefined) throw this.lostBatch;
   }
 
   /** Commits the batch's transaction so far (before waiting on something slow, such as a registry). */
@@ -138,7 +143,12 @@ export class JobWrites {
     const batch = this.batch;
     if (!batch) return;
     this.batch = undefined;
-    await batch.transaction.commit();
+    try {
+      await batch.transaction.commit();
+    } catch (error) {
+      this.lostBatch ??= error;
+      throw error;
+    }
     this.tell(batch.told);
   }
 

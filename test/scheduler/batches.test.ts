@@ -197,3 +197,38 @@ test("a batch whose time is up commits after the job that used it, not when the 
     "commit",
   ]);
 });
+
+test("a batch that fails to commit mid-pass ends the pass, and the next starts the jobs it held", async () => {
+  const rap = await fiveJobs();
+  // Every image but the first must be asked for, so the batch commits before each later job's start.
+  let asked = 0;
+  const digests: ImageDigests = {
+    known: () => asked === 0,
+    resolve: async () => {
+      asked += 1;
+      return null;
+    },
+  };
+  let failures = 1;
+  const instruments: Instruments = {
+    opened: 0,
+    open: 0,
+    commit: async (transaction) => {
+      if (failures-- <= 0) return transaction.commit();
+      await transaction.rollback();
+      throw new Error("the commit failed");
+    },
+  };
+  const scheduler = schedulerOn(instrumented(instruments), { digests });
+  // The first job's start was in the batch that failed; the second job's handling met the failure; the rest started.
+  await expect(scheduler.tick()).rejects.toThrow("the commit failed");
+  expect(await runJobTasks(rap)).toBe(3);
+  // The same scheduler reads every job again: the two not started are started now, the others not again.
+  expect(await scheduler.tick()).toMatchObject({ changed: 2, failed: 0 });
+  const tasks = await system.controller.storage.tasks.runJobTasksOf(
+    ACTIONS.map((a) => deterministicJobId(rap, a)),
+  );
+  expect([...tasks.values()].map((own) => own.map((task) => task.id.slice(-4)))).toEqual(
+    ACTIONS.map(() => ["-001"]),
+  );
+});
