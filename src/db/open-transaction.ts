@@ -11,7 +11,11 @@ import type { OpenTransaction, Stores } from "./storage.js";
 /** One name serves: each savepoint is released or rolled back before the next is made. */
 const STEP = sql.raw("rap_step");
 
-export async function openTransaction(db: Db, storesOn: (db: Db) => Stores): Promise<OpenTransaction> {
+export async function openTransaction(
+  db: Db,
+  storesOn: (db: Db) => Stores,
+  maxSteps: number,
+): Promise<OpenTransaction> {
   const trx = await db.startTransaction().execute();
   const stores = storesOn(trx);
   // Set when a failed step could not be rolled back alone (the database ended the whole transaction, as SQLite
@@ -24,6 +28,7 @@ export async function openTransaction(db: Db, storesOn: (db: Db) => Stores): Pro
   };
   const open: OpenTransaction = {
     stores,
+    maxSteps,
     async step<T>(work: (stores: Stores) => Promise<T>): Promise<T> {
       usable();
       await sql`savepoint ${STEP}`.execute(trx);

@@ -78,7 +78,8 @@ export class PostgresStorage implements Storage {
   }
 
   openTransaction(): Promise<OpenTransaction> {
-    return openTransaction(this.db, (db) => storesOn(db, POSTGRES_QUERIES));
+    // Under the 64 subtransaction ids a transaction keeps in memory (OpenTransaction.maxSteps).
+    return openTransaction(this.db, (db) => storesOn(db, POSTGRES_QUERIES), 50);
   }
 
   withWorkspaceLock<T>(backend: string, workspace: string, work: (stores: Stores) => Promise<T>): Promise<T> {

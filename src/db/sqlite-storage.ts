@@ -95,7 +95,7 @@ export class SqliteStorage implements Storage {
   }
 
   openTransaction(): Promise<OpenTransaction> {
-    return openTransaction(this.db, stores);
+    return openTransaction(this.db, stores, 500);
   }
 
   async withWorkspaceLock<T>(

@@ -228,6 +228,12 @@ export interface Stores {
 /** A transaction held open across steps (./open-transaction.ts); it ends with `commit` or `rollback`. */
 export interface OpenTransaction {
   readonly stores: Stores;
+  /**
+   * How many steps it should take before it commits: PostgreSQL gives each step that writes a subtransaction id, of
+   * which a transaction keeps 64 where every other session's snapshot finds them (past that, every session on the
+   * server slows); SQLite has no such limit.
+   */
+  readonly maxSteps: number;
   /** Runs `work` as a savepoint: when it throws, its writes alone roll back, and the error is rethrown. */
   step<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
   /** Commits every step that succeeded; on failure (or after a step the database could not undo alone) it rolls

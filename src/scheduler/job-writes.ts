@@ -39,13 +39,11 @@ interface StatusWritten {
 export class ConcurrentChange extends Error {}
 
 /**
- * A batch's transaction commits once it is this old, or has had this many steps. Meanwhile a write of another
- * thread or process (an agent's update, a create) waits for it, so it is kept short; and on PostgreSQL each step is
- * a subtransaction with an id of its own, of which a transaction keeps 64 where every other session's snapshot
- * finds them: past that they overflow to disk, and every session on the server slows down.
+ * A batch's transaction commits once it is this old, or has had as many steps as its database wants
+ * (OpenTransaction.maxSteps). Meanwhile a write of another thread or process (an agent's update, a create) waits
+ * for it, so it is kept short.
  */
 const BATCH_MAX_MS = 20;
-const BATCH_MAX_STEPS = 50;
 
 /** The open transaction of a batch, and what its steps changed, told once it commits. */
 interface Batch {
@@ -58,7 +56,7 @@ interface Batch {
 /** Whether the batch has had its time (by the scheduler's clock; one that went back counts as time up) or steps. */
 function batchIsDue(batch: Batch, nowMs: number): boolean {
   const age = nowMs - batch.openedAt;
-  return batch.steps >= BATCH_MAX_STEPS || age >= BATCH_MAX_MS || age < 0;
+  return batch.steps >= batch.transaction.maxSteps || age >= BATCH_MAX_MS || age < 0;
 }
 
 export interface JobWritesDeps {
@@ -116,7 +114,7 @@ export class JobWrites {
 
   /**
    * Runs `work` (a pass's handling of its jobs) with its transactions batched: each a savepoint of a transaction
-   * shared with the ones before it, committed every BATCH_MAX_MS or BATCH_MAX_STEPS and at the end. A step that
+   * shared with the ones before it, committed every BATCH_MAX_MS or maxSteps and at the end. A step that
    * fails rolls back alone. When a batch cannot commit, the changes its steps made to the pass's jobs were never
    * made: the error is thrown, and the caller must read the jobs again.
    */

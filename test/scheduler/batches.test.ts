@@ -57,6 +57,7 @@ function instrumented(instruments: Instruments): Storage {
         const ended = <T>(promise: Promise<T>) => promise.finally(() => (instruments.open -= 1));
         return {
           stores,
+          maxSteps: transaction.maxSteps,
           step: async (work) => {
             const result = await transaction.step(() => work(stores));
             instruments.events?.push("step");
@@ -93,7 +94,8 @@ test("a pass starts its jobs in shared transactions, not one each", async () => 
   const instruments: Instruments = { opened: 0, open: 0 };
   expect(await schedulerOn(instrumented(instruments)).tick()).toMatchObject({ changed: 5, failed: 0 });
   expect(await runJobTasks(rap)).toBe(5);
-  // One: the system's clock stands still, so the batch never comes of age (BATCH_MAX_MS), and five is under 50.
+  // One: the system's clock stands still, so the batch never comes of age (BATCH_MAX_MS), and five steps are fewer
+  // than either database's maxSteps.
   expect(instruments.opened).toBe(1);
   expect(instruments.open).toBe(0);
 });
