@@ -132,8 +132,16 @@ export class JobWrites {
     } finally {
       this.batching = false;
     }
-    // A batch that failed to commit mid-pass (the job whose handling committed it took the error as its own).
+    // A batch that failed to commit mid-pass, its error taken by a caller that went on (it should not have).
     if (this.lostBatch !== undefined) throw this.lostBatch;
+  }
+
+  /**
+   * Whether a batch of the running `batched` could not commit: the pass's view of its jobs is then wrong (changes
+   * it applied were never made), so nothing more may be decided from it.
+   */
+  get batchLost(): boolean {
+    return this.lostBatch !== undefined;
   }
 
   /** Commits the batch's transaction so far (before waiting on something slow, such as a registry). */

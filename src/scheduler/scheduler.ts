@@ -402,8 +402,14 @@ export class Scheduler implements SchedulerHandle {
         handled?.(job);
       } catch (error) {
         handled?.(job, error);
-        // The database could not be reached: not this job's fault; the pass ends here and the loop retries it.
-        if (error instanceof LeaseLostError || error instanceof StorageUnavailableError) throw error;
+        // The database could not be reached, or a batch of earlier jobs' changes could not commit: not this job's
+        // fault; the pass ends here and the loop retries it.
+        if (
+          error instanceof LeaseLostError ||
+          error instanceof StorageUnavailableError ||
+          this.writes.batchLost
+        )
+          throw error;
         // No write can succeed until there is room: not this job's fault, and no use trying the others.
         if (error instanceof StorageFullError) return error;
         if (!(error instanceof ConcurrentChange)) {
@@ -448,7 +454,7 @@ export class Scheduler implements SchedulerHandle {
         });
       });
     } catch (again) {
-      if (again instanceof LeaseLostError) throw again;
+      if (again instanceof LeaseLostError || this.writes.batchLost) throw again;
       jobLog(this.deps.log, job).error({ err: again }, "could not fail a job that keeps failing");
     }
   }

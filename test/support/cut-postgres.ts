@@ -6,7 +6,7 @@
 import type { Config } from "../../src/config/index.js";
 import { loadConfig } from "../../src/config/index.js";
 import { openStorage } from "../../src/db/open.js";
-import type { Storage, Stores } from "../../src/db/storage.js";
+import type { OpenTransaction, Storage, Stores } from "../../src/db/storage.js";
 import { createTestPostgres } from "./postgres.js";
 import { TcpProxy } from "./tcp-proxy.js";
 
@@ -50,34 +50,55 @@ export interface RenewingCommit {
 
 /**
  * `storage`, watched: every transaction that renews the lease and commits is recorded in `commits`, and
- * `hooks.onRenew`, once set, runs (once) inside the next transaction right after its renewal.
+ * `hooks.onRenew`, once set, runs (once) inside the next transaction right after its renewal. Both kinds of
+ * transaction: `transaction`'s, and `openTransaction`'s (a scheduler pass's batches).
  */
 export function watchRenewals(storage: Storage) {
   const commits: RenewingCommit[] = [];
   const hooks: { onRenew?: () => void } = {};
+  /** The stores with their lease's renewals told to `renewed`. */
+  const watched = (stores: Stores, renewed: (nowMs: number) => void): Stores => ({
+    ...stores,
+    lease: {
+      ...stores.lease,
+      renew: async (holder, nowMs, ttlMs) => {
+        const done = await stores.lease.renew(holder, nowMs, ttlMs);
+        if (done) {
+          renewed(nowMs);
+          const hook = hooks.onRenew;
+          hooks.onRenew = undefined;
+          hook?.();
+        }
+        return done;
+      },
+    },
+  });
+  const committed = (renewedAtMs: number | undefined) => {
+    if (renewedAtMs !== undefined) commits.push({ renewedAtMs, committedAtMs: Date.now() });
+  };
   const wrapped = Object.create(storage) as Storage;
   wrapped.transaction = async <T>(work: (stores: Stores) => Promise<T>): Promise<T> => {
     let renewedAtMs: number | undefined;
     const result = await storage.transaction((stores) =>
-      work({
-        ...stores,
-        lease: {
-          ...stores.lease,
-          renew: async (holder, nowMs, ttlMs) => {
-            const renewed = await stores.lease.renew(holder, nowMs, ttlMs);
-            if (renewed) {
-              renewedAtMs = nowMs;
-              const hook = hooks.onRenew;
-              hooks.onRenew = undefined;
-              hook?.();
-            }
-            return renewed;
-          },
-        },
-      }),
+      work(watched(stores, (nowMs) => (renewedAtMs = nowMs))),
     );
-    if (renewedAtMs !== undefined) commits.push({ renewedAtMs, committedAtMs: Date.now() });
+    committed(renewedAtMs);
     return result;
+  };
+  wrapped.openTransaction = async (): Promise<OpenTransaction> => {
+    const open = await storage.openTransaction();
+    let renewedAtMs: number | undefined;
+    const stores = watched(open.stores, (nowMs) => (renewedAtMs = nowMs));
+    return {
+      stores,
+      maxSteps: open.maxSteps,
+      step: (work) => open.step(() => work(stores)),
+      commit: async () => {
+        await open.commit();
+        committed(renewedAtMs);
+      },
+      rollback: () => open.rollback(),
+    };
   };
   return { storage: wrapped, commits, hooks };
 }

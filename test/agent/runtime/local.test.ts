@@ -20,8 +20,8 @@ async function removeFromOutside(name: string): Promise<void> {
   } catch {
     // Already ended.
   }
-  // The runtime's watcher may still be recording the exit in it: retried while it is not yet empty.
-  rmSync(join(stateDir, name), { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+  // The runtime's watcher may still be recording the exit in it (a second on a loaded machine): retried meanwhile.
+  rmSync(join(stateDir, name), { recursive: true, force: true, maxRetries: 50, retryDelay: 20 });
 }
 
 describe("LocalRuntime conformance", () => {
