@@ -1,9 +1,8 @@
 /**
  * Readings of what Slurm and the batch script report, as pure functions: `squeue`, `scontrol show job` and `sacct`
- * records,
- * the usage samples the script writes, and the job's state worked out from both. What the script recorded (the
- * container's inspect document) is the truth about how the container ended; Slurm's word is needed while the job is
- * queued or running, and for endings the script could not record (a failed node, a job Slurm never started).
+ * records, the usage samples the script writes, and the job's state worked out from both. What the script recorded
+ * (the container's inspect document) is the truth about how the container ended; Slurm's word is needed while the
+ * job is queued or running, and for endings the script could not record (a failed node, a job Slurm never started).
  */
 import { containerState, type InspectDocument } from "./docker-api.js";
 import type { ContainerState } from "./types.js";
