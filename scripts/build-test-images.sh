@@ -7,12 +7,8 @@
 # Needs root, debootstrap and a running Docker engine.
 set -euo pipefail
 
-primary="ghcr.io/opensafely-core/python:v2"
-aliases=(
-  "ghcr.io/opensafely-core/python:latest"
-  "ghcr.io/opensafely-core/ehrql:v1"
-  "ghcr.io/opensafely-core/tpp-database-utils:latest"
-)
+# shellcheck source=scripts/test-images.sh
+source "$(dirname "$0")/test-images.sh"
 cache_dir="${RAP_IMAGE_CACHE:-/var/cache/rap-runner}"
 rootfs_tar="$cache_dir/bookworm-python3-rootfs.tar"
 

@@ -16,6 +16,16 @@ cpus="$(nproc)"
 memory=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 - 1024))
 
 log() { echo "start-test-slurm: $*" >&2; }
+# Runs the command once a second, up to N times, until it succeeds (quietly).
+retry() {
+  local times=$1
+  shift
+  for _ in $(seq 1 "$times"); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  return 1
+}
 
 accounting=none
 command -v slurmdbd >/dev/null && command -v mariadbd >/dev/null && accounting=slurmdbd
@@ -79,10 +89,7 @@ start_accounting() {
     chown mysql:mysql /run/mysqld
     mariadbd --user=mysql --datadir="$data" --socket=/run/mysqld/mysqld.sock --skip-networking \
       --log-error=/var/log/slurm/mariadb.log </dev/null >/dev/null 2>&1 &
-    for _ in $(seq 1 30); do
-      mariadb -e "select 1" >/dev/null 2>&1 && break
-      sleep 1
-    done
+    retry 30 mariadb -e "select 1" || true
     log "mariadbd started"
   fi
   local dbd_conf=/etc/slurm/slurmdbd.conf
@@ -105,10 +112,7 @@ EOF
     /usr/sbin/slurmdbd
     log "slurmdbd started"
   fi
-  for _ in $(seq 1 30); do
-    sacctmgr --noheader --parsable2 show cluster >/dev/null 2>&1 && break
-    sleep 1
-  done
+  retry 30 sacctmgr --noheader --parsable2 show cluster || true
   sacctmgr --noheader --parsable2 show cluster format=cluster | grep -qx raptest ||
     sacctmgr --immediate add cluster raptest >/dev/null
 }

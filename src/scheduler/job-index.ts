@@ -2,8 +2,8 @@
  * The active jobs, indexed the ways a pass looks them up (src/scheduler/affected.ts), so that a pass costs what it
  * handles rather than what is active: by id, by backend, the jobs waiting on each job, each backend's jobs waiting
  * for a worker, and the running jobs by backend and by workspace. Each job is indexed as it was read from the
- * database; a pass changes its job objects in place once its writes commit, and those writes come back in the next
- * read, which indexes the jobs again (pure: no I/O).
+ * database; a pass changes its job objects in place once its writes for them have succeeded (src/scheduler/
+ * job-writes.ts), and those writes come back in the next read, which indexes the jobs again (pure: no I/O).
  */
 import type { Job } from "../domain/job.js";
 import { State, StatusCode } from "../domain/status.js";
