@@ -16,7 +16,7 @@ export interface ProcSample {
   rssPages: number;
 }
 
-export function pidExists(pid: number): boolean {
+function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -25,7 +25,6 @@ import {
   CLOCK_TICKS_PER_SECOND,
   killGroup,
   PAGE_BYTES,
-  pidExists,
   processIsAlive,
   readAllProcesses,
   signalNumber,
@@ -266,12 +265,13 @@ export class LocalRuntime implements Runtime {
     const state = await this.readState(name);
     await this.startRecords.forget(name);
     if (!state) return;
-    if (state.pid && !state.exit && (await isAlive(state.pid))) {
-      killGroup(state.pid.pid);
-      // Let the watcher record the end and exit before its directory goes, so it cannot write into a new
-      // container of the same name.
-      const watcher = state.pid.wrapperPid;
-      if (!(await waitUntil(() => !pidExists(watcher), this.callTimeoutMs))) {
+    const pid = state.pid;
+    if (pid && !state.exit) {
+      if (await isAlive(pid)) killGroup(pid.pid);
+      // Let the watcher record the end and exit before its directory goes (also when the job was killed just
+      // before and its end is not yet written), so it cannot write into the directory being removed or into a
+      // new container of the same name.
+      if (!(await waitUntil(async () => !(await watcherAlive(pid)), this.callTimeoutMs))) {
         throw new RuntimeTimeoutError(
           `local runtime timed out after ${this.callTimeoutMs / 1000}s removing ${name}`,
         );
@@ -406,9 +406,9 @@ function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 /** Polls until the condition holds (true) or the time is up (false). */
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }

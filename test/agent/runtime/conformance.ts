@@ -224,6 +224,18 @@ export function describeRuntimeConformance(target: () => ConformanceTarget): voi
     await rt.kill(job.name);
   });
 
+  it("removes a job killed a moment before, its end not yet recorded, leaving nothing behind", async () => {
+    const rt = runtime();
+    for (let round = 0; round < 5; round++) {
+      const job = spec({ code: "import time; open('started', 'w').close(); time.sleep(60)" });
+      await rt.start(job);
+      await waitForFile(join(job.volumeDir, "started"));
+      await rt.kill(job.name);
+      await rt.remove(job.name);
+      expect(await rt.inspect(job.name)).toBeNull();
+    }
+  });
+
   it("starts a container only once: a second start of the same name is a no-op", async () => {
     const rt = runtime();
     const first = spec({ code: "open('runs.txt', 'a').write('first\\n')" });
