@@ -15,6 +15,7 @@ import {
   runJobTasksChangedSince,
   runJobTasksOf,
 } from "./postgres/scheduler-reads.js";
+import { startJobs } from "./postgres/start-jobs.js";
 import { postgresStatusReader } from "./postgres/status-reader.js";
 import { flagsReader } from "./queries/flags.js";
 import { latestJobByAction } from "./queries/jobs.js";
@@ -35,6 +36,7 @@ import { type DialectQueries, storesOn } from "./stores.js";
 /** PostgreSQL's own insert of jobs and hot reads (./postgres/); latestJobByAction and flagsReader are the portable queries SQLite uses too. */
 const POSTGRES_QUERIES: DialectQueries = {
   insertJobs,
+  startJobs,
   activeJobs,
   changeMark,
   jobsChangedSince,

@@ -14,10 +14,12 @@ import type { Task, TaskType } from "../domain/task.js";
 import type { CancelRequest, JobStatus } from "../domain/transition.js";
 import type { ActiveJobCount, ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 import type { Lease } from "./queries/scheduling.js";
+import type { JobStart } from "./queries/start-jobs.js";
 import type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
 export type { ActiveJobCount, ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 export type { Lease } from "./queries/scheduling.js";
+export type { JobStart } from "./queries/start-jobs.js";
 export type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
 export interface JobStore {
@@ -48,6 +50,12 @@ export interface JobStore {
   states(ids: readonly string[]): Promise<Map<string, State>>;
   /** Guarded status write (src/domain/transition.ts); false when the job no longer has the expected status. */
   applyStatus(id: string, expected: ExpectedStatus, status: JobStatus): Promise<boolean>;
+  /**
+   * Starts jobs: for each, its guarded status write and, only when that went through, the insert of its task (in
+   * the order given). Returns the ids of the jobs started; a job that no longer has the expected status is left
+   * as it is, with no task. Two statements for any number of jobs.
+   */
+  start(starts: readonly JobStart[]): Promise<Set<string>>;
 }
 
 export interface TaskStore {

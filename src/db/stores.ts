@@ -29,6 +29,7 @@ import {
   releaseLease,
   renewLease,
 } from "./queries/scheduling.js";
+import type { JobStart } from "./queries/start-jobs.js";
 import {
   activeTaskIdsOfType,
   activeTasksStamp,
@@ -49,6 +50,7 @@ import type { Stores } from "./storage.js";
  */
 export interface DialectQueries extends ChangeReads<Db> {
   insertJobs(db: Db, jobs: readonly Job[]): Promise<void>;
+  startJobs(db: Db, starts: readonly JobStart[]): Promise<Set<string>>;
   jobStates(db: Db, ids: readonly string[]): Promise<Map<string, State>>;
   latestJobByAction(db: Db, backend: string, workspace: string): Promise<Map<string, string>>;
   flagsReader(db: Db, ids: readonly string[]): () => Promise<readonly FlagValue[]>;
@@ -84,6 +86,7 @@ export function storesOn(db: Db, hot: DialectQueries): Stores {
       activeCounts: () => activeJobCounts(db),
       states: (ids) => hot.jobStates(db, ids),
       applyStatus: (id, expected, status) => applyStatus(db, id, expected, status),
+      start: (starts) => hot.startJobs(db, starts),
     },
     changes: { read: (since) => readChanges(hot, db, since) },
     tasks: {

@@ -85,6 +85,61 @@ export function storageConformance(
     );
 
     test(
+      "start writes many jobs' statuses and their tasks at once; a job that moved meanwhile keeps its own, with no task",
+      withStorage(async (storage) => {
+        const rap = rapId();
+        const jobs = ["c", "a", "b"].map((action) => makeJob({ rapId: rap, action }));
+        await storage.jobs.insert(jobs);
+        // A cancel between the pass's read and its write: that job's start is refused.
+        await storage.jobs.markCancelled(rap, ["a"], ["test"], cancelRequest(77));
+        const expected = { statusCode: StatusCode.Created, cancelled: false };
+        const starts = jobs.map((job, n) => {
+          const started = transition(job, StatusCode.Initiated, "Job executing on the backend", 5e18 + n);
+          if (started.kind !== "changed") throw new Error("expected a change");
+          const task = {
+            id: runJobTaskId(job.id, 1),
+            backend: "test",
+            type: TaskType.RunJob,
+            jobId: job.id,
+            definition: { action: job.action, note: "caf\u00e9" },
+            attributes: { user: "u" },
+            createdAt: 10,
+          };
+          return { jobId: job.id, expected, status: started.status, task };
+        });
+        expect(await storage.jobs.start([])).toEqual(new Set());
+        expect(await storage.jobs.start(starts)).toEqual(new Set([jobs[0]!.id, jobs[2]!.id]));
+        const stored = new Map((await storage.jobs.forRaps([rap], ["test"])).map((job) => [job.action, job]));
+        for (const [action, n] of [
+          ["c", 0],
+          ["b", 2],
+        ] as const)
+          expect(stored.get(action)).toMatchObject({
+            state: State.Running,
+            statusCode: StatusCode.Initiated,
+            statusMessage: "Job executing on the backend",
+            startedAt: 5e9,
+            statusCodeUpdatedAt: starts[n]!.status.statusCodeUpdatedAt,
+          });
+        expect(stored.get("a")).toMatchObject({ state: State.Pending, statusCode: StatusCode.Created });
+        // The started jobs' tasks, in the order given, as the Task API serves them; none for the refused job.
+        const active = await storage.tasks.activeText("test");
+        expect(active.map((task) => task.id)).toEqual([starts[0]!.task.id, starts[2]!.task.id]);
+        expect(active[0]!.definition).toBe('{"action":"c","note":"caf\\u00e9"}');
+        expect(await storage.tasks.get(starts[1]!.task.id)).toBeUndefined();
+        expect(await storage.tasks.get(starts[2]!.task.id)).toMatchObject({
+          jobId: jobs[2]!.id,
+          active: true,
+          agentComplete: false,
+          attributes: { user: "u" },
+        });
+        // Started again with the same expectation: nothing is written, and no task id is taken twice.
+        expect(await storage.jobs.start(starts)).toEqual(new Set());
+        expect(await storage.tasks.activeText("test")).toHaveLength(2);
+      }),
+    );
+
+    test(
       "a backend's active-task stamp changes with its active tasks, and only with them",
       withStorage(async (storage) => {
         const task = (n: number, backend = "test") => ({

@@ -58,7 +58,7 @@ export type NewTask = Pick<
   "id" | "backend" | "type" | "jobId" | "definition" | "attributes" | "createdAt"
 >;
 
-function newTaskRow(task: NewTask) {
+export function newTaskRow(task: NewTask) {
   return {
     id: task.id,
     backend: task.backend,

@@ -1,0 +1,16 @@
+/** Starting many jobs on SQLite (src/db/queries/start-jobs.ts): the rows read from JSON with `json_each`. */
+import { NEW_TASK_COLUMNS, STATUS_COLUMNS, startJobsWith } from "../queries/start-jobs.js";
+
+const field = (column: string) => `v.value ->> '${column}'`;
+
+const UPDATE_STATUS = `update job set ${STATUS_COLUMNS.map((c) => `${c} = ${field(c)}`).join(", ")}
+  from json_each(?) as v
+  where job.id = ${field("id")} and job.status_code = ${field("expected_code")}
+    and coalesce(job.cancelled, 0) = ${field("expected_cancelled")}
+  returning job.id`;
+
+// json_each walks the array in order (its `key`): tasks are numbered (seq) in the order given.
+const INSERT_TASKS = `insert into tasks (${NEW_TASK_COLUMNS.join(", ")})
+  select ${NEW_TASK_COLUMNS.map(field).join(", ")} from json_each(?) as v order by v.key`;
+
+export const startJobs = startJobsWith({ updateStatus: UPDATE_STATUS, insertTasks: INSERT_TASKS });
