@@ -5,14 +5,24 @@
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
-import type { NewTask, OpenTransaction, Storage, Stores } from "../db/storage.js";
+import {
+  type JobStart,
+  type NewTask,
+  type OpenTransaction,
+  type Storage,
+  StorageFullError,
+  StorageUnavailableError,
+  type Stores,
+  type TaskProgress,
+} from "../db/storage.js";
 import { type Clock, nowNanos, nowSeconds } from "../domain/clock.js";
 import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
 import type { StatusCode } from "../domain/status.js";
 import { cancelJobTaskId, TaskType } from "../domain/task.js";
-import { type Transition, transition } from "../domain/transition.js";
+import { type JobStatus, type Transition, transition } from "../domain/transition.js";
 import { jobDefinition, taskAttributes } from "./definition.js";
+import { LeaseLostError } from "./lease.js";
 import type { PassContext } from "./pass-context.js";
 
 /** A status write: the new code and message, the agent's time of the change and its results when it gave them. */
@@ -39,11 +49,34 @@ interface StatusWritten {
 export class ConcurrentChange extends Error {}
 
 /**
+ * A start written at a batch's commit that did not happen: refused (another writer changed the job after the pass
+ * read it; no error) or failed on its own (the error). The job is back to the status it was read with.
+ */
+export interface UndoneStart {
+  job: Job;
+  error?: unknown;
+}
+
+/**
  * A batch's transaction commits once it is this old, or has had as many steps as its database wants
  * (OpenTransaction.maxSteps). Meanwhile a write of another thread or process (an agent's update, a create) waits
  * for it, so it is kept short.
  */
 const BATCH_MAX_MS = 20;
+
+/** A batch commits once this many starts wait in it (one statement's worth), if not before. */
+const MAX_PENDING_STARTS = 500;
+
+/** A start waiting for its batch's commit: what to write, and how to undo the pass's view of it if it is refused. */
+interface PendingStart {
+  readonly start: JobStart;
+  readonly written: StatusWritten;
+  /** The job's status before, for the pass's view when the start is refused. */
+  readonly before: JobStatus;
+  readonly context: PassContext;
+  /** Whether to clear the job's count of failed handlings once it is started (JobWrites.clearFailures). */
+  clearFailures: boolean;
+}
 
 /** The open transaction of a batch, and what its steps changed, told once it commits. */
 interface Batch {
@@ -51,6 +84,42 @@ interface Batch {
   readonly openedAt: number;
   steps: number;
   readonly told: StatusWritten[];
+  /** Starts to write together before the commit (JobWrites.start). */
+  readonly starts: PendingStart[];
+}
+
+/** A task as the pass sees it once inserted: active, nothing reported yet. */
+function activeTask(task: NewTask): TaskProgress {
+  return {
+    ...task,
+    active: true,
+    finishedAt: null,
+    agentStage: null,
+    agentComplete: false,
+    agentResults: null,
+    agentTimestampNs: null,
+    agentUpdatedAt: null,
+  };
+}
+
+/** Whether an error writing starts is one start's own (not the database gone, full, or the lease lost). */
+function startMayFailAlone(error: unknown): boolean {
+  return !(
+    error instanceof LeaseLostError ||
+    error instanceof StorageUnavailableError ||
+    error instanceof StorageFullError
+  );
+}
+
+async function clearFailuresOfStarted(
+  stores: Stores,
+  pending: readonly PendingStart[],
+  started: ReadonlySet<string>,
+): Promise<void> {
+  const ids = pending
+    .filter(({ start, clearFailures }) => clearFailures && started.has(start.jobId))
+    .map(({ start }) => start.jobId);
+  if (ids.length > 0) await stores.failures.clear(ids);
 }
 
 /** Whether the batch has had its time (by the scheduler's clock; one that went back counts as time up) or steps. */
@@ -79,6 +148,8 @@ export class JobWrites {
   private batch: Batch | undefined;
   /** Why a batch of the running `batched` could not commit. */
   private lostBatch: unknown;
+  /** The starts of the running `batched` that did not happen when written. */
+  private undoneStarts: UndoneStart[] = [];
 
   constructor(private readonly deps: JobWritesDeps) {}
 
@@ -90,7 +161,7 @@ export class JobWrites {
   async transaction(context: PassContext, work: (tx: JobTransaction) => Promise<void>): Promise<void> {
     const written: StatusWritten[] = [];
     await this.guarded((stores) => work({ stores, written }));
-    for (const { job, change, results } of written) {
+    for (const { job, change } of written) {
       const previous = job.state;
       Object.assign(job, change.status);
       context.recordState(job, previous);
@@ -121,6 +192,7 @@ export class JobWrites {
   async batched(work: () => Promise<void>): Promise<void> {
     this.batching = true;
     this.lostBatch = undefined;
+    this.undoneStarts = [];
     try {
       await work();
       await this.commitBatch();
@@ -128,6 +200,8 @@ export class JobWrites {
       const batch = this.batch;
       this.batch = undefined;
       await batch?.transaction.rollback().catch(() => undefined);
+      // Nothing of the batch was written, and the caller reads every job again.
+      this.undoneStarts = [];
       throw error;
     } finally {
       this.batching = false;
@@ -144,12 +218,24 @@ export class JobWrites {
     return this.lostBatch !== undefined;
   }
 
+  /**
+   * The starts of the running `batched` that did not happen when written (at the commits so far). The pass had seen
+   * them made (the job running, its task, the workers it uses): its view of the jobs is stale, and must be read again.
+   */
+  takeUndoneStarts(): UndoneStart[] {
+    return this.undoneStarts.splice(0);
+  }
+
   /** Commits the batch's transaction so far (before waiting on something slow, such as a registry). */
   async commitBatch(): Promise<void> {
     const batch = this.batch;
     if (!batch) return;
     this.batch = undefined;
     try {
+      await this.writeStarts(batch).catch(async (error: unknown) => {
+        await batch.transaction.rollback().catch(() => undefined);
+        throw error;
+      });
       await batch.transaction.commit();
     } catch (error) {
       this.lostBatch ??= error;
@@ -178,8 +264,139 @@ export class JobWrites {
       await transaction.rollback().catch(() => undefined);
       throw error;
     }
-    this.batch = { transaction, openedAt: this.deps.clock.nowMs(), steps: 0, told: [] };
+    this.batch = { transaction, openedAt: this.deps.clock.nowMs(), steps: 0, told: [], starts: [] };
     return this.batch;
+  }
+
+  /**
+   * Starts a job: cancels a task left active (an interrupted reboot), inserts its new task (`task`, made in the
+   * transaction) and moves it to `write`'s code; the pass sees the task and the job started at once. Inside
+   * `batched` the task and the status write wait for the batch's commit and are written then with every other
+   * start in it, in two statements (JobStore.start); a start the database refuses there (the job changed meanwhile)
+   * is undone in the pass's view and `viewStale` says so.
+   */
+  async start(
+    context: PassContext,
+    job: Job,
+    write: StatusWrite,
+    task: (stores: Stores) => Promise<NewTask>,
+  ): Promise<void> {
+    if (!this.batching || context.latestTask(job)?.active) {
+      await this.transaction(context, async (tx) => {
+        await this.cancelTask(tx, context, job);
+        const created = await task(tx.stores);
+        await tx.stores.tasks.insert(created);
+        await this.setCode(tx, job, write);
+        context.addTask(activeTask(created));
+      });
+      return;
+    }
+    const batch = await this.openBatch();
+    const created = await task(batch.transaction.stores);
+    const change = this.transitionTo(job, write.code, write.message, write.eventNs);
+    if (change.kind === "unchanged") throw new Error(`starting job ${job.id} changes nothing`);
+    const before = { ...job };
+    // Told in the order the pass decided, with the batch's other changes, unless it does not happen.
+    const written: StatusWritten = { job, change };
+    batch.told.push(written);
+    batch.starts.push({
+      start: {
+        jobId: job.id,
+        expected: { statusCode: job.statusCode, cancelled: job.cancelled },
+        status: change.status,
+        task: created,
+      },
+      written,
+      before,
+      context,
+      clearFailures: false,
+    });
+    Object.assign(job, change.status);
+    context.recordState(job, before.state);
+    context.addTask(activeTask(created));
+    if (batch.starts.length >= MAX_PENDING_STARTS) await this.commitBatch();
+  }
+
+  /**
+   * Clears the job's count of failed handlings once what its handling wrote is written: with its start when that
+   * waits in the batch (a start refused or failed then must not have cleared it), else at once.
+   */
+  async clearFailures(job: Job): Promise<void> {
+    const pending = this.batch?.starts.find(({ start }) => start.jobId === job.id);
+    if (pending) pending.clearFailures = true;
+    else await this.guarded((stores) => stores.failures.clear([job.id]));
+  }
+
+  /** Writes the batch's waiting starts in its transaction: all at once, or one by one if that fails. */
+  private async writeStarts(batch: Batch): Promise<void> {
+    const pending = batch.starts.splice(0);
+    if (pending.length === 0) return;
+    let started: Set<string>;
+    const failed = new Map<PendingStart, unknown>();
+    try {
+      started = await batch.transaction.step(async (stores) => {
+        const ids = await stores.jobs.start(pending.map(({ start }) => start));
+        await clearFailuresOfStarted(stores, pending, ids);
+        return ids;
+      });
+    } catch (error) {
+      if (!startMayFailAlone(error)) throw error;
+      this.deps.log.warn({ err: error, jobs: pending.length }, "writing starts together failed: one by one");
+      started = await this.writeStartsAlone(batch, pending, failed);
+    }
+    const undone = new Set<StatusWritten>();
+    for (const pendingStart of pending) {
+      if (started.has(pendingStart.start.jobId)) continue;
+      undone.add(pendingStart.written);
+      this.undoStart(pendingStart, failed.get(pendingStart));
+    }
+    if (undone.size > 0) {
+      const told = batch.told.filter((written) => !undone.has(written));
+      batch.told.splice(0, batch.told.length, ...told);
+    }
+  }
+
+  /** Each start in a savepoint of its own: one that fails is left out, its error put in `failed`. */
+  private async writeStartsAlone(
+    batch: Batch,
+    pending: readonly PendingStart[],
+    failed: Map<PendingStart, unknown>,
+  ): Promise<Set<string>> {
+    const started = new Set<string>();
+    for (const pendingStart of pending) {
+      const { start } = pendingStart;
+      try {
+        await batch.transaction.step(async (stores) => {
+          if (!(await stores.jobs.applyStatus(start.jobId, start.expected, start.status)))
+            throw new ConcurrentChange(start.jobId);
+          await stores.tasks.insert(start.task);
+          await clearFailuresOfStarted(stores, [pendingStart], new Set([start.jobId]));
+        });
+        started.add(start.jobId);
+      } catch (error) {
+        if (!startMayFailAlone(error)) throw error;
+        if (!(error instanceof ConcurrentChange)) failed.set(pendingStart, error);
+      }
+    }
+    return started;
+  }
+
+  /** The pass had seen the job started: back to the status it was read with (its task stays in the stale view). */
+  private undoStart({ written: { job }, before, context }: PendingStart, error: unknown): void {
+    this.undoneStarts.push(error === undefined ? { job } : { job, error });
+    const previous = job.state;
+    const { state, statusCode, statusMessage, updatedAt, startedAt, completedAt, statusCodeUpdatedAt } =
+      before;
+    Object.assign(job, {
+      state,
+      statusCode,
+      statusMessage,
+      updatedAt,
+      startedAt,
+      completedAt,
+      statusCodeUpdatedAt,
+    });
+    context.recordState(job, previous);
   }
 
   /**

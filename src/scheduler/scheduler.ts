@@ -366,6 +366,8 @@ export class Scheduler implements SchedulerHandle {
           spans,
           report,
         );
+        await this.writes.commitBatch();
+        await this.settleUndoneStarts(context, report);
       });
     } catch (error) {
       // A batch that could not commit for want of room: as a write that could not (the jobs are read again).
@@ -398,7 +400,7 @@ export class Scheduler implements SchedulerHandle {
       const handled = spans?.job(job);
       try {
         await this.handleJob(job, context);
-        if (this.failures.has(job.id)) await this.writes.guarded((stores) => stores.failures.clear([job.id]));
+        if (this.failures.has(job.id)) await this.writes.clearFailures(job);
         handled?.(job);
       } catch (error) {
         handled?.(job, error);
@@ -422,6 +424,21 @@ export class Scheduler implements SchedulerHandle {
       step = order.next(job.state === State.Running);
     }
     return undefined;
+  }
+
+  /**
+   * Starts are written at a batch's commit (JobWrites.start): one that did not happen there had been seen as made,
+   * so the pass's view of its jobs is read again next pass; one that failed counts as a handling that failed.
+   */
+  private async settleUndoneStarts(context: PassContext, report: PassReport): Promise<void> {
+    const undone = this.writes.takeUndoneStarts();
+    if (undone.length > 0) this.active.reset();
+    for (const { job, error } of undone) {
+      report.changed -= 1;
+      if (error === undefined) continue;
+      report.failed += 1;
+      await this.recordFailure(job, context, error);
+    }
   }
 
   /** Says once that the database's disk is full (the real error), and once that there is room again. */
@@ -543,32 +560,20 @@ export class Scheduler implements SchedulerHandle {
       await this.writes.write(context, job, annotate(job, error.message, nowNanos(this.deps.clock)));
       return;
     }
-    await this.writes.transaction(context, async (tx) => {
-      // A pending job has no active task; if one is left over (an interrupted reboot), stop it before the next.
-      await this.writes.cancelTask(tx, context, job);
-      const taskId = runJobTaskId(job.id, (context.tasks.get(job.id)?.length ?? 0) + 1);
-      const definition = jobDefinition(job, config.scheduler, {
-        taskId,
-        imageSha,
-        inputJobIds: await context.inputJobIds(tx.stores, job),
-      });
-      const task = this.writes.newTask(job, taskId, TaskType.RunJob, { ...definition });
-      await tx.stores.tasks.insert(task);
-      await this.writes.setCode(tx, job, {
-        code: StatusCode.Initiated,
-        message: StatusMessage.Initiated,
-      });
-      context.addTask({
-        ...task,
-        active: true,
-        finishedAt: null,
-        agentStage: null,
-        agentComplete: false,
-        agentResults: null,
-        agentTimestampNs: null,
-        agentUpdatedAt: null,
-      });
-    });
+    await this.writes.start(
+      context,
+      job,
+      { code: StatusCode.Initiated, message: StatusMessage.Initiated },
+      async (stores) => {
+        const taskId = runJobTaskId(job.id, (context.tasks.get(job.id)?.length ?? 0) + 1);
+        const definition = jobDefinition(job, config.scheduler, {
+          taskId,
+          imageSha,
+          inputJobIds: await context.inputJobIds(stores, job),
+        });
+        return this.writes.newTask(job, taskId, TaskType.RunJob, { ...definition });
+      },
+    );
   }
 
   private async handleRunning(job: Job, context: PassContext): Promise<void> {

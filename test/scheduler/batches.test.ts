@@ -1,7 +1,8 @@
 /**
- * A pass writes its jobs' changes in shared transactions, each job's a savepoint (src/scheduler/job-writes.ts):
- * one job's write that fails or meets another writer's change rolls back alone, a batch that cannot commit leaves
- * nothing behind and no observer told, and no transaction is held open while a registry is asked.
+ * A pass writes its jobs' changes in shared transactions, each job's a savepoint, its starts all at once before the
+ * commit (src/scheduler/job-writes.ts): one job's write that fails or meets another writer's change rolls back
+ * alone, a batch that cannot commit leaves nothing behind and no observer told, and no transaction is held open
+ * while a registry is asked.
  */
 import pino from "pino";
 import { afterEach, expect, test } from "vitest";
@@ -9,6 +10,7 @@ import { loadConfig } from "../../src/config/index.js";
 import type { OpenTransaction, Storage, Stores } from "../../src/db/storage.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import type { JobObserver } from "../../src/domain/job-observer.js";
+import { cancelRequest } from "../../src/domain/transition.js";
 import { type ImageDigests, Scheduler } from "../../src/scheduler/scheduler.js";
 import { SYSTEM_ENV, type System, startSystem } from "../support/system.js";
 import { createRap, project, studyRepo } from "./support.js";
@@ -34,8 +36,6 @@ interface Instruments {
   commit?: (transaction: OpenTransaction) => Promise<void>;
   /** Told of each transaction opened, step run and commit, in order. */
   events?: string[];
-  /** Runs after each step. */
-  afterStep?: () => void;
 }
 
 /** The controller's storage, its open transactions counted and, as `instruments` says, altered. */
@@ -61,7 +61,6 @@ function instrumented(instruments: Instruments): Storage {
           step: async (work) => {
             const result = await transaction.step(() => work(stores));
             instruments.events?.push("step");
-            instruments.afterStep?.();
             return result;
           },
           commit: () => {
@@ -100,25 +99,86 @@ test("a pass starts its jobs in shared transactions, not one each", async () => 
   expect(instruments.open).toBe(0);
 });
 
+/** The stores a step sees, with some of the jobs' and tasks' methods replaced. */
+function replaced(
+  stores: Stores,
+  methods: { jobs?: Partial<Stores["jobs"]>; tasks?: Partial<Stores["tasks"]> },
+): Stores {
+  const own = (replacements: object) =>
+    Object.fromEntries(Object.entries(replacements).map(([name, value]) => [name, { value }]));
+  return {
+    ...stores,
+    jobs: Object.create(stores.jobs, own(methods.jobs ?? {})),
+    tasks: Object.create(stores.tasks, own(methods.tasks ?? {})),
+  };
+}
+
 test("a job another writer changed meanwhile leaves no task behind, while the others of its batch start", async () => {
   const rap = await fiveJobs();
   const victim = deterministicJobId(rap, "a2");
-  // Another writer (a cancel) got to a2 first: its guarded status write is refused, after its task was inserted.
+  // Another writer (job-server's cancel) gets to a2 after the pass read it and before its start is written.
   const instruments: Instruments = {
     opened: 0,
     open: 0,
-    stores: (stores) => {
-      const applyStatus: Stores["jobs"]["applyStatus"] = (id, expected, status) =>
-        id === victim ? Promise.resolve(false) : stores.jobs.applyStatus(id, expected, status);
-      return { ...stores, jobs: Object.create(stores.jobs, { applyStatus: { value: applyStatus } }) };
-    },
+    stores: (stores) =>
+      replaced(stores, {
+        jobs: {
+          start: async (starts) => {
+            await stores.jobs.markCancelled(rap, ["a2"], ["test"], cancelRequest(1));
+            return stores.jobs.start(starts);
+          },
+        },
+      }),
   };
-  expect(await schedulerOn(instrumented(instruments)).tick()).toMatchObject({ changed: 4, failed: 0 });
+  const heard: string[] = [];
+  const observers = [{ statusChanged: (job: { id: string }) => heard.push(job.id) }];
+  const scheduler = schedulerOn(instrumented(instruments), { observers });
+  expect(await scheduler.tick()).toMatchObject({ changed: 4, failed: 0 });
+  // Observers hear of the four starts made, in the order the pass decided them.
+  expect(heard).toEqual(["a0", "a1", "a3", "a4"].map((a) => deterministicJobId(rap, a)));
   const jobs = await system.jobs(rap);
   expect(ACTIONS.filter((a) => jobs[a].status === "running")).toEqual(["a0", "a1", "a3", "a4"]);
   expect(jobs.a2.status_code).toBe("created");
   const tasks = await system.controller.storage.tasks.runJobTasksOf([victim]);
   expect(tasks.get(victim) ?? []).toEqual([]);
+  // The pass had seen a2 started: the same scheduler reads its jobs again, and cancels a2 (not a running job).
+  delete instruments.stores;
+  expect(await scheduler.tick()).toMatchObject({ changed: 1, failed: 0 });
+  expect((await system.jobs(rap)).a2.status_code).toBe("cancelled_by_user");
+  expect((await system.controller.storage.tasks.runJobTasksOf([victim])).get(victim) ?? []).toEqual([]);
+});
+
+test("starts that cannot be written together are written one by one: one that fails is counted, the others start", async () => {
+  const rap = await fiveJobs();
+  const victim = deterministicJobId(rap, "a2");
+  const instruments: Instruments = {
+    opened: 0,
+    open: 0,
+    stores: (stores) =>
+      replaced(stores, {
+        jobs: { start: () => Promise.reject(new Error("the statement failed")) },
+        tasks: {
+          insert: (task) =>
+            task.jobId === victim ? Promise.reject(new Error("no room for a2")) : stores.tasks.insert(task),
+        },
+      }),
+  };
+  const scheduler = schedulerOn(instrumented(instruments));
+  expect(await scheduler.tick()).toMatchObject({ changed: 4, failed: 1 });
+  const running = await system.jobs(rap);
+  expect(ACTIONS.filter((a) => running[a].status === "running")).toEqual(["a0", "a1", "a3", "a4"]);
+  expect((await system.controller.storage.failures.all()).get(victim)).toBe(1);
+  // Failing again, its count goes on (its handling, which defers the start, does not clear it).
+  expect(await scheduler.tick()).toMatchObject({ changed: 0, failed: 1 });
+  expect((await system.controller.storage.failures.all()).get(victim)).toBe(2);
+  // Once it starts, the count is cleared with the start.
+  delete instruments.stores;
+  expect(await scheduler.tick()).toMatchObject({ changed: 1, failed: 0 });
+  expect((await system.jobs(rap)).a2.status).toBe("running");
+  expect((await system.controller.storage.failures.all()).has(victim)).toBe(false);
+  // With its first task: the pass's view, which had seen the failed starts' tasks, was read again.
+  const tasks = await system.controller.storage.tasks.runJobTasksOf([victim]);
+  expect(tasks.get(victim)?.map((task) => task.id.slice(-4))).toEqual(["-001"]);
 });
 
 test("a batch that cannot commit leaves nothing, tells no observer, and the next pass starts every job", async () => {
@@ -166,16 +226,22 @@ test("no transaction is held open while a registry is asked for an image's diges
 test("a batch whose time is up commits after the job that used it, not when the next job writes", async () => {
   const rap = await fiveJobs();
   const events: string[] = [];
-  // The first job's start takes the batch's whole time (BATCH_MAX_MS is 20 ms).
+  // The first job's start takes the batch's whole time (BATCH_MAX_MS is 20 ms): reading its inputs, in the batch.
   let first = true;
   const instruments: Instruments = {
     opened: 0,
     open: 0,
     events,
-    afterStep: () => {
-      if (first) system.clock.advance(25);
-      first = false;
-    },
+    stores: (stores) =>
+      replaced(stores, {
+        jobs: {
+          latestJobByAction: (backend, workspace) => {
+            if (first) system.clock.advance(25);
+            first = false;
+            return stores.jobs.latestJobByAction(backend, workspace);
+          },
+        },
+      }),
   };
   const digests: ImageDigests = {
     resolve: async () => {
@@ -185,19 +251,10 @@ test("a batch whose time is up commits after the job that used it, not when the 
   };
   expect(await schedulerOn(instrumented(instruments), { digests }).tick()).toMatchObject({ changed: 5 });
   expect(await runJobTasks(rap)).toBe(5);
+  // A batch's starts are written in one step before its commit.
   expect(events.slice(0, 5)).toEqual(["resolve", "open", "step", "commit", "resolve"]);
   // The other four share the next batch.
-  expect(events.slice(5)).toEqual([
-    "open",
-    "step",
-    "resolve",
-    "step",
-    "resolve",
-    "step",
-    "resolve",
-    "step",
-    "commit",
-  ]);
+  expect(events.slice(5)).toEqual(["open", "resolve", "resolve", "resolve", "step", "commit"]);
 });
 
 test("a batch that fails to commit mid-pass ends the pass at once, and the next starts every job once", async () => {
