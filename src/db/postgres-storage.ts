@@ -15,8 +15,8 @@ import {
   runJobTasksChangedSince,
   runJobTasksOf,
 } from "./postgres/scheduler-reads.js";
-import { startJobs } from "./postgres/start-jobs.js";
 import { postgresStatusReader } from "./postgres/status-reader.js";
+import { applyStatuses } from "./postgres/status-writes.js";
 import { flagsReader } from "./queries/flags.js";
 import { latestJobByAction } from "./queries/jobs.js";
 import type {
@@ -36,7 +36,7 @@ import { type DialectQueries, storesOn } from "./stores.js";
 /** PostgreSQL's own insert of jobs and hot reads (./postgres/); latestJobByAction and flagsReader are the portable queries SQLite uses too. */
 const POSTGRES_QUERIES: DialectQueries = {
   insertJobs,
-  startJobs,
+  applyStatuses,
   activeJobs,
   changeMark,
   jobsChangedSince,

@@ -17,9 +17,9 @@ import {
   runJobTasksChangedSince,
   runJobTasksOf,
 } from "./sqlite/scheduler-reads.js";
-import { startJobs } from "./sqlite/start-jobs.js";
 import { sqliteStatusReader } from "./sqlite/status-reader.js";
 import { StatusWorkers } from "./sqlite/status-workers.js";
+import { applyStatuses } from "./sqlite/status-writes.js";
 import type {
   ChangeFeed,
   FlagStore,
@@ -37,7 +37,7 @@ import { type DialectQueries, storesOn } from "./stores.js";
 /** SQLite's own forms of the hot reads (./sqlite/); its insert of jobs is the portable one. */
 const SQLITE_QUERIES: DialectQueries = {
   insertJobs,
-  startJobs,
+  applyStatuses,
   activeJobs,
   changeMark,
   jobsChangedSince,

@@ -14,12 +14,12 @@ import type { Task, TaskType } from "../domain/task.js";
 import type { CancelRequest, JobStatus } from "../domain/transition.js";
 import type { ActiveJobCount, ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 import type { Lease } from "./queries/scheduling.js";
-import type { JobStart } from "./queries/start-jobs.js";
+import type { GuardedStatus } from "./queries/status-writes.js";
 import type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
 export type { ActiveJobCount, ExistingRap, ExpectedStatus, JobFilter } from "./queries/jobs.js";
 export type { Lease } from "./queries/scheduling.js";
-export type { JobStart } from "./queries/start-jobs.js";
+export type { GuardedStatus } from "./queries/status-writes.js";
 export type { ActiveTaskText, AgentUpdate, NewTask, TaskProgress } from "./queries/tasks.js";
 
 export interface JobStore {
@@ -51,11 +51,11 @@ export interface JobStore {
   /** Guarded status write (src/domain/transition.ts); false when the job no longer has the expected status. */
   applyStatus(id: string, expected: ExpectedStatus, status: JobStatus): Promise<boolean>;
   /**
-   * Starts jobs: for each, its guarded status write and, only when that went through, the insert of its task (in
-   * the order given). Returns the ids of the jobs started; a job that no longer has the expected status is left
-   * as it is, with no task. Two statements for any number of jobs.
+   * Many jobs' guarded status writes (as `applyStatus`) and, for each job started whose write went through, the
+   * insert of its task (in the order given). Returns the ids of the jobs written; a job that no longer has the
+   * expected status is left as it is, with no task. Two statements for any number of jobs.
    */
-  start(starts: readonly JobStart[]): Promise<Set<string>>;
+  applyStatuses(writes: readonly GuardedStatus[]): Promise<Set<string>>;
 }
 
 export interface TaskStore {

@@ -29,7 +29,7 @@ import {
   releaseLease,
   renewLease,
 } from "./queries/scheduling.js";
-import type { JobStart } from "./queries/start-jobs.js";
+import type { GuardedStatus } from "./queries/status-writes.js";
 import {
   activeTaskIdsOfType,
   activeTasksStamp,
@@ -50,7 +50,7 @@ import type { Stores } from "./storage.js";
  */
 export interface DialectQueries extends ChangeReads<Db> {
   insertJobs(db: Db, jobs: readonly Job[]): Promise<void>;
-  startJobs(db: Db, starts: readonly JobStart[]): Promise<Set<string>>;
+  applyStatuses(db: Db, writes: readonly GuardedStatus[]): Promise<Set<string>>;
   jobStates(db: Db, ids: readonly string[]): Promise<Map<string, State>>;
   latestJobByAction(db: Db, backend: string, workspace: string): Promise<Map<string, string>>;
   flagsReader(db: Db, ids: readonly string[]): () => Promise<readonly FlagValue[]>;
@@ -86,7 +86,7 @@ export function storesOn(db: Db, hot: DialectQueries): Stores {
       activeCounts: () => activeJobCounts(db),
       states: (ids) => hot.jobStates(db, ids),
       applyStatus: (id, expected, status) => applyStatus(db, id, expected, status),
-      start: (starts) => hot.startJobs(db, starts),
+      applyStatuses: (writes) => hot.applyStatuses(db, writes),
     },
     changes: { read: (since) => readChanges(hot, db, since) },
     tasks: {

@@ -6,7 +6,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/index.js";
 import {
-  type JobStart,
+  type GuardedStatus,
   type NewTask,
   type OpenTransaction,
   type Storage,
@@ -49,10 +49,10 @@ interface StatusWritten {
 export class ConcurrentChange extends Error {}
 
 /**
- * A start written at a batch's commit that did not happen: refused (another writer changed the job after the pass
- * read it; no error) or failed on its own (the error). The job is back to the status it was read with.
+ * A status write left for a batch's commit that did not happen there: refused (another writer changed the job after
+ * the pass read it; no error) or failed on its own (the error). The pass's view of the job is as it was read.
  */
-export interface UndoneStart {
+export interface UndoneWrite {
   job: Job;
   error?: unknown;
 }
@@ -64,17 +64,18 @@ export interface UndoneStart {
  */
 const BATCH_MAX_MS = 20;
 
-/** A batch commits once this many starts wait in it (one statement's worth), if not before. */
-const MAX_PENDING_STARTS = 500;
+/** A batch commits once this many status writes wait in it (one statement's worth), if not before. */
+const MAX_PENDING_WRITES = 500;
 
-/** A start waiting for its batch's commit: what to write, and how to undo the pass's view of it if it is refused. */
-interface PendingStart {
-  readonly start: JobStart;
+/** A status write waiting for its batch's commit, and how to undo the pass's view of it if it does not happen. */
+interface PendingWrite {
+  readonly write: GuardedStatus;
   readonly written: StatusWritten;
-  /** The job's status before, for the pass's view when the start is refused. */
+  /** The job's status before, and the task the pass was shown (a start's). */
   readonly before: JobStatus;
+  readonly shownTask: TaskProgress | undefined;
   readonly context: PassContext;
-  /** Whether to clear the job's count of failed handlings once it is started (JobWrites.clearFailures). */
+  /** Whether to clear the job's count of failed handlings once it is written (JobWrites.clearFailures). */
   clearFailures: boolean;
 }
 
@@ -84,8 +85,8 @@ interface Batch {
   readonly openedAt: number;
   steps: number;
   readonly told: StatusWritten[];
-  /** Starts to write together before the commit (JobWrites.start). */
-  readonly starts: PendingStart[];
+  /** Status writes left to write together before the commit (JobWrites.start, JobWrites.write). */
+  readonly pending: PendingWrite[];
 }
 
 /** A task as the pass sees it once inserted: active, nothing reported yet. */
@@ -102,8 +103,8 @@ function activeTask(task: NewTask): TaskProgress {
   };
 }
 
-/** Whether an error writing starts is one start's own (not the database gone, full, or the lease lost). */
-function startMayFailAlone(error: unknown): boolean {
+/** Whether an error writing a status is the job's own (not the database gone, full, or the lease lost). */
+function mayFailAlone(error: unknown): boolean {
   return !(
     error instanceof LeaseLostError ||
     error instanceof StorageUnavailableError ||
@@ -111,14 +112,14 @@ function startMayFailAlone(error: unknown): boolean {
   );
 }
 
-async function clearFailuresOfStarted(
+async function clearFailuresOfWritten(
   stores: Stores,
-  pending: readonly PendingStart[],
-  started: ReadonlySet<string>,
+  pending: readonly PendingWrite[],
+  written: ReadonlySet<string>,
 ): Promise<void> {
   const ids = pending
-    .filter(({ start, clearFailures }) => clearFailures && started.has(start.jobId))
-    .map(({ start }) => start.jobId);
+    .filter(({ write, clearFailures }) => clearFailures && written.has(write.jobId))
+    .map(({ write }) => write.jobId);
   if (ids.length > 0) await stores.failures.clear(ids);
 }
 
@@ -148,8 +149,8 @@ export class JobWrites {
   private batch: Batch | undefined;
   /** Why a batch of the running `batched` could not commit. */
   private lostBatch: unknown;
-  /** The starts of the running `batched` that did not happen when written. */
-  private undoneStarts: UndoneStart[] = [];
+  /** The status writes of the running `batched` that did not happen when written. */
+  private undoneWrites: UndoneWrite[] = [];
 
   constructor(private readonly deps: JobWritesDeps) {}
 
@@ -192,7 +193,7 @@ export class JobWrites {
   async batched(work: () => Promise<void>): Promise<void> {
     this.batching = true;
     this.lostBatch = undefined;
-    this.undoneStarts = [];
+    this.undoneWrites = [];
     try {
       await work();
       await this.commitBatch();
@@ -201,7 +202,7 @@ export class JobWrites {
       this.batch = undefined;
       await batch?.transaction.rollback().catch(() => undefined);
       // Nothing of the batch was written, and the caller reads every job again.
-      this.undoneStarts = [];
+      this.undoneWrites = [];
       throw error;
     } finally {
       this.batching = false;
@@ -219,11 +220,11 @@ export class JobWrites {
   }
 
   /**
-   * The starts of the running `batched` that did not happen when written (at the commits so far). The pass had seen
-   * them made (the job running, its task, the workers it uses): its view of the jobs is stale, and must be read again.
+   * The status writes of the running `batched` that did not happen at the commits so far. The pass's view of their
+   * jobs is back to what it read; the caller counts them.
    */
-  takeUndoneStarts(): UndoneStart[] {
-    return this.undoneStarts.splice(0);
+  takeUndoneWrites(): UndoneWrite[] {
+    return this.undoneWrites.splice(0);
   }
 
   /** Commits the batch's transaction so far (before waiting on something slow, such as a registry). */
@@ -232,7 +233,7 @@ export class JobWrites {
     if (!batch) return;
     this.batch = undefined;
     try {
-      await this.writeStarts(batch).catch(async (error: unknown) => {
+      await this.writePending(batch).catch(async (error: unknown) => {
         await batch.transaction.rollback().catch(() => undefined);
         throw error;
       });
@@ -264,16 +265,14 @@ export class JobWrites {
       await transaction.rollback().catch(() => undefined);
       throw error;
     }
-    this.batch = { transaction, openedAt: this.deps.clock.nowMs(), steps: 0, told: [], starts: [] };
+    this.batch = { transaction, openedAt: this.deps.clock.nowMs(), steps: 0, told: [], pending: [] };
     return this.batch;
   }
 
   /**
    * Starts a job: cancels a task left active (an interrupted reboot), inserts its new task (`task`, made in the
    * transaction) and moves it to `write`'s code; the pass sees the task and the job started at once. Inside
-   * `batched` the task and the status write wait for the batch's commit and are written then with every other
-   * start in it, in two statements (JobStore.start); a start the database refuses there (the job changed meanwhile)
-   * is undone in the pass's view and `viewStale` says so.
+   * `batched` the task and the status write wait for the batch's commit (see `defer`).
    */
   async start(
     context: PassContext,
@@ -295,95 +294,117 @@ export class JobWrites {
     const created = await task(batch.transaction.stores);
     const change = this.transitionTo(job, write.code, write.message, write.eventNs);
     if (change.kind === "unchanged") throw new Error(`starting job ${job.id} changes nothing`);
+    await this.defer(batch, context, job, change, created);
+  }
+
+  /**
+   * Leaves a status write (and a start's task) for the batch's commit, where every one waiting is written in two
+   * statements (JobStore.applyStatuses); the pass sees the change at once. One the database refuses there (the job
+   * changed meanwhile) or that fails is undone in the pass's view (`takeUndoneWrites`). Only writes that leave the
+   * job in its state, and starts, are left so: the pass's later decisions depend on no other (a job waits on a
+   * started one as on a pending one), so none is made on a change that may not happen.
+   */
+  private async defer(
+    batch: Batch,
+    context: PassContext,
+    job: Job,
+    change: Exclude<Transition, { kind: "unchanged" }>,
+    task?: NewTask,
+  ): Promise<void> {
     const before = { ...job };
+    const shownTask = task && activeTask(task);
     // Told in the order the pass decided, with the batch's other changes, unless it does not happen.
     const written: StatusWritten = { job, change };
     batch.told.push(written);
-    batch.starts.push({
-      start: {
+    batch.pending.push({
+      write: {
         jobId: job.id,
         expected: { statusCode: job.statusCode, cancelled: job.cancelled },
         status: change.status,
-        task: created,
+        task,
       },
       written,
       before,
+      shownTask,
       context,
       clearFailures: false,
     });
     Object.assign(job, change.status);
     context.recordState(job, before.state);
-    context.addTask(activeTask(created));
-    if (batch.starts.length >= MAX_PENDING_STARTS) await this.commitBatch();
+    if (shownTask) context.addTask(shownTask);
+    if (batch.pending.length >= MAX_PENDING_WRITES) await this.commitBatch();
   }
 
   /**
-   * Clears the job's count of failed handlings once what its handling wrote is written: with its start when that
-   * waits in the batch (a start refused or failed then must not have cleared it), else at once.
+   * Clears the job's count of failed handlings once what its handling wrote is written: with its status write when
+   * that waits in the batch (one refused or failed then must not have cleared it), else at once.
    */
   async clearFailures(job: Job): Promise<void> {
-    const pending = this.batch?.starts.find(({ start }) => start.jobId === job.id);
+    const pending = this.batch?.pending.find(({ write }) => write.jobId === job.id);
     if (pending) pending.clearFailures = true;
     else await this.guarded((stores) => stores.failures.clear([job.id]));
   }
 
-  /** Writes the batch's waiting starts in its transaction: all at once, or one by one if that fails. */
-  private async writeStarts(batch: Batch): Promise<void> {
-    const pending = batch.starts.splice(0);
+  /** Writes the batch's waiting status writes in its transaction: all at once, or one by one if that fails. */
+  private async writePending(batch: Batch): Promise<void> {
+    const pending = batch.pending.splice(0);
     if (pending.length === 0) return;
-    let started: Set<string>;
-    const failed = new Map<PendingStart, unknown>();
+    let written: Set<string>;
+    const failed = new Map<PendingWrite, unknown>();
     try {
-      started = await batch.transaction.step(async (stores) => {
-        const ids = await stores.jobs.start(pending.map(({ start }) => start));
-        await clearFailuresOfStarted(stores, pending, ids);
+      written = await batch.transaction.step(async (stores) => {
+        const ids = await stores.jobs.applyStatuses(pending.map(({ write }) => write));
+        await clearFailuresOfWritten(stores, pending, ids);
         return ids;
       });
     } catch (error) {
-      if (!startMayFailAlone(error)) throw error;
-      this.deps.log.warn({ err: error, jobs: pending.length }, "writing starts together failed: one by one");
-      started = await this.writeStartsAlone(batch, pending, failed);
+      if (!mayFailAlone(error)) throw error;
+      this.deps.log.warn(
+        { err: error, jobs: pending.length },
+        "writing statuses together failed: one by one",
+      );
+      written = await this.writeEachAlone(batch, pending, failed);
     }
     const undone = new Set<StatusWritten>();
-    for (const pendingStart of pending) {
-      if (started.has(pendingStart.start.jobId)) continue;
-      undone.add(pendingStart.written);
-      this.undoStart(pendingStart, failed.get(pendingStart));
+    for (const pendingWrite of pending) {
+      if (written.has(pendingWrite.write.jobId)) continue;
+      undone.add(pendingWrite.written);
+      this.undo(pendingWrite, failed.get(pendingWrite));
     }
     if (undone.size > 0) {
-      const told = batch.told.filter((written) => !undone.has(written));
+      const told = batch.told.filter((change) => !undone.has(change));
       batch.told.splice(0, batch.told.length, ...told);
     }
   }
 
-  /** Each start in a savepoint of its own: one that fails is left out, its error put in `failed`. */
-  private async writeStartsAlone(
+  /** Each status write in a savepoint of its own: one that fails is left out, its error put in `failed`. */
+  private async writeEachAlone(
     batch: Batch,
-    pending: readonly PendingStart[],
-    failed: Map<PendingStart, unknown>,
+    pending: readonly PendingWrite[],
+    failed: Map<PendingWrite, unknown>,
   ): Promise<Set<string>> {
-    const started = new Set<string>();
-    for (const pendingStart of pending) {
-      const { start } = pendingStart;
+    const written = new Set<string>();
+    for (const pendingWrite of pending) {
+      const { write } = pendingWrite;
       try {
         await batch.transaction.step(async (stores) => {
-          if (!(await stores.jobs.applyStatus(start.jobId, start.expected, start.status)))
-            throw new ConcurrentChange(start.jobId);
-          await stores.tasks.insert(start.task);
-          await clearFailuresOfStarted(stores, [pendingStart], new Set([start.jobId]));
+          if (!(await stores.jobs.applyStatus(write.jobId, write.expected, write.status)))
+            throw new ConcurrentChange(write.jobId);
+          if (write.task) await stores.tasks.insert(write.task);
+          await clearFailuresOfWritten(stores, [pendingWrite], new Set([write.jobId]));
         });
-        started.add(start.jobId);
+        written.add(write.jobId);
       } catch (error) {
-        if (!startMayFailAlone(error)) throw error;
-        if (!(error instanceof ConcurrentChange)) failed.set(pendingStart, error);
+        if (!mayFailAlone(error)) throw error;
+        if (!(error instanceof ConcurrentChange)) failed.set(pendingWrite, error);
       }
     }
-    return started;
+    return written;
   }
 
-  /** The pass had seen the job started: back to the status it was read with (its task stays in the stale view). */
-  private undoStart({ written: { job }, before, context }: PendingStart, error: unknown): void {
-    this.undoneStarts.push(error === undefined ? { job } : { job, error });
+  /** The pass's view of the job back to what it read: its status, the workers it uses, its tasks. */
+  private undo({ written: { job }, before, shownTask, context }: PendingWrite, error: unknown): void {
+    this.undoneWrites.push(error === undefined ? { job } : { job, error });
     const previous = job.state;
     const { state, statusCode, statusMessage, updatedAt, startedAt, completedAt, statusCodeUpdatedAt } =
       before;
@@ -397,6 +418,7 @@ export class JobWrites {
       statusCodeUpdatedAt,
     });
     context.recordState(job, previous);
+    if (shownTask) context.removeTask(shownTask);
   }
 
   /**
@@ -406,6 +428,8 @@ export class JobWrites {
    */
   async write(context: PassContext, job: Job, change: Transition): Promise<void> {
     if (change.kind === "unchanged") return;
+    if (this.batching && change.status.state === job.state)
+      return this.defer(await this.openBatch(), context, job, change);
     await this.transaction(context, (tx) => this.apply(tx, job, change));
   }
 

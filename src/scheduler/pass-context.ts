@@ -96,6 +96,13 @@ export class PassContext {
     else this.tasks.set(task.jobId!, [task]);
   }
 
+  /** Takes back a task `addTask` added (its insert did not happen). */
+  removeTask(task: TaskProgress): void {
+    const list = this.tasks.get(task.jobId!);
+    const at = list?.indexOf(task) ?? -1;
+    if (at >= 0) list!.splice(at, 1);
+  }
+
   /** For each of the job's needed actions, its latest job in the workspace (read once per workspace per pass). */
   async inputJobIds(stores: Stores, job: Job): Promise<string[]> {
     const key = workspaceKey(job);

@@ -367,7 +367,7 @@ export class Scheduler implements SchedulerHandle {
           report,
         );
         await this.writes.commitBatch();
-        await this.settleUndoneStarts(context, report);
+        await this.countUndoneWrites(context, report);
       });
     } catch (error) {
       // A batch that could not commit for want of room: as a write that could not (the jobs are read again).
@@ -427,13 +427,11 @@ export class Scheduler implements SchedulerHandle {
   }
 
   /**
-   * Starts are written at a batch's commit (JobWrites.start): one that did not happen there had been seen as made,
-   * so the pass's view of its jobs is read again next pass; one that failed counts as a handling that failed.
+   * Status writes left for a batch's commit (JobWrites.defer) that did not happen there: a change not made, and one
+   * that failed counts as a handling that failed.
    */
-  private async settleUndoneStarts(context: PassContext, report: PassReport): Promise<void> {
-    const undone = this.writes.takeUndoneStarts();
-    if (undone.length > 0) this.active.reset();
-    for (const { job, error } of undone) {
+  private async countUndoneWrites(context: PassContext, report: PassReport): Promise<void> {
+    for (const { job, error } of this.writes.takeUndoneWrites()) {
       report.changed -= 1;
       if (error === undefined) continue;
       report.failed += 1;

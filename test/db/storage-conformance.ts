@@ -85,7 +85,7 @@ export function storageConformance(
     );
 
     test(
-      "start writes many jobs' statuses and their tasks at once; a job that moved meanwhile keeps its own, with no task",
+      "applyStatuses writes many jobs' statuses and the tasks of those started at once; a job that moved meanwhile keeps its own, with no task",
       withStorage(async (storage) => {
         const rap = rapId();
         const jobs = ["c", "a", "b"].map((action) => makeJob({ rapId: rap, action }));
@@ -107,8 +107,8 @@ export function storageConformance(
           };
           return { jobId: job.id, expected, status: started.status, task };
         });
-        expect(await storage.jobs.start([])).toEqual(new Set());
-        expect(await storage.jobs.start(starts)).toEqual(new Set([jobs[0]!.id, jobs[2]!.id]));
+        expect(await storage.jobs.applyStatuses([])).toEqual(new Set());
+        expect(await storage.jobs.applyStatuses(starts)).toEqual(new Set([jobs[0]!.id, jobs[2]!.id]));
         const stored = new Map((await storage.jobs.forRaps([rap], ["test"])).map((job) => [job.action, job]));
         for (const [action, n] of [
           ["c", 0],
@@ -134,7 +134,22 @@ export function storageConformance(
           attributes: { user: "u" },
         });
         // Started again with the same expectation: nothing is written, and no task id is taken twice.
-        expect(await storage.jobs.start(starts)).toEqual(new Set());
+        expect(await storage.jobs.applyStatuses(starts)).toEqual(new Set());
+        expect(await storage.tasks.activeText("test")).toHaveLength(2);
+        // A status write with no task (a job left waiting): written, and no task inserted.
+        const waiting = makeJob({ rapId: rap, action: "d" });
+        await storage.jobs.insert([waiting]);
+        const wait = transition(waiting, StatusCode.WaitingOnWorkers, "Waiting on available workers", 7e18);
+        if (wait.kind !== "changed") throw new Error("expected a change");
+        expect(
+          await storage.jobs.applyStatuses([{ jobId: waiting.id, expected, status: wait.status }]),
+        ).toEqual(new Set([waiting.id]));
+        expect(await storage.jobs.get(waiting.id)).toMatchObject({
+          state: State.Pending,
+          statusCode: StatusCode.WaitingOnWorkers,
+          statusMessage: "Waiting on available workers",
+          updatedAt: 7e9,
+        });
         expect(await storage.tasks.activeText("test")).toHaveLength(2);
       }),
     );

@@ -123,9 +123,9 @@ test("a job another writer changed meanwhile leaves no task behind, while the ot
     stores: (stores) =>
       replaced(stores, {
         jobs: {
-          start: async (starts) => {
+          applyStatuses: async (writes) => {
             await stores.jobs.markCancelled(rap, ["a2"], ["test"], cancelRequest(1));
-            return stores.jobs.start(starts);
+            return stores.jobs.applyStatuses(writes);
           },
         },
       }),
@@ -141,7 +141,7 @@ test("a job another writer changed meanwhile leaves no task behind, while the ot
   expect(jobs.a2.status_code).toBe("created");
   const tasks = await system.controller.storage.tasks.runJobTasksOf([victim]);
   expect(tasks.get(victim) ?? []).toEqual([]);
-  // The pass had seen a2 started: the same scheduler reads its jobs again, and cancels a2 (not a running job).
+  // The pass had seen a2 started: its view taken back, the same scheduler cancels a2 (not a running job).
   delete instruments.stores;
   expect(await scheduler.tick()).toMatchObject({ changed: 1, failed: 0 });
   expect((await system.jobs(rap)).a2.status_code).toBe("cancelled_by_user");
@@ -156,7 +156,7 @@ test("starts that cannot be written together are written one by one: one that fa
     open: 0,
     stores: (stores) =>
       replaced(stores, {
-        jobs: { start: () => Promise.reject(new Error("the statement failed")) },
+        jobs: { applyStatuses: () => Promise.reject(new Error("the statement failed")) },
         tasks: {
           insert: (task) =>
             task.jobId === victim ? Promise.reject(new Error("no room for a2")) : stores.tasks.insert(task),
@@ -176,9 +176,50 @@ test("starts that cannot be written together are written one by one: one that fa
   expect(await scheduler.tick()).toMatchObject({ changed: 1, failed: 0 });
   expect((await system.jobs(rap)).a2.status).toBe("running");
   expect((await system.controller.storage.failures.all()).has(victim)).toBe(false);
-  // With its first task: the pass's view, which had seen the failed starts' tasks, was read again.
+  // With its first task: the failed starts' tasks were taken back from the pass's view.
   const tasks = await system.controller.storage.tasks.runJobTasksOf([victim]);
   expect(tasks.get(victim)?.map((task) => task.id.slice(-4))).toEqual(["-001"]);
+});
+
+test("jobs left waiting are written together at the commit; one another writer changed meanwhile keeps its own", async () => {
+  system = await startSystem();
+  // a1–a4 wait on a0, which starts: five status writes, left for the batch's commit.
+  const actions = Object.fromEntries(
+    ACTIONS.map((a, n) => [
+      a,
+      n === 0 ? { run: "python:v2 a0.py" } : { run: `python:v2 ${a}.py`, needs: ["a0"] },
+    ]),
+  );
+  const rap = await createRap(system, await studyRepo(project(actions)), ACTIONS);
+  const written: number[] = [];
+  const instruments: Instruments = {
+    opened: 0,
+    open: 0,
+    stores: (stores) =>
+      replaced(stores, {
+        jobs: {
+          applyStatuses: async (writes) => {
+            written.push(writes.length);
+            await stores.jobs.markCancelled(rap, ["a3"], ["test"], cancelRequest(1));
+            return stores.jobs.applyStatuses(writes);
+          },
+        },
+      }),
+  };
+  const scheduler = schedulerOn(instrumented(instruments));
+  expect(await scheduler.tick()).toMatchObject({ changed: 4, failed: 0 });
+  expect(written).toEqual([5]);
+  const jobs = await system.jobs(rap);
+  expect(ACTIONS.map((a) => jobs[a].status_code)).toEqual([
+    "initiated",
+    "waiting_on_dependencies",
+    "waiting_on_dependencies",
+    "created",
+    "waiting_on_dependencies",
+  ]);
+  delete instruments.stores;
+  expect(await scheduler.tick()).toMatchObject({ changed: 1, failed: 0 });
+  expect((await system.jobs(rap)).a3.status_code).toBe("cancelled_by_user");
 });
 
 test("a batch that cannot commit leaves nothing, tells no observer, and the next pass starts every job", async () => {

@@ -1,8 +1,8 @@
 /**
- * Starting many jobs in two statements (src/db/storage.ts `JobStore.start`): the guarded status writes of every job,
- * then the tasks of the jobs whose write went through. This module shapes the rows both dialects' statements read as
- * one JSON parameter (src/db/sqlite/start-jobs.ts, src/db/postgres/start-jobs.ts): one statement's parse and plan for
- * hundreds of jobs, and on PostgreSQL one round trip where a job at a time took four.
+ * Many jobs' guarded status writes in two statements (src/db/storage.ts `JobStore.applyStatuses`): every job's
+ * status, then the tasks of the jobs started whose write went through. This module shapes the rows both dialects'
+ * statements read as one JSON parameter (src/db/sqlite/status-writes.ts, src/db/postgres/status-writes.ts): one
+ * statement's parse and plan for hundreds of jobs, and on PostgreSQL one round trip where a job at a time took four.
  */
 import { CompiledQuery } from "kysely";
 import type { JobStatus } from "../../domain/transition.js";
@@ -11,40 +11,41 @@ import type { JobTable } from "../schema.js";
 import type { ExpectedStatus } from "./jobs.js";
 import { type NewTask, newTaskRow } from "./tasks.js";
 
-/** One job's start: its guarded status write and its new task, written together or not at all. */
-export interface JobStart {
+/** One job's guarded status write and, when it starts the job, its new task: written together or not at all. */
+export interface GuardedStatus {
   jobId: string;
   expected: ExpectedStatus;
   status: JobStatus;
-  task: NewTask;
+  task?: NewTask | undefined;
 }
 
 /** The statements, a dialect's SQL: each takes one JSON array of rows as its one parameter. */
-export interface StartStatements {
+export interface StatusStatements {
   /** The guarded status writes (statusRowsJson), returning the ids of the jobs written. */
   updateStatus: string;
-  /** The tasks (taskRowsJson), inserted in the order given. */
+  /** The tasks (taskRows), inserted in the order given. */
   insertTasks: string;
 }
 
-/** Starts the jobs with a dialect's statements; returns the ids of those started. */
-export function startJobsWith(statements: StartStatements) {
-  return async (db: Db, starts: readonly JobStart[]): Promise<Set<string>> => {
-    if (starts.length === 0) return new Set();
+/** Writes the statuses with a dialect's statements; returns the ids of the jobs written. */
+export function applyStatusesWith(statements: StatusStatements) {
+  return async (db: Db, writes: readonly GuardedStatus[]): Promise<Set<string>> => {
+    if (writes.length === 0) return new Set();
     const { rows } = await db.executeQuery<{ id: string }>(
-      CompiledQuery.raw(statements.updateStatus, [statusRowsJson(starts)]),
+      CompiledQuery.raw(statements.updateStatus, [statusRowsJson(writes)]),
     );
-    const started = new Set(rows.map((row) => row.id));
-    if (started.size > 0)
-      await db.executeQuery(CompiledQuery.raw(statements.insertTasks, [taskRowsJson(starts, started)]));
-    return started;
+    const written = new Set(rows.map((row) => row.id));
+    const tasks = taskRows(writes, written);
+    if (tasks.length > 0)
+      await db.executeQuery(CompiledQuery.raw(statements.insertTasks, [JSON.stringify(tasks)]));
+    return written;
   };
 }
 
 /** The status writes, with the status each job is expected still to have, as rows of the job table's column names. */
-function statusRowsJson(starts: readonly JobStart[]): string {
+function statusRowsJson(writes: readonly GuardedStatus[]): string {
   return JSON.stringify(
-    starts.map(({ jobId, expected, status }) => ({
+    writes.map(({ jobId, expected, status }) => ({
       id: jobId,
       expected_code: expected.statusCode,
       expected_cancelled: expected.cancelled ? 1 : 0,
@@ -59,9 +60,9 @@ function statusRowsJson(starts: readonly JobStart[]): string {
   );
 }
 
-/** The tasks of the jobs started, in the order given, as rows of the tasks table's column names. */
-function taskRowsJson(starts: readonly JobStart[], started: ReadonlySet<string>): string {
-  return JSON.stringify(starts.filter(({ jobId }) => started.has(jobId)).map(({ task }) => newTaskRow(task)));
+/** The tasks of the jobs written, in the order given, as rows of the tasks table's column names. */
+function taskRows(writes: readonly GuardedStatus[], written: ReadonlySet<string>) {
+  return writes.flatMap(({ jobId, task }) => (task && written.has(jobId) ? [newTaskRow(task)] : []));
 }
 
 /** The job columns a status write sets. */

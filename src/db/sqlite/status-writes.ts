@@ -1,5 +1,5 @@
-/** Starting many jobs on SQLite (src/db/queries/start-jobs.ts): the rows read from JSON with `json_each`. */
-import { NEW_TASK_COLUMNS, STATUS_COLUMNS, startJobsWith } from "../queries/start-jobs.js";
+/** Many jobs' status writes on SQLite (src/db/queries/status-writes.ts): the rows read from JSON with `json_each`. */
+import { applyStatusesWith, NEW_TASK_COLUMNS, STATUS_COLUMNS } from "../queries/status-writes.js";
 
 const field = (column: string) => `v.value ->> '${column}'`;
 
@@ -13,4 +13,4 @@ const UPDATE_STATUS = `update job set ${STATUS_COLUMNS.map((c) => `${c} = ${fiel
 const INSERT_TASKS = `insert into tasks (${NEW_TASK_COLUMNS.join(", ")})
   select ${NEW_TASK_COLUMNS.map(field).join(", ")} from json_each(?) as v order by v.key`;
 
-export const startJobs = startJobsWith({ updateStatus: UPDATE_STATUS, insertTasks: INSERT_TASKS });
+export const applyStatuses = applyStatusesWith({ updateStatus: UPDATE_STATUS, insertTasks: INSERT_TASKS });
