@@ -141,6 +141,8 @@ export interface JobWritesDeps {
    * Operator commands have none: their writes are guarded per job, as a cancel's are.
    */
   guard?: ((stores: Stores) => Promise<void>) | undefined;
+  /** Told when a transaction the guard ran in has committed. */
+  committed?: (() => void) | undefined;
 }
 
 export class JobWrites {
@@ -178,10 +180,12 @@ export class JobWrites {
       batch.steps += 1;
       return batch.transaction.step(work);
     }
-    return this.deps.storage.transaction(async (stores) => {
+    const result = await this.deps.storage.transaction(async (stores) => {
       await this.deps.guard?.(stores);
       return work(stores);
     });
+    this.deps.committed?.();
+    return result;
   }
 
   /**
@@ -238,6 +242,7 @@ export class JobWrites {
         throw error;
       });
       await batch.transaction.commit();
+      this.deps.committed?.();
     } catch (error) {
       this.lostBatch ??= error;
       throw error;

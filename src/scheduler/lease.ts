@@ -38,10 +38,12 @@ export class SchedulerLease {
    */
   term = 0;
   /**
-   * Until when this scheduler holds the lease, as it last took it (its clock); undefined: it does not. A renewal in
-   * a pass's transaction counts only if it commits, so it is left out: the safe side is an earlier time.
+   * Until when this scheduler holds the lease, as it last took it or a transaction that renewed it committed (its
+   * clock); undefined: it does not.
    */
   private heldUntilMs: number | undefined;
+  /** Until when the renewal in the open transaction holds the lease, once (if) that transaction commits. */
+  private renewingUntilMs: number | undefined;
 
   constructor(
     private readonly store: LeaseStore,
@@ -69,10 +71,22 @@ export class SchedulerLease {
       this.heldUntilMs = undefined;
       throw new LeaseLostError(this.holder);
     }
+    this.renewingUntilMs = nowMs + this.ttlMs;
+  }
+
+  /**
+   * The transaction that last renewed the lease (`renewIn`) has committed: the lease is held until then, so a pass
+   * that outlasts the lease's time while it writes keeps its term (and its next pass reads only what changed).
+   */
+  renewalCommitted(): void {
+    if (this.heldUntilMs !== undefined && this.renewingUntilMs !== undefined)
+      this.heldUntilMs = Math.max(this.heldUntilMs, this.renewingUntilMs);
+    this.renewingUntilMs = undefined;
   }
 
   release(): Promise<void> {
     this.heldUntilMs = undefined;
+    this.renewingUntilMs = undefined;
     return this.store.release(this.holder);
   }
 }

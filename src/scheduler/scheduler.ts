@@ -90,6 +90,9 @@ export function leaseWakeMs(leaseTtlMs: number): number {
 
 export type SchedulerState = "idle" | "running" | "stopping" | "stopped";
 
+/** How long a pass runs at most before it lets the event loop turn (handleInOrder). */
+const YIELD_EVERY_MS = 50;
+
 /**
  * What the composition root and its callers use of a scheduler, whether it runs on this thread (`Scheduler`) or on
  * a thread of its own (src/app/scheduler-thread.ts).
@@ -146,7 +149,11 @@ export class Scheduler implements SchedulerHandle {
       clock,
       config.scheduler.leaseTtlMs,
     );
-    this.writes = new JobWrites({ ...deps, guard: (stores) => this.lease.renewIn(stores) });
+    this.writes = new JobWrites({
+      ...deps,
+      guard: (stores) => this.lease.renewIn(stores),
+      committed: () => this.lease.renewalCommitted(),
+    });
   }
 
   get lifecycle(): SchedulerState {
@@ -394,7 +401,16 @@ export class Scheduler implements SchedulerHandle {
     spans: LoopPassSpans | undefined,
     report: PassReport,
   ): Promise<StorageFullError | undefined> {
+    let yieldedAt = performance.now();
     for (let step = order.next(); !step.done; ) {
+      // A pass runs on promises that resolve at once (SQLite answers synchronously): without a turn of the event
+      // loop now and then, a long pass would hold off the messages and timers waiting (a stop, a wake). A pass
+      // being stopped ends early: the jobs it has not handled are as they were.
+      if (performance.now() - yieldedAt >= YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yieldedAt = performance.now();
+        if (this.state === "stopping") break;
+      }
       const job = step.value;
       const before = job.statusCode;
       const handled = spans?.job(job);

@@ -12,6 +12,7 @@ import { deterministicJobId } from "../../src/domain/ids.js";
 import type { JobObserver } from "../../src/domain/job-observer.js";
 import { cancelRequest } from "../../src/domain/transition.js";
 import { type ImageDigests, Scheduler } from "../../src/scheduler/scheduler.js";
+import { makeJob, rapId } from "../support/factories.js";
 import { SYSTEM_ENV, type System, startSystem } from "../support/system.js";
 import { createRap, project, studyRepo } from "./support.js";
 
@@ -333,4 +334,20 @@ test("a batch that fails to commit mid-pass ends the pass at once, and the next 
   expect([...tasks.values()].map((own) => own.map((task) => task.id.slice(-4)))).toEqual(
     ACTIONS.map(() => ["-001"]),
   );
+});
+
+test("a long pass lets the event loop turn, and a scheduler stopped meanwhile ends it early", async () => {
+  system = await startSystem();
+  const rap = rapId();
+  const jobs = Array.from({ length: 5000 }, (_, n) => makeJob({ rapId: rap, action: `a${n}` }));
+  await system.controller.storage.jobs.insert(jobs);
+  const scheduler = schedulerOn(system.controller.storage);
+  scheduler.start();
+  // A timer: it runs only when the pass lets the event loop turn.
+  const stopped = new Promise<void>((done) => setTimeout(() => void scheduler.stop().then(done), 1));
+  await stopped;
+  const codes = (await system.controller.storage.jobs.forRaps([rap], ["test"])).map((job) => job.statusCode);
+  // Stopped part-way: the jobs not handled yet are as created (those handled started, up to the ten workers).
+  expect(codes.filter((code) => code === "initiated").length).toBeLessThanOrEqual(10);
+  expect(codes.filter((code) => code === "created").length).toBeGreaterThan(0);
 });

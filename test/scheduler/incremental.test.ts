@@ -254,6 +254,42 @@ test("a scheduler that takes the lease back after another held it starts from a 
   expect(reads.map((since) => since === undefined)).toEqual([true, false, true]);
 });
 
+test("a pass that outlasts the lease's time but renews it as it writes keeps its term: the next reads what changed", async () => {
+  system = await startSystem();
+  const rap = await createRap(system, await studyRepo(FX_ACT), ["action1"]);
+  const { storage } = system.controller;
+  const reads: (number | undefined)[] = [];
+  let slowRead = false;
+  const counted: Storage = Object.create(storage, {
+    changes: {
+      value: {
+        read: async (since?: number) => {
+          reads.push(since);
+          // The pass's read takes longer than the lease's 10 s (a very large pass, a stalled machine).
+          if (slowRead) system.clock.advance(11_000);
+          slowRead = false;
+          return storage.changes.read(since);
+        },
+      },
+    },
+  });
+  const scheduler = new Scheduler({
+    storage: counted,
+    config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir, SCHEDULER_LEASE_TTL: "10" }),
+    clock: system.clock,
+    digests: { resolve: async () => null },
+    log: pino({ level: "silent" }),
+  });
+  await scheduler.tick();
+  // A cancel to write, in a pass whose read outlasts the lease: it renews the lease as it writes the cancel.
+  await storage.jobs.markCancelled(rap, ["action1"], ["test"], cancelRequest(1));
+  slowRead = true;
+  await scheduler.tick();
+  expect((await system.jobs(rap)).action1.status_code).toBe("cancelled_by_user");
+  await scheduler.tick();
+  expect(reads.map((since) => since === undefined)).toEqual([true, false, false]);
+});
+
 /** A small deterministic generator (mulberry32): the same steps on every run. */
 function random(seed: number): () => number {
   let state = seed;
