@@ -31,8 +31,12 @@ export interface JobStore {
   existingRap(rapId: string): Promise<ExistingRap | undefined>;
   /** The latest uncancelled job of each action in a workspace (create's rerun decisions). */
   workspaceState(backend: string, workspace: string): Promise<Job[]>;
-  /** The id of the latest uncancelled job of each action in a workspace (a task's input_job_ids). */
-  latestJobByAction(backend: string, workspace: string): Promise<Map<string, string>>;
+  /** The id of the latest uncancelled job of each of these actions in a workspace (a task's input_job_ids). */
+  latestJobByAction(
+    backend: string,
+    workspace: string,
+    actions: readonly string[],
+  ): Promise<Map<string, string>>;
   actionsOfRap(rapId: string, backends: readonly string[]): Promise<Set<string>>;
   /** Writes a cancel request on the unfinished jobs of these actions; returns how many. */
   markCancelled(

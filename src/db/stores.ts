@@ -52,7 +52,12 @@ export interface DialectQueries extends ChangeReads<Db> {
   insertJobs(db: Db, jobs: readonly Job[]): Promise<void>;
   applyStatuses(db: Db, writes: readonly GuardedStatus[]): Promise<Set<string>>;
   jobStates(db: Db, ids: readonly string[]): Promise<Map<string, State>>;
-  latestJobByAction(db: Db, backend: string, workspace: string): Promise<Map<string, string>>;
+  latestJobByAction(
+    db: Db,
+    backend: string,
+    workspace: string,
+    actions: readonly string[],
+  ): Promise<Map<string, string>>;
   flagsReader(db: Db, ids: readonly string[]): () => Promise<readonly FlagValue[]>;
 }
 
@@ -76,7 +81,8 @@ export function storesOn(db: Db, hot: DialectQueries): Stores {
       list: (filter) => listJobs(db, filter),
       existingRap: (rapId) => existingRap(db, rapId),
       workspaceState: (backend, workspace) => workspaceState(db, backend, workspace),
-      latestJobByAction: (backend, workspace) => hot.latestJobByAction(db, backend, workspace),
+      latestJobByAction: (backend, workspace, actions) =>
+        hot.latestJobByAction(db, backend, workspace, actions),
       actionsOfRap: (rapId, backends) => actionsOfRap(db, rapId, backends),
       markCancelled: (rapId, actions, backends, request) =>
         cancelUnfinishedJobs(db, rapId, actions, backends, request),

@@ -264,13 +264,15 @@ export class JobWrites {
     if (open && !batchIsDue(open, this.deps.clock.nowMs())) return open;
     await this.commitBatch();
     const transaction = await this.deps.storage.openTransaction();
+    // Its age counts from when it holds the database (SQLite's write lock), the guard's renewal included.
+    const openedAt = this.deps.clock.nowMs();
     try {
       await this.deps.guard?.(transaction.stores);
     } catch (error) {
       await transaction.rollback().catch(() => undefined);
       throw error;
     }
-    this.batch = { transaction, openedAt: this.deps.clock.nowMs(), steps: 0, told: [], pending: [] };
+    this.batch = { transaction, openedAt, steps: 0, told: [], pending: [] };
     return this.batch;
   }
 

@@ -30,7 +30,7 @@ export class PassContext {
   /** A job's handling waits on something outside the database (an image registry): the next pass must try again. */
   retryNeeded = false;
   private readonly usage = new Map<string, Usage>();
-  private readonly inputs = new Map<string, Map<string, string>>();
+  private readonly inputs = new Map<string, Map<string, string | null>>();
   readonly tasks: Map<string, TaskProgress[]>;
 
   private constructor(
@@ -103,17 +103,25 @@ export class PassContext {
     if (at >= 0) list!.splice(at, 1);
   }
 
-  /** For each of the job's needed actions, its latest job in the workspace (read once per workspace per pass). */
+  /**
+   * For each of the job's needed actions, its latest job in the workspace (each action read once per workspace per
+   * pass; null: none).
+   */
   async inputJobIds(stores: Stores, job: Job): Promise<string[]> {
     const key = workspaceKey(job);
     let latest = this.inputs.get(key);
     if (!latest) {
-      latest = await stores.jobs.latestJobByAction(job.backend, job.workspace);
+      latest = new Map();
       this.inputs.set(key, latest);
+    }
+    const unread = [...new Set(job.requiresOutputsFrom)].filter((action) => !latest.has(action));
+    if (unread.length > 0) {
+      const read = await stores.jobs.latestJobByAction(job.backend, job.workspace, unread);
+      for (const action of unread) latest.set(action, read.get(action) ?? null);
     }
     return job.requiresOutputsFrom.flatMap((action) => {
       const id = latest.get(action);
-      return id === undefined ? [] : [id];
+      return id == null ? [] : [id];
     });
   }
 

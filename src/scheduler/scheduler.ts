@@ -409,8 +409,8 @@ export class Scheduler implements SchedulerHandle {
       if (performance.now() - yieldedAt >= YIELD_EVERY_MS) {
         await new Promise((resolve) => setImmediate(resolve));
         yieldedAt = performance.now();
-        if (this.state === "stopping") break;
       }
+      if (this.state === "stopping") break;
       const job = step.value;
       const before = job.statusCode;
       const handled = spans?.job(job);

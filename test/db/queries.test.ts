@@ -203,12 +203,17 @@ describe("jobs", () => {
       ["analyse", "zzzzzzzzzzzzzzzz"],
       ["prepare", "bbbbbbbbbbbbbbbb"],
     ]);
-    expect(await latestJobByAction(db, "test", "ws")).toEqual(
+    expect(await latestJobByAction(db, "test", "ws", ["analyse", "prepare", "report"])).toEqual(
       new Map([
         ["analyse", "zzzzzzzzzzzzzzzz"],
         ["prepare", "bbbbbbbbbbbbbbbb"],
       ]),
     );
+    // Only the actions asked for.
+    expect(await latestJobByAction(db, "test", "ws", ["prepare"])).toEqual(
+      new Map([["prepare", "bbbbbbbbbbbbbbbb"]]),
+    );
+    expect(await latestJobByAction(db, "test", "ws", [])).toEqual(new Map());
   });
 });
 

@@ -334,19 +334,24 @@ export async function applyStatus(
 }
 
 /**
- * For one workspace on one backend, the id of the latest job of each action that was not cancelled, in any state
- * (what a new task's input_job_ids name). Among jobs created in the same second the first inserted wins.
+ * For one workspace on one backend, the id of the latest job of each of these actions that was not cancelled, in
+ * any state (what a new task's input_job_ids name). Among jobs created in the same second the first inserted wins.
+ * Only the actions asked for are read (the workspace's index leads with them): a workspace may hold thousands of
+ * jobs, and a job needs a few.
  */
 export async function latestJobByAction(
   db: Db,
   backend: string,
   workspace: string,
+  actions: readonly string[],
 ): Promise<Map<string, string>> {
+  if (actions.length === 0) return new Map();
   const query = db
     .selectFrom("job")
     .select(["id", "action", "created_at"])
     .where("backend", "=", backend)
     .where("workspace", "=", workspace)
+    .where("action", "in", [...actions])
     .where("cancelled", "=", 0)
     .orderBy("seq")
     .compile();
