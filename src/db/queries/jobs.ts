@@ -309,6 +309,19 @@ export interface ExpectedStatus {
  * cancellation it was read with. Returns false when another writer got there first (a cancel, another pass): the
  * caller then leaves the job for the next pass. Never writes `cancelled`.
  */
+/** A status as the job table's columns a status write sets. */
+export function statusColumns(status: JobStatus) {
+  return {
+    state: status.state,
+    status_code: status.statusCode,
+    status_message: status.statusMessage,
+    updated_at: status.updatedAt,
+    started_at: status.startedAt,
+    completed_at: status.completedAt,
+    status_code_updated_at: status.statusCodeUpdatedAt,
+  };
+}
+
 export async function applyStatus(
   db: Db,
   id: string,
@@ -317,15 +330,7 @@ export async function applyStatus(
 ): Promise<boolean> {
   const result = await db
     .updateTable("job")
-    .set({
-      state: status.state,
-      status_code: status.statusCode,
-      status_message: status.statusMessage,
-      updated_at: status.updatedAt,
-      started_at: status.startedAt,
-      completed_at: status.completedAt,
-      status_code_updated_at: status.statusCodeUpdatedAt,
-    })
+    .set(statusColumns(status))
     .where("id", "=", id)
     .where("status_code", "=", expected.statusCode)
     .where(sql<boolean>`coalesce(cancelled, 0) = ${expected.cancelled ? 1 : 0}`)

@@ -7,8 +7,7 @@
 import { CompiledQuery } from "kysely";
 import type { JobStatus } from "../../domain/transition.js";
 import type { Db } from "../index.js";
-import type { JobTable } from "../schema.js";
-import type { ExpectedStatus } from "./jobs.js";
+import { type ExpectedStatus, statusColumns } from "./jobs.js";
 import { type NewTask, newTaskRow } from "./tasks.js";
 
 /** One job's guarded status write and, when it starts the job, its new task: written together or not at all. */
@@ -49,13 +48,7 @@ function statusRowsJson(writes: readonly GuardedStatus[]): string {
       id: jobId,
       expected_code: expected.statusCode,
       expected_cancelled: expected.cancelled ? 1 : 0,
-      state: status.state,
-      status_code: status.statusCode,
-      status_message: status.statusMessage,
-      updated_at: status.updatedAt,
-      started_at: status.startedAt,
-      completed_at: status.completedAt,
-      status_code_updated_at: status.statusCodeUpdatedAt,
+      ...statusColumns(status),
     })),
   );
 }
@@ -74,7 +67,7 @@ export const STATUS_COLUMNS = [
   "started_at",
   "completed_at",
   "status_code_updated_at",
-] as const satisfies readonly (keyof JobTable)[];
+] as const satisfies readonly (keyof ReturnType<typeof statusColumns>)[];
 
 /** The columns a new task is inserted with (newTaskRow's). */
 export const NEW_TASK_COLUMNS = [
