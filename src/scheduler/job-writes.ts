@@ -54,6 +54,8 @@ export class ConcurrentChange extends Error {}
  */
 export interface UndoneWrite {
   job: Job;
+  /** Whether the write would have changed the job's status code (a pass counts those it made). */
+  codeChanged: boolean;
   error?: unknown;
 }
 
@@ -411,7 +413,8 @@ export class JobWrites {
 
   /** The pass's view of the job back to what it read: its status, the workers it uses, its tasks. */
   private undo({ written: { job }, before, shownTask, context }: PendingWrite, error: unknown): void {
-    this.undoneWrites.push(error === undefined ? { job } : { job, error });
+    const codeChanged = job.statusCode !== before.statusCode;
+    this.undoneWrites.push(error === undefined ? { job, codeChanged } : { job, codeChanged, error });
     const previous = job.state;
     const { state, statusCode, statusMessage, updatedAt, startedAt, completedAt, statusCodeUpdatedAt } =
       before;

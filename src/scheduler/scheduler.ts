@@ -447,8 +447,8 @@ export class Scheduler implements SchedulerHandle {
    * that failed counts as a handling that failed.
    */
   private async countUndoneWrites(context: PassContext, report: PassReport): Promise<void> {
-    for (const { job, error } of this.writes.takeUndoneWrites()) {
-      report.changed -= 1;
+    for (const { job, codeChanged, error } of this.writes.takeUndoneWrites()) {
+      if (codeChanged) report.changed -= 1;
       if (error === undefined) continue;
       report.failed += 1;
       await this.recordFailure(job, context, error);
