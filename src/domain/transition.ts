@@ -26,6 +26,12 @@ export interface JobStatus {
   statusCodeUpdatedAt: number;
 }
 
+/** A job's status columns alone (to restore them after a change that did not happen). */
+export function statusOf(job: JobStatus): JobStatus {
+  const { state, statusCode, statusMessage, updatedAt, startedAt, completedAt, statusCodeUpdatedAt } = job;
+  return { state, statusCode, statusMessage, updatedAt, startedAt, completedAt, statusCodeUpdatedAt };
+}
+
 export type Transition =
   /** Nothing to write (a heartbeat within the minute). */
   | { readonly kind: "unchanged" }

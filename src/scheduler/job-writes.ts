@@ -20,7 +20,7 @@ import type { Job } from "../domain/job.js";
 import type { JobObserver } from "../domain/job-observer.js";
 import type { StatusCode } from "../domain/status.js";
 import { cancelJobTaskId, TaskType } from "../domain/task.js";
-import { type JobStatus, type Transition, transition } from "../domain/transition.js";
+import { type JobStatus, statusOf, type Transition, transition } from "../domain/transition.js";
 import { jobDefinition, taskAttributes } from "./definition.js";
 import { LeaseLostError } from "./lease.js";
 import type { PassContext } from "./pass-context.js";
@@ -320,7 +320,7 @@ export class JobWrites {
     change: Exclude<Transition, { kind: "unchanged" }>,
     task?: NewTask,
   ): Promise<void> {
-    const before = { ...job };
+    const before = statusOf(job);
     const shownTask = task && activeTask(task);
     // Told in the order the pass decided, with the batch's other changes, unless it does not happen.
     const written: StatusWritten = { job, change };
@@ -416,17 +416,7 @@ export class JobWrites {
     const codeChanged = job.statusCode !== before.statusCode;
     this.undoneWrites.push(error === undefined ? { job, codeChanged } : { job, codeChanged, error });
     const previous = job.state;
-    const { state, statusCode, statusMessage, updatedAt, startedAt, completedAt, statusCodeUpdatedAt } =
-      before;
-    Object.assign(job, {
-      state,
-      statusCode,
-      statusMessage,
-      updatedAt,
-      startedAt,
-      completedAt,
-      statusCodeUpdatedAt,
-    });
+    Object.assign(job, before);
     context.recordState(job, previous);
     if (shownTask) context.removeTask(shownTask);
   }
