@@ -15,10 +15,12 @@ import {
   runJobTasksChangedSince,
   runJobTasksOf,
 } from "./postgres/scheduler-reads.js";
-import { postgresStatusReader } from "./postgres/status-reader.js";
+import { postgresStatusSource } from "./postgres/status-source.js";
 import { applyStatuses } from "./postgres/status-writes.js";
 import { flagsReader } from "./queries/flags.js";
 import { latestJobByAction } from "./queries/jobs.js";
+import { cachedStatusReader } from "./status/cached-reader.js";
+import { RenderedJobCache } from "./status/job-cache.js";
 import type {
   ChangeFeed,
   FlagStore,
@@ -58,11 +60,12 @@ export class PostgresStorage implements Storage {
 
   /**
    * `db` is a Kysely instance on PostgreSQL (./postgres/connection.ts); this storage closes it. `statusStatements`:
-   * how many statements a large rap/status request is divided into, run at once on pooled connections (default 1).
+   * how many statements a large rap/status request is divided into, run at once on pooled connections (default 1);
+   * `statusCacheBytes`: what rap/status keeps of jobs' printed JSON between requests (src/db/status/job-cache.ts).
    */
   constructor(
     readonly db: Db,
-    options: { statusStatements?: number } = {},
+    options: { statusStatements?: number; statusCacheBytes?: number } = {},
   ) {
     ({
       jobs: this.jobs,
@@ -72,7 +75,10 @@ export class PostgresStorage implements Storage {
       lease: this.lease,
       failures: this.failures,
     } = storesOn(db, POSTGRES_QUERIES));
-    this.status = postgresStatusReader(db, options.statusStatements);
+    this.status = cachedStatusReader(
+      postgresStatusSource(db, options.statusStatements),
+      new RenderedJobCache(options.statusCacheBytes),
+    );
   }
 
   transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T> {

@@ -17,9 +17,11 @@ import {
   runJobTasksChangedSince,
   runJobTasksOf,
 } from "./sqlite/scheduler-reads.js";
-import { sqliteStatusReader } from "./sqlite/status-reader.js";
+import { sqliteStatusSource } from "./sqlite/status-source.js";
 import { StatusWorkers } from "./sqlite/status-workers.js";
 import { applyStatuses } from "./sqlite/status-writes.js";
+import { cachedStatusReader } from "./status/cached-reader.js";
+import { RenderedJobCache } from "./status/job-cache.js";
 import type {
   ChangeFeed,
   FlagStore,
@@ -57,6 +59,8 @@ export interface SqliteStorageOptions {
   statusWorkers?: number;
   /** The file the workers open; by default the one openDatabase opened for `db` (none for `:memory:`). */
   file?: string;
+  /** What rap/status keeps of jobs' printed JSON between requests (src/db/status/job-cache.ts; a default budget). */
+  statusCacheBytes?: number;
   /** The thread checkpointing `db` (./sqlite/checkpoints.ts), started by the first create, stopped on close. */
   checkpoints?: BackgroundCheckpoints;
 }
@@ -88,7 +92,10 @@ export class SqliteStorage implements Storage {
     const file = options.file ?? databaseFile(db);
     const workers = options.statusWorkers ?? 0;
     this.workers = file && workers > 0 ? new StatusWorkers(file, workers) : undefined;
-    this.status = sqliteStatusReader(db, this.workers);
+    this.status = cachedStatusReader(
+      sqliteStatusSource(db, this.workers),
+      new RenderedJobCache(options.statusCacheBytes),
+    );
     this.checkpoints = options.checkpoints;
   }
 

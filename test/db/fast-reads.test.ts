@@ -8,7 +8,8 @@ import { changeStamp, type Db, openDatabase, readDirectly } from "../../src/db/i
 import { setFlag } from "../../src/db/queries/flags.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
-import { jobStatusBatches } from "../../src/db/sqlite/rap-status.js";
+import { readStamps, renderBatch } from "../../src/db/sqlite/rap-status.js";
+import { printJobs } from "../../src/db/status/rendered-jobs.js";
 import { openTestDatabase } from "../support/db.js";
 import { makeJob } from "../support/factories.js";
 
@@ -109,7 +110,7 @@ describe("rap status query", () => {
     );
   });
 
-  test("one row per RAP, jobs in the order of a plain scan, rap ids once each, backends filtered", async () => {
+  test("stamps by RAP in the order of a plain scan, backends filtered; chosen jobs rendered with their stamps and metrics", async () => {
     const jobs = ["rapbbbbbbbbbbbbb", "rapaaaaaaaaaaaaa"].flatMap((rapId) =>
       ["z", "a", "m"].map((action) =>
         makeJob({ rapId, action, createdAt: 1700000000, updatedAt: 1700000001 }),
@@ -132,27 +133,33 @@ describe("rap status query", () => {
       { stage: "executing", results: { job_metrics: { cpu: 1.5 } }, complete: false, timestampNs: null },
       1,
     );
-    const batches = [];
-    for await (const batch of jobStatusBatches(
-      db,
-      [...jobs.map((j) => j.rapId), "rapccccccccccccc"],
-      ["test"],
-    ))
-      batches.push(batch);
-    expect(batches).toHaveLength(1);
-    const [batch] = batches;
-    expect(batch!.rapIds).toEqual(["rapaaaaaaaaaaaaa", "rapbbbbbbbbbbbbb"]);
-    const rows = await batch!.rows();
-    const json = batch!.json.map((part) => part.toString("utf8")).join(",");
-    const parsed = JSON.parse(`[${json.replaceAll("\u0001", "0")}]`) as {
+    const raps = await readStamps(db, [...jobs.map((j) => j.rapId), "rapccccccccccccc"], ["test"]);
+    // By rap id, each RAP's jobs in insertion order; RAPs without jobs on the backends not at all.
+    expect(raps.map((rap) => rap.rapId)).toEqual(["rapaaaaaaaaaaaaa", "rapbbbbbbbbbbbbb"]);
+    expect(raps.flatMap((rap) => rap.ids)).toEqual([...jobs.slice(3), ...jobs.slice(0, 3)].map((j) => j.id));
+    const seqs = await db.selectFrom("job").select(["id", "change_seq"]).execute();
+    const stampOf = new Map(seqs.map((row) => [row.id, String(row.change_seq)]));
+    expect(raps.flatMap((rap) => rap.stamps)).toEqual(
+      raps.flatMap((rap) => rap.ids.map((id) => stampOf.get(id))),
+    );
+
+    const ids = jobs.map((j) => j.id);
+    const batch = await renderBatch(db, ids);
+    expect(batch.times.split(",")).toHaveLength(4 * ids.length);
+    expect(batch.times.split(",").slice(0, 4)).toEqual(["1700000000", "1700000001", "null", "null"]);
+    const result = printJobs(batch);
+    if (!("printed" in result)) throw new Error("not printed");
+    const { json, ids: printedIds, stamps } = result.printed;
+    // In the order the database finds them, each with its own stamp.
+    expect([...printedIds].sort()).toEqual([...ids].sort());
+    expect(stamps).toEqual(printedIds.map((id) => stampOf.get(id)));
+    const parsed = JSON.parse(`[${Buffer.from(json).toString().slice(0, -1)}]`) as {
       identifier: string;
       metrics: unknown;
     }[];
-    expect(parsed.map((j) => j.identifier)).toEqual(
-      rows.map((r) => JSON.parse(r.json.replace("\u0001", "0")).identifier),
-    );
-    expect(parsed.find((j) => j.identifier === jobs[0]!.id)!.metrics).toEqual({ cpu: 1.5 });
-    expect(batch!.times.split(",")).toHaveLength(4 * rows.length);
-    expect(batch!.times.split(",").slice(0, 4)).toEqual(["1700000000", "1700000001", "null", "null"]);
+    expect(parsed.map((j) => j.identifier)).toEqual(printedIds);
+    const metrics = new Map(parsed.map((j) => [j.identifier, j.metrics]));
+    expect(metrics.get(ids[0]!)).toEqual({ cpu: 1.5 });
+    expect(metrics.get(ids[1]!)).toEqual({});
   });
 });

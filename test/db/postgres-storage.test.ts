@@ -11,7 +11,7 @@ import { describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { migrateDatabase, openStorage, SnapshotRefusedError, snapshotDatabase } from "../../src/db/open.js";
 import { openPostgres } from "../../src/db/postgres/connection.js";
-import { postgresStatusReader } from "../../src/db/postgres/status-reader.js";
+import { postgresStatusSource } from "../../src/db/postgres/status-source.js";
 import { PostgresStorage } from "../../src/db/postgres-storage.js";
 import { StorageFullError, StorageUnavailableError } from "../../src/db/storage.js";
 import { runJobTaskId, TaskType } from "../../src/domain/task.js";
@@ -171,7 +171,7 @@ describe.skipIf(!available)("PostgreSQL", () => {
     try {
       const db = (storage as PostgresStorage).db;
       const raps = Array.from({ length: 5 }, () => rapId()).sort();
-      // Job counts 1, 2, 3, 4, 5: divided into three runs of about five jobs each.
+      // 15 jobs: divided into three runs of five.
       const jobs = raps.flatMap((rap, r) =>
         Array.from({ length: r + 1 }, (_, n) => makeJob({ rapId: rap, action: `action_${n}` })),
       );
@@ -192,11 +192,12 @@ describe.skipIf(!available)("PostgreSQL", () => {
           db,
         );
       }
-      const parts = await postgresStatusReader(db, 3, 1).read(raps, ["test"]);
-      expect(parts.map((part) => part.rapIds)).toEqual([raps.slice(0, 3), raps.slice(3, 4), raps.slice(4)]);
-      const [whole] = await postgresStatusReader(db, 3, 16).read(raps, ["test"]);
-      expect(whole!.rapIds).toEqual(raps);
-      const joined = parts.map((part) => Buffer.from(part.json).toString()).join(",");
+      const ids = jobs.map((job) => job.id);
+      const parts = await postgresStatusSource(db, 3, 1).render(ids);
+      expect(parts.map((part) => part.ids)).toEqual([ids.slice(0, 5), ids.slice(5, 10), ids.slice(10)]);
+      const [whole] = await postgresStatusSource(db, 3, 16).render(ids);
+      expect(whole!.ids).toEqual(ids);
+      const joined = parts.map((part) => Buffer.from(part.json).toString()).join("");
       expect(joined).toBe(Buffer.from(whole!.json).toString());
       expect(joined.match(/"metrics":\{[^}]*\}/g)).toEqual(
         jobs.map((_, n) => `"metrics":{"cpu_peak": ${n}}`),

@@ -1,6 +1,6 @@
 /**
- * Large `POST rap/status/` answers rendered by worker threads (src/db/sqlite/status-workers.ts), each with its own
- * connection to the database file: the answer must be byte for byte what the main thread alone would give.
+ * The jobs of large `POST rap/status/` answers printed by worker threads (src/db/sqlite/status-workers.ts), each with
+ * its own connection to the database file: the answer must be byte for byte what the main thread alone would give.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
-import { sqliteStatusReader } from "../../src/db/sqlite/status-reader.js";
+import { sqliteStatusSource } from "../../src/db/sqlite/status-source.js";
 import { StatusWorkers } from "../../src/db/sqlite/status-workers.js";
+import { cachedStatusReader } from "../../src/db/status/cached-reader.js";
 import type { RenderedJobs } from "../../src/db/storage.js";
 import { runJobTaskId } from "../../src/domain/task.js";
 import { API, appOn, CFG_A, H } from "../http/support.js";
@@ -108,20 +109,21 @@ describe("status workers", () => {
     expect(alone.body).toContain('"metrics":{"cpu_peak":12.5}');
   }, 90_000);
 
-  test("a few RAPs of many jobs are divided between the workers by their job counts, bytes unchanged", async () => {
-    const shares: string[][] = [];
-    // The real pool, watched: which RAPs each worker is given.
+  test("a large render is divided between the workers in runs of as many jobs, bytes unchanged", async () => {
+    const shares: number[] = [];
+    // The real pool, watched: how many jobs each worker is given.
     class Watched extends StatusWorkers {
-      override render(index: number, ids: readonly string[], backends: readonly string[]) {
-        shares.push([...ids]);
-        return super.render(index, ids, backends);
+      override print(index: number, ids: readonly string[]) {
+        shares.push(ids.length);
+        return super.print(index, ids);
       }
     }
     const pool = new Watched(database.file!, 2);
+    const reader = (workers?: StatusWorkers) => cachedStatusReader(sqliteStatusSource(database.db, workers));
     try {
-      const divided = await sqliteStatusReader(database.db, pool).read(largeRaps, ["test"]);
-      expect(shares).toEqual([largeRaps.slice(0, 2), largeRaps.slice(2)]);
-      const alone = await sqliteStatusReader(database.db).read(largeRaps, ["test"]);
+      const divided = await reader(pool).read(largeRaps, ["test"]);
+      expect(shares).toEqual([600, 600]);
+      const alone = await reader().read(largeRaps, ["test"]);
       const text = (parts: RenderedJobs[]) =>
         parts.map((part) => Buffer.from(part.json).toString()).join(",");
       expect(divided.flatMap((part) => part.rapIds)).toEqual(largeRaps);
@@ -129,7 +131,7 @@ describe("status workers", () => {
       expect(text(alone)).toContain('"action":"step_399"');
       // A small request stays on the calling thread.
       shares.length = 0;
-      await sqliteStatusReader(database.db, pool).read(rapIds.slice(0, 10), ["test"]);
+      await reader(pool).read(rapIds.slice(0, 10), ["test"]);
       expect(shares).toEqual([]);
     } finally {
       await pool.close();
@@ -140,7 +142,7 @@ describe("status workers", () => {
     const dir = mkdtempSync(join(tmpdir(), "rap-workers-"));
     const pool = new StatusWorkers(join(dir, "never-migrated.sqlite"), 1);
     try {
-      await expect(pool.render(0, ["x"], ["test"])).rejects.toThrow(/^status worker: .*no such table: job/);
+      await expect(pool.print(0, ["x"])).rejects.toThrow(/^status worker: .*no such table: job/);
     } finally {
       await pool.close();
       rmSync(dir, { recursive: true, force: true });
@@ -149,11 +151,14 @@ describe("status workers", () => {
 
   test("a closed pool starts its workers again when asked", async () => {
     const pool = new StatusWorkers(database.file!, 2);
+    const ids = (
+      await database.db.selectFrom("job").select("id").where("rap_id", "=", rapIds[1]!).execute()
+    ).map((row) => row.id);
     try {
-      const first = await pool.render(0, [rapIds[1]!], ["test"]);
-      expect(first.rapIds).toEqual([rapIds[1]]);
+      const first = await pool.print(0, ids);
+      expect([...first.ids].sort()).toEqual([...ids].sort());
       await pool.close();
-      expect(await pool.render(1, [rapIds[1]!], ["test"])).toEqual(first);
+      expect(await pool.print(1, ids)).toEqual(first);
     } finally {
       await pool.close();
     }

@@ -7,8 +7,8 @@ import { sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { Db } from "../../src/db/index.js";
 import { insertJobs } from "../../src/db/queries/jobs.js";
-import { jobStatusBatches } from "../../src/db/sqlite/rap-status.js";
-import { JobList } from "../../src/db/status/job-list.js";
+import { renderBatch } from "../../src/db/sqlite/rap-status.js";
+import { printJobs } from "../../src/db/status/rendered-jobs.js";
 import { statusBody } from "../../src/http/status/body.js";
 import { asciiJson } from "../../src/python/ascii-json.js";
 import { isoFromUnixSeconds } from "../../src/python/datetime.js";
@@ -22,6 +22,8 @@ beforeEach(async () => {
 afterEach(async () => {
   await api.close();
 });
+
+const jobIdsOf = (jobs: readonly { id: string }[]) => jobs.map((j) => j.id);
 
 describe("jobs written by the database", () => {
   const awkward = `it's "quoted" \\ back\tslash\n é 😀 \u0001 \u007f _at":1,`;
@@ -109,8 +111,7 @@ describe("jobs written by the database", () => {
     expect(body.jobs).toHaveLength(129 * 3);
     expect(body.unrecognised_rap_ids).toEqual([rapIds[9], "unknownrap000000"]);
     // …and it was the database's JSON, not the rows, that was used.
-    for await (const batch of jobStatusBatches(api.db, asked, ["test"]))
-      expect(new JobList().addBatch(batch)).toBe(true);
+    expect(printJobs(await renderBatch(api.db, jobIdsOf(jobs)))).toHaveProperty("printed");
   });
 
   test("a time that is not whole seconds is printed as before, from the rows", async () => {
@@ -128,7 +129,7 @@ describe("jobs written by the database", () => {
     expect(jobs.find((j) => j.rap_id === "rapwhole00000000")).toMatchObject({
       created_at: "2023-11-14T22:13:20Z",
     });
-    for await (const batch of jobStatusBatches(api.db, [X], ["test"]))
-      expect(new JobList().addBatch(batch)).toBe(false);
+    const whole = await api.db.selectFrom("job").select("id").where("rap_id", "=", X).execute();
+    expect(printJobs(await renderBatch(api.db, jobIdsOf(whole)))).toEqual({ inexact: jobIdsOf(whole) });
   });
 });

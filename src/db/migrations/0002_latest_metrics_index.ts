@@ -5,7 +5,7 @@ import type { Dialect } from "./dialect.js";
  * An index that answers "the job_metrics of this job's latest RUNJOB task" (src/db/sqlite/rap-status.ts) on its
  * own: `POST rap/status/` asks that for every job it shows, and reading each task row and parsing its results
  * document was most of the endpoint's time. The expressions must stay exactly those of the query for SQLite to use
- * it. PostgreSQL (src/db/postgres/status-reader.ts) finds the task through the index and reads its row: a json
+ * it. PostgreSQL (src/db/postgres/status-source.ts) finds the task through the index and reads its row: a json
  * expression cannot be indexed there (json has no equality), and jsonb would reorder the metrics' keys.
  */
 export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {

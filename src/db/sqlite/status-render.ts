@@ -1,20 +1,13 @@
-/** The jobs part of a `POST rap/status/` answer, from the database; runs on the main thread or a status worker. */
+/** Chosen jobs of a `POST rap/status/` answer, printed; runs on the main thread or a status worker. */
 import type { Db } from "../index.js";
-import { JobList } from "../status/job-list.js";
-import type { RenderedJobs } from "../storage.js";
-import { jobStatusBatches } from "./rap-status.js";
+import { type PrintedJobs, printJobs } from "../status/rendered-jobs.js";
+import { readExactTimes, renderBatch } from "./rap-status.js";
 
-/** The jobs of these RAPs on these backends, in the order of `rapIds`' batches (see jobStatusBatches). */
-export async function renderJobs(
-  db: Db,
-  rapIds: readonly string[],
-  backends: readonly string[],
-): Promise<RenderedJobs> {
-  const list = new JobList();
-  const found: string[] = [];
-  for await (const batch of jobStatusBatches(db, rapIds, backends)) {
-    found.push(...batch.rapIds);
-    if (!list.addBatch(batch)) list.addJobs(await batch.rows());
-  }
-  return { json: list.toAscii(), rapIds: found, unreadableTimes: [...list.unreadableTimes] };
+export async function printedJobs(db: Db, ids: readonly string[]): Promise<PrintedJobs> {
+  const batch = await renderBatch(db, ids);
+  const first = printJobs(batch);
+  if ("printed" in first) return first.printed;
+  const again = printJobs(batch, await readExactTimes(db, first.inexact));
+  if ("printed" in again) return again.printed;
+  throw new Error(`rap/status: the times of job ${again.inexact[0]} cannot be read`);
 }

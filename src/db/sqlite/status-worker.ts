@@ -1,10 +1,9 @@
 /**
- * A status worker thread (./status-workers.ts): its own connection to the database file, rendering the jobs of the rap
- * ids it is sent. SQLite in WAL mode lets several connections read at once, each seeing committed data only.
+ * A status worker thread (./status-workers.ts): its own connection to the database file, printing the jobs it is sent. SQLite in WAL mode lets several connections read at once, each seeing committed data only.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { openDatabase } from "../index.js";
-import { renderJobs } from "./status-render.js";
+import { printedJobs } from "./status-render.js";
 import type { WorkerReply, WorkerRequest } from "./status-workers.js";
 
 const port = parentPort!;
@@ -12,9 +11,9 @@ const port = parentPort!;
 const db = await openDatabase({ path: (workerData as { path: string }).path }, { pageCacheMiB: 64 });
 
 port.on("message", (request: WorkerRequest) => {
-  renderJobs(db, request.rapIds, request.backends).then(
-    (rendered) =>
-      port.postMessage({ id: request.id, rendered } satisfies WorkerReply, transferable(rendered.json)),
+  printedJobs(db, request.ids).then(
+    (printed) =>
+      port.postMessage({ id: request.id, printed } satisfies WorkerReply, transferable(printed.json)),
     (error: unknown) =>
       port.postMessage({
         id: request.id,

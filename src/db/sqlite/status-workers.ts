@@ -1,25 +1,24 @@
 /**
- * Worker threads that render large `POST rap/status/` answers. job-server asks for every active RAP at once; the
- * query and the JSON for thousands of jobs take tens of milliseconds, which on the main thread would hold up every
- * other request (agents' task polls among them) and use one core of several. Split between workers, each with its
- * own SQLite connection, an answer takes a fraction of that time and the main thread stays free.
+ * Worker threads that print the jobs of large `POST rap/status/` answers. job-server asks for every active RAP at
+ * once; the query and the JSON for thousands of jobs take tens of milliseconds, which on the main thread would hold
+ * up every other request (agents' task polls among them) and use one core of several. Split between workers, each
+ * with its own SQLite connection, the printing takes a fraction of that time and the main thread stays free.
  *
  * Workers start on first use and are replaced if one dies; `close` stops them.
  */
 import type { Worker } from "node:worker_threads";
 import { startWorker } from "../../threads/start.js";
-import type { RenderedJobs } from "../storage.js";
+import type { PrintedJobs } from "../status/rendered-jobs.js";
 
 export interface WorkerRequest {
   id: number;
-  rapIds: readonly string[];
-  backends: readonly string[];
+  ids: readonly string[];
 }
 
-export type WorkerReply = { id: number; rendered: RenderedJobs } | { id: number; error: string };
+export type WorkerReply = { id: number; printed: PrintedJobs } | { id: number; error: string };
 
 interface Pending {
-  resolve(rendered: RenderedJobs): void;
+  resolve(printed: PrintedJobs): void;
   reject(error: Error): void;
 }
 
@@ -38,17 +37,17 @@ class StatusWorker {
       const pending = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if ("error" in reply) pending?.reject(new Error(`status worker: ${reply.error}`));
-      else pending?.resolve(reply.rendered);
+      else pending?.resolve(reply.printed);
     });
     this.worker.on("error", (error) => this.fail(error));
     this.worker.on("exit", (code) => this.fail(new Error(`status worker exited with code ${code}`)));
   }
 
-  render(rapIds: readonly string[], backends: readonly string[]): Promise<RenderedJobs> {
+  print(ids: readonly string[]): Promise<PrintedJobs> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, rapIds, backends } satisfies WorkerRequest);
+      this.worker.postMessage({ id, ids } satisfies WorkerRequest);
     });
   }
 
@@ -74,15 +73,15 @@ export class StatusWorkers {
     this.workers = new Array(size).fill(undefined);
   }
 
-  /** Renders `index`'s share of the work on its worker, starting (or restarting) the worker when needed. */
-  render(index: number, rapIds: readonly string[], backends: readonly string[]): Promise<RenderedJobs> {
+  /** Prints `index`'s share of the jobs on its worker, starting (or restarting) the worker when needed. */
+  print(index: number, ids: readonly string[]): Promise<PrintedJobs> {
     const slot = index % this.size;
     let worker = this.workers[slot];
     if (!worker?.alive) {
       worker = new StatusWorker(this.databasePath);
       this.workers[slot] = worker;
     }
-    return worker.render(rapIds, backends);
+    return worker.print(ids);
   }
 
   async close(): Promise<void> {
