@@ -361,6 +361,26 @@ describe("metrics", () => {
   });
 });
 
+describe("escaping", () => {
+  test("a job's text is escaped as json.dumps does: non-ASCII and DEL, even in a job that is otherwise ASCII", async () => {
+    await insertJobs(api.database.db, [
+      job({ action: "del", statusMessage: "bell \u007f rings" }),
+      job({ action: "accent", statusMessage: "café" }),
+      job({ action: "plain", statusMessage: "plain" }),
+    ]);
+    const answer = await api.post("/rap/status/", { rap_ids: [X] });
+    expect(answer.body).toContain('"status_message":"bell \\u007f rings"');
+    expect(answer.body).toContain('"status_message":"caf\\u00e9"');
+    expect(answer.body).not.toMatch(/[^\x20-\x7e]/);
+    const jobs = (answer.json as { jobs: { action: string; status_message: string }[] }).jobs;
+    expect(jobs.map((j) => [j.action, j.status_message])).toEqual([
+      ["del", "bell \u007f rings"],
+      ["accent", "café"],
+      ["plain", "plain"],
+    ]);
+  });
+});
+
 describe("cost", () => {
   test("DESIGN DECISIONS 11: the number of queries does not grow with the number of jobs", async () => {
     let queries = 0;
