@@ -133,31 +133,36 @@ describe("rap status query", () => {
       { stage: "executing", results: { job_metrics: { cpu: 1.5 } }, complete: false, timestampNs: null },
       1,
     );
+    const rows = await db.selectFrom("job").select(["id", "seq", "change_seq"]).execute();
+    const keyOf = new Map(rows.map((row) => [row.id, String(row.seq)]));
+    const stampOf = new Map(rows.map((row) => [String(row.seq), String(row.change_seq)]));
+    const idOf = new Map(rows.map((row) => [String(row.seq), row.id]));
     const raps = await readStamps(db, [...jobs.map((j) => j.rapId), "rapccccccccccccc"], ["test"]);
-    // By rap id, each RAP's jobs in insertion order; RAPs without jobs on the backends not at all.
+    // By rap id, each RAP's jobs in insertion order, by key (seq); RAPs without jobs on the backends not at all.
     expect(raps.map((rap) => rap.rapId)).toEqual(["rapaaaaaaaaaaaaa", "rapbbbbbbbbbbbbb"]);
-    expect(raps.flatMap((rap) => rap.ids)).toEqual([...jobs.slice(3), ...jobs.slice(0, 3)].map((j) => j.id));
-    const seqs = await db.selectFrom("job").select(["id", "change_seq"]).execute();
-    const stampOf = new Map(seqs.map((row) => [row.id, String(row.change_seq)]));
+    expect(raps.flatMap((rap) => rap.keys)).toEqual(
+      [...jobs.slice(3), ...jobs.slice(0, 3)].map((j) => keyOf.get(j.id)),
+    );
     expect(raps.flatMap((rap) => rap.stamps)).toEqual(
-      raps.flatMap((rap) => rap.ids.map((id) => stampOf.get(id))),
+      raps.flatMap((rap) => rap.keys.map((key) => stampOf.get(key))),
     );
 
     const ids = jobs.map((j) => j.id);
-    const batch = await renderBatch(db, ids);
+    const keys = ids.map((id) => keyOf.get(id)!);
+    const batch = await renderBatch(db, keys);
     expect(batch.times.split(",")).toHaveLength(4 * ids.length);
     expect(batch.times.split(",").slice(0, 4)).toEqual(["1700000000", "1700000001", "null", "null"]);
     const result = printJobs(batch);
     if (!("printed" in result)) throw new Error("not printed");
-    const { json, ids: printedIds, stamps } = result.printed;
+    const { json, keys: printedKeys, stamps } = result.printed;
     // In the order the database finds them, each with its own stamp.
-    expect([...printedIds].sort()).toEqual([...ids].sort());
-    expect(stamps).toEqual(printedIds.map((id) => stampOf.get(id)));
+    expect([...printedKeys].sort()).toEqual([...keys].sort());
+    expect(stamps).toEqual(printedKeys.map((key) => stampOf.get(key)));
     const parsed = JSON.parse(`[${Buffer.from(json).toString().slice(0, -1)}]`) as {
       identifier: string;
       metrics: unknown;
     }[];
-    expect(parsed.map((j) => j.identifier)).toEqual(printedIds);
+    expect(parsed.map((j) => j.identifier)).toEqual(printedKeys.map((key) => idOf.get(key)));
     const metrics = new Map(parsed.map((j) => [j.identifier, j.metrics]));
     expect(metrics.get(ids[0]!)).toEqual({ cpu: 1.5 });
     expect(metrics.get(ids[1]!)).toEqual({});

@@ -194,9 +194,9 @@ describe.skipIf(!available)("PostgreSQL", () => {
       }
       const ids = jobs.map((job) => job.id);
       const parts = await postgresStatusSource(db, 3, 1).render(ids);
-      expect(parts.map((part) => part.ids)).toEqual([ids.slice(0, 5), ids.slice(5, 10), ids.slice(10)]);
+      expect(parts.map((part) => part.keys)).toEqual([ids.slice(0, 5), ids.slice(5, 10), ids.slice(10)]);
       const [whole] = await postgresStatusSource(db, 3, 16).render(ids);
-      expect(whole!.ids).toEqual(ids);
+      expect(whole!.keys).toEqual(ids);
       const joined = parts.map((part) => Buffer.from(part.json).toString()).join("");
       expect(joined).toBe(Buffer.from(whole!.json).toString());
       expect(joined.match(/"metrics":\{[^}]*\}/g)).toEqual(

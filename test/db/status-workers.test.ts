@@ -151,14 +151,14 @@ describe("status workers", () => {
 
   test("a closed pool starts its workers again when asked", async () => {
     const pool = new StatusWorkers(database.file!, 2);
-    const ids = (
-      await database.db.selectFrom("job").select("id").where("rap_id", "=", rapIds[1]!).execute()
-    ).map((row) => row.id);
+    const keys = (
+      await database.db.selectFrom("job").select("seq").where("rap_id", "=", rapIds[1]!).execute()
+    ).map((row) => String(row.seq));
     try {
-      const first = await pool.print(0, ids);
-      expect([...first.ids].sort()).toEqual([...ids].sort());
+      const first = await pool.print(0, keys);
+      expect([...first.keys].sort()).toEqual([...keys].sort());
       await pool.close();
-      expect(await pool.print(1, ids)).toEqual(first);
+      expect(await pool.print(1, keys)).toEqual(first);
     } finally {
       await pool.close();
     }

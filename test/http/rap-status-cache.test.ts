@@ -75,6 +75,17 @@ async function reportMetrics(on: Storage, jobId: string, cpu: number): Promise<v
   );
 }
 
+/**
+ * What a request rendered. PostgreSQL's change mark stays at the oldest transaction running on the server (another
+ * test's, in parallel), so a request there may forget, and render again, jobs whose tasks were written a little
+ * before: `also` may come too. SQLite's mark is exact.
+ */
+function expectRendered(rendered: readonly string[] | undefined, exactly: string[], also: string[]): void {
+  if (database.file) return void expect(rendered).toEqual([...exactly].sort());
+  expect(rendered).toEqual(expect.arrayContaining(exactly));
+  expect(also).toEqual(expect.arrayContaining([...(rendered ?? [])]));
+}
+
 function sourceOf(): StatusSource {
   return database.file ? sqliteStatusSource(database.db) : postgresStatusSource(database.db);
 }
@@ -136,15 +147,21 @@ describe("rap/status's kept jobs", () => {
       },
     };
     const reader = cachedStatusReader(watched);
-    const all = [...(await jobIds(RAPS[0])), ...(await jobIds(RAPS[1]))];
+    // Jobs by the keys the source finds them by (SQLite's seq, PostgreSQL's id), in creation order.
+    const all = (await source.stamps(RAPS, ["test"])).flatMap((rap) => rap.keys);
+    expect(all).toHaveLength(6);
     expect(await text(reader)).toBe(await uncached());
     expect(rendered).toEqual([[...all].sort()]);
     await text(reader);
-    expect(rendered).toHaveLength(1);
-    const [changed] = all;
-    await reportMetrics(storage, changed!, 3);
+    // Nothing written: nothing rendered (on PostgreSQL, at most some again: see expectRendered).
+    if (database.file) expect(rendered).toHaveLength(1);
+    else expectRendered(rendered[1] ?? [], [], all);
+    rendered.length = 1;
+    // The first RAP's first job: its task's metrics are written.
+    const [firstRap] = [...RAPS].sort();
+    await reportMetrics(storage, (await jobIds(firstRap))[0]!, 3);
     expect(await text(reader)).toBe(await uncached());
-    expect(rendered[1]).toEqual([changed]);
+    expectRendered(rendered[1], [(await source.stamps([firstRap!], ["test"]))[0]!.keys[0]!], all);
 
     // A budget of about two jobs: most are rendered on every request, the answer is the same.
     const small = cachedStatusReader(watched, new RenderedJobCache(600));
@@ -198,7 +215,6 @@ describe("rap/status's kept jobs", () => {
       },
       cache,
     );
-    await text(reader);
     await text(reader);
     expect(rendered).toEqual([6]);
     // As if the database had been numbering writes far beyond where it now is.

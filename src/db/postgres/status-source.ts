@@ -31,7 +31,7 @@ const latestMetrics = sql<string | null>`(
   order by length(t.id) desc, t.id collate "C" desc limit 1
 )`;
 
-/** `id stamp`: the job's change_seq (src/db/status/cached-reader.ts). */
+/** `key stamp`: the job's id, its key here (src/db/status/cached-reader.ts), and its change_seq. */
 const stampSql = sql<string>`job.id || ' ' || coalesce(job.change_seq::text, '')`;
 
 /** The job's JSON: the API's 15 keys in its order (reference/scenarios.md §0.6), TIME_MARK for the four times. */
@@ -62,7 +62,7 @@ async function readStamps(
 }
 
 /**
- * The jobs whose RUNJOB tasks were written from `mark` on (idx_tasks__change_seq; with `distinct`, the planner would
+ * The ids of the jobs whose RUNJOB tasks were written from `mark` on (idx_tasks__change_seq; with `distinct`, the planner would
  * rather scan the job_id index for every task).
  */
 async function jobsWithTasksWrittenSince(db: Db, mark: ChangeMark): Promise<string[]> {
@@ -72,7 +72,7 @@ async function jobsWithTasksWrittenSince(db: Db, mark: ChangeMark): Promise<stri
 }
 
 /**
- * These jobs printed, from one statement and one row: their JSON, times and stamps each joined by the database in
+ * The jobs of these ids printed, from one statement and one row: their JSON, times and stamps each joined by the database in
  * the same order (far fewer values for the driver to hand over than a row per job). The JSON comes as text, not
  * bytea, whose hex form would double what crosses the socket and what `pg` decodes. Times are bigint columns, so
  * always whole seconds: printJobs prints every one of them.

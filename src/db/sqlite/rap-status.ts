@@ -8,7 +8,6 @@ import { chunked } from "../json.js";
 import type { RapStamps } from "../status/cached-reader.js";
 import { type ExactTimes, type RenderedBatch, splitStamps } from "../status/rendered-jobs.js";
 import type { ChangeMark } from "../storage.js";
-import { anyOf } from "./id-list.js";
 
 const RAPS_PER_STATEMENT = 100;
 
@@ -20,8 +19,15 @@ const latestMetrics = sql<string | null>`(
   order by length(t.id) desc, t.id desc limit 1
 )`;
 
-/** `id stamp`: the job's change_seq (src/db/status/cached-reader.ts). */
-const stampSql = sql<string>`job.id || ' ' || coalesce(job.change_seq, '')`;
+/**
+ * `key stamp`: the job's `seq`, its key here (src/db/status/cached-reader.ts: the rowid, found without an index),
+ * and its change_seq.
+ */
+const stampSql = sql<string>`job.seq || ' ' || coalesce(job.change_seq, '')`;
+
+/** `(select value from json_each(?))` of these keys, as numbers: compared with the rowid as they are. */
+const anyKey = (keys: readonly string[]) =>
+  sql<number>`(select value from json_each(${JSON.stringify(keys.map(Number))}))`;
 
 /**
  * The job's JSON: the one place that writes the 15 keys of a job in `POST rap/status/` (reference/scenarios.md
@@ -67,35 +73,35 @@ export async function readStamps(
   return raps;
 }
 
-/** These jobs' JSON, times and stamps, in one statement (one row: the three joined in the same order). */
-export async function renderBatch(db: Db, ids: readonly string[]): Promise<RenderedBatch> {
+/** The JSON, times and stamps of the jobs of these keys, in one statement (one row: the three joined alike). */
+export async function renderBatch(db: Db, keys: readonly string[]): Promise<RenderedBatch> {
   const query = sql<{ json: Buffer | null; times: string | null; stamps: string | null }>`select
       cast(group_concat(${jobJsonSql}, char(2)) as blob) as json,
       group_concat(${timesSql}, ',') as times, group_concat(${stampSql}, ',') as stamps
-    from job where job.id in ${anyOf(ids)}`.compile(db);
+    from job where job.seq in ${anyKey(keys)}`.compile(db);
   const [row] = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
   return { json: row?.json ?? Buffer.alloc(0), times: row?.times ?? "", stamps: row?.stamps ?? "" };
 }
 
 /**
- * The jobs whose RUNJOB tasks were written from `mark` on (idx_tasks__change_seq; with `distinct`, the planner would
- * rather scan the job_id index for every task).
+ * The keys of the jobs whose RUNJOB tasks were written from `mark` on (idx_tasks__change_seq; with `distinct`, the
+ * planner would rather scan the job_id index for every task).
  */
 export async function jobsWithTasksWrittenSince(db: Db, mark: ChangeMark): Promise<string[]> {
-  const query = sql<{ job_id: string }>`select job_id from tasks
-    where change_seq >= ${mark} and type = 'runjob'`.compile(db);
+  const query = sql<{ seq: number }>`select job.seq from tasks join job on job.id = tasks.job_id
+    where tasks.change_seq >= ${mark} and tasks.type = 'runjob'`.compile(db);
   const rows = readDirectly(db, query) ?? (await db.executeQuery(query)).rows;
-  return [...new Set(rows.map((row) => row.job_id))];
+  return [...new Set(rows.map((row) => String(row.seq)))];
 }
 
-/** These jobs' times as stored, as numbers (for the rare job whose times are not whole seconds). */
-export async function readExactTimes(db: Db, ids: readonly string[]): Promise<Map<string, ExactTimes>> {
+/** The times of the jobs of these keys as stored, as numbers (the rare job whose times are not whole seconds). */
+export async function readExactTimes(db: Db, keys: readonly string[]): Promise<Map<string, ExactTimes>> {
   const rows = await db
     .selectFrom("job")
-    .select(["id", "created_at", "updated_at", "started_at", "completed_at"])
-    .where("id", "in", ids)
+    .select(["seq", "created_at", "updated_at", "started_at", "completed_at"])
+    .where("seq", "in", keys.map(Number))
     .execute();
   return new Map(
-    rows.map((row) => [row.id, [row.created_at, row.updated_at, row.started_at, row.completed_at]]),
+    rows.map((row) => [String(row.seq), [row.created_at, row.updated_at, row.started_at, row.completed_at]]),
   );
 }

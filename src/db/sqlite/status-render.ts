@@ -3,8 +3,8 @@ import type { Db } from "../index.js";
 import { type PrintedJobs, printJobs } from "../status/rendered-jobs.js";
 import { readExactTimes, renderBatch } from "./rap-status.js";
 
-export async function printedJobs(db: Db, ids: readonly string[]): Promise<PrintedJobs> {
-  const batch = await renderBatch(db, ids);
+export async function printedJobs(db: Db, keys: readonly string[]): Promise<PrintedJobs> {
+  const batch = await renderBatch(db, keys);
   const first = printJobs(batch);
   if ("printed" in first) return first.printed;
   const again = printJobs(batch, await readExactTimes(db, first.inexact));

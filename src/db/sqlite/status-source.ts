@@ -18,9 +18,9 @@ export function sqliteStatusSource(db: Db, workers?: StatusWorkers): StatusSourc
     changeMark: () => changeMark(db),
     jobsWithTasksWrittenSince: (mark) => jobsWithTasksWrittenSince(db, mark),
     stamps: (rapIds, backends) => readStamps(db, rapIds, backends),
-    render: async (ids) => {
-      if (!workers || ids.length < DIVIDE_FROM_JOBS) return [await printedJobs(db, ids)];
-      return Promise.all(divideJobs(ids, workers.size).map((share, index) => workers.print(index, share)));
+    render: async (keys) => {
+      if (!workers || keys.length < DIVIDE_FROM_JOBS) return [await printedJobs(db, keys)];
+      return Promise.all(divideJobs(keys, workers.size).map((share, index) => workers.print(index, share)));
     },
   };
 }

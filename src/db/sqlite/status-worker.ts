@@ -11,7 +11,7 @@ const port = parentPort!;
 const db = await openDatabase({ path: (workerData as { path: string }).path }, { pageCacheMiB: 64 });
 
 port.on("message", (request: WorkerRequest) => {
-  printedJobs(db, request.ids).then(
+  printedJobs(db, request.keys).then(
     (printed) =>
       port.postMessage({ id: request.id, printed } satisfies WorkerReply, transferable(printed.json)),
     (error: unknown) =>

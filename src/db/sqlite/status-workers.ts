@@ -12,7 +12,7 @@ import type { PrintedJobs } from "../status/rendered-jobs.js";
 
 export interface WorkerRequest {
   id: number;
-  ids: readonly string[];
+  keys: readonly string[];
 }
 
 export type WorkerReply = { id: number; printed: PrintedJobs } | { id: number; error: string };
@@ -43,11 +43,11 @@ class StatusWorker {
     this.worker.on("exit", (code) => this.fail(new Error(`status worker exited with code ${code}`)));
   }
 
-  print(ids: readonly string[]): Promise<PrintedJobs> {
+  print(keys: readonly string[]): Promise<PrintedJobs> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ids } satisfies WorkerRequest);
+      this.worker.postMessage({ id, keys } satisfies WorkerRequest);
     });
   }
 
@@ -74,14 +74,14 @@ export class StatusWorkers {
   }
 
   /** Prints `index`'s share of the jobs on its worker, starting (or restarting) the worker when needed. */
-  print(index: number, ids: readonly string[]): Promise<PrintedJobs> {
+  print(index: number, keys: readonly string[]): Promise<PrintedJobs> {
     const slot = index % this.size;
     let worker = this.workers[slot];
     if (!worker?.alive) {
       worker = new StatusWorker(this.databasePath);
       this.workers[slot] = worker;
     }
-    return worker.print(ids);
+    return worker.print(keys);
   }
 
   async close(): Promise<void> {

@@ -16,10 +16,13 @@ import type { ChangeMark, RenderedJobs, StatusReader } from "../storage.js";
 import { RenderedJobCache } from "./job-cache.js";
 import type { PrintedJobs } from "./rendered-jobs.js";
 
-/** A RAP's jobs on the requested backends, in creation order, each with its stamp. */
+/**
+ * A RAP's jobs on the requested backends, in creation order, each by its key (what its source finds it by, and what
+ * it is kept under: SQLite's `seq`, the rowid; PostgreSQL's id) with its stamp.
+ */
 export interface RapStamps {
   rapId: string;
-  ids: string[];
+  keys: string[];
   stamps: string[];
 }
 
@@ -27,12 +30,12 @@ export interface RapStamps {
 export interface StatusSource {
   /** Where the writes not yet read begin, read before anything it covers (ChangeFeed's marks). */
   changeMark(): Promise<ChangeMark>;
-  /** The jobs whose RUNJOB tasks were written from `mark` on. */
+  /** The keys of the jobs whose RUNJOB tasks were written from `mark` on. */
   jobsWithTasksWrittenSince(mark: ChangeMark): Promise<string[]>;
   /** The RAPs of these (unique) ids that have jobs on these backends, in any order, their jobs in creation order. */
   stamps(rapIds: readonly string[], backends: readonly string[]): Promise<RapStamps[]>;
-  /** These jobs printed, in parts, each job with the stamp of the row its JSON was written from. */
-  render(ids: readonly string[]): Promise<PrintedJobs[]>;
+  /** The jobs of these keys printed, in parts, each job with the stamp of the row its JSON was written from. */
+  render(keys: readonly string[]): Promise<PrintedJobs[]>;
 }
 
 /** Bytewise order of rap ids (SQLite's BINARY collation), whatever the database gave them in. */
@@ -62,9 +65,9 @@ async function read(
   const jobs: (Uint8Array | undefined)[] = [];
   const missing = new Map<string, number>();
   for (const rap of raps) {
-    for (const [index, id] of rap.ids.entries()) {
-      const kept = cache.get(id, rap.stamps[index]!);
-      if (!kept) missing.set(id, jobs.length);
+    for (const [index, key] of rap.keys.entries()) {
+      const kept = cache.get(key, rap.stamps[index]!);
+      if (!kept) missing.set(key, jobs.length);
       jobs.push(kept);
     }
   }
@@ -74,11 +77,11 @@ async function read(
       unreadableTimes.push(...part.unreadableTimes);
       // Each job a view of its part's bytes: no copy, and the part lives as long as one of its jobs is kept.
       let start = 0;
-      for (const [index, id] of part.ids.entries()) {
+      for (const [index, key] of part.keys.entries()) {
         const json = part.json.subarray(start, part.ends[index]);
         start = part.ends[index]!;
-        jobs[missing.get(id)!] = json;
-        cache.set(id, part.stamps[index]!, json);
+        jobs[missing.get(key)!] = json;
+        cache.set(key, part.stamps[index]!, json);
       }
     }
   }
@@ -110,7 +113,7 @@ function answer(
   let next = 0;
   for (const rap of raps) {
     let shown = false;
-    for (let n = 0; n < rap.ids.length; n++) {
+    for (let n = 0; n < rap.keys.length; n++) {
       const json = jobs[next++];
       if (!json) continue;
       shown = true;

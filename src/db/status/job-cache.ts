@@ -21,25 +21,34 @@ export class RenderedJobCache {
 
   constructor(readonly budgetBytes = DEFAULT_STATUS_CACHE_BYTES) {}
 
-  /** The job's JSON if it was rendered at this stamp. */
-  get(id: string, stamp: string): Uint8Array | undefined {
-    const entry = this.entries.get(id);
+  /** The JSON of the job of this key (./cached-reader.ts) if it was rendered at this stamp. */
+  get(key: string, stamp: string): Uint8Array | undefined {
+    const entry = this.entries.get(key);
     return entry?.stamp === stamp ? entry.json : undefined;
   }
 
-  set(id: string, stamp: string, json: Uint8Array): void {
-    this.delete(id);
+  set(key: string, stamp: string, json: Uint8Array): void {
+    this.delete(key);
     if (json.length > this.budgetBytes) return;
-    this.entries.set(id, { stamp, json });
+    this.entries.set(key, { stamp, json });
     this.bytes += json.length;
+    if (this.bytes > this.budgetBytes) this.evict();
+  }
+
+  /**
+   * Lets the oldest entries go until a tenth of the budget is free, in one walk: a Map's iterator starts by
+   * skipping the places of deleted entries, so a walk for every entry kept would cost ever more.
+   */
+  private evict(): void {
+    const target = this.budgetBytes * 0.9;
     for (const oldest of this.entries.keys()) {
-      if (this.bytes <= this.budgetBytes) break;
+      if (this.bytes <= target) break;
       this.delete(oldest);
     }
   }
 
-  forget(ids: Iterable<string>): void {
-    for (const id of ids) this.delete(id);
+  forget(keys: Iterable<string>): void {
+    for (const key of keys) this.delete(key);
   }
 
   clear(): void {
@@ -52,10 +61,10 @@ export class RenderedJobCache {
     return { jobs: this.entries.size, bytes: this.bytes };
   }
 
-  private delete(id: string): void {
-    const entry = this.entries.get(id);
+  private delete(key: string): void {
+    const entry = this.entries.get(key);
     if (!entry) return;
-    this.entries.delete(id);
+    this.entries.delete(key);
     this.bytes -= entry.json.length;
   }
 }

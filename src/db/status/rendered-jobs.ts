@@ -32,7 +32,7 @@ export interface RenderedBatch {
   json: Buffer;
   /** Each job's four times, comma-separated: whole seconds or null (SQLite may print other numbers). */
   times: string;
-  /** Each job's `id stamp`, comma-separated (the stamp: ./cached-reader.ts). */
+  /** Each job's `key stamp`, comma-separated (the key and the stamp: ./cached-reader.ts). */
   stamps: string;
 }
 
@@ -41,23 +41,23 @@ export interface PrintedJobs {
   json: Uint8Array;
   /** Where each job's JSON and comma end in `json` (the next one's starts there). */
   ends: number[];
-  ids: string[];
+  keys: string[];
   stamps: string[];
   /** Stored times that could not be shown (shown as null), as stored: for the caller to log once. */
   unreadableTimes: string[];
 }
 
-/** Jobs' `id stamp,id stamp,…` as either database writes them (job ids and stamps have neither character). */
-export function splitStamps(text: string): { ids: string[]; stamps: string[] } {
-  const ids: string[] = [];
+/** Jobs' `key stamp,key stamp,…` as either database writes them (keys and stamps have neither character). */
+export function splitStamps(text: string): { keys: string[]; stamps: string[] } {
+  const keys: string[] = [];
   const stamps: string[] = [];
-  if (text === "") return { ids, stamps };
+  if (text === "") return { keys, stamps };
   for (const entry of text.split(",")) {
     const space = entry.indexOf(" ");
-    ids.push(entry.slice(0, space));
+    keys.push(entry.slice(0, space));
     stamps.push(entry.slice(space + 1));
   }
-  return { ids, stamps };
+  return { keys, stamps };
 }
 
 /** A job's four times as stored, as numbers: for a job whose `times` text cannot be read back (SQLite's reals). */
@@ -97,31 +97,31 @@ class TimePrinter {
 
 /**
  * Prints the batch's jobs, each with its times in place of its mark and escaped to ASCII as the reference's
- * `json.dumps` does. `{ inexact }` names the jobs whose times are stored as other than whole seconds, whose text SQLite
+ * `json.dumps` does. `{ inexact }` names (by key) the jobs whose times are stored as other than whole seconds, whose text SQLite
  * prints with too few digits to read back: the caller reads those as numbers and prints the batch with them.
  */
 export function printJobs(
   batch: RenderedBatch,
-  exactTimes: ReadonlyMap<string, ExactTimes> = new Map(),
+  exactTimes: ReadonlyMap<string, ExactTimes> = new Map(), // by key
 ): { printed: PrintedJobs } | { inexact: string[] } {
-  const { ids, stamps } = splitStamps(batch.stamps);
+  const { keys, stamps } = splitStamps(batch.stamps);
   const times = batch.times === "" ? [] : batch.times.split(",");
-  if (times.length !== ids.length * 4)
+  if (times.length !== keys.length * 4)
     throw new Error("rap/status: the jobs' times do not match their stamps");
   const printer = new TimePrinter();
   const printedTimes: string[] = [];
   const inexact: string[] = [];
-  for (const [index, id] of ids.entries()) {
-    const exact = exactTimes.get(id);
+  for (const [index, key] of keys.entries()) {
+    const exact = exactTimes.get(key);
     const four = exact
       ? exact.map((seconds) => printer.fromSeconds(seconds))
       : times.slice(index * 4, index * 4 + 4).map((time) => printer.fromText(time));
-    if (four.some((time) => time === undefined)) inexact.push(id);
+    if (four.some((time) => time === undefined)) inexact.push(key);
     else printedTimes.push(timesJson(four[0]!, four[1]!, four[2]!, four[3]!));
   }
   if (inexact.length > 0) return { inexact };
   const { json, ends } = spliceTimes(batch.json, printedTimes);
-  return { printed: { json, ends, ids, stamps, unreadableTimes: [...printer.unreadable] } };
+  return { printed: { json, ends, keys, stamps, unreadableTimes: [...printer.unreadable] } };
 }
 
 /**
