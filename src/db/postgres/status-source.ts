@@ -1,10 +1,10 @@
 /**
- * PostgreSQL's status source (src/db/status/cached-reader.ts): the same bytes as SQLite's (src/db/sqlite/rap-status.ts).
- * The database writes each job's JSON around a TIME_MARK, and printJobs (src/db/status/rendered-jobs.ts) prints the
- * times into it, as for SQLite. json_build_object is not used: it writes `"key" : value`, with spaces. DIVIDE_FROM_JOBS
- * jobs or more to print are divided into up to `statements` statements run at once on pooled connections, so that the
- * server writes the JSON on as many cores (SQLite divides between worker threads).
- */
+ * PostgreSQL's status source (src/db/status/cached-reader.ts): the same bytes as SQLite's
+ * (src/db/sqlite/rap-status.ts). The database writes each job's JSON around a TIME_MARK, and printJobs
+ * (src/db/status/rendered-jobs.ts) prints the times into it, as for SQLite. json_build_object is not used: it writes
+ * `"key" : value`, with spaces. DIVIDE_FROM_JOBS jobs or more to print are divided into up to `statements`
+ * statements run at once on pooled connections, so that the server writes the JSON on as many cores (SQLite divides
+ * between worker threads). */
 import { sql } from "kysely";
 import type { Db } from "../index.js";
 import type { RapStamps, StatusSource } from "../status/cached-reader.js";
@@ -62,8 +62,8 @@ async function readStamps(
 }
 
 /**
- * The ids of the jobs whose RUNJOB tasks were written from `mark` on (idx_tasks__change_seq; with `distinct`, the planner would
- * rather scan the job_id index for every task).
+ * The ids of the jobs whose RUNJOB tasks were written from `mark` on (idx_tasks__change_seq; with `distinct`, the
+ * planner would rather scan the job_id index for every task).
  */
 async function jobsWithTasksWrittenSince(db: Db, mark: ChangeMark): Promise<string[]> {
   const { rows } = await sql<{ job_id: string }>`select job_id from tasks
@@ -72,10 +72,10 @@ async function jobsWithTasksWrittenSince(db: Db, mark: ChangeMark): Promise<stri
 }
 
 /**
- * The jobs of these ids printed, from one statement and one row: their JSON, times and stamps each joined by the database in
- * the same order (far fewer values for the driver to hand over than a row per job). The JSON comes as text, not
- * bytea, whose hex form would double what crosses the socket and what `pg` decodes. Times are bigint columns, so
- * always whole seconds: printJobs prints every one of them.
+ * The jobs of these ids printed, from one statement and one row: their JSON, times and stamps each joined by the
+ * database in the same order (far fewer values for the driver to hand over than a row per job). The JSON comes as
+ * text, not bytea, whose hex form would double what crosses the socket and what `pg` decodes. Times are bigint
+ * columns, so always whole seconds: printJobs prints every one of them.
  */
 async function printed(db: Db, ids: readonly string[]): Promise<PrintedJobs> {
   const { rows } = await sql<{ json: string | null; times: string | null; stamps: string | null }>`select

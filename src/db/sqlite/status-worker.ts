@@ -1,5 +1,6 @@
 /**
- * A status worker thread (./status-workers.ts): its own connection to the database file, printing the jobs it is sent. SQLite in WAL mode lets several connections read at once, each seeing committed data only.
+ * A status worker thread (./status-workers.ts): its own connection to the database file, printing the jobs it is
+ * sent. SQLite in WAL mode lets several connections read at once, each seeing committed data only.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { openDatabase } from "../index.js";

@@ -97,8 +97,9 @@ class TimePrinter {
 
 /**
  * Prints the batch's jobs, each with its times in place of its mark and escaped to ASCII as the reference's
- * `json.dumps` does. `{ inexact }` names (by key) the jobs whose times are stored as other than whole seconds, whose text SQLite
- * prints with too few digits to read back: the caller reads those as numbers and prints the batch with them.
+ * `json.dumps` does. `{ inexact }` names (by key) the jobs whose times are stored as other than whole seconds, whose
+ * text SQLite prints with too few digits to read back: the caller reads those as numbers and prints the batch with
+ * them.
  */
 export function printJobs(
   batch: RenderedBatch,
