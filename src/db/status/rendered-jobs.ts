@@ -103,7 +103,7 @@ class TimePrinter {
  */
 export function printJobs(
   batch: RenderedBatch,
-  exactTimes: ReadonlyMap<string, ExactTimes> = new Map(), // by key
+  exactTimesByKey: ReadonlyMap<string, ExactTimes> = new Map(),
 ): { printed: PrintedJobs } | { inexact: string[] } {
   const { keys, stamps } = splitStamps(batch.stamps);
   const times = batch.times === "" ? [] : batch.times.split(",");
@@ -113,7 +113,7 @@ export function printJobs(
   const printedTimes: string[] = [];
   const inexact: string[] = [];
   for (const [index, key] of keys.entries()) {
-    const exact = exactTimes.get(key);
+    const exact = exactTimesByKey.get(key);
     const four = exact
       ? exact.map((seconds) => printer.fromSeconds(seconds))
       : times.slice(index * 4, index * 4 + 4).map((time) => printer.fromText(time));
@@ -138,6 +138,8 @@ function spliceTimes(json: Buffer, printedTimes: readonly string[]): { json: Uin
   const ends: number[] = [];
   let at = 0;
   let from = 0;
+  // Printed times are ASCII: a batch sent as it is needs no job checked on its own.
+  const plain = isSentAsIs(json);
   for (const printed of printedTimes) {
     const found = json.indexOf(JOB_SEPARATOR, from);
     const end = found === -1 ? json.length : found;
@@ -149,7 +151,7 @@ function spliceTimes(json: Buffer, printedTimes: readonly string[]): { json: Uin
     at += job.copy(out, at, 0, mark);
     at += out.write(printed, at, "latin1");
     at += job.copy(out, at, mark + 1);
-    if (!isSentAsIs(out.subarray(start, at))) {
+    if (!plain && !isSentAsIs(out.subarray(start, at))) {
       // Rare (non-ASCII text in a job): this job's JSON escaped, the rest moved to make room.
       const escaped = Buffer.from(asciiJson(out.subarray(start, at).toString("utf8")), "latin1");
       const grown = Buffer.allocUnsafe(size + escaped.length - (at - start));
