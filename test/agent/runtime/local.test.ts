@@ -20,7 +20,11 @@ async function removeFromOutside(name: string): Promise<void> {
   } catch {
     // Already ended.
   }
-  // The runtime's watcher may still be recording the exit in it (a second on a loaded machine): retried meanwhile.
+  // The runtime's watcher records the exit in it, its last write there (several seconds after the kill on a loaded
+  // machine, when removing at once failed with ENOTEMPTY): the directory goes once that is written.
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(join(stateDir, name, "exit.json")) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
   rmSync(join(stateDir, name), { recursive: true, force: true, maxRetries: 50, retryDelay: 20 });
 }
 
