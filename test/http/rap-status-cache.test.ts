@@ -141,9 +141,9 @@ describe("rap/status's kept jobs", () => {
     const source = sourceOf();
     const watched: StatusSource = {
       ...source,
-      render: (ids) => {
-        rendered.push([...ids].sort());
-        return source.render(ids);
+      render: (keys) => {
+        rendered.push([...keys].sort());
+        return source.render(keys);
       },
     };
     const reader = cachedStatusReader(watched);
@@ -174,26 +174,34 @@ describe("rap/status's kept jobs", () => {
     // request B starts. Were B to look for task writes before A kept its jobs, A would keep a job without the new
     // metrics after B had moved past that write, and every later answer would be stale.
     const source = sourceOf();
-    let holdA: Promise<void> | undefined;
+    let renderedA!: () => void;
+    const aRendered = new Promise<void>((resolve) => {
+      renderedA = resolve;
+    });
+    let releaseA!: () => void;
+    const holdA = new Promise<void>((resolve) => {
+      releaseA = resolve;
+    });
+    let first = true;
     const paused: StatusSource = {
       ...source,
-      render: async (ids) => {
-        const printed = await source.render(ids);
-        await holdA;
+      render: async (keys) => {
+        const printed = await source.render(keys);
+        if (first) {
+          first = false;
+          renderedA();
+          await holdA;
+        }
         return printed;
       },
     };
     const reader = cachedStatusReader(paused);
     const [id] = await jobIds();
-    let releaseA!: () => void;
-    holdA = new Promise((resolve) => {
-      releaseA = resolve;
-    });
     const a = text(reader);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await aRendered;
     await reportMetrics(storage, id!, 99);
-    holdA = undefined;
     const b = text(reader);
+    // Time for B to read the task writes now, were it not waiting for its turn.
     await new Promise((resolve) => setTimeout(resolve, 50));
     releaseA();
     expect(await a).not.toContain('"cpu_peak":99');
@@ -208,9 +216,9 @@ describe("rap/status's kept jobs", () => {
     const reader = cachedStatusReader(
       {
         ...source,
-        render: (ids) => {
-          rendered.push(ids.length);
-          return source.render(ids);
+        render: (keys) => {
+          rendered.push(keys.length);
+          return source.render(keys);
         },
       },
       cache,
