@@ -6,10 +6,10 @@
 /** Fewer jobs than this are rendered in one piece: dividing them costs more than it saves. */
 export const DIVIDE_FROM_JOBS = 1000;
 
-/** `ids` in `parts` contiguous runs of as many ids each (within one), fewer when there are fewer ids. */
-export function divideJobs(ids: readonly string[], parts: number): string[][] {
-  const runs = Math.max(1, Math.min(parts, ids.length));
+/** Jobs' `keys` in `parts` contiguous runs of as many each (within one), fewer when there are fewer jobs. */
+export function divideJobs(keys: readonly string[], parts: number): string[][] {
+  const runs = Math.max(1, Math.min(parts, keys.length));
   return Array.from({ length: runs }, (_, run) =>
-    ids.slice(Math.round((ids.length * run) / runs), Math.round((ids.length * (run + 1)) / runs)),
+    keys.slice(Math.round((keys.length * run) / runs), Math.round((keys.length * (run + 1)) / runs)),
   );
 }
