@@ -14,8 +14,8 @@ import { openPostgres } from "../../src/db/postgres/connection.js";
 import { postgresStatusSource } from "../../src/db/postgres/status-source.js";
 import { PostgresStorage } from "../../src/db/postgres-storage.js";
 import { StorageFullError, StorageUnavailableError } from "../../src/db/storage.js";
-import { runJobTaskId, TaskType } from "../../src/domain/task.js";
-import { makeJob, rapId } from "../support/factories.js";
+import { runJobTaskId } from "../../src/domain/task.js";
+import { makeJob, makeRunJobTask, rapId } from "../support/factories.js";
 import { createTestPostgres, postgresRequirement } from "../support/postgres.js";
 import { requires } from "../support/requirements.js";
 import { storageConformance } from "./storage-conformance.js";
@@ -178,15 +178,7 @@ describe.skipIf(!available)("PostgreSQL", () => {
       await storage.jobs.insert(jobs);
       for (const [n, job] of jobs.entries()) {
         const id = runJobTaskId(job.id, 1);
-        await storage.tasks.insert({
-          id,
-          backend: "test",
-          type: TaskType.RunJob,
-          jobId: job.id,
-          definition: {},
-          attributes: {},
-          createdAt: 1,
-        });
+        await storage.tasks.insert(makeRunJobTask(job.id));
         // As a replica of an older version writes them: the server fills the metrics column (migration 0006).
         await sql`update tasks set agent_results = ${`{"job_metrics": {"cpu_peak": ${n}}}`} where id = ${id}`.execute(
           db,

@@ -19,7 +19,7 @@ import { State, StatusCode } from "../../src/domain/status.js";
 import { runJobTaskId, TaskType } from "../../src/domain/task.js";
 import { cancelRequest } from "../../src/domain/transition.js";
 import { openTestDatabase } from "../support/db.js";
-import { makeJob, rapId } from "../support/factories.js";
+import { makeJob, makeRunJobTask, rapId } from "../support/factories.js";
 
 /** Tasks by job, each job's in the order read. */
 function byJob(tasks: readonly TaskProgress[]): Map<string, TaskProgress[]> {
@@ -223,15 +223,7 @@ describe("tasks", () => {
     const job = makeJob({ rapId: rap });
     const other = makeJob({ rapId: rap, action: "other" });
     await insertJobs(db, [job, other]);
-    const task = (n: number, jobId = job.id) => ({
-      id: runJobTaskId(jobId, n),
-      backend: "test",
-      type: TaskType.RunJob,
-      jobId,
-      definition: {},
-      attributes: {},
-      createdAt: 1,
-    });
+    const task = (n: number, jobId = job.id) => makeRunJobTask(jobId, n);
     await insertTask(db, task(999));
     await insertTask(db, task(1000));
     await insertTask(db, task(1, other.id));
@@ -291,15 +283,7 @@ describe("tasks", () => {
     const jobs = Array.from({ length: 1200 }, () => makeJob());
     await insertJobs(db, jobs);
     for (const job of jobs.slice(0, 1100))
-      await insertTask(db, {
-        id: runJobTaskId(job.id, 1),
-        backend: "test",
-        type: TaskType.RunJob,
-        jobId: job.id,
-        definition: { id: job.id },
-        attributes: {},
-        createdAt: 1,
-      });
+      await insertTask(db, makeRunJobTask(job.id, 1, { definition: { id: job.id } }));
     const tasks = byJob(
       await runJobTasksOf(db, [...jobs.map((job) => job.id), ...jobs.map((job) => job.id)]),
     );
@@ -312,15 +296,7 @@ describe("tasks", () => {
     const job = makeJob();
     await insertJobs(db, [job]);
     const id = runJobTaskId(job.id, 1);
-    await insertTask(db, {
-      id,
-      backend: "test",
-      type: TaskType.RunJob,
-      jobId: job.id,
-      definition: {},
-      attributes: {},
-      createdAt: 1,
-    });
+    await insertTask(db, makeRunJobTask(job.id));
     const update = { stage: "executing", results: {}, complete: false, timestampNs: null };
     expect(await recordAgentUpdate(db, "other", id, update, 2)).toBe(false);
     expect(await deactivateTask(db, id, 3)).toBe(true);

@@ -8,7 +8,7 @@ import type { SchedulerChanges, Storage } from "../../src/db/storage.js";
 import { State, StatusCode } from "../../src/domain/status.js";
 import { runJobTaskId, TaskType } from "../../src/domain/task.js";
 import { cancelRequest, transition } from "../../src/domain/transition.js";
-import { makeJob, rapId } from "../support/factories.js";
+import { makeJob, makeRunJobTask, rapId } from "../support/factories.js";
 
 /**
  * `feedRereads`: the change feed may give a row again in a later read (src/db/storage.ts ChangeFeed), which
@@ -231,15 +231,7 @@ export function storageConformance(
           makeJob({ rapId: rap, action }),
         );
         await storage.jobs.insert([old!, idle!, { ...finished!, state: State.Succeeded }]);
-        const task = (job: typeof old, n: number) => ({
-          id: runJobTaskId(job!.id, n),
-          backend: "test",
-          type: TaskType.RunJob,
-          jobId: job!.id,
-          definition: {},
-          attributes: {},
-          createdAt: 1,
-        });
+        const task = (job: typeof old, n: number) => makeRunJobTask(job!.id, n);
         await storage.tasks.insert(task(idle, 1));
         await storage.tasks.insert(task(idle, 2));
         const first = await storage.changes.read();

@@ -11,9 +11,9 @@ import { cachedStatusReader, type StatusSource } from "../../src/db/status/cache
 import { RenderedJobCache } from "../../src/db/status/job-cache.js";
 import type { Storage } from "../../src/db/storage.js";
 import { StatusCode } from "../../src/domain/status.js";
-import { runJobTaskId, TaskType } from "../../src/domain/task.js";
+import { runJobTaskId } from "../../src/domain/task.js";
 import { openTestDb, type TestDatabase } from "../support/db.js";
-import { makeJob } from "../support/factories.js";
+import { makeJob, makeRunJobTask } from "../support/factories.js";
 
 const RAPS = ["rapcache00000001", "rapcache00000002"];
 let database: TestDatabase;
@@ -26,17 +26,7 @@ beforeEach(async () => {
     ["b", "a", "c"].map((action) => makeJob({ rapId, action, createdAt: 1_700_000_000 })),
   );
   await storage.jobs.insert(jobs);
-  for (const job of jobs) {
-    await storage.tasks.insert({
-      id: runJobTaskId(job.id, 1),
-      backend: "test",
-      type: TaskType.RunJob,
-      jobId: job.id,
-      definition: {},
-      attributes: {},
-      createdAt: 1,
-    });
-  }
+  for (const job of jobs) await storage.tasks.insert(makeRunJobTask(job.id));
 });
 afterEach(async () => {
   await storage.closeReaders();

@@ -39,18 +39,27 @@ async function anotherProcess(): Promise<Storage> {
   return storage;
 }
 
+/** A scheduler on `storage` with the system's settings and `env` over them; `loopSpans` if given. */
+function schedulerOn(storage: Storage, env: Record<string, string>, loopSpans?: LoopSpans) {
+  return new Scheduler({
+    storage,
+    config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir, ...env }),
+    clock: system.clock,
+    digests: { resolve: async () => null },
+    log: pino({ level: "silent" }),
+    loopSpans,
+  });
+}
+
 /** A scheduler on `storage` with one worker, whose LOOP_JOB spans say which jobs each pass handled. */
 function tracedScheduler(storage: Storage, env: Record<string, string> = {}) {
   const exporter = new InMemorySpanExporter();
   const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  const scheduler = new Scheduler({
+  const scheduler = schedulerOn(
     storage,
-    config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir, TEST_MAX_WORKERS: "1", ...env }),
-    clock: system.clock,
-    digests: { resolve: async () => null },
-    log: pino({ level: "silent" }),
-    loopSpans: new LoopSpans(provider.getTracer("loop"), provider.getTracer("ticks"), 3_600_000),
-  });
+    { TEST_MAX_WORKERS: "1", ...env },
+    new LoopSpans(provider.getTracer("loop"), provider.getTracer("ticks"), 3_600_000),
+  );
   /** One pass; the actions of the jobs it handled. */
   const pass = async () => {
     exporter.reset();
@@ -176,13 +185,7 @@ test("a write still in flight while a pass reads is seen by the next pass, whate
       },
     },
   });
-  const scheduler2 = new Scheduler({
-    storage: racing,
-    config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir, TEST_MAX_WORKERS: "1" }),
-    clock: system.clock,
-    digests: { resolve: async () => null },
-    log: pino({ level: "silent" }),
-  });
+  const scheduler2 = schedulerOn(racing, { TEST_MAX_WORKERS: "1" });
   // Its first pass reads every job; the second, raced, what changed since.
   await scheduler2.tick();
   armed = true;
@@ -273,13 +276,7 @@ test("a pass that outlasts the lease's time but renews it as it writes keeps its
       },
     },
   });
-  const scheduler = new Scheduler({
-    storage: counted,
-    config: loadConfig({ ...SYSTEM_ENV, WORKDIR: system.workdir, SCHEDULER_LEASE_TTL: "10" }),
-    clock: system.clock,
-    digests: { resolve: async () => null },
-    log: pino({ level: "silent" }),
-  });
+  const scheduler = schedulerOn(counted, { SCHEDULER_LEASE_TTL: "10" });
   await scheduler.tick();
   // A cancel to write, in a pass whose read outlasts the lease: it renews the lease as it writes the cancel.
   await storage.jobs.markCancelled(rap, ["action1"], ["test"], cancelRequest(1));

@@ -1,6 +1,8 @@
+import type { NewTask } from "../../src/db/storage.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
 import type { Job } from "../../src/domain/job.js";
 import { State, StatusCode } from "../../src/domain/status.js";
+import { runJobTaskId, TaskType } from "../../src/domain/task.js";
 
 let counter = 0;
 
@@ -63,4 +65,18 @@ export function pendingJob(id: string, overrides: Partial<Job> = {}): Job {
     statusCode: StatusCode.Created,
     ...overrides,
   });
+}
+
+/** The `n`th RUNJOB task of a job on backend `test`, with an empty definition and attributes; override any field. */
+export function makeRunJobTask(jobId: string, n = 1, overrides: Partial<NewTask> = {}): NewTask {
+  return {
+    id: runJobTaskId(jobId, n),
+    backend: "test",
+    type: TaskType.RunJob,
+    jobId,
+    definition: {},
+    attributes: {},
+    createdAt: 1,
+    ...overrides,
+  };
 }
