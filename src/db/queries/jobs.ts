@@ -304,11 +304,6 @@ export interface ExpectedStatus {
   cancelled: boolean;
 }
 
-/**
- * Writes a job's status columns (src/domain/transition.ts), only if the job still has the status code and
- * cancellation it was read with. Returns false when another writer got there first (a cancel, another pass): the
- * caller then leaves the job for the next pass. Never writes `cancelled`.
- */
 /** A status as the job table's columns a status write sets. */
 export function statusColumns(status: JobStatus) {
   return {
@@ -322,6 +317,11 @@ export function statusColumns(status: JobStatus) {
   };
 }
 
+/**
+ * Writes a job's status columns (src/domain/transition.ts), only if the job still has the status code and
+ * cancellation it was read with. Returns false when another writer got there first (a cancel, another pass): the
+ * caller then leaves the job for the next pass. Never writes `cancelled`.
+ */
 export async function applyStatus(
   db: Db,
   id: string,
