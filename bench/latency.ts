@@ -20,6 +20,7 @@ import { type Serving, startServe } from "../src/app/serve.js";
 import { createStudyRepo, type StudyRepo } from "../test/support/git-fixtures.js";
 import { freePort } from "../test/support/ports.js";
 import { writeDocsSection } from "./docs-section.js";
+import { median } from "./stats.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const IMAGE = "ghcr.io/opensafely-core/python:v2";
@@ -37,8 +38,6 @@ actions:
         out: output/out.txt
 `;
 
-const median = (values: readonly number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** The bare run: the same image and script, the script in a directory bind-mounted at /workspace. */

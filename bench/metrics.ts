@@ -42,6 +42,7 @@ import { Scheduler } from "../src/scheduler/scheduler.js";
 import { ControllerMetrics } from "../src/telemetry/metrics.js";
 import { writeDocsSection } from "./docs-section.js";
 import { openBenchStorage } from "./postgres.js";
+import { median } from "./stats.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const ACTIVE_JOBS = 1_000;
@@ -233,11 +234,6 @@ function directCosts(metrics: ControllerMetrics): Record<CaseName, number> {
     }),
     pass: time((i) => metrics.passFinished(0.01 + i * 1e-9, 0)),
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function main(): Promise<void> {

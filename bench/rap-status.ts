@@ -22,6 +22,7 @@ import { runJobTaskId } from "../src/domain/task.js";
 import { appOnStorage } from "../test/http/support.js";
 import { writeDocsSection } from "./docs-section.js";
 import { benchDialects, createBenchDatabase, DIALECT_NAMES, type Dialect, openMigrated } from "./postgres.js";
+import { median, p99 } from "./stats.js";
 import {
   benchJob,
   benchResults,
@@ -39,11 +40,6 @@ const TOKEN = "bench-token";
 const ENV: Env = { BACKENDS: "tpp", TPP_CLIENT_TOKENS: TOKEN, TPP_JOB_SERVER_TOKEN: "bench-agent" };
 const RAPS = rapIds(CORPUS_SIZED_RAPS, CORPUS_SIZED_PREFIX);
 const BODY = JSON.stringify({ rap_ids: RAPS });
-
-const median = (values: readonly number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const p99 = (values: readonly number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.99)]!;
 
 /** One request; resolves with its time and the body. */
 function post(port: number, agent: Agent, path: string, body: string): Promise<{ ms: number; body: Buffer }> {

@@ -51,6 +51,7 @@ import {
   openBenchStorage,
   openMigrated,
 } from "./postgres.js";
+import { median } from "./stats.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const BACKENDS = ["test", "tpp", "emis", "ted"] as const;
@@ -280,11 +281,6 @@ function countStatements(dialect: Dialect): { counts: StatementCounts; stop(): v
 
 // ---------------------------------------------------------------------------------------------------------------
 // Measures
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

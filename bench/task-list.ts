@@ -21,16 +21,12 @@ import { TaskType } from "../src/domain/task.js";
 import { appOnStorage } from "../test/http/support.js";
 import { writeDocsSection } from "./docs-section.js";
 import { benchDialects, createBenchDatabase, DIALECT_NAMES, type Dialect } from "./postgres.js";
+import { median, p99 } from "./stats.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const TASKS = 1000;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
 const ENV: Env = { BACKENDS: "test,other", TEST_JOB_SERVER_TOKEN: "agent", OTHER_JOB_SERVER_TOKEN: "other" };
-
-const median = (values: readonly number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const p99 = (values: readonly number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.99)]!;
 
 /** A RUNJOB task with a definition of about a kilobyte, as a real job's. */
 function task(n: number, backend = "test"): NewTask {
