@@ -37,16 +37,12 @@ export async function checkoutCommit(
       secrets: secretsOf(settings),
       log: settings.log,
     };
-    for (const args of [
-      ["read-tree", commit],
-      ["checkout-index", "--all", "--force"],
-    ]) {
-      const result = await runGit({ args, ...options });
-      if (!result.ok) {
-        const message = `Could not checkout commit ${commit} from ${remote.display}`;
-        settings.log?.warn({ repo: remote.display, commit, failure: result.failure }, message);
-        throw new GitError(message, { cause: new Error(result.failure ?? "git failed") });
-      }
+    // One process: the tree read into the empty private index and written out (`-u`), over any file in the way.
+    const result = await runGit({ args: ["read-tree", "--reset", "-u", commit], ...options });
+    if (!result.ok) {
+      const message = `Could not checkout commit ${commit} from ${remote.display}`;
+      settings.log?.warn({ repo: remote.display, commit, failure: result.failure }, message);
+      throw new GitError(message, { cause: new Error(result.failure ?? "git failed") });
     }
   } finally {
     await rm(indexDir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { checkoutCommit, GitError } from "../../src/git/index.js";
@@ -58,6 +58,18 @@ describe("checkoutCommit", () => {
     await checkoutCommit(repo.path, head, dest, testSettings(workdir));
     expect((await lstat(join(dest, "link"))).isSymbolicLink()).toBe(true);
     expect(await readlink(join(dest, "link"))).toBe("target.txt");
+    await removeDir(repo.path);
+  });
+
+  test("files already in the directory (an interrupted prepare done again) are overwritten, others kept", async () => {
+    const repo = await createStudyRepo({ files: { "analysis/a.py": "print(1)\n" } });
+    const dest = join(workdir, "volume");
+    await mkdir(join(dest, "analysis"), { recursive: true });
+    await writeFile(join(dest, "analysis", "a.py"), "half written");
+    await writeFile(join(dest, "input.csv"), "an input copied before\n");
+    await checkoutCommit(repo.path, repo.commits[0]!, dest, testSettings(workdir));
+    expect(await readFile(join(dest, "analysis", "a.py"), "utf8")).toBe("print(1)\n");
+    expect(await readFile(join(dest, "input.csv"), "utf8")).toBe("an input copied before\n");
     await removeDir(repo.path);
   });
 
