@@ -103,6 +103,8 @@ test("a create wakes the thread's scheduler: its next pass runs at once, not aft
   const rap = await createRap(sut, await studyRepo(FX_ACT), ["action1"]);
   while ((await sut.jobs(rap)).action1.status_code !== "initiated")
     await new Promise((resolve) => setTimeout(resolve, 20));
+  // The pass's count reaches this thread in a message after its writes are seen: waited for, then exactly one.
+  while ((await passes()) < 2) await new Promise((resolve) => setTimeout(resolve, 20));
   expect(await passes()).toBe(2);
 });
 

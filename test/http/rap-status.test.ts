@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { insertJobs } from "../../src/db/queries/jobs.js";
 import { insertTask, recordAgentUpdate } from "../../src/db/queries/tasks.js";
 import { deterministicJobId } from "../../src/domain/ids.js";
+import { testDatabaseIsPostgres } from "../support/postgres.js";
 import { job, runJobTask, T, TRACE, X } from "./status-fixtures.js";
 import { startApi, type TestApi } from "./support.js";
 
@@ -415,8 +416,11 @@ describe("cost", () => {
       queries = 0;
       const again = await counted.post("/rap/status/", { rap_ids: rapIds });
       expect(again.body).toBe(all.body);
-      // Nothing written since: every job kept, nothing rendered.
-      expect(queries).toBe(3);
+      // Nothing written since: every job kept, nothing rendered. On PostgreSQL the change mark stays behind any
+      // transaction open on the server (another test's too), so the tasks written above may be read again and
+      // their jobs rendered again: one query more, never a stale answer (src/db/storage.ts ChangeFeed).
+      if (testDatabaseIsPostgres()) expect(queries).toBeOneOf([3, 4]);
+      else expect(queries).toBe(3);
     } finally {
       await counted.close();
     }
