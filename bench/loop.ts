@@ -4,7 +4,7 @@
  * A controller (the composition root, as `rap controller` builds it) on a database with 10,000 active jobs on 4
  * backends: half running (an active RUNJOB task whose agent reported `executing`), half waiting on workers (each
  * backend's MAX_WORKERS is exactly its running jobs), so a pass reads every job and changes none. The jobs' times
- * are an hour ahead, so no heartbeat falls due during the run. A client on a thread of its own (./loop-client.ts)
+ * are an hour ahead, so no heartbeat falls due during the run. A client on a thread of its own (./loop-client-worker.ts)
  * asks `GET /` and `GET /test/tasks/` (the `test` backend has 1% of the jobs: its answer is small) one after another
  * for BENCH_SECONDS (default 10) in each of three runs:
  * - no scheduler: the baseline;
@@ -34,7 +34,7 @@ import { runJobTaskId, TaskType } from "../src/domain/task.js";
 import { jobDefinition, taskAttributes } from "../src/scheduler/definition.js";
 import { startWorker } from "../src/threads/start.js";
 import { writeDocsSection } from "./docs-section.js";
-import type { ClientLatencies, ClientOrder } from "./loop-client.js";
+import type { ClientLatencies, ClientOrder } from "./loop-client-worker.js";
 import { benchDialects, createBenchDatabase, DIALECT_NAMES, type Dialect, openMigrated } from "./postgres.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -187,7 +187,7 @@ function metric(text: string, name: string): number {
 }
 
 function runClient(order: ClientOrder): Promise<ClientLatencies> {
-  const client = startWorker(import.meta.url, "loop-client", { workerData: order });
+  const client = startWorker(import.meta.url, "loop-client-worker", { workerData: order });
   return new Promise((done, fail) => {
     client.once("message", done);
     client.once("error", fail);

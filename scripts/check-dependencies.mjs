@@ -40,7 +40,8 @@ function* files(dir) {
   }
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g;
 const violations = [];
 for (const file of files(src)) {
   const folder = relative(src, file).split("/")[0];

@@ -80,7 +80,7 @@ describe("two threads writing one SQLite file", () => {
       { migrate: true, ...(writeGate && { writeGate }) },
     );
     try {
-      worker = startWorker(import.meta.url, "support/write-holder", {
+      worker = startWorker(import.meta.url, "support/write-holder-worker", {
         workerData: { path, ...(writeGate && { writeGate }) },
       });
       const next = () => new Promise<unknown>((resolve) => worker!.once("message", resolve));

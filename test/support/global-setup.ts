@@ -5,18 +5,14 @@ import { openStorage } from "../../src/db/open.js";
 import { createTestPostgres, POSTGRES_TEMPLATE_VARIABLE, POSTGRES_URL_VARIABLE } from "./postgres.js";
 
 /**
- * Before any test file runs: compiles src/ to dist/, so tests that spawn the real `rap` command always run the
- * current code (incremental: an unchanged tree costs about a second), and, with a PostgreSQL test server, makes the
+ * Before any test file runs: builds src/ to dist/ (`npm run build`, under a second), so tests that spawn the real
+ * `rap` command always run the current code, and, with a PostgreSQL test server, makes the
  * migrated template its test databases are copied from. Runs once per project; the first does the work.
  */
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   if (process.env[POSTGRES_TEMPLATE_VARIABLE] !== undefined) return undefined;
   const root = resolve(import.meta.dirname, "..", "..");
-  execFileSync(
-    process.execPath,
-    [resolve(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
-    { cwd: root, stdio: "inherit" },
-  );
+  execFileSync(process.execPath, [resolve(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });
   if (!process.env[POSTGRES_URL_VARIABLE]) {
     process.env[POSTGRES_TEMPLATE_VARIABLE] = "";
     return undefined;
