@@ -7,6 +7,7 @@
 import { access, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { readBlob } from "./blob-reader.js";
 import { gitEnv } from "./env.js";
 import { GitError, GitNetworkError } from "./errors.js";
 import { type Remote, resolveRemote, secretsOf } from "./location.js";
@@ -39,15 +40,15 @@ export async function readFileFromRepo(
 ): Promise<Buffer | null> {
   const remote = resolveRemote(repoUrl, settings);
   await ensureCommitFetched(remote, commit, settings);
-  const result = await runGit({
-    args: ["cat-file", "blob", `${commit}:${path}`],
-    ...local(remote, settings),
-  });
-  if (result.ok) return result.stdout;
-  if (result.stderr.startsWith("fatal: path ") && result.stderr.includes("does not exist")) return null;
+  const { cwd, env, timeoutMs } = local(remote, settings);
+  const answer = await readBlob(`${commit}:${path}`, { gitDir: remote.cacheDir, cwd, env, timeoutMs });
+  if (answer.kind === "blob") return answer.bytes;
+  // The commit is in the cache (fetched above), so a missing object is a missing path.
+  if (answer.kind === "missing") return null;
+  const failure = answer.kind === "failed" ? answer.failure : `${path} is a ${answer.type}, not a file`;
   const message = `Error reading from ${remote.display} @ ${commit}`;
-  settings.log?.warn({ repo: remote.display, commit, path, failure: result.failure }, message);
-  throw new GitError(message, { cause: new Error(result.failure ?? "git failed") });
+  settings.log?.warn({ repo: remote.display, commit, path, failure }, message);
+  throw new GitError(message, { cause: new Error(failure) });
 }
 
 /** Makes sure `commit` is in the cache, fetching it (depth 1) unless an earlier fetch already marked it. */

@@ -38,12 +38,17 @@ export function gitProcessCounts(): { total: number; bySubcommand: Record<string
   return { total: counts.total, bySubcommand: Object.fromEntries(counts.bySubcommand) };
 }
 
-/** Runs git and reports how it ended. Never throws for a failing git; the caller decides what failure means. */
-export function runGit(options: GitRunOptions): Promise<GitResult> {
-  const { args, secrets = [], log } = options;
+/** Counts a git process about to start with `args`. */
+export function noteGitProcess(args: readonly string[]): void {
   const subcommand = args.find((a) => !a.startsWith("-")) ?? "";
   counts.total += 1;
   counts.bySubcommand.set(subcommand, (counts.bySubcommand.get(subcommand) ?? 0) + 1);
+}
+
+/** Runs git and reports how it ended. Never throws for a failing git; the caller decides what failure means. */
+export function runGit(options: GitRunOptions): Promise<GitResult> {
+  const { args, secrets = [], log } = options;
+  noteGitProcess(args);
   const started = performance.now();
   return new Promise((resolve) => {
     execFile(
