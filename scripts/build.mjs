@@ -32,8 +32,9 @@ const importMetaUrl = {
   name: "import-meta-url",
   setup(esbuild) {
     esbuild.onLoad({ filter: /\.ts$/ }, async ({ path }) => {
+      if (!path.startsWith(src + sep)) return undefined;
       const source = await readFile(path, "utf8");
-      if (!path.startsWith(src + sep) || !source.includes("import.meta.url")) return undefined;
+      if (!source.includes("import.meta.url")) return undefined;
       const compiled = relative(src, path).split(sep).join("/").replace(/\.ts$/, ".js");
       const contents = source.replaceAll(
         "import.meta.url",
