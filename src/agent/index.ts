@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { Tracer } from "@opentelemetry/api";
 import type { AgentConfig } from "../config/agent.js";
-import { type GitSettings, githubUsername } from "../git/index.js";
+import { closeBlobReaders, type GitSettings, githubUsername } from "../git/index.js";
 import { startTracing } from "../telemetry/tracing.js";
 import { JobExecutor } from "./executor.js";
 import { AgentFiguresSource } from "./figures.js";
@@ -36,6 +36,8 @@ export interface AgentParts {
   readonly api: TaskApi;
   /** With LOGS_TO_CONTROLLER=true: sends running jobs' output to the controller. */
   readonly shipper: LogShipper | null;
+  /** Its git cache's settings (the agent closes the cache's readers when it stops). */
+  readonly git: GitSettings;
 }
 
 export interface CreateAgentOptions {
@@ -126,7 +128,7 @@ export function createAgent(
     intervalMs: config.statsPollIntervalMs,
     log,
   });
-  return { loop, executor, sampler, api, shipper };
+  return { loop, executor, sampler, api, shipper, git };
 }
 
 /** Said whenever the local runtime is chosen: it must never be mistaken for a secure executor. */
@@ -195,7 +197,7 @@ export async function runAgent(
   const tracing = startTracing(config.telemetry, "agent", (error) =>
     log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not export spans"),
   );
-  const { loop, sampler, shipper } = createAgent(config, runtime, {
+  const { loop, sampler, shipper, git } = createAgent(config, runtime, {
     log,
     tracer: tracing?.tracer("agent_loop"),
   });
@@ -205,6 +207,8 @@ export async function runAgent(
     await Promise.all([loop.run(options.signal), sampler.run(options.signal)]);
   } finally {
     shipper?.stop();
+    // The manifest's project.yaml reads go through long-lived git processes in the cache.
+    await closeBlobReaders(git.reposDir);
     await tracing?.shutdown();
   }
   log.info({ backend: config.backend }, "agent stopped");

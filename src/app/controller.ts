@@ -10,8 +10,9 @@ import type { Config } from "../config/index.js";
 import { newWriteGate, openStorage } from "../db/open.js";
 import type { Storage } from "../db/storage.js";
 import { type Clock, systemClock } from "../domain/clock.js";
+import { closeBlobReaders } from "../git/index.js";
 import { buildApp } from "../http/app.js";
-import { jobCreator } from "../jobs/index.js";
+import { controllerReposDir, jobCreator } from "../jobs/index.js";
 import { JobLogBuffer, storedJobOutput } from "../ops/job-log-buffer.js";
 import type { JobOutput } from "../ops/logs.js";
 import { dbStatusRule } from "../scheduler/db-status.js";
@@ -143,6 +144,9 @@ export async function openController(config: Config, options: ControllerOptions 
       options.schedulerThread,
     );
     releasers.add("scheduler", () => scheduler.stop());
+
+    // Creates read project.yaml through long-lived git processes in the cache: ended once the app is closed.
+    releasers.add("git readers", () => closeBlobReaders(controllerReposDir(config)));
 
     // Agents' batches of jobs' output, kept only when the operator allows them here (DESIGN DECISIONS 14).
     const jobLogs = config.liveLogs.toController ? new JobLogBuffer(config.liveLogs) : undefined;

@@ -41,6 +41,16 @@ export async function readBlob(name: string, options: BlobReadOptions): Promise<
   return processFor(options).read(name, options.timeoutMs);
 }
 
+/**
+ * Ends the readers of the repositories under `reposDir` once they have answered what they were asked, and waits for
+ * their processes to exit: a closing service leaves nothing running in its directories. A later read starts anew.
+ */
+export async function closeBlobReaders(reposDir: string): Promise<void> {
+  const under = `${reposDir.replace(/\/+$/, "")}/`;
+  const closing = [...processes].filter(([gitDir]) => gitDir.startsWith(under)).map(([, reader]) => reader);
+  await Promise.all(closing.map((reader) => reader.close()));
+}
+
 function processFor(options: BlobReadOptions): BatchProcess {
   const running = processes.get(options.gitDir);
   if (running && !running.ended) return running;
@@ -77,6 +87,7 @@ class BatchProcess {
   private header: Header | null = null;
   private stderr = "";
   private timer: NodeJS.Timeout | null = null;
+  private readonly exited: Promise<void>;
 
   constructor(
     options: BlobReadOptions,
@@ -93,10 +104,16 @@ class BatchProcess {
       this.stderr = (this.stderr + chunk.toString("utf8")).slice(-MAX_STDERR);
     });
     this.child.stdin.on("error", () => undefined); // a process that died is reported by "close"
-    this.child.on("error", (error) => this.end(`git cat-file --batch failed: ${error.message}`, true));
-    this.child.on("close", (code, signal) =>
-      this.end(`git cat-file --batch exited with ${code ?? signal}: ${this.stderr.trim()}`, true),
-    );
+    this.exited = new Promise((resolve) => {
+      this.child.on("error", (error) => {
+        this.end(`git cat-file --batch failed: ${error.message}`, true);
+        resolve();
+      });
+      this.child.on("close", (code, signal) => {
+        this.end(`git cat-file --batch exited with ${code ?? signal}: ${this.stderr.trim()}`, true);
+        resolve();
+      });
+    });
     // Idle, it holds nothing Node must wait for; `read` holds the output while an answer is due.
     this.child.unref();
     for (const stream of [this.child.stdin, this.child.stdout, this.child.stderr]) unrefStream(stream);
@@ -181,6 +198,12 @@ class BatchProcess {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(action, ms);
     this.timer.unref();
+  }
+
+  /** Takes no more reads, answers those asked (git reads to the end of its input), and exits. */
+  close(): Promise<void> {
+    this.retire();
+    return this.exited;
   }
 
   /** Idle: no new reads come here (the next starts a new process), and this one ends. */

@@ -3,6 +3,7 @@
  * commit reachability, and the GitHub repository checks. See docs/git.md.
  */
 
+export { closeBlobReaders } from "./blob-reader.js";
 export { readFileFromRepo } from "./cache.js";
 export { checkoutCommit } from "./checkout.js";
 export {

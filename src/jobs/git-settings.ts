@@ -5,6 +5,11 @@ import type { GitLogger, GitSettings } from "../git/index.js";
 /** No single git process may run longer than this; a full-history fetch of a large study repo fits well within. */
 const GIT_TIMEOUT_MS = 10 * 60 * 1000;
 
+/** The controller's git cache. */
+export function controllerReposDir(config: Config): string {
+  return join(config.workdir, "repos");
+}
+
 /** The git module's settings for the controller, from the configuration. */
 export function gitSettingsFor(
   config: Config,
@@ -12,7 +17,7 @@ export function gitSettingsFor(
   onFetch?: GitSettings["onFetch"],
 ): GitSettings {
   return {
-    reposDir: join(config.workdir, "repos"),
+    reposDir: controllerReposDir(config),
     githubProxyDomain: config.githubProxyDomain,
     privateRepoAccessToken: config.privateRepoAccessToken,
     allowedGithubOrgs: config.allowedGithubOrgs,

@@ -10,6 +10,7 @@ import type { CreateRequest } from "./request.js";
 
 export { type CreateOutcome, createJobs } from "./create.js";
 export { NothingToDoError } from "./errors.js";
+export { controllerReposDir } from "./git-settings.js";
 export type { CreateRequest } from "./request.js";
 
 /** What the API needs to answer a create: how many jobs were made, or that another request made them first. */

@@ -7,7 +7,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { readBlob } from "../../src/git/blob-reader.js";
+import { closeBlobReaders, readBlob } from "../../src/git/blob-reader.js";
 import { gitEnv } from "../../src/git/env.js";
 import { commitFiles, createStudyRepo, createTempDir, git, removeDir } from "../support/git-fixtures.js";
 
@@ -113,4 +113,23 @@ test("once its reads are answered, the reader does not keep Node running", async
   );
   // The reader's idle end is a minute away: a Node kept running by it would be killed by the timeout above.
   expect(output).toBe("a\n");
+});
+
+test("closing the readers under a directory ends their processes, and only theirs; a later read starts anew", async () => {
+  const other = await createStudyRepo({ path: join(workdir, "elsewhere", "other"), files: { "b.txt": "b" } });
+  const otherOptions = { ...options(), gitDir: other.path };
+  await readBlob(`${first}:a.txt`, options());
+  const before = ourBatchProcesses();
+  await readBlob(`${other.commits[0]}:b.txt`, otherOptions);
+  const [otherPid] = ourBatchProcesses().filter((pid) => !before.includes(pid));
+  await closeBlobReaders(join(workdir, "elsewhere"));
+  // Waited for: the process has exited by the time the close resolves.
+  expect(ourBatchProcesses()).toEqual(before);
+  expect(ourBatchProcesses()).not.toContain(otherPid);
+  expect(await readBlob(`${other.commits[0]}:b.txt`, otherOptions)).toEqual({
+    kind: "blob",
+    bytes: Buffer.from("b"),
+  });
+  await closeBlobReaders(workdir);
+  expect(ourBatchProcesses()).toEqual([]);
 });
