@@ -16,6 +16,7 @@ import { openStorage } from "../src/db/open.js";
 import { gitProcessCounts } from "../src/git/index.js";
 import { appOnStorage } from "../test/http/support.js";
 import { commitFiles, createStudyRepo } from "../test/support/git-fixtures.js";
+import { runAllCreateBody } from "./create-body.js";
 import { writeDocsSection } from "./docs-section.js";
 import { benchDialects, createBenchPostgres, DIALECT_NAMES, type Dialect } from "./postgres.js";
 import { median } from "./stats.js";
@@ -89,25 +90,6 @@ class BlobReader {
   }
 }
 
-function createBody(repoUrl: string, commit: string, rapId: string): Record<string, unknown> {
-  return {
-    backend: "test",
-    rap_id: rapId,
-    workspace: `ws-${rapId}`,
-    repo_url: repoUrl,
-    branch: "main",
-    commit,
-    database_name: "default",
-    requested_actions: ["run_all"],
-    codelists_ok: true,
-    force_run_dependencies: false,
-    created_by: "bench",
-    project: "bench",
-    orgs: [],
-    analysis_scope: {},
-  };
-}
-
 async function measure(work: string, location: DatabaseLocation) {
   const dir = mkdtempSync(join(work, `${location.dialect}-`));
   const repo = await createStudyRepo({ path: join(dir, "study"), files: { "project.yaml": project(0) } });
@@ -135,7 +117,7 @@ async function measure(work: string, location: DatabaseLocation) {
     const answer = await fetch(url, {
       method: "POST",
       headers: { authorization: TOKEN, "content-type": "application/json" },
-      body: JSON.stringify(createBody(repo.path, commit, rapId)),
+      body: JSON.stringify(runAllCreateBody({ rapId, workspace: `ws-${rapId}`, repoUrl: repo.path, commit })),
     });
     const body = await answer.text();
     const ms = performance.now() - started;

@@ -28,6 +28,7 @@ import type { CreateRequest } from "../src/jobs/request.js";
 import { parseProject } from "../src/pipeline/index.js";
 import { appOnStorage } from "../test/http/support.js";
 import { createStudyRepo, startGitServer } from "../test/support/git-fixtures.js";
+import { runAllCreateBody } from "./create-body.js";
 import { writeDocsSection } from "./docs-section.js";
 import { benchDialects, createBenchPostgres, DIALECT_NAMES, type Dialect } from "./postgres.js";
 
@@ -114,26 +115,6 @@ async function measureOnEach(
     }
   }
   return rows;
-}
-
-/** A create request as job-server sends it to `POST rap/create/`, for `run_all` in a new workspace. */
-function createBody(name: string, source: Source, rapId: string, counter: number): Record<string, unknown> {
-  return {
-    backend: "test",
-    rap_id: rapId,
-    workspace: `${name}-http-${counter}`,
-    repo_url: source.repoUrl,
-    branch: "main",
-    commit: source.commit,
-    database_name: "default",
-    requested_actions: ["run_all"],
-    codelists_ok: true,
-    force_run_dependencies: false,
-    created_by: "bench",
-    project: "bench",
-    orgs: [],
-    analysis_scope: {},
-  };
 }
 
 /** The API server as the controller builds it (without its scheduler loop), listening on loopback. */
@@ -230,7 +211,13 @@ async function measureCase(
   const api = await startApi(storage, config);
   const httpCreate = () => {
     const id = rapId();
-    return postCreate(api.url, createBody(name, source, id, counter));
+    const body = runAllCreateBody({
+      rapId: id,
+      workspace: `${name}-http-${counter}`,
+      repoUrl: source.repoUrl,
+      commit: source.commit,
+    });
+    return postCreate(api.url, body);
   };
   await httpCreate(); // the server's own first create: its project cache is cold
 

@@ -14,6 +14,7 @@ import { openController } from "../src/app/controller.js";
 import { loadConfig } from "../src/config/index.js";
 import type { SqliteStorage } from "../src/db/sqlite-storage.js";
 import { createStudyRepo } from "../test/support/git-fixtures.js";
+import { runAllCreateBody } from "./create-body.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const STALL_WAIT_MS = Number(process.env.HOSTILE_STALL_WAIT_S ?? 40) * 1000;
@@ -65,22 +66,13 @@ function post(path: string, body: string | Buffer, extra = ""): Buffer {
 }
 
 function createBody(repoUrl: string, commit: string, overrides: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    backend: "test",
-    rap_id: `bench${String(Math.floor(Math.random() * 1e11)).padStart(11, "0")}`,
+  const create = {
+    rapId: `bench${String(Math.floor(Math.random() * 1e11)).padStart(11, "0")}`,
     workspace: `ws${Math.floor(Math.random() * 1e9)}`,
-    repo_url: repoUrl,
-    branch: "main",
+    repoUrl,
     commit,
-    database_name: "default",
-    requested_actions: ["run_all"],
-    codelists_ok: true,
-    force_run_dependencies: false,
-    created_by: "user",
-    project: "project",
-    orgs: ["org"],
-    ...overrides,
-  });
+  };
+  return JSON.stringify(runAllCreateBody(create, overrides));
 }
 
 const outputs = (name: string) => `    outputs: {moderately_sensitive: {t: output/${name}.csv}}\n`;

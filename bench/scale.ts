@@ -31,6 +31,7 @@ import { type Env, loadConfig } from "../src/config/index.js";
 import type { AgentTask } from "../src/domain/task.js";
 import { createStudyRepo } from "../test/support/git-fixtures.js";
 import { finishedResults } from "../test/support/test-agent.js";
+import { runAllCreateBody } from "./create-body.js";
 import { writeDocsSection } from "./docs-section.js";
 import { benchDialects, createBenchDatabase, DIALECT_NAMES, type Dialect } from "./postgres.js";
 
@@ -313,22 +314,15 @@ async function runCase(
     for (const backend of backends) {
       const answer = await call(port, "POST", "/controller/v1/rap/create/", CLIENT_TOKEN, {
         type: JSON_TYPE,
-        text: JSON.stringify({
-          backend,
-          rap_id: rapIdOf(backend),
-          workspace: `scale-${backend}`,
-          repo_url: repo.path,
-          branch: "main",
-          commit: repo.commit,
-          database_name: "default",
-          requested_actions: ["run_all"],
-          codelists_ok: true,
-          force_run_dependencies: false,
-          created_by: "bench",
-          project: "bench",
-          orgs: ["bench"],
-          analysis_scope: {},
-        }),
+        text: JSON.stringify(
+          runAllCreateBody({
+            backend,
+            rapId: rapIdOf(backend),
+            workspace: `scale-${backend}`,
+            repoUrl: repo.path,
+            commit: repo.commit,
+          }),
+        ),
       });
       if (answer.status !== 201) throw new Error(`create for ${backend}: ${answer.status} ${answer.body}`);
       jobs += (JSON.parse(answer.body.toString()) as { count: number }).count;
