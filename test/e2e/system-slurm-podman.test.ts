@@ -4,6 +4,9 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { requires, slurmPodmanRequirement, testImage } from "../support/requirements.js";
 import { holdSharedResource } from "../support/shared-resource.js";
 import { wholeSystemSuite } from "./system-suite.js";
@@ -15,11 +18,13 @@ const podman = requires(await slurmPodmanRequirement());
 /** Whether podman on this machine reports a container killed for its memory as such (see SuiteVariant). */
 function podmanReportsOom(): boolean {
   const name = `rap-oom-probe-${randomBytes(4).toString("hex")}`;
+  // conmon writes a file named `oom` into the working directory of a container killed for its memory.
+  const cwd = mkdtempSync(join(tmpdir(), "rap-oom-probe-"));
   try {
     execFileSync(
       "podman",
       ["run", `--name=${name}`, "--memory=32m", testImage, "-c", "b = bytearray(256 << 20)"],
-      { stdio: "ignore", timeout: 60_000 },
+      { stdio: "ignore", timeout: 60_000, cwd },
     );
   } catch {
     // Killed, as it should be: how podman reports it is the question.
@@ -31,6 +36,7 @@ function podmanReportsOom(): boolean {
     return oom.trim() === "true";
   } finally {
     execFileSync("podman", ["rm", "--force", name], { stdio: "ignore" });
+    rmSync(cwd, { recursive: true, force: true });
   }
 }
 
