@@ -67,7 +67,6 @@ type Answer =
   | { readonly kind: "failed"; readonly failure: string; readonly processDied: boolean };
 
 interface PendingRead {
-  readonly name: string;
   readonly timeoutMs: number;
   readonly resolve: (answer: Answer) => void;
 }
@@ -121,7 +120,7 @@ class BatchProcess {
 
   read(name: string, timeoutMs: number): Promise<Answer> {
     return new Promise((resolve) => {
-      this.pending.push({ name, timeoutMs, resolve });
+      this.pending.push({ timeoutMs, resolve });
       if (this.pending.length === 1) {
         refStream(this.child.stdout);
         this.armTimeout();
@@ -202,6 +201,9 @@ class BatchProcess {
 
   /** Takes no more reads, answers those asked (git reads to the end of its input), and exits. */
   close(): Promise<void> {
+    // Held until it has exited: a caller awaiting this with nothing else running must not see Node end first.
+    this.child.ref();
+    for (const stream of [this.child.stdin, this.child.stdout, this.child.stderr]) refStream(stream);
     this.retire();
     return this.exited;
   }
@@ -237,6 +239,6 @@ function unrefStream(stream: NodeJS.ReadableStream | NodeJS.WritableStream): voi
   (stream as { unref?: () => void }).unref?.();
 }
 
-function refStream(stream: NodeJS.ReadableStream): void {
+function refStream(stream: NodeJS.ReadableStream | NodeJS.WritableStream): void {
   (stream as { ref?: () => void }).ref?.();
 }

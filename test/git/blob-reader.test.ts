@@ -97,22 +97,36 @@ test("a process that never answers in time fails the read, and is ended", async 
   await expect.poll(ourBatchProcesses).toEqual(before);
 });
 
-test("once its reads are answered, the reader does not keep Node running", async () => {
-  const script = `
-    const { readBlob } = await import(${JSON.stringify(resolve("src/git/blob-reader.ts"))});
-    const answer = await readBlob(${JSON.stringify(`${first}:a.txt`)}, ${JSON.stringify(options())});
-    process.stdout.write(answer.bytes.toString());
-  `;
-  const output = await new Promise<string>((done, fail) =>
+/** Runs `script` (an ES module, the reader imported as `readBlob` and `closeBlobReaders`) in a Node of its own. */
+function inNode(script: string): Promise<string> {
+  const imports = `const { readBlob, closeBlobReaders } = await import(${JSON.stringify(resolve("src/git/blob-reader.ts"))});`;
+  return new Promise<string>((done, fail) =>
     execFile(
       process.execPath,
-      ["--import", "tsx", "--input-type=module", "-e", script],
+      ["--import", "tsx", "--input-type=module", "-e", `${imports}\n${script}`],
       { timeout: 30_000 },
       (error, stdout) => (error ? fail(error) : done(stdout)),
     ),
   );
+}
+
+test("once its reads are answered, the reader does not keep Node running", async () => {
+  const output = await inNode(`
+    const answer = await readBlob(${JSON.stringify(`${first}:a.txt`)}, ${JSON.stringify(options())});
+    process.stdout.write(answer.bytes.toString());
+  `);
   // The reader's idle end is a minute away: a Node kept running by it would be killed by the timeout above.
   expect(output).toBe("a\n");
+});
+
+test("closing the readers is waited for even when nothing else keeps Node running", async () => {
+  // An agent's last step as it stops: had the wait let the event loop empty, Node would end before it returned.
+  const output = await inNode(`
+    await readBlob(${JSON.stringify(`${first}:a.txt`)}, ${JSON.stringify(options())});
+    await closeBlobReaders(${JSON.stringify(workdir)});
+    process.stdout.write("closed");
+  `);
+  expect(output).toBe("closed");
 });
 
 test("closing the readers under a directory ends their processes, and only theirs; a later read starts anew", async () => {
