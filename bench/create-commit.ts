@@ -2,17 +2,20 @@
  * `npm run bench:create-commit`: a create of a 25-action project (`run_all`, 25 jobs) at a commit the controller has
  * not seen, over HTTP (`POST rap/create/`, as job-server sends it), against the floor: fetching that commit into a
  * bare repository of the bench's own (`git fetch --depth 1`, as the cache does) and reading project.yaml from it
- * through a long-lived `git cat-file --batch`. Each round commits a new project.yaml to a local study repository
- * (ALLOW_LOCAL_GIT_REPOS, as `rap serve` allows; outside the timings), then times the create and the floor, in
- * alternating order. Goal: under 10 ms over the floor. SQLite, and PostgreSQL when a server is named
- * (bench/postgres.ts). Prints the table, writes bench/results/create-commit.json and the docs section.
+ * through a long-lived `git cat-file --batch` (the same reader the server uses, src/git/blob-reader.ts). Each round
+ * commits a new project.yaml to a local study repository (ALLOW_LOCAL_GIT_REPOS, as `rap serve` allows; outside the
+ * timings), then times the create and the floor, in alternating order. Goal: under 10 ms over the floor. SQLite, and
+ * PostgreSQL when a server is named (bench/postgres.ts). Prints the table, writes bench/results/create-commit.json
+ * and the docs section.
  */
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type DatabaseLocation, loadConfig } from "../src/config/index.js";
 import { openStorage } from "../src/db/open.js";
+import { closeBlobReaders, readBlob } from "../src/git/blob-reader.js";
+import { gitEnv } from "../src/git/env.js";
 import { gitProcessCounts } from "../src/git/index.js";
 import { appOnStorage } from "../test/http/support.js";
 import { commitFiles, createStudyRepo } from "../test/support/git-fixtures.js";
@@ -51,45 +54,6 @@ ${steps
 `;
 }
 
-/** The floor's reader: one `git cat-file --batch` for the whole run, answering `<commit>:project.yaml`. */
-class BlobReader {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private buffered = Buffer.alloc(0);
-  private waiting: ((answer: Buffer) => void) | null = null;
-
-  constructor(gitDir: string) {
-    this.child = spawn("git", ["cat-file", "--batch"], { env: { ...process.env, GIT_DIR: gitDir } });
-    this.child.stdout.on("data", (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      this.deliver();
-    });
-  }
-
-  read(object: string): Promise<Buffer> {
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-      this.child.stdin.write(`${object}\n`);
-    });
-  }
-
-  /** One answer is `<sha> blob <size>\n<content>\n`. */
-  private deliver(): void {
-    const header = this.buffered.indexOf(10);
-    if (header === -1 || !this.waiting) return;
-    const size = Number(this.buffered.subarray(0, header).toString().split(" ")[2]);
-    if (this.buffered.length < header + 1 + size + 1) return;
-    const content = this.buffered.subarray(header + 1, header + 1 + size);
-    this.buffered = this.buffered.subarray(header + 1 + size + 1);
-    const done = this.waiting;
-    this.waiting = null;
-    done(content);
-  }
-
-  close(): void {
-    this.child.stdin.end();
-  }
-}
-
 async function measure(work: string, location: DatabaseLocation) {
   const dir = mkdtempSync(join(work, `${location.dialect}-`));
   const repo = await createStudyRepo({ path: join(dir, "study"), files: { "project.yaml": project(0) } });
@@ -107,7 +71,12 @@ async function measure(work: string, location: DatabaseLocation) {
   const url = `http://127.0.0.1:${port}/controller/v1/rap/create/`;
   const floorDir = join(dir, "floor.git");
   execFileSync("git", ["init", "--bare", "--quiet", floorDir]);
-  const reader = new BlobReader(floorDir);
+  const floorRead = {
+    gitDir: floorDir,
+    cwd: dir,
+    env: gitEnv({ reposDir: dir, gitDir: floorDir }),
+    timeoutMs: 60_000,
+  };
 
   const rounds: Array<{ createMs: number; floorMs: number; fetchMs: number; gitProcesses: number }> = [];
   let rapCount = 0;
@@ -139,9 +108,10 @@ async function measure(work: string, location: DatabaseLocation) {
       `+${commit}:refs/tags/fetched/${commit}`,
     ]);
     const fetchedMs = performance.now() - started;
-    const text = (await reader.read(`${commit}:project.yaml`)).toString("utf8");
+    const answer = await readBlob(`${commit}:project.yaml`, floorRead);
     const ms = performance.now() - started;
-    if (!text.startsWith("# round")) throw new Error("the floor read the wrong blob");
+    if (answer.kind !== "blob" || !answer.bytes.toString("utf8").startsWith("# round"))
+      throw new Error("the floor read the wrong blob");
     return { ms, fetchMs: fetchedMs };
   };
 
@@ -163,8 +133,9 @@ async function measure(work: string, location: DatabaseLocation) {
     if (round > WARMUP)
       rounds.push({ createMs, floorMs: floorResult.ms, fetchMs: floorResult.fetchMs, gitProcesses });
   }
-  reader.close();
   await app.close();
+  // The floor's reader and the server's, both under the case's directory.
+  await closeBlobReaders(dir);
   await storage.close();
   return {
     database: location.dialect,

@@ -30,22 +30,15 @@ const SERVER_AND_AGENT = [
 const workdir = mkdtempSync(join(tmpdir(), "rap-startup-"));
 afterAll(() => rmSync(workdir, { recursive: true, force: true }));
 
-/** The packages (under node_modules) a `rap` command loads. */
-async function packagesLoaded(args: string[]): Promise<Set<string>> {
-  const packages = [
-    ...(await modulesLoaded(args)).matchAll(/^loaded \S*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//gm),
-  ];
-  return new Set(packages.map((match) => match[1]!));
-}
-
-/** Our own modules (under dist/) a `rap` command loads. */
-async function buildModulesLoaded(args: string[]): Promise<Set<string>> {
-  const modules = [
-    ...(await modulesLoaded(args)).matchAll(
-      /^loaded file:\/\/(?!\S*\/node_modules\/)\S*\/dist\/(\S+\.js)$/gm,
-    ),
-  ];
-  return new Set(modules.map((match) => match[1]!));
+/** What a `rap` command loads: the packages (under node_modules) and our own modules (under dist/). */
+async function loaded(args: string[]): Promise<{ packages: Set<string>; ours: Set<string> }> {
+  const trace = await modulesLoaded(args);
+  const packages = trace.matchAll(/^loaded \S*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//gm);
+  const ours = trace.matchAll(/^loaded file:\/\/(?!\S*\/node_modules\/)\S*\/dist\/(\S+\.js)$/gm);
+  return {
+    packages: new Set([...packages].map((match) => match[1]!)),
+    ours: new Set([...ours].map((match) => match[1]!)),
+  };
 }
 
 /** The trace's lines: `loaded <url>` for every module the command resolved. */
@@ -68,21 +61,21 @@ function modulesLoaded(args: string[]): Promise<string> {
 }
 
 test("rap --help loads none of the packages a command runs with, only commander", async () => {
-  expect([...(await packagesLoaded(["--help"]))]).toEqual(["commander"]);
+  expect([...(await loaded(["--help"])).packages]).toEqual(["commander"]);
 });
 
 test("rap migrate and rap tick on SQLite load neither the server's, the agent's nor PostgreSQL's packages", async () => {
   for (const args of [["migrate"], ["tick"]]) {
-    const loaded = await packagesLoaded(args);
-    expect(loaded, args[0]).toContain("better-sqlite3");
-    for (const heavy of [...SERVER_AND_AGENT, "pg"]) expect(loaded, args[0]).not.toContain(heavy);
+    const { packages } = await loaded(args);
+    expect(packages, args[0]).toContain("better-sqlite3");
+    for (const heavy of [...SERVER_AND_AGENT, "pg"]) expect(packages, args[0]).not.toContain(heavy);
   }
 });
 
 test("rap tick loads our code and Kysely as a few bundled modules, not one per source file (scripts/build.mjs)", async () => {
-  const ours = await buildModulesLoaded(["tick"]);
+  const { ours, packages } = await loaded(["tick"]);
   // Compiled file by file, `rap tick` loaded 137 of our modules and 263 of Kysely's.
   expect(ours.size).toBeGreaterThan(0);
   expect(ours.size).toBeLessThan(50);
-  expect(await packagesLoaded(["tick"])).not.toContain("kysely");
+  expect(packages).not.toContain("kysely");
 });
